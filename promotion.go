@@ -1,0 +1,123 @@
+package modelgate
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Step names one section of the playbook; a promotion moves through them in
+// order, or into the rollback path.
+type Step string
+
+const (
+	StepPreconditions Step = "preconditions"
+	StepVerify        Step = "verify"   // 1 verify the registry entry and artifact digest
+	StepStaging       Step = "staging"  // 2 deploy to staging and wait until ready
+	StepSmoke         Step = "smoke"    // 3 smoke tests and evaluation on ground truth
+	StepCanary        Step = "canary"   // 4 canary at N% and verify the split
+	StepWindow        Step = "window"   // 5 the canary window with live comparison
+	StepDecision      Step = "decision" // 6 decision
+	StepRollout       Step = "rollout"  // 7 full rollout and registry promotion
+	StepBaseline      Step = "baseline" // 8 capture the production baseline
+	StepRollback      Step = "rollback" // rollback path
+	StepDone          Step = "done"
+)
+
+// Outcome is how a promotion ended; "" while it runs.
+type Outcome string
+
+const (
+	OutcomeNone       Outcome = ""
+	OutcomePromoted   Outcome = "promoted"
+	OutcomeRolledBack Outcome = "rolled_back" // the canary was judged worse
+	OutcomeFailed     Outcome = "failed"      // stopped by an error or a failed gate; production untouched or restored
+	OutcomeHeld       Outcome = "held"        // waiting for a person
+)
+
+// Promotion is one attempt to take a version to production.
+type Promotion struct {
+	ID        string    `json:"id"`
+	Model     string    `json:"model"`
+	Version   string    `json:"version"`
+	Previous  string    `json:"previous"` // the Production version to roll back to
+	Step      Step      `json:"step"`     // the step to run next
+	Outcome   Outcome   `json:"outcome"`
+	Reasons   []string  `json:"reasons,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	Actor     string    `json:"actor"`
+	StartedAt time.Time `json:"started_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	EndedAt   time.Time `json:"ended_at,omitzero"`
+	// CanaryStart is when the canary first took traffic; the window is
+	// measured from it, so a resumed run does not restart the clock.
+	CanaryStart time.Time `json:"canary_start,omitzero"`
+	Extended    bool      `json:"extended,omitempty"` // the window was extended once for lack of data
+}
+
+// Active reports whether the promotion has not ended.
+func (p *Promotion) Active() bool { return p.Outcome == OutcomeNone || p.Outcome == OutcomeHeld }
+
+// StepRecord is the persisted evidence of one step.
+type StepRecord struct {
+	PromotionID string          `json:"promotion_id"`
+	Step        Step            `json:"step"`
+	StartedAt   time.Time       `json:"started_at"`
+	EndedAt     time.Time       `json:"ended_at,omitzero"`
+	Inputs      json.RawMessage `json:"inputs,omitempty"`
+	Outcome     string          `json:"outcome"` // "running", "ok", "failed", or a step-specific word
+	Evidence    json.RawMessage `json:"evidence,omitempty"`
+}
+
+// Action states, persisted around every external action.
+const (
+	ActionIntent = "intent" // about to be done; on resume, check whether it took effect
+	ActionDone   = "done"   // done; never repeated
+)
+
+// Approval is one person's sign-off on a version.
+type Approval struct {
+	Model   string    `json:"model"`
+	Version string    `json:"version"`
+	Role    string    `json:"role"`
+	By      string    `json:"by"`
+	At      time.Time `json:"at"`
+}
+
+// PromotionStore persists promotions so a crash at any point can resume.
+// Implementations: sqlite.
+type PromotionStore interface {
+	// CreatePromotion stores a new promotion. ECONFLICT if the model has an
+	// active one.
+	CreatePromotion(ctx context.Context, p *Promotion) error
+	// UpdatePromotion overwrites a stored promotion.
+	UpdatePromotion(ctx context.Context, p *Promotion) error
+	// GetPromotion returns one promotion. ENOTFOUND if missing.
+	GetPromotion(ctx context.Context, id string) (*Promotion, error)
+	// ActivePromotion returns the model's unfinished promotion. ENOTFOUND if none.
+	ActivePromotion(ctx context.Context, model string) (*Promotion, error)
+	// ListPromotions returns a model's promotions, newest first; all models if model is "".
+	ListPromotions(ctx context.Context, model string) ([]*Promotion, error)
+
+	// SaveStep inserts or replaces the record of (PromotionID, Step).
+	SaveStep(ctx context.Context, r *StepRecord) error
+	// Steps returns a promotion's step records in the order they started.
+	Steps(ctx context.Context, promotionID string) ([]*StepRecord, error)
+
+	// SetAction records the state of a named external action.
+	SetAction(ctx context.Context, promotionID, action, state string) error
+	// ActionState returns the recorded state of an action, "" if none.
+	ActionState(ctx context.Context, promotionID, action string) (string, error)
+
+	// AcquireLock takes the model's promotion lock for owner until ttl has
+	// passed. ECONFLICT if another owner holds an unexpired lock; an expired
+	// lock is taken over, so a crashed holder cannot block forever.
+	AcquireLock(ctx context.Context, model, owner string, ttl time.Duration) error
+	// ReleaseLock frees the lock if owner holds it.
+	ReleaseLock(ctx context.Context, model, owner string) error
+
+	// AddApproval records an approval (replacing the same role's earlier one).
+	AddApproval(ctx context.Context, a *Approval) error
+	// Approvals lists a version's approvals.
+	Approvals(ctx context.Context, model, version string) ([]*Approval, error)
+}
