@@ -1,0 +1,154 @@
+package judge
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"modelgate"
+)
+
+// Thresholds compares canary and production against the playbook's fixed
+// margins. Its zero value is not useful; start from DefaultThresholds.
+type Thresholds struct {
+	// ErrorRateMargin is how far, in absolute rate, the canary's error rate
+	// may exceed production's. Playbook: 0.005 (0.5 percentage points).
+	ErrorRateMargin float64
+	// LatencyP95Margin is how much slower the canary's p95 may be.
+	// Playbook: 50ms.
+	LatencyP95Margin time.Duration
+	// RelativeTolerance bounds every other compared figure (latency p50 and
+	// p99, the mean and median prediction). Playbook: 0.05 (within 5%).
+	RelativeTolerance float64
+	// LatencyFloor is the smallest latency difference that counts as a
+	// regression for the relative checks: 5% of a sub-millisecond latency is
+	// noise, not a regression. Default 10ms; 0 disables the floor.
+	LatencyFloor time.Duration
+	// MinRequests is the number of canary requests below which no check can
+	// fail or pass (the answer is "continue", or "inconclusive" at the end).
+	// Default 200.
+	MinRequests int64
+	// EarlyPromotion allows promoting before the window ends once every
+	// check passes. Default false: the playbook watches the whole window.
+	EarlyPromotion bool
+}
+
+var _ modelgate.Judge = Thresholds{}
+
+// DefaultThresholds returns the playbook's numbers.
+func DefaultThresholds() Thresholds {
+	return Thresholds{
+		ErrorRateMargin:   0.005,
+		LatencyP95Margin:  50 * time.Millisecond,
+		RelativeTolerance: 0.05,
+		LatencyFloor:      10 * time.Millisecond,
+		MinRequests:       200,
+	}
+}
+
+// Judge implements modelgate.Judge.
+func (t Thresholds) Judge(w *modelgate.Window, p modelgate.Progress) modelgate.Judgement {
+	checks := t.checks(w)
+	enough := w.Canary.Requests >= t.MinRequests && w.Stable.Requests >= t.MinRequests
+	if !enough {
+		v := modelgate.VerdictContinue
+		if p.Final {
+			v = modelgate.VerdictInconclusive
+		}
+		for i := range checks {
+			checks[i].Verdict = v
+		}
+	}
+	return modelgate.Judgement{Decision: decide(checks, p, t.EarlyPromotion), Checks: checks, Reasons: reasons(checks, w, t.MinRequests, enough)}
+}
+
+func (t Thresholds) checks(w *modelgate.Window) []modelgate.Check {
+	c, s := w.Canary, w.Stable
+	floor := float64(t.LatencyFloor) / float64(time.Millisecond)
+	return []modelgate.Check{
+		upper("error_rate", "", c.ErrorRate(), s.ErrorRate(), s.ErrorRate()+t.ErrorRateMargin),
+		upper("latency_p95", "ms", c.LatencyMS.P95, s.LatencyMS.P95, s.LatencyMS.P95+float64(t.LatencyP95Margin)/float64(time.Millisecond)),
+		upper("latency_p50", "ms", c.LatencyMS.P50, s.LatencyMS.P50, relLimit(s.LatencyMS.P50, t.RelativeTolerance, floor)),
+		upper("latency_p99", "ms", c.LatencyMS.P99, s.LatencyMS.P99, relLimit(s.LatencyMS.P99, t.RelativeTolerance, floor)),
+		within("prediction_mean", c.Predictions.Mean(), s.Predictions.Mean(), t.RelativeTolerance),
+		within("prediction_p50", c.Predictions.P50, s.Predictions.P50, t.RelativeTolerance),
+	}
+}
+
+func relLimit(prod, tol, floor float64) float64 {
+	return prod + math.Max(prod*tol, floor)
+}
+
+// upper passes when canary ≤ limit.
+func upper(name, unit string, canary, prod, limit float64) modelgate.Check {
+	c := modelgate.Check{Name: name, Unit: unit, Canary: canary, Production: prod, Limit: limit, Verdict: modelgate.VerdictPass}
+	c.Detail = fmt.Sprintf("%s: canary %s vs production %s (limit %s)", name, num(canary, unit), num(prod, unit), num(limit, unit))
+	if canary > limit {
+		c.Verdict = modelgate.VerdictFail
+		c.Detail = fmt.Sprintf("%s: canary %s exceeds the limit %s (production %s)", name, num(canary, unit), num(limit, unit), num(prod, unit))
+	}
+	return c
+}
+
+// within passes when canary is within tol (relative) of production, either way.
+func within(name string, canary, prod, tol float64) modelgate.Check {
+	limit := math.Abs(prod) * tol
+	c := modelgate.Check{Name: name, Canary: canary, Production: prod, Limit: limit, Low: prod - limit, High: prod + limit, Verdict: modelgate.VerdictPass}
+	rel := 0.0
+	if prod != 0 {
+		rel = (canary - prod) / math.Abs(prod)
+	}
+	c.Detail = fmt.Sprintf("%s: canary %.4g vs production %.4g (%+.1f%%, allowed ±%.1f%%)", name, canary, prod, 100*rel, 100*tol)
+	if math.Abs(canary-prod) > limit {
+		c.Verdict = modelgate.VerdictFail
+		c.Detail = fmt.Sprintf("%s: canary %.4g differs from production %.4g by %+.1f%%, more than the allowed ±%.1f%%", name, canary, prod, 100*rel, 100*tol)
+	}
+	return c
+}
+
+func num(v float64, unit string) string {
+	if unit == "" {
+		return fmt.Sprintf("%.3f%%", 100*v)
+	}
+	return fmt.Sprintf("%.2f%s", v, unit)
+}
+
+func decide(checks []modelgate.Check, p modelgate.Progress, early bool) modelgate.Decision {
+	pass, inconclusive := 0, false
+	for _, c := range checks {
+		switch c.Verdict {
+		case modelgate.VerdictFail:
+			return modelgate.DecisionRollback
+		case modelgate.VerdictPass:
+			pass++
+		case modelgate.VerdictInconclusive:
+			inconclusive = true
+		}
+	}
+	switch {
+	case inconclusive:
+		return modelgate.DecisionHold
+	case pass == len(checks) && (p.Final || early):
+		return modelgate.DecisionPromote
+	case p.Final:
+		return modelgate.DecisionHold
+	}
+	return modelgate.DecisionContinue
+}
+
+func reasons(checks []modelgate.Check, w *modelgate.Window, min int64, enough bool) []string {
+	if !enough {
+		return []string{fmt.Sprintf("not enough traffic to judge: canary %d and production %d requests, need %d each", w.Canary.Requests, w.Stable.Requests, min)}
+	}
+	var failed, all []string
+	for _, c := range checks {
+		all = append(all, c.Detail)
+		if c.Verdict == modelgate.VerdictFail {
+			failed = append(failed, c.Detail)
+		}
+	}
+	if len(failed) > 0 {
+		return failed
+	}
+	return all
+}

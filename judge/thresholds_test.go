@@ -1,0 +1,66 @@
+package judge_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"modelgate"
+	"modelgate/judge"
+)
+
+func stats(req, errs int64, p50, p95, p99, predMean float64) modelgate.RevisionStats {
+	return modelgate.RevisionStats{
+		Requests: req, Errors: errs,
+		LatencyMS:   modelgate.Distribution{Count: req, P50: p50, P95: p95, P99: p99},
+		Predictions: modelgate.Distribution{Count: req, Sum: predMean * float64(req), P50: predMean},
+	}
+}
+
+func TestThresholds(t *testing.T) {
+	mid := modelgate.Progress{Elapsed: 10 * time.Minute, Window: 30 * time.Minute}
+	end := modelgate.Progress{Elapsed: 30 * time.Minute, Window: 30 * time.Minute, Final: true}
+	prod := stats(9000, 90, 20, 80, 120, 100)
+	tests := []struct {
+		name     string
+		canary   modelgate.RevisionStats
+		progress modelgate.Progress
+		want     modelgate.Decision
+		failed   string // name of the check expected to fail
+	}{
+		{"HealthyMidWindowContinues", stats(1000, 10, 20, 80, 120, 101), mid, modelgate.DecisionContinue, ""},
+		{"HealthyAtEndPromotes", stats(1000, 10, 20, 80, 120, 101), end, modelgate.DecisionPromote, ""},
+		{"ErrorRateOverMarginRollsBack", stats(1000, 16, 20, 80, 120, 100), mid, modelgate.DecisionRollback, "error_rate"},
+		{"ErrorRateJustWithinMarginPasses", stats(1000, 15, 20, 80, 120, 100), end, modelgate.DecisionPromote, ""},
+		{"P95Over50msRollsBack", stats(1000, 10, 20, 131, 150, 100), mid, modelgate.DecisionRollback, "latency_p95"},
+		{"P50Over5PercentAndFloorRollsBack", stats(1000, 10, 31, 80, 120, 100), mid, modelgate.DecisionRollback, "latency_p50"},
+		{"P50SmallAbsoluteChangeIsNoise", stats(1000, 10, 29, 80, 120, 100), end, modelgate.DecisionPromote, ""},
+		{"PredictionShiftRollsBack", stats(1000, 10, 20, 80, 120, 94), mid, modelgate.DecisionRollback, "prediction_mean"},
+		{"TooLittleTrafficContinues", stats(100, 10, 500, 900, 900, 10), mid, modelgate.DecisionContinue, ""},
+		{"TooLittleTrafficAtEndHolds", stats(100, 0, 20, 80, 120, 100), end, modelgate.DecisionHold, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &modelgate.Window{Stable: prod, Canary: tt.canary}
+			got := judge.DefaultThresholds().Judge(w, tt.progress)
+			if got.Decision != tt.want {
+				t.Fatalf("decision = %s, want %s; reasons %v", got.Decision, tt.want, got.Reasons)
+			}
+			if len(got.Reasons) == 0 {
+				t.Fatal("no reasons given")
+			}
+			if tt.failed != "" && !strings.HasPrefix(got.Reasons[0], tt.failed) {
+				t.Fatalf("first reason %q, want it about %s", got.Reasons[0], tt.failed)
+			}
+		})
+	}
+}
+
+func TestThresholds_EarlyPromotion(t *testing.T) {
+	j := judge.DefaultThresholds()
+	j.EarlyPromotion = true
+	w := &modelgate.Window{Stable: stats(9000, 0, 20, 80, 120, 100), Canary: stats(1000, 0, 20, 80, 120, 100)}
+	if got := j.Judge(w, modelgate.Progress{Elapsed: time.Minute, Window: time.Hour}); got.Decision != modelgate.DecisionPromote {
+		t.Fatalf("decision = %s, want promote", got.Decision)
+	}
+}
