@@ -1,0 +1,14 @@
+// Package promotion is the promotion engine: the playbook as a persisted
+// state machine. Service.Start checks the preconditions and creates a
+// promotion; Service.Step runs the promotion's current step (verify, staging,
+// smoke, canary, window, decision, rollout, baseline, or rollback) and
+// persists the result; Service.Run calls Step until the promotion ends.
+//
+// Every external action (deploy, traffic change, registry change) is recorded
+// as an intent before it is made and as done after it, and on resume an
+// intent is first checked against the world, so a crash at any point resumes
+// without doing an action twice and without leaving a canary orphaned.
+//
+// It holds the policy (gates, transitions, what counts as done) and talks to
+// the world only through the root package's interfaces; it imports no adapter.
+package promotion

@@ -1,0 +1,208 @@
+package promotion
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"modelgate"
+)
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// decide records playbook step 6 and moves to next.
+func (s *Service) decide(ctx context.Context, p *modelgate.Promotion, d modelgate.Decision, j modelgate.Judgement, next modelgate.Step) error {
+	rec, err := s.beginStep(ctx, p, modelgate.StepDecision, nil)
+	if err != nil {
+		return err
+	}
+	if err := s.finishStep(ctx, p, rec, string(d), map[string]any{"decision": d, "reasons": j.Reasons, "checks": j.Checks}); err != nil {
+		return err
+	}
+	s.emit(p, fmt.Sprintf("decision: %s", d), nil)
+	return s.advance(ctx, p, next)
+}
+
+// decision is playbook step 6 after a window that judged promote.
+func (s *Service) decision(ctx context.Context, p *modelgate.Promotion) error {
+	return s.decide(ctx, p, modelgate.DecisionPromote, modelgate.Judgement{Decision: modelgate.DecisionPromote, Reasons: p.Reasons}, modelgate.StepRollout)
+}
+
+// rollout is playbook step 7: all traffic to the new version, then the
+// registry: the new version to Production, the previous one Archived.
+func (s *Service) rollout(ctx context.Context, p *modelgate.Promotion) error {
+	rec, err := s.beginStep(ctx, p, modelgate.StepRollout, nil)
+	if err != nil {
+		return err
+	}
+	want := modelgate.TrafficSplit{Stable: p.Version}
+	err = s.act(ctx, p, "promote_traffic", s.trafficIs(p.Model, want), func(ctx context.Context) error {
+		return s.Deployer.Promote(ctx, p.Model, p.Version)
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.verifySplit(ctx, p.Model, want); err != nil {
+		return err
+	}
+	if err := s.setStage(ctx, p, "registry_promote", p.Version, modelgate.StageProduction, true); err != nil {
+		return err
+	}
+	if err := s.tagOutcome(ctx, p, modelgate.OutcomePromoted); err != nil {
+		return err
+	}
+	ev := map[string]any{"traffic": want, "production": p.Version, "archived": p.Previous}
+	if err := s.finishStep(ctx, p, rec, "ok", ev); err != nil {
+		return err
+	}
+	s.emit(p, fmt.Sprintf("version %s serves 100%% of production and is Production in the registry; %s is Archived", p.Version, p.Previous), nil)
+	return s.advance(ctx, p, modelgate.StepBaseline)
+}
+
+func (s *Service) setStage(ctx context.Context, p *modelgate.Promotion, action, version string, stage modelgate.Stage, archiveExisting bool) error {
+	done := func(ctx context.Context) (bool, error) {
+		mv, err := s.Registry.GetVersion(ctx, p.Model, version)
+		return err == nil && mv.Stage == stage, err
+	}
+	return s.act(ctx, p, action, done, func(ctx context.Context) error {
+		_, err := s.Registry.TransitionStage(ctx, p.Model, version, stage, archiveExisting)
+		return err
+	})
+}
+
+// tagOutcome records the outcome on the version itself, so the registry
+// tells the story without modelgate's database.
+func (s *Service) tagOutcome(ctx context.Context, p *modelgate.Promotion, o modelgate.Outcome) error {
+	tags := map[string]string{
+		"modelgate.outcome":      string(o),
+		"modelgate.promotion_id": p.ID,
+		"modelgate.decided_at":   s.now().UTC().Format("2006-01-02T15:04:05Z"),
+	}
+	if o == modelgate.OutcomePromoted {
+		tags["modelgate.promoted_at"] = tags["modelgate.decided_at"]
+	}
+	return s.act(ctx, p, "registry_tags", nil, func(ctx context.Context) error {
+		for _, k := range []string{"modelgate.outcome", "modelgate.promotion_id", "modelgate.decided_at", "modelgate.promoted_at"} {
+			if v, ok := tags[k]; ok {
+				if err := s.Registry.SetVersionTag(ctx, p.Model, p.Version, k, v); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// baseline is playbook step 8: the canary's figures from the window become
+// the baseline the next release is compared with, then the records.
+func (s *Service) baseline(ctx context.Context, p *modelgate.Promotion) error {
+	rec, err := s.beginStep(ctx, p, modelgate.StepBaseline, nil)
+	if err != nil {
+		return err
+	}
+	base, err := s.lastCanaryFigures(ctx, p)
+	if err != nil {
+		return err
+	}
+	if err := s.finishStep(ctx, p, rec, "ok", map[string]any{"baseline": base}); err != nil {
+		return err
+	}
+	return s.end(ctx, p, modelgate.OutcomePromoted, modelgate.StepBaseline)
+}
+
+func (s *Service) lastCanaryFigures(ctx context.Context, p *modelgate.Promotion) (*modelgate.RevisionStats, error) {
+	steps, err := s.Store.Steps(ctx, p.ID)
+	if err != nil {
+		return nil, fmt.Errorf("read steps: %w", err)
+	}
+	for _, r := range steps {
+		var ev windowEvidence
+		if r.Step == modelgate.StepWindow && json.Unmarshal(r.Evidence, &ev) == nil && ev.Figures != nil {
+			return &ev.Figures.Canary, nil
+		}
+	}
+	return nil, nil
+}
+
+// rollback sends all traffic back to the previous version, re-deploying its
+// spec, and records the failed version as Archived, keeping the evidence.
+func (s *Service) rollback(ctx context.Context, p *modelgate.Promotion) error {
+	rec, err := s.beginStep(ctx, p, modelgate.StepRollback, map[string]any{"reasons": p.Reasons})
+	if err != nil {
+		return err
+	}
+	prev, err := s.deployment(ctx, p.Model, p.Previous)
+	if err != nil {
+		return err
+	}
+	want := modelgate.TrafficSplit{Stable: p.Previous}
+	s.emit(p, "rolling back: all traffic to version "+p.Previous, nil)
+	err = s.act(ctx, p, "rollback_traffic", s.trafficIs(p.Model, want), func(ctx context.Context) error {
+		return s.Deployer.Rollback(ctx, prev)
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.verifySplit(ctx, p.Model, want); err != nil {
+		return err
+	}
+	if err := s.setStage(ctx, p, "registry_restore", p.Previous, modelgate.StageProduction, false); err != nil {
+		return err
+	}
+	if err := s.setStage(ctx, p, "registry_archive", p.Version, modelgate.StageArchived, false); err != nil {
+		return err
+	}
+	outcome := s.rollbackOutcome(ctx, p)
+	if err := s.tagOutcome(ctx, p, outcome); err != nil {
+		return err
+	}
+	if err := s.finishStep(ctx, p, rec, "ok", map[string]any{"traffic": want, "archived": p.Version, "reasons": p.Reasons}); err != nil {
+		return err
+	}
+	return s.end(ctx, p, outcome, modelgate.StepRollback)
+}
+
+// rollbackOutcome is rolled_back when the judge found the canary worse, and
+// failed when the rollback followed an error or a person's request.
+func (s *Service) rollbackOutcome(ctx context.Context, p *modelgate.Promotion) modelgate.Outcome {
+	steps, err := s.Store.Steps(ctx, p.ID)
+	if err != nil {
+		return modelgate.OutcomeFailed
+	}
+	for _, r := range steps {
+		if r.Step == modelgate.StepDecision && r.Outcome == string(modelgate.DecisionRollback) {
+			return modelgate.OutcomeRolledBack
+		}
+	}
+	return modelgate.OutcomeFailed
+}
+
+// end finishes a promotion: records, outcome, audit.
+func (s *Service) end(ctx context.Context, p *modelgate.Promotion, o modelgate.Outcome, last modelgate.Step) error {
+	if s.Records != nil {
+		steps, err := s.Store.Steps(ctx, p.ID)
+		if err != nil {
+			return fmt.Errorf("read steps: %w", err)
+		}
+		final := *p
+		final.Outcome, final.EndedAt = o, s.now()
+		if err := s.Records.Write(ctx, &final, steps); err != nil {
+			return fmt.Errorf("write records: %w", err)
+		}
+	}
+	detail := ""
+	if len(p.Reasons) > 0 {
+		detail = p.Reasons[0]
+	}
+	// Audit before persisting the end: a crash in between repeats the entry
+	// on resume rather than losing it.
+	if err := s.audit(ctx, p, "promotion.end", string(o), mustJSON(p), detail); err != nil {
+		return err
+	}
+	p.Outcome, p.EndedAt = o, s.now()
+	if err := s.advance(ctx, p, modelgate.StepDone); err != nil {
+		return err
+	}
+	s.emit(p, fmt.Sprintf("promotion %s: %s", p.ID, o), nil)
+	return nil
+}

@@ -1,0 +1,151 @@
+package promotion
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"modelgate"
+)
+
+// preconditionEvidence is what the preconditions step records.
+type preconditionEvidence struct {
+	Version   *modelgate.ModelVersion `json:"version"`
+	Previous  string                  `json:"previous"`
+	Approvals []*modelgate.Approval   `json:"approvals"`
+	Traffic   modelgate.TrafficSplit  `json:"traffic"`
+}
+
+// preconditions checks, without changing anything, that the playbook may
+// start: the candidate is in Staging with its tags, approved, there is a
+// Production version to roll back to, and the platform is ready. It sets
+// p.Previous. Every failed check is listed in one error.
+func (s *Service) preconditions(ctx context.Context, p *modelgate.Promotion) (*preconditionEvidence, error) {
+	mv, err := s.Registry.GetVersion(ctx, p.Model, p.Version)
+	if err != nil {
+		return nil, explainLookup(err, p.Model, p.Version)
+	}
+	var problems []string
+	problems = append(problems, s.checkCandidate(mv)...)
+	approvals, missing, err := s.checkApprovals(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	problems = append(problems, missing...)
+	prev, msg, err := s.previousVersion(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if msg != "" {
+		problems = append(problems, msg)
+	}
+	split, msg, err := s.checkPlatform(ctx, p.Model, prev)
+	if err != nil {
+		return nil, err
+	}
+	if msg != "" {
+		problems = append(problems, msg)
+	}
+	if len(problems) > 0 {
+		return nil, modelgate.Errorf(modelgate.EPRECONDITION, "cannot promote %s version %s:\n  - %s", p.Model, p.Version, strings.Join(problems, "\n  - "))
+	}
+	p.Previous = prev
+	return &preconditionEvidence{Version: mv, Previous: prev, Approvals: approvals, Traffic: split}, nil
+}
+
+func explainLookup(err error, model, version string) error {
+	if modelgate.ErrorCode(err) == modelgate.ENOTFOUND {
+		return &modelgate.Error{Code: modelgate.ENOTFOUND, Message: modelgate.ErrorMessage(err), Err: err,
+			Hint: fmt.Sprintf("`modelgate registry show %s` lists the registered versions", model)}
+	}
+	return fmt.Errorf("read %s version %s: %w", model, version, err)
+}
+
+func (s *Service) checkCandidate(mv *modelgate.ModelVersion) []string {
+	var problems []string
+	if mv.Stage != modelgate.StageStaging {
+		problems = append(problems, fmt.Sprintf("version %s is in stage %s, not Staging (move it with `modelgate registry transition %s %s Staging`)", mv.Version, mv.Stage, mv.Name, mv.Version))
+	}
+	var missing []string
+	for _, t := range s.Policy.RequiredTags {
+		if strings.TrimSpace(mv.Tags[t]) == "" {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) > 0 {
+		problems = append(problems, fmt.Sprintf("version %s lacks the required tags %s (set them with `modelgate registry tag %s %s KEY=VALUE`)", mv.Version, strings.Join(missing, ", "), mv.Name, mv.Version))
+	}
+	if mv.Tags[modelgate.TagModelSHA256] == "" && !s.Policy.AllowMissingDigest {
+		problems = append(problems, fmt.Sprintf("version %s has no %s tag, so its artifact cannot be verified", mv.Version, modelgate.TagModelSHA256))
+	}
+	return problems
+}
+
+func (s *Service) checkApprovals(ctx context.Context, p *modelgate.Promotion) ([]*modelgate.Approval, []string, error) {
+	approvals, err := s.Store.Approvals(ctx, p.Model, p.Version)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read approvals: %w", err)
+	}
+	have := map[string]bool{}
+	for _, a := range approvals {
+		have[a.Role] = true
+	}
+	var missing []string
+	for _, role := range s.Policy.RequiredApprovals {
+		if !have[role] {
+			missing = append(missing, fmt.Sprintf("approval by the %s is missing (`modelgate approve %s --version %s --role %s --by NAME`)", role, p.Model, p.Version, role))
+		}
+	}
+	return approvals, missing, nil
+}
+
+// previousVersion finds the Production version to roll back to.
+func (s *Service) previousVersion(ctx context.Context, p *modelgate.Promotion) (string, string, error) {
+	versions, err := s.Registry.ListVersions(ctx, p.Model)
+	if err != nil {
+		return "", "", fmt.Errorf("list versions of %s: %w", p.Model, err)
+	}
+	var prod []string
+	for _, v := range versions {
+		if v.Stage == modelgate.StageProduction && v.Version != p.Version {
+			prod = append(prod, v.Version)
+		}
+	}
+	switch len(prod) {
+	case 0:
+		return "", fmt.Sprintf("no version of %s is in Production, so there is nothing to roll back to (a first deployment cannot be a canary: deploy it directly and mark it Production)", p.Model), nil
+	case 1:
+		return prod[0], "", nil
+	}
+	sort.Slice(prod, func(i, j int) bool { return atoi(prod[i]) < atoi(prod[j]) })
+	return "", fmt.Sprintf("versions %s are all in Production; leave exactly one there so the rollback target is clear", strings.Join(prod, ", ")), nil
+}
+
+// checkPlatform verifies the platform is reachable and serves the registry's
+// Production version with no canary.
+func (s *Service) checkPlatform(ctx context.Context, model, prev string) (modelgate.TrafficSplit, string, error) {
+	if err := s.Deployer.CheckTarget(ctx, model); err != nil {
+		if c := modelgate.ErrorCode(err); c == modelgate.EPRECONDITION || c == modelgate.EUNAVAILABLE || c == modelgate.EUNAUTHORIZED {
+			return modelgate.TrafficSplit{}, "the platform is not ready: " + modelgate.ErrorMessage(err), nil
+		}
+		return modelgate.TrafficSplit{}, "", fmt.Errorf("check the platform: %w", err)
+	}
+	split, err := s.Deployer.Traffic(ctx, model)
+	if err != nil {
+		return split, "", fmt.Errorf("read production traffic: %w", err)
+	}
+	switch {
+	case split.Canary != "":
+		return split, fmt.Sprintf("production already runs a canary of version %s at %d%%; finish or roll it back first", split.Canary, split.CanaryPercent), nil
+	case prev != "" && split.Stable != prev:
+		return split, fmt.Sprintf("production serves version %q but the registry's Production version is %s; make them agree before promoting", split.Stable, prev), nil
+	}
+	return split, "", nil
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}

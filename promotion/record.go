@@ -1,0 +1,126 @@
+package promotion
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"modelgate"
+)
+
+// Records writes the human-facing records of a finished promotion: the
+// CHANGELOG entry and the report. Implementations must be idempotent per
+// promotion ID, since a resumed promotion may write them again.
+type Records interface {
+	Write(ctx context.Context, p *modelgate.Promotion, steps []*modelgate.StepRecord) error
+}
+
+// advance moves p to the next step and persists it.
+func (s *Service) advance(ctx context.Context, p *modelgate.Promotion, next modelgate.Step) error {
+	p.Step = next
+	p.UpdatedAt = s.now()
+	if err := s.Store.UpdatePromotion(ctx, p); err != nil {
+		return fmt.Errorf("save promotion: %w", err)
+	}
+	return nil
+}
+
+// beginStep records that a step started, keeping the first start time when
+// a resumed promotion runs the step again.
+func (s *Service) beginStep(ctx context.Context, p *modelgate.Promotion, step modelgate.Step, inputs any) (*modelgate.StepRecord, error) {
+	steps, err := s.Store.Steps(ctx, p.ID)
+	if err != nil {
+		return nil, fmt.Errorf("read steps: %w", err)
+	}
+	for _, r := range steps {
+		if r.Step == step {
+			return r, nil
+		}
+	}
+	r := &modelgate.StepRecord{PromotionID: p.ID, Step: step, StartedAt: s.now(), Outcome: "running", Inputs: mustJSON(inputs)}
+	if err := s.Store.SaveStep(ctx, r); err != nil {
+		return nil, fmt.Errorf("save step %s: %w", step, err)
+	}
+	return r, nil
+}
+
+// finishStep persists a step's outcome and evidence and appends it to the
+// audit trail; a failed audit write fails the step. rec is the record
+// beginStep returned.
+func (s *Service) finishStep(ctx context.Context, p *modelgate.Promotion, rec *modelgate.StepRecord, outcome string, evidence any) error {
+	r := *rec
+	r.EndedAt, r.Outcome, r.Evidence = s.now(), outcome, mustJSON(evidence)
+	if err := s.Store.SaveStep(ctx, &r); err != nil {
+		return fmt.Errorf("save step %s: %w", r.Step, err)
+	}
+	return s.audit(ctx, p, "step."+string(r.Step), outcome, r.Evidence, "")
+}
+
+func (s *Service) audit(ctx context.Context, p *modelgate.Promotion, action, outcome string, evidence []byte, detail string) error {
+	e := modelgate.AuditEntry{Time: s.now(), Actor: s.Actor, Action: action, Model: p.Model, Version: p.Version, PromotionID: p.ID, Outcome: outcome, Detail: detail}
+	if len(evidence) > 0 {
+		sum := sha256.Sum256(evidence)
+		e.EvidenceDigest = hex.EncodeToString(sum[:])
+	}
+	if _, err := s.Audit.Append(ctx, e); err != nil {
+		return fmt.Errorf("write audit trail: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) auditRejected(ctx context.Context, p *modelgate.Promotion, cause error) {
+	if err := s.audit(ctx, p, "promotion.rejected", "rejected", nil, modelgate.ErrorMessage(cause)); err != nil {
+		s.logger().Error("cannot record the rejected promotion in the audit trail", "err", err)
+	}
+}
+
+// act runs one external action at most once across crashes: the intent is
+// persisted first; on resume an intent is checked with done before acting.
+func (s *Service) act(ctx context.Context, p *modelgate.Promotion, name string, done func(context.Context) (bool, error), do func(context.Context) error) error {
+	state, err := s.Store.ActionState(ctx, p.ID, name)
+	if err != nil {
+		return fmt.Errorf("read action %s: %w", name, err)
+	}
+	if state == modelgate.ActionDone {
+		return nil
+	}
+	if state == modelgate.ActionIntent && done != nil {
+		ok, err := done(ctx)
+		if err != nil {
+			return fmt.Errorf("check whether %s took effect: %w", name, err)
+		}
+		if ok {
+			return s.markDone(ctx, p, name)
+		}
+	}
+	if err := s.Store.SetAction(ctx, p.ID, name, modelgate.ActionIntent); err != nil {
+		return fmt.Errorf("record intent %s: %w", name, err)
+	}
+	if err := do(ctx); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return s.markDone(ctx, p, name)
+}
+
+func (s *Service) markDone(ctx context.Context, p *modelgate.Promotion, name string) error {
+	if err := s.Store.SetAction(ctx, p.ID, name, modelgate.ActionDone); err != nil {
+		return fmt.Errorf("record %s done: %w", name, err)
+	}
+	return s.audit(ctx, p, "action."+name, "done", nil, "")
+}
+
+func mustJSON(v any) json.RawMessage {
+	if v == nil {
+		return nil
+	}
+	if raw, ok := v.(json.RawMessage); ok {
+		return raw
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(map[string]string{"unencodable": err.Error()})
+	}
+	return b
+}

@@ -1,0 +1,249 @@
+package promotion
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"modelgate"
+)
+
+// Policy holds the tunables of a promotion. DefaultPolicy has the playbook's numbers.
+type Policy struct {
+	CanaryPercent      int           // share of production traffic sent to the canary; default 10
+	Window             time.Duration // how long the canary is watched; default 30m
+	Interval           time.Duration // time between looks at the window; default 30s
+	Extension          time.Duration // added once when the window ends without enough data; default Window/2
+	StagingTimeout     time.Duration // how long staging may take to become ready; default 5m
+	RequiredTags       []string      // version tags that must be set; default git_sha, dataset_version, approver
+	RequiredApprovals  []string      // roles that must approve the version; default data_science_lead, compliance_officer
+	AllowMissingDigest bool          // accept a version without a model_sha256 tag (never a mismatch)
+	LockTTL            time.Duration // how long a promotion lock lives without renewal; default 2m
+	MaxMetricFailures  int           // consecutive failed looks before rolling back; default 3
+}
+
+// DefaultPolicy returns the playbook's numbers.
+func DefaultPolicy() Policy {
+	return Policy{
+		CanaryPercent:     10,
+		Window:            30 * time.Minute,
+		Interval:          30 * time.Second,
+		Extension:         15 * time.Minute,
+		StagingTimeout:    5 * time.Minute,
+		RequiredTags:      append([]string(nil), modelgate.RequiredTags...),
+		RequiredApprovals: []string{"data_science_lead", "compliance_officer"},
+		LockTTL:           2 * time.Minute,
+		MaxMetricFailures: 3,
+	}
+}
+
+// Service runs promotions. Set every field without a default before use.
+type Service struct {
+	Registry modelgate.Registry
+	Deployer modelgate.Deployer
+	Metrics  modelgate.MetricsSource
+	Store    modelgate.PromotionStore
+	Audit    modelgate.AuditLog
+	Judge    modelgate.Judge
+	Gates    []Gate  // staging checks (smoke tests, evaluation), run in order
+	Records  Records // changelog and reports; nil writes none
+	Policy   Policy
+
+	CacheDir string // verified artifacts, one directory per digest
+	Owner    string // lock owner, unique per process
+	Actor    string // who is promoting, for the records
+
+	Now      func() time.Time                             // default time.Now
+	Sleep    func(ctx context.Context, d time.Duration) error // default a timer honouring ctx
+	Progress func(Event)                                  // optional live progress
+	Logger   *slog.Logger                                 // default slog.Default()
+	NewID    func() string                                // default random
+
+	metricFailures int // consecutive failed looks, reset on success
+}
+
+// Event is live progress, for the CLI's progress output.
+type Event struct {
+	PromotionID string               `json:"promotion_id"`
+	Model       string               `json:"model"`
+	Version     string               `json:"version"`
+	Step        modelgate.Step       `json:"step"`
+	Message     string               `json:"message"`
+	Elapsed     time.Duration        `json:"elapsed,omitempty"`
+	Remaining   time.Duration        `json:"remaining,omitempty"`
+	Judgement   *modelgate.Judgement `json:"judgement,omitempty"`
+	Window      *modelgate.Window    `json:"window,omitempty"`
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) sleep(ctx context.Context, d time.Duration) error {
+	if s.Sleep != nil {
+		return s.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Service) newID() string {
+	if s.NewID != nil {
+		return s.NewID()
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return s.now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
+}
+
+func (s *Service) emit(p *modelgate.Promotion, msg string, mod func(*Event)) {
+	if s.Progress == nil {
+		return
+	}
+	e := Event{PromotionID: p.ID, Model: p.Model, Version: p.Version, Step: p.Step, Message: msg}
+	if mod != nil {
+		mod(&e)
+	}
+	s.Progress(e)
+}
+
+// Start checks the preconditions and creates a promotion of model/version.
+// When the model already has an unfinished promotion of the same version, it
+// is returned to be resumed; one of another version is ECONFLICT. A failed
+// precondition changes nothing but the audit trail.
+func (s *Service) Start(ctx context.Context, model, version string) (*modelgate.Promotion, error) {
+	if err := s.lock(ctx, model); err != nil {
+		return nil, err
+	}
+	p, err := s.start(ctx, model, version)
+	if err != nil {
+		_ = s.Store.ReleaseLock(context.WithoutCancel(ctx), model, s.Owner)
+	}
+	return p, err
+}
+
+func (s *Service) start(ctx context.Context, model, version string) (*modelgate.Promotion, error) {
+	active, err := s.Store.ActivePromotion(ctx, model)
+	switch {
+	case err == nil && active.Version == version:
+		s.emit(active, "resuming the unfinished promotion "+active.ID, nil)
+		return active, nil
+	case err == nil:
+		return nil, modelgate.Errorf(modelgate.ECONFLICT, "model %s has an unfinished promotion %s of version %s", model, active.ID, active.Version).
+			WithHint("finish it with `modelgate promote %s --resume` or end it with `modelgate rollback %s`", model, model)
+	case modelgate.ErrorCode(err) != modelgate.ENOTFOUND:
+		return nil, fmt.Errorf("look for an active promotion: %w", err)
+	}
+	now := s.now()
+	p := &modelgate.Promotion{ID: s.newID(), Model: model, Version: version, Step: modelgate.StepPreconditions, Actor: s.Actor, StartedAt: now, UpdatedAt: now}
+	ev, err := s.preconditions(ctx, p)
+	if err != nil {
+		s.auditRejected(ctx, p, err)
+		return nil, err
+	}
+	p.Step = modelgate.StepVerify
+	if err := s.Store.CreatePromotion(ctx, p); err != nil {
+		return nil, fmt.Errorf("create promotion: %w", err)
+	}
+	rec := &modelgate.StepRecord{PromotionID: p.ID, Step: modelgate.StepPreconditions, StartedAt: now}
+	if err := s.finishStep(ctx, p, rec, "ok", ev); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Resume returns the model's unfinished promotion, locked for this process.
+func (s *Service) Resume(ctx context.Context, model string) (*modelgate.Promotion, error) {
+	if err := s.lock(ctx, model); err != nil {
+		return nil, err
+	}
+	p, err := s.Store.ActivePromotion(ctx, model)
+	if err != nil {
+		_ = s.Store.ReleaseLock(context.WithoutCancel(ctx), model, s.Owner)
+		if modelgate.ErrorCode(err) == modelgate.ENOTFOUND {
+			return nil, modelgate.Errorf(modelgate.ENOTFOUND, "model %s has no unfinished promotion to resume", model)
+		}
+		return nil, err
+	}
+	if p.Outcome == modelgate.OutcomeHeld {
+		p.Outcome = modelgate.OutcomeNone
+	}
+	return p, nil
+}
+
+// Run calls Step until the promotion ends (or is held for a person), then
+// releases the lock. An error leaves the promotion where it stopped, ready
+// to resume.
+func (s *Service) Run(ctx context.Context, p *modelgate.Promotion) (*modelgate.Promotion, error) {
+	defer s.Store.ReleaseLock(context.WithoutCancel(ctx), p.Model, s.Owner)
+	for p.Outcome == modelgate.OutcomeNone {
+		if err := s.lock(ctx, p.Model); err != nil {
+			return p, err
+		}
+		if err := s.Step(ctx, p); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+func (s *Service) lock(ctx context.Context, model string) error {
+	err := s.Store.AcquireLock(ctx, model, s.Owner, s.Policy.LockTTL)
+	if err != nil && modelgate.ErrorCode(err) == modelgate.ECONFLICT {
+		var e *modelgate.Error
+		errors.As(err, &e)
+		return e.WithHint("another modelgate is promoting %s; wait for it, or for its lock to expire if it crashed", model)
+	}
+	return err
+}
+
+// Step runs the promotion's current step once and persists the result.
+func (s *Service) Step(ctx context.Context, p *modelgate.Promotion) error {
+	var err error
+	switch p.Step {
+	case modelgate.StepVerify:
+		err = s.verify(ctx, p)
+	case modelgate.StepStaging:
+		err = s.staging(ctx, p)
+	case modelgate.StepSmoke:
+		err = s.smoke(ctx, p)
+	case modelgate.StepCanary:
+		err = s.canary(ctx, p)
+	case modelgate.StepWindow:
+		err = s.window(ctx, p)
+	case modelgate.StepDecision:
+		err = s.decision(ctx, p)
+	case modelgate.StepRollout:
+		err = s.rollout(ctx, p)
+	case modelgate.StepBaseline:
+		err = s.baseline(ctx, p)
+	case modelgate.StepRollback:
+		err = s.rollback(ctx, p)
+	default:
+		return modelgate.Errorf(modelgate.EINTERNAL, "promotion %s is at unknown step %q", p.ID, p.Step)
+	}
+	if err != nil {
+		return fmt.Errorf("%s step of promotion %s: %w", p.Step, p.ID, err)
+	}
+	return nil
+}

@@ -1,0 +1,274 @@
+package promotion
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"modelgate"
+)
+
+// Gate is one staging check of playbook step 3 (smoke tests, evaluation on
+// ground truth). A gate that runs but finds the model wanting returns
+// Passed=false; an error means the check itself could not run.
+type Gate interface {
+	Name() string
+	Check(ctx context.Context, ep modelgate.Endpoint, c Candidate) (GateResult, error)
+}
+
+// Candidate is what a gate knows about the version under test.
+type Candidate struct {
+	Version *modelgate.ModelVersion
+	Dir     string             // the verified model directory
+	Metrics map[string]float64 // metrics logged on its training run
+}
+
+// GateResult is a gate's answer.
+type GateResult struct {
+	Passed   bool     `json:"passed"`
+	Summary  string   `json:"summary"`
+	Failures []string `json:"failures,omitempty"`
+	Evidence any      `json:"evidence,omitempty"`
+}
+
+// verify is playbook step 1: re-read the registry entry, download the
+// artifact and check its digest; the previous version's artifact is fetched
+// and checked too, because a rollback must not depend on the registry later.
+func (s *Service) verify(ctx context.Context, p *modelgate.Promotion) error {
+	rec, err := s.beginStep(ctx, p, modelgate.StepVerify, nil)
+	if err != nil {
+		return err
+	}
+	cand, err := s.deployment(ctx, p.Model, p.Version)
+	if err != nil {
+		return s.failBeforeProduction(ctx, p, rec, err)
+	}
+	prev, err := s.deployment(ctx, p.Model, p.Previous)
+	if err != nil {
+		return s.failBeforeProduction(ctx, p, rec, fmt.Errorf("rollback target: %w", err))
+	}
+	ev := map[string]any{"candidate": cand, "previous": prev}
+	if err := s.finishStep(ctx, p, rec, "ok", ev); err != nil {
+		return err
+	}
+	s.emit(p, fmt.Sprintf("artifact verified: model_sha256 %s", cand.Digest), nil)
+	return s.advance(ctx, p, modelgate.StepStaging)
+}
+
+// staging is playbook step 2.
+func (s *Service) staging(ctx context.Context, p *modelgate.Promotion) error {
+	rec, err := s.beginStep(ctx, p, modelgate.StepStaging, map[string]any{"timeout": s.Policy.StagingTimeout.String()})
+	if err != nil {
+		return err
+	}
+	d, err := s.deployment(ctx, p.Model, p.Version)
+	if err != nil {
+		return err
+	}
+	s.emit(p, "deploying to staging and waiting until ready (timeout "+s.Policy.StagingTimeout.String()+")", nil)
+	var ep modelgate.Endpoint
+	err = s.act(ctx, p, "deploy_staging", nil, func(ctx context.Context) error {
+		ep, err = s.Deployer.DeployStaging(ctx, d, s.Policy.StagingTimeout)
+		return err
+	})
+	if err != nil {
+		if transient(err) {
+			return err
+		}
+		return s.failBeforeProduction(ctx, p, rec, err)
+	}
+	if err := s.finishStep(ctx, p, rec, "ok", map[string]any{"endpoint": ep}); err != nil {
+		return err
+	}
+	return s.advance(ctx, p, modelgate.StepSmoke)
+}
+
+// smoke is playbook step 3: every gate runs against the staging endpoint.
+func (s *Service) smoke(ctx context.Context, p *modelgate.Promotion) error {
+	rec, err := s.beginStep(ctx, p, modelgate.StepSmoke, nil)
+	if err != nil {
+		return err
+	}
+	d, err := s.deployment(ctx, p.Model, p.Version)
+	if err != nil {
+		return err
+	}
+	ep, err := s.Deployer.DeployStaging(ctx, d, s.Policy.StagingTimeout)
+	if err != nil {
+		return fmt.Errorf("find the staging endpoint: %w", err)
+	}
+	cand, err := s.candidate(ctx, p, d)
+	if err != nil {
+		return err
+	}
+	results := map[string]GateResult{}
+	var failures []string
+	for _, g := range s.Gates {
+		s.emit(p, "running "+g.Name()+" against staging", nil)
+		r, err := g.Check(ctx, ep, cand)
+		if err != nil {
+			return fmt.Errorf("run %s: %w", g.Name(), err)
+		}
+		results[g.Name()] = r
+		for _, f := range r.Failures {
+			failures = append(failures, g.Name()+": "+f)
+		}
+		if !r.Passed && len(r.Failures) == 0 {
+			failures = append(failures, g.Name()+": "+r.Summary)
+		}
+	}
+	if len(failures) > 0 {
+		p.Reasons = failures
+		if err := s.finishStep(ctx, p, rec, "failed", results); err != nil {
+			return err
+		}
+		return s.end(ctx, p, modelgate.OutcomeFailed, modelgate.StepSmoke)
+	}
+	if err := s.finishStep(ctx, p, rec, "ok", results); err != nil {
+		return err
+	}
+	return s.advance(ctx, p, modelgate.StepCanary)
+}
+
+func (s *Service) candidate(ctx context.Context, p *modelgate.Promotion, d modelgate.Deployment) (Candidate, error) {
+	mv, err := s.Registry.GetVersion(ctx, p.Model, p.Version)
+	if err != nil {
+		return Candidate{}, fmt.Errorf("read version: %w", err)
+	}
+	m, err := s.Registry.VersionMetrics(ctx, p.Model, p.Version)
+	if err != nil {
+		return Candidate{}, fmt.Errorf("read training metrics: %w", err)
+	}
+	return Candidate{Version: mv, Dir: d.ModelDir, Metrics: m}, nil
+}
+
+// canary is playbook step 4: the candidate takes N% of production and the
+// split is verified as the platform reports it.
+func (s *Service) canary(ctx context.Context, p *modelgate.Promotion) error {
+	pct := s.Policy.CanaryPercent
+	rec, err := s.beginStep(ctx, p, modelgate.StepCanary, map[string]any{"percent": pct})
+	if err != nil {
+		return err
+	}
+	d, err := s.deployment(ctx, p.Model, p.Version)
+	if err != nil {
+		return err
+	}
+	want := modelgate.TrafficSplit{Stable: p.Previous, Canary: p.Version, CanaryPercent: pct}
+	err = s.act(ctx, p, "start_canary", s.trafficIs(p.Model, want), func(ctx context.Context) error {
+		return s.Deployer.StartCanary(ctx, d, pct)
+	})
+	if err != nil && transient(err) {
+		return err
+	}
+	if err == nil {
+		err = s.verifySplit(ctx, p.Model, want)
+	}
+	if err != nil {
+		p.Reasons = []string{"the canary could not be started: " + modelgate.ErrorMessage(err)}
+		if err := s.finishStep(ctx, p, rec, "failed", map[string]any{"error": err.Error()}); err != nil {
+			return err
+		}
+		return s.advance(ctx, p, modelgate.StepRollback)
+	}
+	if p.CanaryStart.IsZero() {
+		p.CanaryStart = s.now()
+	}
+	if err := s.finishStep(ctx, p, rec, "ok", map[string]any{"traffic": want}); err != nil {
+		return err
+	}
+	s.emit(p, fmt.Sprintf("canary %s takes %d%% of production, %s keeps %d%%", p.Version, pct, p.Previous, 100-pct), nil)
+	return s.advance(ctx, p, modelgate.StepWindow)
+}
+
+func (s *Service) trafficIs(model string, want modelgate.TrafficSplit) func(context.Context) (bool, error) {
+	return func(ctx context.Context) (bool, error) {
+		got, err := s.Deployer.Traffic(ctx, model)
+		return got == want, err
+	}
+}
+
+func (s *Service) verifySplit(ctx context.Context, model string, want modelgate.TrafficSplit) error {
+	got, err := s.Deployer.Traffic(ctx, model)
+	if err != nil {
+		return fmt.Errorf("read traffic split: %w", err)
+	}
+	if got != want {
+		return modelgate.Errorf(modelgate.EPRECONDITION, "traffic split is stable=%q canary=%q at %d%%, want stable=%q canary=%q at %d%%",
+			got.Stable, got.Canary, got.CanaryPercent, want.Stable, want.Canary, want.CanaryPercent)
+	}
+	return nil
+}
+
+// failBeforeProduction ends a promotion that failed before production traffic
+// moved: nothing needs undoing.
+func (s *Service) failBeforeProduction(ctx context.Context, p *modelgate.Promotion, rec *modelgate.StepRecord, cause error) error {
+	if transient(cause) {
+		return cause
+	}
+	p.Reasons = []string{modelgate.ErrorMessage(cause)}
+	if err := s.finishStep(ctx, p, rec, "failed", map[string]any{"error": modelgate.ErrorMessage(cause)}); err != nil {
+		return err
+	}
+	return s.end(ctx, p, modelgate.OutcomeFailed, rec.Step)
+}
+
+// transient reports whether err may go away by itself (an unreachable
+// dependency, an interrupted run), so the promotion should stop where it is
+// and be resumed rather than fail.
+func transient(err error) bool {
+	return modelgate.ErrorCode(err) == modelgate.EUNAVAILABLE ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// deployment returns the verified artifact of model/version, from the cache
+// when it is there and still has the right digest, else downloaded.
+func (s *Service) deployment(ctx context.Context, model, version string) (modelgate.Deployment, error) {
+	mv, err := s.Registry.GetVersion(ctx, model, version)
+	if err != nil {
+		return modelgate.Deployment{}, fmt.Errorf("read %s version %s: %w", model, version, err)
+	}
+	want := mv.Tags[modelgate.TagModelSHA256]
+	d := modelgate.Deployment{Model: model, Version: version, Source: mv.Source, Digest: want}
+	if want != "" {
+		d.ModelDir = filepath.Join(s.CacheDir, "sha256", want)
+		if got, err := modelgate.DirDigest(d.ModelDir); err == nil && got == want {
+			return d, nil
+		}
+	}
+	return s.download(ctx, mv, d)
+}
+
+func (s *Service) download(ctx context.Context, mv *modelgate.ModelVersion, d modelgate.Deployment) (modelgate.Deployment, error) {
+	if err := os.MkdirAll(s.CacheDir, 0o755); err != nil {
+		return d, fmt.Errorf("create artifact cache: %w", err)
+	}
+	tmp, err := os.MkdirTemp(s.CacheDir, "download-")
+	if err != nil {
+		return d, fmt.Errorf("create artifact cache: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	dir, err := s.Registry.DownloadArtifacts(ctx, mv.Name, mv.Version, filepath.Join(tmp, "model"))
+	if err != nil {
+		return d, fmt.Errorf("download artifacts of %s: %w", mv.Ref(), err)
+	}
+	got, err := modelgate.DirDigest(dir)
+	if err != nil {
+		return d, fmt.Errorf("digest artifacts of %s: %w", mv.Ref(), err)
+	}
+	if d.Digest != "" && got != d.Digest {
+		return d, modelgate.Errorf(modelgate.EINVALID, "artifact of %s does not match its %s tag: tag says %s, downloaded files give %s", mv.Ref(), modelgate.TagModelSHA256, d.Digest, got).
+			WithHint("the artifact was changed or corrupted after registration; re-register the model")
+	}
+	d.Digest, d.ModelDir = got, filepath.Join(s.CacheDir, "sha256", got)
+	if err := os.MkdirAll(filepath.Dir(d.ModelDir), 0o755); err != nil {
+		return d, fmt.Errorf("create artifact cache: %w", err)
+	}
+	_ = os.RemoveAll(d.ModelDir) // a stale copy with the wrong content
+	if err := os.Rename(dir, d.ModelDir); err != nil {
+		return d, fmt.Errorf("store artifact in cache: %w", err)
+	}
+	return d, nil
+}

@@ -1,0 +1,119 @@
+package promotion
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"modelgate"
+)
+
+// windowEvidence is the window step's record, rewritten after every look so
+// the last figures survive a crash.
+type windowEvidence struct {
+	Looks     int                  `json:"looks"`
+	Elapsed   string               `json:"elapsed"`
+	Window    string               `json:"window"`
+	Extended  bool                 `json:"extended"`
+	Decision  modelgate.Decision   `json:"decision"`
+	Judgement modelgate.Judgement  `json:"judgement"`
+	Figures   *modelgate.Window    `json:"figures"`
+}
+
+// window is playbook step 5: one look at canary against production per call.
+// It sleeps until the next look when the judge says continue.
+func (s *Service) window(ctx context.Context, p *modelgate.Promotion) error {
+	rec, err := s.beginStep(ctx, p, modelgate.StepWindow, map[string]any{"window": s.Policy.Window.String(), "interval": s.Policy.Interval.String()})
+	if err != nil {
+		return err
+	}
+	length := s.windowLength(p)
+	elapsed := s.now().Sub(p.CanaryStart)
+	w, err := s.Metrics.Observe(ctx, p.Model)
+	if err != nil {
+		return s.metricsFailed(ctx, p, rec, err)
+	}
+	s.metricFailures = 0
+	j := s.Judge.Judge(w, modelgate.Progress{Elapsed: elapsed, Window: length, Final: elapsed >= length})
+	ev := windowEvidence{Looks: prevLooks(rec) + 1, Elapsed: elapsed.Round(time.Second).String(), Window: length.String(), Extended: p.Extended, Decision: j.Decision, Judgement: j, Figures: w}
+	s.emit(p, "canary window", func(e *Event) {
+		e.Elapsed, e.Remaining, e.Judgement, e.Window = elapsed, max(length-elapsed, 0), &j, w
+	})
+	switch j.Decision {
+	case modelgate.DecisionContinue:
+		return s.keepWatching(ctx, p, rec, ev, length-elapsed)
+	case modelgate.DecisionHold:
+		return s.hold(ctx, p, rec, ev, j)
+	}
+	p.Reasons = j.Reasons
+	if err := s.finishStep(ctx, p, rec, string(j.Decision), ev); err != nil {
+		return err
+	}
+	if j.Decision == modelgate.DecisionRollback {
+		return s.decide(ctx, p, modelgate.DecisionRollback, j, modelgate.StepRollback)
+	}
+	return s.advance(ctx, p, modelgate.StepDecision)
+}
+
+func (s *Service) windowLength(p *modelgate.Promotion) time.Duration {
+	if p.Extended {
+		return s.Policy.Window + s.Policy.Extension
+	}
+	return s.Policy.Window
+}
+
+func prevLooks(rec *modelgate.StepRecord) int {
+	var ev windowEvidence
+	if len(rec.Evidence) > 0 && jsonUnmarshal(rec.Evidence, &ev) == nil {
+		return ev.Looks
+	}
+	return 0
+}
+
+func (s *Service) keepWatching(ctx context.Context, p *modelgate.Promotion, rec *modelgate.StepRecord, ev windowEvidence, remaining time.Duration) error {
+	r := *rec
+	r.Evidence = mustJSON(ev)
+	if err := s.Store.SaveStep(ctx, &r); err != nil {
+		return fmt.Errorf("save window figures: %w", err)
+	}
+	return s.sleep(ctx, min(s.Policy.Interval, max(remaining, time.Second)))
+}
+
+// hold extends the window once when it ended without enough data, and after
+// that stops for a person: never promote silently on missing data.
+func (s *Service) hold(ctx context.Context, p *modelgate.Promotion, rec *modelgate.StepRecord, ev windowEvidence, j modelgate.Judgement) error {
+	if !p.Extended && s.Policy.Extension > 0 {
+		p.Extended = true
+		s.emit(p, "not enough data at the end of the window; extending it once by "+s.Policy.Extension.String(), nil)
+		if err := s.audit(ctx, p, "window.extended", "extended", mustJSON(ev), s.Policy.Extension.String()); err != nil {
+			return err
+		}
+		return s.advance(ctx, p, modelgate.StepWindow)
+	}
+	p.Reasons = append(j.Reasons, "held for a person: run `modelgate promote "+p.Model+" --resume` to keep watching, or `modelgate rollback "+p.Model+"`")
+	r := *rec
+	r.Evidence, r.Outcome = mustJSON(ev), "held"
+	if err := s.Store.SaveStep(ctx, &r); err != nil {
+		return fmt.Errorf("save window figures: %w", err)
+	}
+	p.Outcome = modelgate.OutcomeHeld
+	if err := s.audit(ctx, p, "promotion.held", "held", r.Evidence, ""); err != nil {
+		return err
+	}
+	return s.advance(ctx, p, modelgate.StepWindow)
+}
+
+// metricsFailed tolerates a few failed looks in a row, then rolls back:
+// a canary nobody can measure is not judged healthy.
+func (s *Service) metricsFailed(ctx context.Context, p *modelgate.Promotion, rec *modelgate.StepRecord, err error) error {
+	s.metricFailures++
+	if s.metricFailures < s.Policy.MaxMetricFailures {
+		s.logger().Warn("cannot read canary metrics; will retry", "promotion", p.ID, "err", err)
+		return s.sleep(ctx, s.Policy.Interval)
+	}
+	p.Reasons = []string{fmt.Sprintf("canary metrics could not be read %d times in a row: %s", s.metricFailures, modelgate.ErrorMessage(err))}
+	if err := s.finishStep(ctx, p, rec, "failed", map[string]string{"error": err.Error()}); err != nil {
+		return err
+	}
+	return s.advance(ctx, p, modelgate.StepRollback)
+}
