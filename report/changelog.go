@@ -1,0 +1,73 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"modelgate"
+)
+
+const changelogHeader = `# Changelog
+
+All notable changes to the models serving production are recorded here by modelgate.
+The format is based on [Keep a Changelog](https://keepachangelog.com/en/1.1.0/).
+`
+
+func marker(id string) string { return "<!-- modelgate promotion " + id + " -->" }
+
+// writeChangelog inserts the promotion's entry above the newest one, once.
+func (f Files) writeChangelog(p *modelgate.Promotion, steps []*modelgate.StepRecord) error {
+	old, err := os.ReadFile(f.Changelog)
+	if err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("read changelog: %w", err)
+	}
+	text := string(old)
+	if strings.Contains(text, marker(p.ID)) {
+		return nil
+	}
+	if strings.TrimSpace(text) == "" {
+		text = changelogHeader
+	}
+	entry := Entry(p, steps)
+	head, rest := text, ""
+	if i := strings.Index(text, "\n## "); i >= 0 {
+		head, rest = text[:i+1], text[i+1:]
+	}
+	out := strings.TrimRight(head, "\n") + "\n\n" + entry + "\n" + rest
+	return writeAtomic(f.Changelog, []byte(out))
+}
+
+// Entry renders one changelog entry.
+func Entry(p *modelgate.Promotion, steps []*modelgate.StepRecord) string {
+	var b strings.Builder
+	date := p.EndedAt.UTC().Format("2006-01-02")
+	tags := versionTags(steps)
+	switch p.Outcome {
+	case modelgate.OutcomePromoted:
+		fmt.Fprintf(&b, "## [%s %s] - %s\n\n### Changed\n\n", p.Model, p.Version, date)
+		fmt.Fprintf(&b, "- %s version %s serves production, replacing version %s (previous version Archived).\n", p.Model, p.Version, p.Previous)
+	default:
+		fmt.Fprintf(&b, "## [%s %s] - %s [YANKED]\n\n### Removed\n\n", p.Model, p.Version, date)
+		fmt.Fprintf(&b, "- %s version %s was rolled back during its canary; version %s serves production.\n", p.Model, p.Version, p.Previous)
+	}
+	fmt.Fprintf(&b, "- git_sha `%s`, dataset_version `%s`, approver %s.\n", tags[modelgate.TagGitSHA], tags[modelgate.TagDatasetVersion], tags[modelgate.TagApprover])
+	for _, r := range p.Reasons {
+		fmt.Fprintf(&b, "- %s\n", r)
+	}
+	fmt.Fprintf(&b, "- Promotion `%s` (report `%s.md`).\n%s\n", p.ID, p.ID, marker(p.ID))
+	return b.String()
+}
+
+func versionTags(steps []*modelgate.StepRecord) map[string]string {
+	for _, s := range steps {
+		var ev struct {
+			Version *modelgate.ModelVersion `json:"version"`
+		}
+		if s.Step == modelgate.StepPreconditions && json.Unmarshal(s.Evidence, &ev) == nil && ev.Version != nil {
+			return ev.Version.Tags
+		}
+	}
+	return map[string]string{}
+}

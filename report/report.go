@@ -1,0 +1,119 @@
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"modelgate"
+)
+
+// Files writes the changelog and the reports to files.
+type Files struct {
+	Changelog  string // path of CHANGELOG.md; "" writes none
+	ReportsDir string // directory of <promotion-id>.md and .json; "" writes none
+}
+
+// Write implements promotion.Records.
+func (f Files) Write(ctx context.Context, p *modelgate.Promotion, steps []*modelgate.StepRecord) error {
+	if f.ReportsDir != "" {
+		if err := f.writeReport(p, steps); err != nil {
+			return err
+		}
+	}
+	if f.Changelog != "" && (p.Outcome == modelgate.OutcomePromoted || p.Outcome == modelgate.OutcomeRolledBack) {
+		return f.writeChangelog(p, steps)
+	}
+	return nil
+}
+
+// ReportPath returns where the Markdown report of a promotion is written.
+func (f Files) ReportPath(id string) string { return filepath.Join(f.ReportsDir, id+".md") }
+
+func (f Files) writeReport(p *modelgate.Promotion, steps []*modelgate.StepRecord) error {
+	if err := os.MkdirAll(f.ReportsDir, 0o755); err != nil {
+		return fmt.Errorf("create reports directory: %w", err)
+	}
+	doc := map[string]any{"promotion": p, "steps": steps}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	if err := writeAtomic(filepath.Join(f.ReportsDir, p.ID+".json"), b); err != nil {
+		return err
+	}
+	return writeAtomic(f.ReportPath(p.ID), []byte(Markdown(p, steps)))
+}
+
+func writeAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// Markdown renders a promotion's report.
+func Markdown(p *modelgate.Promotion, steps []*modelgate.StepRecord) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Promotion %s: %s version %s\n\n", p.ID, p.Model, p.Version)
+	fmt.Fprintf(&b, "- Outcome: **%s**\n- Previous production version: %s\n- Started: %s by %s\n- Ended: %s\n\n",
+		p.Outcome, p.Previous, p.StartedAt.UTC().Format("2006-01-02 15:04:05Z"), p.Actor, p.EndedAt.UTC().Format("2006-01-02 15:04:05Z"))
+	if len(p.Reasons) > 0 {
+		b.WriteString("## Reasons\n\n")
+		for _, r := range p.Reasons {
+			fmt.Fprintf(&b, "- %s\n", r)
+		}
+		b.WriteString("\n")
+	}
+	if j := lastJudgement(steps); j != nil {
+		writeChecks(&b, j)
+	}
+	b.WriteString("## Steps\n\n| step | started | ended | outcome |\n|---|---|---|---|\n")
+	for _, s := range steps {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", s.Step, s.StartedAt.UTC().Format("15:04:05"), ended(s), s.Outcome)
+	}
+	return b.String()
+}
+
+func ended(s *modelgate.StepRecord) string {
+	if s.EndedAt.IsZero() {
+		return "-"
+	}
+	return s.EndedAt.UTC().Format("15:04:05")
+}
+
+func writeChecks(b *strings.Builder, j *judgementEvidence) {
+	fmt.Fprintf(b, "## Canary against production\n\nWindow %s of %s, decision **%s**; canary %d requests (%d errors), production %d requests (%d errors).\n\n",
+		j.Elapsed, j.Window, j.Decision, j.Figures.Canary.Requests, j.Figures.Canary.Errors, j.Figures.Stable.Requests, j.Figures.Stable.Errors)
+	b.WriteString("| check | canary | production | limit | verdict |\n|---|---|---|---|---|\n")
+	for _, c := range j.Judgement.Checks {
+		fmt.Fprintf(b, "| %s | %.4g%s | %.4g%s | %.4g%s | %s |\n", c.Name, c.Canary, c.Unit, c.Production, c.Unit, c.Limit, c.Unit, c.Verdict)
+	}
+	b.WriteString("\n")
+}
+
+// judgementEvidence is the part of the window step's evidence a report shows.
+type judgementEvidence struct {
+	Elapsed   string              `json:"elapsed"`
+	Window    string              `json:"window"`
+	Decision  modelgate.Decision  `json:"decision"`
+	Judgement modelgate.Judgement `json:"judgement"`
+	Figures   *modelgate.Window   `json:"figures"`
+}
+
+func lastJudgement(steps []*modelgate.StepRecord) *judgementEvidence {
+	for _, s := range steps {
+		var j judgementEvidence
+		if s.Step == modelgate.StepWindow && json.Unmarshal(s.Evidence, &j) == nil && j.Figures != nil {
+			return &j
+		}
+	}
+	return nil
+}
