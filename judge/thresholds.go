@@ -48,7 +48,7 @@ func DefaultThresholds() Thresholds {
 
 // Judge implements modelgate.Judge.
 func (t Thresholds) Judge(w *modelgate.Window, p modelgate.Progress) modelgate.Judgement {
-	checks := t.checks(w)
+	checks := t.checks(w, p.Final)
 	enough := w.Canary.Requests >= t.MinRequests && w.Stable.Requests >= t.MinRequests
 	if !enough {
 		v := modelgate.VerdictContinue
@@ -62,16 +62,19 @@ func (t Thresholds) Judge(w *modelgate.Window, p modelgate.Progress) modelgate.J
 	return modelgate.Judgement{Decision: decide(checks, p, t.EarlyPromotion), Checks: checks, Reasons: reasons(checks, w, t.MinRequests, enough)}
 }
 
-func (t Thresholds) checks(w *modelgate.Window) []modelgate.Check {
+func (t Thresholds) checks(w *modelgate.Window, final bool) []modelgate.Check {
 	c, s := w.Canary, w.Stable
+	se := meanSE(c.Predictions, s.Predictions)
 	floor := float64(t.LatencyFloor) / float64(time.Millisecond)
 	return []modelgate.Check{
 		upper("error_rate", "", c.ErrorRate(), s.ErrorRate(), s.ErrorRate()+t.ErrorRateMargin),
 		upper("latency_p95", "ms", c.LatencyMS.P95, s.LatencyMS.P95, s.LatencyMS.P95+float64(t.LatencyP95Margin)/float64(time.Millisecond)),
 		upper("latency_p50", "ms", c.LatencyMS.P50, s.LatencyMS.P50, relLimit(s.LatencyMS.P50, t.RelativeTolerance, floor)),
 		upper("latency_p99", "ms", c.LatencyMS.P99, s.LatencyMS.P99, relLimit(s.LatencyMS.P99, t.RelativeTolerance, floor)),
-		within("prediction_mean", c.Predictions.Mean(), s.Predictions.Mean(), t.RelativeTolerance),
-		within("prediction_p50", c.Predictions.P50, s.Predictions.P50, t.RelativeTolerance),
+		// The median's standard error is about 1.25 times the mean's for
+		// roughly normal data; good enough for a rule of thumb.
+		within("prediction_mean", c.Predictions.Mean(), s.Predictions.Mean(), se, t.RelativeTolerance, final),
+		within("prediction_p50", c.Predictions.P50, s.Predictions.P50, 1.25*se, t.RelativeTolerance, final),
 	}
 }
 
@@ -90,20 +93,55 @@ func upper(name, unit string, canary, prod, limit float64) modelgate.Check {
 	return c
 }
 
-// within passes when canary is within tol (relative) of production, either way.
-func within(name string, canary, prod, tol float64) modelgate.Check {
-	limit := math.Abs(prod) * tol
-	c := modelgate.Check{Name: name, Canary: canary, Production: prod, Limit: limit, Low: prod - limit, High: prod + limit, Verdict: modelgate.VerdictPass}
+// within compares a canary figure with production's, allowing tol
+// (relative) either way. The two arms see different requests, so the
+// difference carries sampling noise (standard error se): during the window a
+// check fails only when the whole z·se interval lies outside the band; at the
+// end the point estimate decides, unless the interval still straddles the
+// band's edge from outside, which is inconclusive.
+func within(name string, canary, prod, se, tol float64, final bool) modelgate.Check {
+	band := math.Abs(prod) * tol
+	diff := canary - prod
+	c := modelgate.Check{Name: name, Canary: canary, Production: prod, Limit: band, Low: diff - zWithin*se, High: diff + zWithin*se, Verdict: modelgate.VerdictPass}
 	rel := 0.0
 	if prod != 0 {
-		rel = (canary - prod) / math.Abs(prod)
+		rel = diff / math.Abs(prod)
 	}
 	c.Detail = fmt.Sprintf("%s: canary %.4g vs production %.4g (%+.1f%%, allowed ±%.1f%%)", name, canary, prod, 100*rel, 100*tol)
-	if math.Abs(canary-prod) > limit {
+	outside := math.Abs(diff) > band
+	confident := c.Low > band || c.High < -band
+	switch {
+	case confident:
 		c.Verdict = modelgate.VerdictFail
-		c.Detail = fmt.Sprintf("%s: canary %.4g differs from production %.4g by %+.1f%%, more than the allowed ±%.1f%%", name, canary, prod, 100*rel, 100*tol)
+	case outside && final:
+		c.Verdict = modelgate.VerdictInconclusive
+	case outside:
+		c.Verdict = modelgate.VerdictContinue
+	}
+	if outside {
+		c.Detail = fmt.Sprintf("%s: canary %.4g differs from production %.4g by %+.1f%%, more than the allowed ±%.1f%% (difference %+.4g, %g-sigma interval [%+.4g, %+.4g])",
+			name, canary, prod, 100*rel, 100*tol, diff, zWithin, c.Low, c.High)
 	}
 	return c
+}
+
+// zWithin is the width, in standard errors, of the interval a shift must
+// clear before it counts as established. 3 keeps repeated looks from turning
+// noise into rollbacks; the sequential judge replaces this rule of thumb.
+const zWithin = 3.0
+
+// meanSE is the standard error of the difference of two means.
+func meanSE(a, b modelgate.Distribution) float64 {
+	return math.Sqrt(varOfMean(a) + varOfMean(b))
+}
+
+func varOfMean(d modelgate.Distribution) float64 {
+	if d.Count < 2 {
+		return math.Inf(1)
+	}
+	n := float64(d.Count)
+	v := (d.SumSq - d.Sum*d.Sum/n) / (n - 1)
+	return math.Max(v, 0) / n
 }
 
 func num(v float64, unit string) string {
@@ -143,7 +181,7 @@ func reasons(checks []modelgate.Check, w *modelgate.Window, min int64, enough bo
 	var failed, all []string
 	for _, c := range checks {
 		all = append(all, c.Detail)
-		if c.Verdict == modelgate.VerdictFail {
+		if c.Verdict == modelgate.VerdictFail || c.Verdict == modelgate.VerdictInconclusive {
 			failed = append(failed, c.Detail)
 		}
 	}

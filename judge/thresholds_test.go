@@ -13,7 +13,8 @@ func stats(req, errs int64, p50, p95, p99, predMean float64) modelgate.RevisionS
 	return modelgate.RevisionStats{
 		Requests: req, Errors: errs,
 		LatencyMS:   modelgate.Distribution{Count: req, P50: p50, P95: p95, P99: p99},
-		Predictions: modelgate.Distribution{Count: req, Sum: predMean * float64(req), P50: predMean},
+		// standard deviation 10 around the mean
+		Predictions: modelgate.Distribution{Count: req, Sum: predMean * float64(req), SumSq: float64(req) * (predMean*predMean + 100), P50: predMean},
 	}
 }
 
@@ -35,7 +36,9 @@ func TestThresholds(t *testing.T) {
 		{"P95Over50msRollsBack", stats(1000, 10, 20, 131, 150, 100), mid, modelgate.DecisionRollback, "latency_p95"},
 		{"P50Over5PercentAndFloorRollsBack", stats(1000, 10, 31, 80, 120, 100), mid, modelgate.DecisionRollback, "latency_p50"},
 		{"P50SmallAbsoluteChangeIsNoise", stats(1000, 10, 29, 80, 120, 100), end, modelgate.DecisionPromote, ""},
-		{"PredictionShiftRollsBack", stats(1000, 10, 20, 80, 120, 94), mid, modelgate.DecisionRollback, "prediction_mean"},
+		{"PredictionShiftRollsBack", stats(1000, 10, 20, 80, 120, 90), mid, modelgate.DecisionRollback, "prediction_mean"},
+		{"PredictionShiftWithinNoiseContinues", stats(1000, 10, 20, 80, 120, 94.5), mid, modelgate.DecisionContinue, ""},
+		{"PredictionShiftUnsettledAtEndHolds", stats(1000, 10, 20, 80, 120, 94.5), end, modelgate.DecisionHold, "prediction_mean"},
 		{"TooLittleTrafficContinues", stats(100, 10, 500, 900, 900, 10), mid, modelgate.DecisionContinue, ""},
 		{"TooLittleTrafficAtEndHolds", stats(100, 0, 20, 80, 120, 100), end, modelgate.DecisionHold, ""},
 	}
