@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is modelgate.yaml. Every field has the playbook's default; see
+// defaultConfig and the README's configuration reference.
+type Config struct {
+	Model         string              `yaml:"model"`
+	Registry      RegistryConfig      `yaml:"registry"`
+	Platform      PlatformConfig      `yaml:"platform"`
+	State         StateConfig         `yaml:"state"`
+	Canary        CanaryConfig        `yaml:"canary"`
+	Thresholds    ThresholdsConfig    `yaml:"thresholds"`
+	Staging       StagingConfig       `yaml:"staging"`
+	Smoke         SmokeConfig         `yaml:"smoke"`
+	Evaluation    EvaluationConfig    `yaml:"evaluation"`
+	Preconditions PreconditionsConfig `yaml:"preconditions"`
+	Records       RecordsConfig       `yaml:"records"`
+
+	dir string // the config file's directory; relative paths are relative to it
+}
+
+type RegistryConfig struct {
+	Type string `yaml:"type"` // local
+	Path string `yaml:"path"` // local: directory of registry.db and artifacts/
+}
+
+type PlatformConfig struct {
+	Type   string `yaml:"type"`   // local
+	Listen string `yaml:"listen"` // local: the gateway's address
+	State  string `yaml:"state"`  // local: file where `serve` keeps what it serves
+}
+
+type StateConfig struct {
+	Dir string `yaml:"dir"` // promotion database, artifact cache
+}
+
+type CanaryConfig struct {
+	Percent        int      `yaml:"percent"`
+	Window         Duration `yaml:"window"`
+	Interval       Duration `yaml:"interval"`
+	Extension      Duration `yaml:"extension"`
+	MinRequests    int64    `yaml:"min_requests"`
+	EarlyPromotion bool     `yaml:"early_promotion"`
+}
+
+type ThresholdsConfig struct {
+	ErrorRateMargin   float64  `yaml:"error_rate_margin"`
+	LatencyP95Margin  Duration `yaml:"latency_p95_margin"`
+	RelativeTolerance float64  `yaml:"relative_tolerance"`
+	LatencyFloor      Duration `yaml:"latency_floor"`
+}
+
+type StagingConfig struct {
+	Timeout Duration `yaml:"timeout"`
+}
+
+type SmokeConfig struct {
+	Requests []map[string]any `yaml:"requests"` // V1 request bodies
+	Count    int              `yaml:"count"`
+	Warmup   int              `yaml:"warmup"`
+	P95Max   Duration         `yaml:"p95_max"`
+}
+
+type EvaluationConfig struct {
+	Dataset   string  `yaml:"dataset"` // CSV; "" skips the evaluation
+	Target    string  `yaml:"target"`
+	BatchSize int     `yaml:"batch_size"`
+	Tolerance float64 `yaml:"tolerance"`
+}
+
+type PreconditionsConfig struct {
+	RequiredTags       []string `yaml:"required_tags"`
+	RequiredApprovals  []string `yaml:"required_approvals"`
+	AllowMissingDigest bool     `yaml:"allow_missing_digest"`
+}
+
+type RecordsConfig struct {
+	Audit     string `yaml:"audit"`
+	Changelog string `yaml:"changelog"`
+	Reports   string `yaml:"reports"`
+}
+
+// Duration is a time.Duration written as Go writes it ("30m", "90s").
+type Duration time.Duration
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration: write it like 30m, 90s or 1h30m", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func defaultConfig() *Config {
+	return &Config{
+		Registry: RegistryConfig{Type: "local", Path: "registry"},
+		Platform: PlatformConfig{Type: "local", Listen: "127.0.0.1:8080", State: ".modelgate/gateway.json"},
+		State:    StateConfig{Dir: ".modelgate"},
+		Canary: CanaryConfig{Percent: 10, Window: Duration(30 * time.Minute), Interval: Duration(30 * time.Second),
+			Extension: Duration(15 * time.Minute), MinRequests: 200},
+		Thresholds: ThresholdsConfig{ErrorRateMargin: 0.005, LatencyP95Margin: Duration(50 * time.Millisecond),
+			RelativeTolerance: 0.05, LatencyFloor: Duration(10 * time.Millisecond)},
+		Staging: StagingConfig{Timeout: Duration(5 * time.Minute)},
+		Smoke:   SmokeConfig{Count: 50, Warmup: 5, P95Max: Duration(200 * time.Millisecond)},
+		Evaluation: EvaluationConfig{Target: "units_sold", BatchSize: 100, Tolerance: 0.01},
+		Preconditions: PreconditionsConfig{RequiredTags: []string{"git_sha", "dataset_version", "approver"},
+			RequiredApprovals: []string{"data_science_lead", "compliance_officer"}},
+		Records: RecordsConfig{Audit: ".modelgate/audit.jsonl", Changelog: "CHANGELOG.md", Reports: ".modelgate/reports"},
+		dir:     ".",
+	}
+}
+
+// configError is a malformed config: exit code 2.
+type configError struct{ msg string }
+
+func (e *configError) Error() string { return e.msg }
+
+func configErrorf(format string, args ...any) error {
+	return &configError{msg: fmt.Sprintf(format, args...)}
+}
+
+// loadConfig reads path over the defaults. A missing file is fine only when
+// the user did not name it (explicit=false).
+func loadConfig(path string, explicit bool) (*Config, error) {
+	cfg := defaultConfig()
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist) && !explicit:
+		return cfg, nil
+	case err != nil:
+		return nil, configErrorf("cannot read config %s: %v", path, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, configErrorf("config %s: %s", path, explainYAML(err))
+	}
+	cfg.dir = filepath.Dir(path)
+	if err := cfg.validate(); err != nil {
+		return nil, configErrorf("config %s: %v", path, err)
+	}
+	return cfg, nil
+}
+
+// explainYAML turns yaml.v3's Go-type wording into the config's words.
+func explainYAML(err error) string {
+	s := err.Error()
+	s = strings.TrimPrefix(s, "yaml: unmarshal errors:\n  ")
+	if i := strings.Index(s, " not found in type main."); i >= 0 {
+		typ := strings.TrimSuffix(s[i+len(" not found in type main."):], "Config")
+		s = s[:i] + fmt.Sprintf(" is not a known key of %s (see the README's configuration reference)", keyOf(typ))
+	}
+	s = strings.ReplaceAll(s, "cannot unmarshal !!str", "expected a number, not the text")
+	s = strings.ReplaceAll(s, "into int", "")
+	return s
+}
+
+func keyOf(typ string) string {
+	if typ == "" {
+		return "the top level"
+	}
+	return strings.ToLower(typ[:1]) + typ[1:]
+}
+
+// validate checks ranges and names the key and the expected form.
+func (c *Config) validate() error {
+	var errs []string
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Sprintf(format, args...))
+		}
+	}
+	check(c.Registry.Type == "local", "registry.type: %q is not supported; expected local", c.Registry.Type)
+	check(c.Registry.Path != "", "registry.path: expected the registry directory, e.g. ./registry")
+	check(c.Platform.Type == "local", "platform.type: %q is not supported; expected local", c.Platform.Type)
+	check(strings.Contains(c.Platform.Listen, ":"), "platform.listen: expected host:port, e.g. 127.0.0.1:8080, got %q", c.Platform.Listen)
+	check(c.Canary.Percent >= 1 && c.Canary.Percent <= 99, "canary.percent: expected an integer from 1 to 99, got %d", c.Canary.Percent)
+	check(c.Canary.Window > 0, "canary.window: expected a positive duration like 30m")
+	check(c.Canary.Interval > 0, "canary.interval: expected a positive duration like 30s")
+	check(c.Canary.Extension >= 0, "canary.extension: expected a duration ≥ 0")
+	check(c.Canary.MinRequests >= 1, "canary.min_requests: expected at least 1")
+	check(c.Thresholds.ErrorRateMargin >= 0 && c.Thresholds.ErrorRateMargin < 1, "thresholds.error_rate_margin: expected a rate from 0 to 1 (0.005 = 0.5 points), got %v", c.Thresholds.ErrorRateMargin)
+	check(c.Thresholds.RelativeTolerance > 0 && c.Thresholds.RelativeTolerance < 1, "thresholds.relative_tolerance: expected a fraction like 0.05, got %v", c.Thresholds.RelativeTolerance)
+	check(c.Staging.Timeout > 0, "staging.timeout: expected a positive duration like 5m")
+	check(c.Smoke.Count >= 1, "smoke.count: expected at least 1")
+	check(c.Smoke.P95Max > 0, "smoke.p95_max: expected a positive duration like 200ms")
+	check(c.Evaluation.Tolerance >= 0, "evaluation.tolerance: expected a fraction ≥ 0")
+	for i, r := range c.Smoke.Requests {
+		_, ok := r["instances"]
+		check(ok, "smoke.requests[%d]: expected a V1 body like {instances: [{store_id: 42, date: \"2025-01-15\", promo: 1}]}", i)
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\n  "))
+	}
+	return nil
+}
+
+// path resolves a configured path against the config file's directory.
+func (c *Config) path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.dir, p)
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"modelgate"
+	"modelgate/promotion"
+)
+
+func newPromoteCmd(g *globals) *cobra.Command {
+	var version string
+	var resume bool
+	var window time.Duration
+	var percent int
+	cmd := &cobra.Command{
+		Use:   "promote MODEL --version V",
+		Short: "Run the whole playbook for one version: verify, staging, smoke, canary, decide, roll out or back",
+		Long: `Promote a Staging version to production.
+
+The preconditions are checked first and nothing changes if one fails. Then the
+playbook runs step by step; every step is persisted, so if modelgate is stopped
+or crashes, run the same command again (or add --resume) to continue where it
+stopped. Only one promotion per model runs at a time.
+
+Exit codes: 0 promoted; 3 rolled back (the canary was judged worse and production
+is back on the previous version); 1 error or failed gate (state is consistent; the
+message says what to do next); 2 usage or configuration error.`,
+		Example: `  modelgate promote demand-forecast --version 7
+  modelgate promote demand-forecast --resume
+  modelgate promote demand-forecast --version 7 --window 10m --percent 5 -o json`,
+		Args: nArgs(1, "MODEL"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if version == "" && !resume {
+				return &usageErr{fmt.Errorf("promote needs --version V (or --resume to continue an unfinished promotion)")}
+			}
+			cfg, err := g.config(cmd)
+			if err != nil {
+				return err
+			}
+			if window > 0 {
+				cfg.Canary.Window = Duration(window)
+			}
+			if percent != 0 {
+				cfg.Canary.Percent = percent
+			}
+			if err := cfg.validate(); err != nil {
+				return configErrorf("%v", err)
+			}
+			return g.promote(cmd.Context(), cfg, args[0], version, resume)
+		},
+	}
+	cmd.Flags().StringVar(&version, "version", "", "registry version to promote (must be in Staging)")
+	cmd.Flags().BoolVar(&resume, "resume", false, "continue the model's unfinished promotion")
+	cmd.Flags().DurationVar(&window, "window", 0, "canary window (overrides canary.window)")
+	cmd.Flags().IntVar(&percent, "percent", 0, "canary traffic percent (overrides canary.percent)")
+	return cmd
+}
+
+func (g *globals) promote(ctx context.Context, cfg *Config, model, version string, resume bool) error {
+	a, err := openApp(cfg, slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	svc := a.service(actor(), g.progress())
+	var p *modelgate.Promotion
+	if resume {
+		p, err = svc.Resume(ctx, model)
+	} else {
+		p, err = svc.Start(ctx, model, version)
+	}
+	if err != nil {
+		return err
+	}
+	return g.finish(ctx, svc, p, cfg)
+}
+
+// finish runs a started promotion and turns its outcome into output and an
+// exit code.
+func (g *globals) finish(ctx context.Context, svc *promotion.Service, p *modelgate.Promotion, cfg *Config) error {
+	p, err := svc.Run(ctx, p)
+	if err != nil {
+		return &modelgate.Error{Code: modelgate.ErrorCode(err), Err: err,
+			Message: fmt.Sprintf("promotion %s stopped at step %s: %s", p.ID, p.Step, modelgate.ErrorMessage(err)),
+			Hint:    fmt.Sprintf("its state is saved; continue with `modelgate promote %s --resume` or undo with `modelgate rollback %s`", p.Model, p.Model)}
+	}
+	reportPath := filepath.Join(cfg.path(cfg.Records.Reports), p.ID+".md")
+	if g.json() {
+		_ = g.printJSON(map[string]any{"promotion": p, "report": reportPath})
+	} else {
+		printOutcome(g, p, reportPath)
+	}
+	switch p.Outcome {
+	case modelgate.OutcomePromoted:
+		return nil
+	case modelgate.OutcomeRolledBack:
+		return &exitErr{code: exitRolledBack, msg: "rolled back"}
+	case modelgate.OutcomeHeld:
+		return modelgate.Errorf(modelgate.EPRECONDITION, "promotion %s is held for a person: %s", p.ID, strings.Join(p.Reasons, "; "))
+	}
+	return modelgate.Errorf(modelgate.EPRECONDITION, "promotion %s failed at step %s: %s", p.ID, lastStep(p), strings.Join(p.Reasons, "; "))
+}
+
+func lastStep(p *modelgate.Promotion) string {
+	if p.Step == modelgate.StepDone {
+		return "the end"
+	}
+	return string(p.Step)
+}
+
+func printOutcome(g *globals, p *modelgate.Promotion, reportPath string) {
+	fmt.Fprintf(g.stdout, "%s version %s: %s (promotion %s)\n", p.Model, p.Version, strings.ToUpper(strings.ReplaceAll(string(p.Outcome), "_", " ")), p.ID)
+	for _, r := range p.Reasons {
+		fmt.Fprintf(g.stdout, "  - %s\n", r)
+	}
+	fmt.Fprintf(g.stdout, "report: %s\n", reportPath)
+}
+
+// progress prints live progress on stderr: a line per step message, and
+// a line per look at the canary window with the live figures.
+func (g *globals) progress() func(promotion.Event) {
+	return func(e promotion.Event) {
+		if g.json() {
+			e.Window = nil // keep the event lines short; the report has the figures
+			b, _ := jsonMarshal(e)
+			fmt.Fprintln(g.stderr, string(b))
+			return
+		}
+		if e.Judgement == nil || e.Window == nil {
+			fmt.Fprintf(g.stderr, "[%s %s] %-9s %s\n", e.Model, e.Version, e.Step, e.Message)
+			return
+		}
+		fmt.Fprintf(g.stderr, "[%s %s] %-9s %s\n", e.Model, e.Version, e.Step, windowLine(e))
+	}
+}
+
+func windowLine(e promotion.Event) string {
+	c, s := e.Window.Canary, e.Window.Stable
+	pm, sm := c.Predictions.Mean(), s.Predictions.Mean()
+	shift := 0.0
+	if sm != 0 {
+		shift = 100 * (pm - sm) / sm
+	}
+	return fmt.Sprintf("%s elapsed, %s left | canary %d req %.2f%% err p95 %.1fms | production %d req %.2f%% err p95 %.1fms | prediction mean %.2f vs %.2f (%+.1f%%) -> %s",
+		e.Elapsed.Round(time.Second), e.Remaining.Round(time.Second), c.Requests, 100*c.ErrorRate(), c.LatencyMS.P95,
+		s.Requests, 100*s.ErrorRate(), s.LatencyMS.P95, pm, sm, shift, e.Judgement.Decision)
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"modelgate"
+)
+
+func newStatusCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status [MODEL]",
+		Short: "Show promotions, and for one model what production serves and the registry says",
+		Example: `  modelgate status
+  modelgate status demand-forecast -o json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return &usageErr{fmt.Errorf("status expects at most one MODEL")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			model := ""
+			if len(args) == 1 {
+				model = args[0]
+			}
+			return g.withApp(cmd, func(a *app) error { return g.status(cmd.Context(), a, model) })
+		},
+	}
+}
+
+type modelStatus struct {
+	Model      string                  `json:"model"`
+	Production string                  `json:"production"`
+	Staging    string                  `json:"staging"`
+	Traffic    *modelgate.TrafficSplit `json:"traffic,omitempty"`
+	Platform   string                  `json:"platform"`
+	Active     *modelgate.Promotion    `json:"active,omitempty"`
+	Steps      []*modelgate.StepRecord `json:"steps,omitempty"`
+}
+
+func (g *globals) status(ctx context.Context, a *app, model string) error {
+	proms, err := a.store.ListPromotions(ctx, model)
+	if err != nil {
+		return err
+	}
+	var ms *modelStatus
+	if model != "" {
+		if ms, err = a.modelStatus(ctx, model); err != nil {
+			return err
+		}
+	}
+	if g.json() {
+		return g.printJSON(map[string]any{"model": ms, "promotions": proms})
+	}
+	if ms != nil {
+		printModelStatus(g, ms)
+	}
+	w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "PROMOTION\tMODEL\tVERSION\tPREVIOUS\tSTEP\tOUTCOME\tSTARTED")
+	for i, p := range proms {
+		if i == 20 {
+			break
+		}
+		outcome := string(p.Outcome)
+		if outcome == "" {
+			outcome = "running"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.Model, p.Version, p.Previous, p.Step, outcome, p.StartedAt.Local().Format("2006-01-02 15:04"))
+	}
+	return w.Flush()
+}
+
+func (a *app) modelStatus(ctx context.Context, model string) (*modelStatus, error) {
+	vs, err := a.registry.ListVersions(ctx, model)
+	if err != nil {
+		return nil, err
+	}
+	ms := &modelStatus{Model: model, Production: inStage(vs, modelgate.StageProduction), Staging: inStage(vs, modelgate.StageStaging), Platform: "reachable"}
+	if split, err := a.deployer.Traffic(ctx, model); err == nil {
+		ms.Traffic = &split
+	} else {
+		ms.Platform = modelgate.ErrorMessage(err)
+	}
+	if p, err := a.store.ActivePromotion(ctx, model); err == nil {
+		ms.Active = p
+		ms.Steps, _ = a.store.Steps(ctx, p.ID)
+	}
+	return ms, nil
+}
+
+func printModelStatus(g *globals, ms *modelStatus) {
+	fmt.Fprintf(g.stdout, "%s\n  registry: Production %s, Staging %s\n", ms.Model, ms.Production, ms.Staging)
+	if ms.Traffic != nil {
+		fmt.Fprintf(g.stdout, "  serving:  version %q at %d%%", ms.Traffic.Stable, 100-ms.Traffic.CanaryPercent)
+		if ms.Traffic.Canary != "" {
+			fmt.Fprintf(g.stdout, ", canary %q at %d%%", ms.Traffic.Canary, ms.Traffic.CanaryPercent)
+		}
+		fmt.Fprintln(g.stdout)
+	} else {
+		fmt.Fprintf(g.stdout, "  serving:  unknown (%s)\n", ms.Platform)
+	}
+	if ms.Active != nil {
+		fmt.Fprintf(g.stdout, "  active promotion %s of version %s at step %s\n", ms.Active.ID, ms.Active.Version, ms.Active.Step)
+		for _, s := range ms.Steps {
+			fmt.Fprintf(g.stdout, "    %-13s %s\n", s.Step, s.Outcome)
+		}
+	}
+	fmt.Fprintln(g.stdout)
+}

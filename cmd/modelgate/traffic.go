@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"modelgate"
+	"modelgate/inference"
+)
+
+// trafficDriver sends live requests to production at a fixed rate, one
+// example row per request, cycling through the rows.
+type trafficDriver struct {
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup
+	sent, failed atomic.Int64
+	once         sync.Once
+}
+
+func startTraffic(ctx context.Context, base, rowsPath string, rate float64) (*trafficDriver, error) {
+	bodies, err := liveBodies(rowsPath)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	t := &trafficDriver{cancel: cancel}
+	jobs := make(chan []byte)
+	client := inference.Client{HTTP: &http.Client{Timeout: 5 * time.Second}}
+	ep := modelgate.Endpoint{URL: "http://" + base, Name: "demand-forecast"}
+	for range 8 {
+		t.wg.Add(1)
+		go t.worker(ctx, client, ep, jobs)
+	}
+	t.wg.Add(1)
+	go t.tick(ctx, bodies, rate, jobs)
+	return t, nil
+}
+
+func (t *trafficDriver) tick(ctx context.Context, bodies [][]byte, rate float64, jobs chan<- []byte) {
+	defer t.wg.Done()
+	defer close(jobs)
+	tk := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	defer tk.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+		}
+		select {
+		case jobs <- bodies[i%len(bodies)]:
+		default: // every worker is busy: drop rather than queue, to keep the rate honest
+		}
+	}
+}
+
+func (t *trafficDriver) worker(ctx context.Context, c inference.Client, ep modelgate.Endpoint, jobs <-chan []byte) {
+	defer t.wg.Done()
+	for body := range jobs {
+		res, err := c.PredictRaw(ctx, ep, body)
+		if ctx.Err() != nil {
+			return // stopped mid-request: neither sent nor failed
+		}
+		t.sent.Add(1)
+		if err != nil || res.Status != http.StatusOK {
+			t.failed.Add(1)
+		}
+	}
+}
+
+// stop ends the traffic and returns how many requests were sent and failed.
+func (t *trafficDriver) stop() (int64, int64) {
+	t.once.Do(func() {
+		t.cancel()
+		t.wg.Wait()
+	})
+	return t.sent.Load(), t.failed.Load()
+}
+
+// liveBodies turns the example's live request rows into V1 bodies.
+func liveBodies(path string) ([][]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(recs) < 2 {
+		return nil, fmt.Errorf("read live requests %s: %v", path, err)
+	}
+	header := recs[0]
+	bodies := make([][]byte, 0, len(recs)-1)
+	for _, rec := range recs[1:] {
+		inst := map[string]any{}
+		for i, h := range header {
+			if v, err := strconv.ParseFloat(rec[i], 64); err == nil {
+				inst[h] = v
+			} else {
+				inst[h] = rec[i]
+			}
+		}
+		b, _ := json.Marshal(map[string]any{"instances": []any{inst}})
+		bodies = append(bodies, b)
+	}
+	return bodies, nil
+}
