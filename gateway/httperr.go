@@ -1,0 +1,90 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"modelgate"
+)
+
+// errorBody is the data plane's error answer, as KServe sends it.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+// AdminError is the admin API's error answer; the clients map it back to a
+// *modelgate.Error.
+type AdminError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+// codes lists the modelgate error codes with their HTTP statuses.
+func codes() map[string]int {
+	return map[string]int{
+		modelgate.ECONFLICT:     http.StatusConflict,
+		modelgate.EINTERNAL:     http.StatusInternalServerError,
+		modelgate.EINVALID:      http.StatusBadRequest,
+		modelgate.ENOTFOUND:     http.StatusNotFound,
+		modelgate.EUNAVAILABLE:  http.StatusServiceUnavailable,
+		modelgate.EUNAUTHORIZED: http.StatusUnauthorized,
+		modelgate.EPRECONDITION: http.StatusPreconditionFailed,
+	}
+}
+
+// errorStatus returns the HTTP status for err's code.
+func errorStatus(err error) int {
+	if st, ok := codes()[modelgate.ErrorCode(err)]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
+// statusCode returns the modelgate code for an HTTP status.
+func statusCode(status int) string {
+	for code, st := range codes() {
+		if st == status {
+			return code
+		}
+	}
+	if status >= 500 {
+		return modelgate.EINTERNAL
+	}
+	return modelgate.EINVALID
+}
+
+// dataStatus is the data plane's status for err: 400 for bad input, 404 for
+// a missing model, 500 for everything else (a model failure).
+func dataStatus(err error) int {
+	switch modelgate.ErrorCode(err) {
+	case modelgate.EINVALID:
+		return http.StatusBadRequest
+	case modelgate.ENOTFOUND:
+		return http.StatusNotFound
+	}
+	return http.StatusInternalServerError
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
+}
+
+func writeDataError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody{Error: msg})
+}
+
+func writeAdminError(w http.ResponseWriter, err error) {
+	body := AdminError{Code: modelgate.ErrorCode(err), Message: modelgate.ErrorMessage(err)}
+	var e *modelgate.Error
+	if errors.As(err, &e) {
+		body.Message, body.Hint = e.Message, e.Hint
+		if body.Message == "" {
+			body.Message = err.Error()
+		}
+	}
+	writeJSON(w, errorStatus(err), body)
+}

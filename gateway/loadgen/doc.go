@@ -1,0 +1,7 @@
+// Package loadgen sends open-loop, fixed-rate HTTP load to a local gateway
+// for benchmarks and the demo: requests leave on schedule whether or not
+// earlier ones have answered, and a request that would exceed the
+// concurrency limit is dropped and counted rather than queued. It only
+// targets loopback addresses. Run is the entry point; it imports only the
+// standard library.
+package loadgen

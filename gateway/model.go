@@ -1,0 +1,78 @@
+package gateway
+
+import (
+	"errors"
+	"io/fs"
+
+	"modelgate"
+)
+
+// Model is what the gateway needs from a loaded model. Implementations must
+// be safe for concurrent use.
+type Model interface {
+	// FeatureNames returns the model's input features, in column order.
+	FeatureNames() []string
+	// Features turns request instances into feature rows. An instance is a
+	// map[string]any of raw fields or a []any of feature values. Bad
+	// instances are reported as *modelgate.Error EINVALID with a precise
+	// message.
+	Features(instances []any) ([][]float64, error)
+	// Predict returns one prediction per row.
+	Predict(rows [][]float64) ([]float64, error)
+}
+
+// Loader loads the model stored in a local model directory.
+type Loader func(dir string) (Model, error)
+
+// revision is one loaded model version. It is immutable and shared between
+// traffic splits, so a promotion never reloads the canary.
+type revision struct {
+	dep      modelgate.Deployment
+	model    Model
+	features []string // FeatureNames, read once
+}
+
+// sameDeployment reports whether r already serves d's artifact.
+func (r *revision) sameDeployment(d modelgate.Deployment) bool {
+	return r != nil && r.dep.Version == d.Version && r.dep.Digest == d.Digest
+}
+
+// loadRevision loads d.ModelDir with load, translating failures into
+// *modelgate.Error.
+func loadRevision(load Loader, d modelgate.Deployment) (*revision, error) {
+	if d.ModelDir == "" {
+		return nil, modelgate.Errorf(modelgate.EINVALID, "deployment of model %q version %s has no model_dir", d.Model, d.Version)
+	}
+	m, err := load(d.ModelDir)
+	if err != nil {
+		return nil, loadError(d, err)
+	}
+	return &revision{dep: d, model: m, features: m.FeatureNames()}, nil
+}
+
+func loadError(d modelgate.Deployment, err error) error {
+	code := modelgate.ErrorCode(err)
+	var e *modelgate.Error
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, fs.ErrNotExist):
+		code = modelgate.ENOTFOUND
+	default:
+		code = modelgate.EINVALID
+	}
+	return &modelgate.Error{
+		Code:    code,
+		Message: "load model " + d.Model + " version " + d.Version + " from " + d.ModelDir + ": " + modelgate.ErrorMessage(err),
+		Err:     err,
+	}
+}
+
+// findRevision returns a loaded revision serving d, or nil.
+func findRevision(d modelgate.Deployment, candidates ...*revision) *revision {
+	for _, r := range candidates {
+		if r.sameDeployment(d) {
+			return r
+		}
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+
+	"modelgate"
+)
+
+// answer is the outcome of one prediction request.
+type answer struct {
+	status int
+	body   any
+	rows   [][]float64
+	preds  []float64
+	err    error // why status is not 200
+}
+
+func failed(err error) answer {
+	return answer{status: dataStatus(err), body: errorBody{Error: modelgate.ErrorMessage(err)}, err: err}
+}
+
+// predictHandler wraps a protocol's prediction function: it picks the
+// revision, times the request, records it and writes the answer.
+func (s *Server) predictHandler(e env, name string, w http.ResponseWriter, r *http.Request,
+	run func(t target, r *http.Request) answer) {
+	t, ok := s.pick(e, name, r)
+	if !ok {
+		writeDataError(w, http.StatusNotFound, notServed(e, name))
+		return
+	}
+	start := s.opts.Now()
+	w.Header().Set(HeaderModelVersion, t.rev.dep.Version)
+	a := run(t, r)
+	t.stats.record(observation{
+		status:      a.status,
+		latency:     s.opts.Now().Sub(start),
+		rows:        a.rows,
+		predictions: a.preds,
+	})
+	if a.status >= 500 {
+		s.opts.Logger.Warn("prediction failed", "model", name, "version", t.rev.dep.Version,
+			"status", a.status, "error", a.err)
+	}
+	writeJSON(w, a.status, a.body)
+}
+
+// infer turns instances into features and predictions. Errors are
+// *modelgate.Error: EINVALID for bad instances, EINTERNAL for model failures.
+func infer(m Model, instances []any) (rows [][]float64, preds []float64, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			rows, preds, err = nil, nil, modelgate.Errorf(modelgate.EINTERNAL, "model panicked: %v", v)
+		}
+	}()
+	if len(instances) == 0 {
+		return nil, nil, modelgate.Errorf(modelgate.EINVALID, "request has no instances")
+	}
+	rows, err = m.Features(instances)
+	if err != nil {
+		return nil, nil, modelError("features", err)
+	}
+	if preds, err = m.Predict(rows); err != nil {
+		return rows, nil, modelError("predict", err)
+	}
+	if len(preds) != len(rows) {
+		return rows, nil, modelgate.Errorf(modelgate.EINTERNAL, "model returned %d predictions for %d rows", len(preds), len(rows))
+	}
+	for i, p := range preds {
+		if math.IsNaN(p) || math.IsInf(p, 0) {
+			return rows, nil, modelgate.Errorf(modelgate.EINTERNAL, "model returned %v for row %d", p, i)
+		}
+	}
+	return rows, preds, nil
+}
+
+// modelError keeps a model's *modelgate.Error and makes any other error an
+// EINTERNAL failure.
+func modelError(step string, err error) error {
+	var e *modelgate.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return &modelgate.Error{Code: modelgate.EINTERNAL, Message: step + ": " + err.Error(), Err: err}
+}
+
+// decodeBody decodes a JSON request body into v; errors are EINVALID.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return modelgate.Errorf(modelgate.EINVALID, "request body is empty")
+		}
+		return modelgate.Errorf(modelgate.EINVALID, "request body is not valid JSON: %v", err)
+	}
+	if dec.More() {
+		return modelgate.Errorf(modelgate.EINVALID, "request body holds more than one JSON value")
+	}
+	return nil
+}

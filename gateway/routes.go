@@ -1,0 +1,116 @@
+package gateway
+
+import (
+	"fmt"
+	"hash/fnv"
+	"net/http"
+)
+
+// env names an environment of the data plane.
+type env int
+
+const (
+	envProduction env = iota
+	envStaging
+)
+
+// StagingPrefix is the path prefix of the staging environment.
+const StagingPrefix = "/staging"
+
+// Header names.
+const (
+	// HeaderModelVersion carries the version of the revision that answered.
+	HeaderModelVersion = "X-Model-Version"
+	// HeaderRequestKey routes production requests stickily: the same key
+	// always reaches the same revision while the split stays the same.
+	HeaderRequestKey = "X-Request-Key"
+)
+
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, e := range []env{envProduction, envStaging} {
+		p := ""
+		if e == envStaging {
+			p = StagingPrefix
+		}
+		mux.HandleFunc("GET "+p+"/v1/models/{name}", s.handleV1Model(e))
+		mux.HandleFunc("POST "+p+"/v1/models/{rest}", s.handleV1Predict(e))
+		mux.HandleFunc("GET "+p+"/v2/health/live", s.handleLive)
+		mux.HandleFunc("GET "+p+"/v2/health/ready", s.handleReady)
+		mux.HandleFunc("GET "+p+"/v2/models/{name}", s.handleV2Metadata(e))
+		mux.HandleFunc("GET "+p+"/v2/models/{name}/ready", s.handleV2ModelReady(e))
+		mux.HandleFunc("POST "+p+"/v2/models/{name}/infer", s.handleV2Infer(e))
+	}
+	s.adminRoutes(mux)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeDataError(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
+	})
+	return mux
+}
+
+// target is the revision chosen to answer one request.
+type target struct {
+	rev   *revision
+	stats *revisionStats // nil in staging: staging is not measured
+}
+
+// pick chooses the revision of name that answers r in e; ok is false when
+// the model is not served there.
+func (s *Server) pick(e env, name string, r *http.Request) (target, bool) {
+	m, ok := s.state(name)
+	if !ok {
+		return target{}, false
+	}
+	if e == envStaging {
+		return target{rev: m.staging}, m.staging != nil
+	}
+	p := m.prod
+	if p == nil {
+		return target{}, false
+	}
+	if p.canary != nil && s.toCanary(p.percent, r.Header.Get(HeaderRequestKey)) {
+		return target{rev: p.canary, stats: p.canaryStats}, true
+	}
+	return target{rev: p.stable, stats: p.stableStats}, true
+}
+
+// toCanary decides the split: by the key's FNV-1a hash when there is a key,
+// by the random source otherwise.
+func (s *Server) toCanary(percent int, key string) bool {
+	if key != "" {
+		return StickyBucket(key) < percent
+	}
+	return s.random()*100 < float64(percent)
+}
+
+// StickyBucket is the bucket (0..99) of a request key: a request carrying
+// HeaderRequestKey goes to the canary when its bucket is below the canary
+// percent.
+func StickyBucket(key string) int {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int(h.Sum32() % 100)
+}
+
+// served returns the revision answering metadata requests for name in e:
+// staging's revision or production's stable one.
+func (s *Server) served(e env, name string) (*revision, *production, bool) {
+	m, ok := s.state(name)
+	if !ok {
+		return nil, nil, false
+	}
+	if e == envStaging {
+		return m.staging, nil, m.staging != nil
+	}
+	if m.prod == nil {
+		return nil, nil, false
+	}
+	return m.prod.stable, m.prod, true
+}
+
+func notServed(e env, name string) string {
+	if e == envStaging {
+		return fmt.Sprintf("model %q is not served in staging", name)
+	}
+	return fmt.Sprintf("model %q is not served", name)
+}

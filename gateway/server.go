@@ -1,0 +1,171 @@
+package gateway
+
+import (
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"modelgate"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Loader loads a model directory. Required.
+	Loader Loader
+	// StatePath is the JSON file where the served configuration is kept so
+	// a restarted gateway serves the same thing. "" keeps it in memory only.
+	StatePath string
+	// Now is the clock for windows and latencies. Default time.Now.
+	Now func() time.Time
+	// Rand returns a uniform number in [0, 1) to split traffic; the server
+	// serialises calls, so rand.New(rand.NewPCG(seed, seed)).Float64 is fine.
+	// Default math/rand/v2's Float64.
+	Rand func() float64
+	// Logger receives admin changes and model failures. Default: discard.
+	Logger *slog.Logger
+}
+
+// maxBodyBytes bounds request bodies.
+const maxBodyBytes = 32 << 20
+
+// Server is the gateway: the data plane (production at the root, staging
+// under /staging) and the /admin/ API. Create it with NewServer, call Open,
+// serve Handler, and Close when done.
+type Server struct {
+	opts  Options
+	mux   *http.ServeMux
+	ready atomic.Bool // set by Open, cleared by Close
+
+	mu     sync.RWMutex // guards models
+	models map[string]modelState
+
+	adminMu sync.Mutex // serialises admin changes (load, persist, swap)
+	randMu  sync.Mutex // guards opts.Rand
+}
+
+// NewServer returns a Server with defaults filled in; it serves nothing
+// until Open.
+func NewServer(opts Options) *Server {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Float64
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{opts: opts, models: map[string]modelState{}}
+	s.mux = s.routes()
+	return s
+}
+
+// Open loads the persisted state and every model it names. EINVALID when
+// the Loader is missing; a model that fails to load fails Open.
+func (s *Server) Open() error {
+	if s.opts.Loader == nil {
+		return modelgate.Errorf(modelgate.EINVALID, "gateway: Options.Loader is required")
+	}
+	if s.opts.StatePath != "" {
+		if err := s.restore(); err != nil {
+			return err
+		}
+	}
+	s.ready.Store(true)
+	return nil
+}
+
+// Close stops answering readiness probes. It never fails.
+func (s *Server) Close() error {
+	s.ready.Store(false)
+	return nil
+}
+
+// Handler returns the HTTP handler of the data plane and the admin API.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+func (s *Server) restore() error {
+	st, err := readState(s.opts.StatePath)
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(st.Models))
+	for name := range st.Models {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	models := make(map[string]modelState, len(names))
+	for _, name := range names {
+		m, err := s.restoreModel(st.Models[name])
+		if err != nil {
+			return fmt.Errorf("restore model %s: %w", name, err)
+		}
+		models[name] = m
+	}
+	s.mu.Lock()
+	s.models = models
+	s.mu.Unlock()
+	s.opts.Logger.Info("gateway state restored", "path", s.opts.StatePath, "models", len(models))
+	return nil
+}
+
+func (s *Server) restoreModel(rec modelRecord) (modelState, error) {
+	var m modelState
+	load := func(d *modelgate.Deployment, reuse ...*revision) (*revision, error) {
+		if d == nil {
+			return nil, nil
+		}
+		return s.revisionFor(*d, reuse...)
+	}
+	stable, err := load(rec.Stable)
+	if err != nil {
+		return m, err
+	}
+	canary, err := load(rec.Canary, stable)
+	if err != nil {
+		return m, err
+	}
+	if m.staging, err = load(rec.Staging, stable, canary); err != nil {
+		return m, err
+	}
+	if canary != nil && (stable == nil || rec.CanaryPercent < 1 || rec.CanaryPercent > 99) {
+		return m, modelgate.Errorf(modelgate.EINVALID,
+			"canary %s needs a stable revision and a percent between 1 and 99", canary.dep.Version)
+	}
+	if stable != nil {
+		m.prod = newProduction(stable, canary, rec.CanaryPercent, s.opts.Now())
+	}
+	return m, nil
+}
+
+// revisionFor returns a revision serving d, reusing an already loaded model
+// of the same version and digest, loading d.ModelDir otherwise.
+func (s *Server) revisionFor(d modelgate.Deployment, loaded ...*revision) (*revision, error) {
+	if r := findRevision(d, loaded...); r != nil {
+		if r.dep == d {
+			return r, nil
+		}
+		return &revision{dep: d, model: r.model, features: r.features}, nil
+	}
+	return loadRevision(s.opts.Loader, d)
+}
+
+// state returns the current state of a model.
+func (s *Server) state(name string) (modelState, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	m, ok := s.models[name]
+	return m, ok
+}
+
+// random returns the next number of the split's random source.
+func (s *Server) random() float64 {
+	s.randMu.Lock()
+	defer s.randMu.Unlock()
+	return s.opts.Rand()
+}

@@ -1,0 +1,129 @@
+package lightgbm_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"modelgate/lightgbm"
+)
+
+// syntheticModel writes a LightGBM v4 text model of nTrees random trees with
+// nLeaves leaves over nFeatures features, feature 0 categorical (40
+// categories), grown leaf by leaf the way LightGBM's Tree::Split numbers
+// nodes. It is the size of a typical production model (the demand-forecast
+// example's v2 has 200 trees of 31 leaves) without committing one.
+func syntheticModel(nTrees, nLeaves, nFeatures int) string {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var b strings.Builder
+	names := make([]string, nFeatures)
+	for i := range names {
+		names[i] = fmt.Sprintf("f%d", i)
+	}
+	fmt.Fprintf(&b, "tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=%d\n", nFeatures-1)
+	fmt.Fprintf(&b, "objective=regression\nfeature_names=%s\n\n", strings.Join(names, " "))
+	for t := range nTrees {
+		fmt.Fprintf(&b, "Tree=%d\n%s\n", t, syntheticTree(rng, nLeaves, nFeatures))
+	}
+	b.WriteString("end of trees\n")
+	return b.String()
+}
+
+func syntheticTree(rng *rand.Rand, nLeaves, nFeatures int) string {
+	n := nLeaves - 1
+	left, right, parent := make([]int, n), make([]int, n), make([]int, nLeaves)
+	parent[0] = -1
+	for s := range n {
+		leaf := rng.IntN(s + 1)
+		if p := parent[leaf]; p >= 0 {
+			if left[p] == ^leaf {
+				left[p] = s
+			} else {
+				right[p] = s
+			}
+		}
+		left[s], right[s] = ^leaf, ^(s + 1)
+		parent[leaf], parent[s+1] = s, s
+	}
+	feature, threshold, decision := make([]int, n), make([]string, n), make([]int, n)
+	var words []string
+	for i := range n {
+		feature[i] = rng.IntN(nFeatures)
+		if feature[i] == 0 {
+			decision[i] = 1
+			threshold[i] = fmt.Sprint(len(words) / 2)
+			words = append(words, fmt.Sprint(rng.Uint32()), fmt.Sprint(rng.Uint32()&0xff))
+			continue
+		}
+		decision[i] = []int{0, 2, 8, 10}[rng.IntN(4)]
+		threshold[i] = fmt.Sprint(rng.NormFloat64())
+	}
+	leaves := make([]float64, nLeaves)
+	for i := range leaves {
+		leaves[i] = rng.NormFloat64()
+	}
+	bounds := make([]int, len(words)/2+1)
+	for i := range bounds {
+		bounds[i] = 2 * i
+	}
+	return fmt.Sprintf("num_leaves=%d\nnum_cat=%d\nsplit_feature=%s\nthreshold=%s\ndecision_type=%s\nleft_child=%s\nright_child=%s\nleaf_value=%s\ncat_boundaries=%s\ncat_threshold=%s\nis_linear=0\nshrinkage=0.05\n",
+		nLeaves, len(words)/2, join(feature), strings.Join(threshold, " "), join(decision), join(left), join(right),
+		join(leaves), join(bounds), strings.Join(words, " "))
+}
+
+func join[T any](xs []T) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, " ")
+}
+
+func mustSynthetic(b *testing.B) (*lightgbm.Model, [][]float64) {
+	m, err := lightgbm.Parse(strings.NewReader(syntheticModel(200, 31, 5)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	rows := make([][]float64, 1024)
+	for i := range rows {
+		rows[i] = []float64{float64(rng.IntN(40)), rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64()}
+	}
+	return m, rows
+}
+
+// BenchmarkPredict measures one row through 200 trees of 31 leaves.
+func BenchmarkPredict(b *testing.B) {
+	m, rows := mustSynthetic(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := m.PredictRow(rows[i%len(rows)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkPredictBatch measures 1024 rows a call.
+func BenchmarkPredictBatch(b *testing.B) {
+	m, rows := mustSynthetic(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.PredictBatch(rows); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParse measures loading the same model from text.
+func BenchmarkParse(b *testing.B) {
+	text := syntheticModel(200, 31, 5)
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		if _, err := lightgbm.Parse(strings.NewReader(text)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

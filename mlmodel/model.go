@@ -1,0 +1,224 @@
+package mlmodel
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"modelgate"
+	"modelgate/lightgbm"
+)
+
+// Model is a loaded MLflow model directory, ready to predict. It is
+// read-only after Load and safe for concurrent use.
+type Model struct {
+	dir       string
+	mlmodel   *MLmodel
+	booster   *lightgbm.Model
+	declared  *FeatureTransform // nil when MLmodel declares none
+	transform *transform        // declared, checked against the booster
+}
+
+// Load reads the model directory dir: its MLmodel file, the lightgbm
+// flavor's model file and the declared feature transform, and checks that
+// they agree. ENOTFOUND if dir does not exist; EINVALID, naming dir, for
+// anything that cannot be served.
+func Load(dir string) (*Model, error) {
+	ml, text, err := readMLmodel(dir)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{dir: dir, mlmodel: ml}
+	if m.booster, err = loadBooster(dir, ml); err != nil {
+		return nil, err
+	}
+	if m.declared, err = decodeTransform(text); err != nil {
+		return nil, invalidf("model %s: %v", dir, err)
+	}
+	if m.declared != nil {
+		if m.transform, err = m.declared.compile(m.booster.FeatureNames()); err != nil {
+			return nil, invalidf("model %s: %v", dir, err)
+		}
+	}
+	return m, nil
+}
+
+func readMLmodel(dir string) (*MLmodel, []byte, error) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, modelgate.Errorf(modelgate.ENOTFOUND, "model directory %s does not exist", dir)
+	}
+	text, err := os.ReadFile(filepath.Join(dir, "MLmodel"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, invalidf("%s is not an MLflow model directory: it has no MLmodel file", dir)
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("read MLmodel: %w", err)
+	}
+	ml, err := ParseMLmodel(text)
+	if err != nil {
+		return nil, nil, invalidf("model %s: MLmodel: %s", dir, modelgate.ErrorMessage(err))
+	}
+	return ml, text, nil
+}
+
+// loadBooster parses the lightgbm flavor's model file.
+func loadBooster(dir string, ml *MLmodel) (*lightgbm.Model, error) {
+	flavor, ok := ml.LightGBM()
+	if !ok {
+		return nil, invalidf("model %s: model flavor %s is not supported natively; supported: lightgbm", dir, flavorNames(ml))
+	}
+	switch {
+	case flavor.Data == "":
+		return nil, invalidf("model %s: the lightgbm flavor names no data file", dir)
+	case !filepath.IsLocal(flavor.Data):
+		return nil, invalidf("model %s: the lightgbm flavor's data file %q is outside the model directory", dir, flavor.Data)
+	case strings.HasSuffix(flavor.Data, ".pkl") || strings.Contains(flavor.ModelClass, "sklearn"):
+		return nil, invalidf("model %s: the lightgbm flavor holds a pickled %s (%s), which only Python can read", dir, flavor.ModelClass, flavor.Data).
+			WithHint("log the Booster (model.booster_) with mlflow.lightgbm.log_model instead")
+	}
+	b, err := lightgbm.ParseFile(filepath.Join(dir, flavor.Data))
+	if err != nil {
+		return nil, err
+	}
+	if cats := b.PandasCategorical(); cats != "" {
+		return nil, invalidf("model %s: the booster was trained on pandas category columns (pandas_categorical %s); mapping their values to category codes is not supported natively", dir, clip(cats))
+	}
+	return b, nil
+}
+
+// flavorNames lists the model's flavors other than python_function, which
+// every MLflow model has.
+func flavorNames(ml *MLmodel) string {
+	var names []string
+	for name := range ml.Flavors {
+		if name != "python_function" {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		names = []string{"python_function"}
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// Dir is the model directory Load read.
+func (m *Model) Dir() string { return m.dir }
+
+// MLmodel is the parsed MLmodel file: flavors, signature, metadata, input
+// example. Callers must not modify it.
+func (m *Model) MLmodel() *MLmodel { return m.mlmodel }
+
+// Booster is the LightGBM model behind the flavor.
+func (m *Model) Booster() *lightgbm.Model { return m.booster }
+
+// Transform is the declared feature transform, nil if MLmodel declares none.
+// Callers must not modify it.
+func (m *Model) Transform() *FeatureTransform { return m.declared }
+
+// InputExamplePath is the path of the logged input example
+// (input_example.json), "" if none was logged.
+func (m *Model) InputExamplePath() string {
+	if ie := m.mlmodel.InputExample; ie != nil && ie.ArtifactPath != "" {
+		return filepath.Join(m.dir, ie.ArtifactPath)
+	}
+	return ""
+}
+
+// ServingInputExamplePath is the path of the logged serving payload
+// (serving_input_example.json), "" if none was logged.
+func (m *Model) ServingInputExamplePath() string {
+	if ie := m.mlmodel.InputExample; ie != nil && ie.ServingInputPath != "" {
+		return filepath.Join(m.dir, ie.ServingInputPath)
+	}
+	return ""
+}
+
+// FeatureNames returns the booster's feature names in model order.
+func (m *Model) FeatureNames() []string { return m.booster.FeatureNames() }
+
+// Features turns request instances into feature rows. An instance is either
+// a JSON object (map[string]any, as encoding/json decodes it, with or
+// without UseNumber) of raw fields, transformed by the declared transform
+// or, without one, looked up by feature name; or a JSON array ([]any) of
+// feature values in model order. Fields the model does not use are ignored.
+// EINVALID, naming the instance and field, for anything else.
+func (m *Model) Features(instances []any) ([][]float64, error) {
+	rows := make([][]float64, len(instances))
+	for i, inst := range instances {
+		row, err := m.features(inst)
+		if err != nil {
+			return nil, invalidf("instance %d: %v", i, err)
+		}
+		rows[i] = row
+	}
+	return rows, nil
+}
+
+func (m *Model) features(inst any) ([]float64, error) {
+	switch v := inst.(type) {
+	case map[string]any:
+		if m.transform != nil {
+			return m.transform.row(v)
+		}
+		return m.byName(v)
+	case []any:
+		return m.fromArray(v)
+	}
+	return nil, fmt.Errorf("want an object of fields or an array of %d feature values, got %s", m.booster.NumFeatures(), describe(inst))
+}
+
+// byName looks every feature up by its name.
+func (m *Model) byName(fields map[string]any) ([]float64, error) {
+	names := m.booster.FeatureNames()
+	row := make([]float64, len(names))
+	for i, name := range names {
+		raw, ok := fields[name]
+		if !ok {
+			return nil, fmt.Errorf("missing field %q", name)
+		}
+		v, err := toNumber(raw)
+		if err != nil {
+			return nil, fmt.Errorf("field %q: %w", name, err)
+		}
+		row[i] = v
+	}
+	return row, nil
+}
+
+func (m *Model) fromArray(values []any) ([]float64, error) {
+	names := m.booster.FeatureNames()
+	if len(values) != len(names) {
+		return nil, fmt.Errorf("want %d feature values (%s), got %d", len(names), strings.Join(names, ", "), len(values))
+	}
+	row := make([]float64, len(values))
+	for i, raw := range values {
+		v, err := toNumber(raw)
+		if err != nil {
+			return nil, fmt.Errorf("value %d (%s): %w", i, names[i], err)
+		}
+		row[i] = v
+	}
+	return row, nil
+}
+
+// Predict returns one prediction per feature row, as LightGBM's predict
+// would. EINVALID, naming the row, if a row has the wrong number of values.
+func (m *Model) Predict(rows [][]float64) ([]float64, error) {
+	return m.booster.PredictBatch(rows)
+}
+
+func invalidf(format string, args ...any) *modelgate.Error {
+	return modelgate.Errorf(modelgate.EINVALID, format, args...)
+}
+
+// clip shortens text quoted in an error.
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}

@@ -1,0 +1,197 @@
+package mlmodel
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultDateFormat is the Go layout of date sources when a transform names none.
+const DefaultDateFormat = "2006-01-02"
+
+// Ops of a FeatureSpec.
+const (
+	OpNumber     = "number"       // a JSON number, a numeric string, or a bool (0/1); null is missing
+	OpWeekday    = "weekday"      // Monday=0 … Sunday=6
+	OpDayOfYear  = "day_of_year"  // 1..366
+	OpMonth      = "month"        // 1..12
+	OpDayOfMonth = "day_of_month" // 1..31
+	OpYear       = "year"         // e.g. 2025
+	OpDaysSince  = "days_since"   // whole days from Origin to the date, rounded down
+)
+
+// ops lists the ops in the order error messages name them.
+var ops = []string{OpNumber, OpWeekday, OpDayOfYear, OpMonth, OpDayOfMonth, OpYear, OpDaysSince}
+
+// FeatureTransform is metadata.modelgate.feature_transform of an MLmodel:
+// how the raw fields of a request become the model's features. The training
+// code applies the same declaration, so serving cannot drift from it.
+type FeatureTransform struct {
+	DateFormat string        `yaml:"date_format"` // Go time layout; "" means DefaultDateFormat
+	Features   []FeatureSpec `yaml:"features"`    // in the model's feature order
+}
+
+// FeatureSpec computes one feature from one request field.
+type FeatureSpec struct {
+	Name   string `yaml:"name"`   // must equal the booster's feature name at this index
+	Source string `yaml:"source"` // the request field it is computed from
+	Op     string `yaml:"op"`     // one of the Op constants
+	Origin string `yaml:"origin"` // days_since only: the day counted as 0, in DateFormat
+}
+
+// decodeTransform returns the declared transform, nil if there is none.
+func decodeTransform(text []byte) (*FeatureTransform, error) {
+	var doc struct {
+		Metadata struct {
+			Modelgate struct {
+				FeatureTransform *FeatureTransform `yaml:"feature_transform"`
+			} `yaml:"modelgate"`
+		} `yaml:"metadata"`
+	}
+	if err := yaml.Unmarshal(text, &doc); err != nil {
+		return nil, fmt.Errorf("metadata.modelgate.feature_transform: %w", err)
+	}
+	return doc.Metadata.Modelgate.FeatureTransform, nil
+}
+
+// transform is a FeatureTransform checked against a booster.
+type transform struct {
+	layout   string
+	features []feature
+}
+
+type feature struct {
+	FeatureSpec
+	origin time.Time // days_since only
+}
+
+// compile checks t against the booster's feature names.
+func (t *FeatureTransform) compile(names []string) (*transform, error) {
+	c := &transform{layout: t.DateFormat}
+	if c.layout == "" {
+		c.layout = DefaultDateFormat
+	}
+	if err := checkLayout(c.layout); err != nil {
+		return nil, err
+	}
+	if len(t.Features) != len(names) {
+		return nil, fmt.Errorf("feature_transform declares %d features, the booster has %d: %s",
+			len(t.Features), len(names), strings.Join(names, ", "))
+	}
+	for i, spec := range t.Features {
+		f, err := compileFeature(spec, c.layout)
+		if err != nil {
+			return nil, fmt.Errorf("feature_transform feature %d (%q): %w", i, spec.Name, err)
+		}
+		if spec.Name != names[i] {
+			return nil, fmt.Errorf("feature_transform feature %d is named %q, the booster's feature %d is %q", i, spec.Name, i, names[i])
+		}
+		c.features = append(c.features, f)
+	}
+	return c, nil
+}
+
+// checkLayout rejects layouts that cannot carry a date, such as Python's
+// "%Y-%m-%d", which Go would treat as literal text.
+func checkLayout(layout string) error {
+	ref := time.Date(2025, time.March, 14, 0, 0, 0, 0, time.UTC)
+	t, err := time.Parse(layout, ref.Format(layout))
+	if err != nil || t.Year() != ref.Year() || t.YearDay() != ref.YearDay() {
+		return fmt.Errorf("feature_transform date_format %q is not a Go date layout with year, month and day (like 2006-01-02)", layout)
+	}
+	return nil
+}
+
+func compileFeature(spec FeatureSpec, layout string) (feature, error) {
+	f := feature{FeatureSpec: spec}
+	switch {
+	case spec.Name == "":
+		return f, fmt.Errorf("no name")
+	case spec.Source == "":
+		return f, fmt.Errorf("no source")
+	case !knownOp(spec.Op):
+		return f, fmt.Errorf("unknown op %q; supported: %s", spec.Op, strings.Join(ops, ", "))
+	case spec.Op == OpDaysSince && spec.Origin == "":
+		return f, fmt.Errorf("op days_since needs an origin date in layout %s", layout)
+	case spec.Op == OpDaysSince:
+		var err error
+		if f.origin, err = time.Parse(layout, spec.Origin); err != nil {
+			return f, fmt.Errorf("origin %q is not a date in layout %s", spec.Origin, layout)
+		}
+	}
+	return f, nil
+}
+
+func knownOp(op string) bool {
+	for _, o := range ops {
+		if o == op {
+			return true
+		}
+	}
+	return false
+}
+
+// row computes the features from an object of raw fields.
+func (c *transform) row(fields map[string]any) ([]float64, error) {
+	row := make([]float64, len(c.features))
+	for i, f := range c.features {
+		raw, ok := fields[f.Source]
+		if !ok {
+			return nil, fmt.Errorf("missing field %q", f.Source)
+		}
+		v, err := f.apply(raw, c.layout)
+		if err != nil {
+			return nil, fmt.Errorf("field %q: %w", f.Source, err)
+		}
+		row[i] = v
+	}
+	return row, nil
+}
+
+// apply computes the feature from the raw field value.
+func (f *feature) apply(raw any, layout string) (float64, error) {
+	if f.Op == OpNumber {
+		return toNumber(raw)
+	}
+	t, err := toDate(raw, layout)
+	if err != nil {
+		return 0, err
+	}
+	switch f.Op {
+	case OpWeekday:
+		return float64((int(t.Weekday()) + 6) % 7), nil // Go counts from Sunday
+	case OpDayOfYear:
+		return float64(t.YearDay()), nil
+	case OpMonth:
+		return float64(t.Month()), nil
+	case OpDayOfMonth:
+		return float64(t.Day()), nil
+	case OpYear:
+		return float64(t.Year()), nil
+	}
+	return float64(daysSince(f.origin, t)), nil
+}
+
+// daysSince is pandas' (t - origin).days on the wall-clock times: whole days,
+// rounded down, so an hour before origin is day -1.
+func daysSince(origin, t time.Time) int64 {
+	secs := wallSeconds(t) - wallSeconds(origin)
+	if t.Nanosecond() < origin.Nanosecond() {
+		secs--
+	}
+	days := secs / 86400
+	if secs%86400 < 0 {
+		days--
+	}
+	return days
+}
+
+// wallSeconds counts seconds of t's wall clock as if it were UTC, so that
+// zone offsets and daylight saving do not shift whole days.
+func wallSeconds(t time.Time) int64 {
+	y, m, d := t.Date()
+	h, mi, s := t.Clock()
+	return time.Date(y, m, d, h, mi, s, 0, time.UTC).Unix()
+}
