@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCLI runs the binary's entry point in-process.
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// The demo promotes v2 and rolls back v3 from measured traffic, and its
+// audit trail verifies until one byte of it changes.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo runs two canary windows")
+	}
+	dir := filepath.Join(t.TempDir(), "demo")
+	code, stdout, stderr := runCLI(t, "demo", "--dir", dir, "--window", "30s", "-o", "json")
+	if code != 0 {
+		t.Fatalf("demo exit %d\n%s", code, stderr)
+	}
+	var res struct {
+		Promotions []struct {
+			Version, Outcome string
+			Reasons          []string
+		}
+		Audit string
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("demo -o json printed %q: %v", stdout, err)
+	}
+	if len(res.Promotions) != 2 || res.Promotions[0].Outcome != "promoted" || res.Promotions[1].Outcome != "rolled_back" {
+		t.Fatalf("outcomes %+v, want v2 promoted and v3 rolled back\n%s", res.Promotions, stderr)
+	}
+	if !strings.Contains(strings.Join(res.Promotions[1].Reasons, " "), "prediction_mean") {
+		t.Fatalf("v3's reasons do not name the measured prediction shift: %v", res.Promotions[1].Reasons)
+	}
+	if code, out, errs := runCLI(t, "audit", "verify", res.Audit); code != 0 {
+		t.Fatalf("audit verify exit %d: %s %s", code, out, errs)
+	}
+	tamperAndVerify(t, res.Audit)
+	changelog, err := os.ReadFile(filepath.Join(dir, "CHANGELOG.md"))
+	if err != nil || !strings.Contains(string(changelog), "## [demand-forecast 2]") || !strings.Contains(string(changelog), "## [demand-forecast 3]") {
+		t.Fatalf("CHANGELOG.md lacks the entries: %v\n%s", err, changelog)
+	}
+}
+
+// tamperAndVerify changes one byte of entry 5 and expects verify to fail
+// naming that entry.
+func tamperAndVerify(t *testing.T, path string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	i := bytes.Index(lines[4], []byte(`"outcome":"`)) + len(`"outcome":"`)
+	lines[4][i] ^= 0x01
+	if err := os.WriteFile(path, bytes.Join(lines, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "audit", "verify", path)
+	if code != 1 || !strings.Contains(stderr, "entry 5 ") {
+		t.Fatalf("verify of a tampered trail: exit %d, %q; want 1 naming entry 5", code, stderr)
+	}
+}
+
+func TestUsageAndConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("canary:\n  percent: 150\n  windw: 30m\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	negative := filepath.Join(dir, "neg.yaml")
+	if err := os.WriteFile(negative, []byte("canary:\n  percent: 150\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"PromoteWithoutVersion", []string{"promote", "m"}, 2, "promote needs --version"},
+		{"UnknownCommand", []string{"promot"}, 2, "unknown command"},
+		{"UnknownFlag", []string{"status", "--bogus"}, 2, "unknown flag"},
+		{"BadOutput", []string{"status", "-o", "yaml"}, 2, "--output must be text or json"},
+		{"UnknownKey", []string{"--config", bad, "status"}, 2, `field windw is not a known key of canary`},
+		{"OutOfRange", []string{"--config", negative, "status"}, 2, "canary.percent: expected an integer from 1 to 99, got 150"},
+		{"MissingConfig", []string{"--config", filepath.Join(dir, "none.yaml"), "status"}, 2, "cannot read config"},
+		{"AuditMissing", []string{"audit", "verify", filepath.Join(dir, "none.jsonl")}, 1, "cannot open audit trail"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, tt.args...)
+			if code != tt.code || !strings.Contains(stderr, tt.want) {
+				t.Fatalf("exit %d, stderr %q; want %d containing %q", code, stderr, tt.code, tt.want)
+			}
+		})
+	}
+}
