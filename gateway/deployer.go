@@ -41,7 +41,7 @@ func (d *Deployer) CheckTarget(ctx context.Context, model string) error {
 }
 
 // DeployStaging serves dep under /staging and waits until staging answers
-// with dep's version, up to timeout (EUNAVAILABLE after it).
+// with dep's version, up to timeout (EPRECONDITION after it).
 func (d *Deployer) DeployStaging(ctx context.Context, dep modelgate.Deployment, timeout time.Duration) (modelgate.Endpoint, error) {
 	if err := d.c.do(ctx, http.MethodPut, modelPath(dep.Model, "/staging"), dep, nil); err != nil {
 		return modelgate.Endpoint{}, err
@@ -76,7 +76,9 @@ func (d *Deployer) waitStaging(ctx context.Context, dep modelgate.Deployment, ti
 			if err != nil {
 				msg += ": " + modelgate.ErrorMessage(err)
 			}
-			return &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: msg, Err: err}
+			// Not ready in time is a failed step, not a transient outage:
+			// the promotion must stop rather than wait to be resumed.
+			return &modelgate.Error{Code: modelgate.EPRECONDITION, Message: msg, Err: err}
 		case <-time.After(interval):
 		}
 	}

@@ -205,7 +205,7 @@ func TestDeployer_DeployStaging_Timeout(t *testing.T) {
 	d := gateway.NewDeployer(ts.URL, ts.Client())
 	d.PollInterval = time.Millisecond
 	_, err := d.DeployStaging(t.Context(), deployment("2"), 20*time.Millisecond)
-	wantCode(t, err, modelgate.EUNAVAILABLE, `staging did not serve model "iris" version 2 within 20ms`)
+	wantCode(t, err, modelgate.EPRECONDITION, `staging did not serve model "iris" version 2 within 20ms`)
 
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
