@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"modelgate"
+)
+
+func newDeployCmd(g *globals) *cobra.Command {
+	var version string
+	cmd := &cobra.Command{
+		Use:   "deploy MODEL --version V",
+		Short: "Serve a version at 100% of production at once, without a canary (first deployment or emergency)",
+		Long: `Serve a version at 100% of production immediately, skipping the playbook.
+
+This is for the first deployment of a model (a first deployment cannot be a canary:
+there is nothing to compare it with) and for emergencies. The artifact's digest is
+still verified and the action is recorded in the audit trail. The registry is not
+changed: the version should already be in Production there.`,
+		Example: `  modelgate deploy demand-forecast --version 1`,
+		Args:    nArgs(1, "MODEL"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if version == "" {
+				return &usageErr{fmt.Errorf("deploy needs --version V")}
+			}
+			return g.withApp(cmd, func(a *app) error {
+				ctx := cmd.Context()
+				d, err := a.service(actor(), nil).Artifact(ctx, args[0], version)
+				if err != nil {
+					return err
+				}
+				if err := a.deployer.CheckTarget(ctx, args[0]); err != nil {
+					return err
+				}
+				if err := a.deployer.Rollback(ctx, d); err != nil {
+					return err
+				}
+				if _, err := a.audit.Append(ctx, modelgate.AuditEntry{Actor: actor(), Action: "deploy", Model: d.Model, Version: d.Version, Outcome: "serving", Detail: "model_sha256 " + d.Digest}); err != nil {
+					return err
+				}
+				if g.json() {
+					return g.printJSON(d)
+				}
+				fmt.Fprintf(g.stdout, "%s version %s serves 100%% of production (model_sha256 %s)\n", d.Model, d.Version, d.Digest)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&version, "version", "", "registry version to serve")
+	return cmd
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// cliWorld is a config, a running gateway and the example's files.
+type cliWorld struct {
+	dir, config, listen string
+}
+
+func newCLIWorld(t *testing.T) *cliWorld {
+	t.Helper()
+	dir := t.TempDir()
+	if err := extractExample(filepath.Join(dir, "example")); err != nil {
+		t.Fatal(err)
+	}
+	srv := newGateway(filepath.Join(dir, "gateway.json"), nil)
+	if err := srv.Open(); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.Handler()}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() { _ = hs.Close(); _ = srv.Close() })
+	w := &cliWorld{dir: dir, config: filepath.Join(dir, "modelgate.yaml"), listen: ln.Addr().String()}
+	cfg := fmt.Sprintf(`model: demand-forecast
+platform: {type: local, listen: %s}
+canary: {percent: 20, window: 4s, interval: 1s, min_requests: 20}
+smoke: {count: 10, warmup: 1}
+`, w.listen)
+	if err := os.WriteFile(w.config, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *cliWorld) run(t *testing.T, wantCode int, args ...string) string {
+	t.Helper()
+	code, stdout, stderr := runCLI(t, append([]string{"--config", w.config}, args...)...)
+	if code != wantCode {
+		t.Fatalf("modelgate %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, wantCode, stdout, stderr)
+	}
+	return stdout
+}
+
+func (w *cliWorld) register(t *testing.T, version, stage string, tags ...string) {
+	t.Helper()
+	args := []string{"registry", "register", "demand-forecast", filepath.Join(w.dir, "example", "models", "v"+version), "--stage", stage}
+	for _, tg := range tags {
+		args = append(args, "--tag", tg)
+	}
+	w.run(t, 0, args...)
+}
+
+// The commands a user types, in the order the README gives them: register,
+// approve, deploy the first version, promote the next, check, roll back.
+func TestPromoteCommand(t *testing.T) {
+	w := newCLIWorld(t)
+	full := []string{"git_sha=abc", "dataset_version=d1", "approver=ada"}
+	w.register(t, "1", "Production", full...)
+	w.register(t, "2", "Staging", full...)
+	w.run(t, 0, "deploy", "demand-forecast", "--version", "1")
+
+	// Not yet approved: refused, exit 1, nothing changes.
+	out := runErr(t, w, 1, "promote", "demand-forecast", "--version", "2")
+	if !strings.Contains(out, "approval by the data_science_lead is missing") {
+		t.Fatalf("unapproved promotion: %s", out)
+	}
+	for _, role := range []string{"data_science_lead", "compliance_officer"} {
+		w.run(t, 0, "approve", "demand-forecast", "--version", "2", "--role", role, "--by", "ada")
+	}
+	traffic, err := startTraffic(context.Background(), w.listen, filepath.Join(w.dir, "example", "data", "live_requests.csv"), 150)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer traffic.stop()
+	var res struct {
+		Promotion struct{ Outcome string }
+	}
+	if err := json.Unmarshal([]byte(w.run(t, 0, "promote", "demand-forecast", "--version", "2", "-o", "json")), &res); err != nil || res.Promotion.Outcome != "promoted" {
+		t.Fatalf("promote: %+v %v", res, err)
+	}
+	var st struct {
+		Model struct {
+			Production string
+			Traffic    struct{ Stable string }
+		}
+	}
+	if err := json.Unmarshal([]byte(w.run(t, 0, "status", "demand-forecast", "-o", "json")), &st); err != nil || st.Model.Production != "2" || st.Model.Traffic.Stable != "2" {
+		t.Fatalf("status after promote: %+v %v", st, err)
+	}
+	w.run(t, 0, "rollback", "demand-forecast", "--reason", "test")
+	if err := json.Unmarshal([]byte(w.run(t, 0, "status", "demand-forecast", "-o", "json")), &st); err != nil || st.Model.Production != "1" || st.Model.Traffic.Stable != "1" {
+		t.Fatalf("status after rollback: %+v %v", st, err)
+	}
+}
+
+func runErr(t *testing.T, w *cliWorld, wantCode int, args ...string) string {
+	t.Helper()
+	code, _, stderr := runCLI(t, append([]string{"--config", w.config}, args...)...)
+	if code != wantCode {
+		t.Fatalf("modelgate %s: exit %d, want %d: %s", strings.Join(args, " "), code, wantCode, stderr)
+	}
+	return stderr
+}
