@@ -77,7 +77,8 @@ func (s *Service) auditRejected(ctx context.Context, p *modelgate.Promotion, cau
 }
 
 // act runs one external action at most once across crashes: the intent is
-// persisted first; on resume an intent is checked with done before acting.
+// persisted first and the completion after; done, when given, tells whether
+// the action's effect is already in place.
 func (s *Service) act(ctx context.Context, p *modelgate.Promotion, name string, done func(context.Context) (bool, error), do func(context.Context) error) error {
 	state, err := s.Store.ActionState(ctx, p.ID, name)
 	if err != nil {
@@ -86,7 +87,10 @@ func (s *Service) act(ctx context.Context, p *modelgate.Promotion, name string, 
 	if state == modelgate.ActionDone {
 		return nil
 	}
-	if state == modelgate.ActionIntent && done != nil {
+	// Check the world first, also for a fresh action: an action whose effect
+	// is already there (a resumed intent, or a rollback target still in
+	// Production) is recorded as done without being repeated.
+	if done != nil {
 		ok, err := done(ctx)
 		if err != nil {
 			return fmt.Errorf("check whether %s took effect: %w", name, err)

@@ -1,0 +1,127 @@
+package promotion_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"modelgate"
+	"modelgate/audit"
+)
+
+// crash is the panic value a crashingStore throws to simulate the process
+// dying right after a write reached the database.
+type crash struct{}
+
+// crashingStore crashes after its n-th persisted write.
+type crashingStore struct {
+	modelgate.PromotionStore
+	n, writes int
+}
+
+func (s *crashingStore) wrote(err error) error {
+	if err == nil {
+		s.writes++
+		if s.writes == s.n {
+			panic(crash{})
+		}
+	}
+	return err
+}
+
+func (s *crashingStore) CreatePromotion(ctx context.Context, p *modelgate.Promotion) error {
+	return s.wrote(s.PromotionStore.CreatePromotion(ctx, p))
+}
+func (s *crashingStore) UpdatePromotion(ctx context.Context, p *modelgate.Promotion) error {
+	return s.wrote(s.PromotionStore.UpdatePromotion(ctx, p))
+}
+func (s *crashingStore) SaveStep(ctx context.Context, r *modelgate.StepRecord) error {
+	return s.wrote(s.PromotionStore.SaveStep(ctx, r))
+}
+func (s *crashingStore) SetAction(ctx context.Context, id, action, state string) error {
+	return s.wrote(s.PromotionStore.SetAction(ctx, id, action, state))
+}
+
+// runUntilCrash runs a promotion and reports whether it crashed.
+func runUntilCrash(w *world, version string, n int) (crashed bool, err error) {
+	store := &crashingStore{PromotionStore: w.store, n: n}
+	svc := w.service("first")
+	svc.Store = store
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(crash); !ok {
+				panic(r)
+			}
+			crashed = true
+		}
+	}()
+	ctx := context.Background()
+	p, err := svc.Start(ctx, model, version)
+	if err != nil {
+		return false, err
+	}
+	_, err = svc.Run(ctx, p)
+	return false, err
+}
+
+// A crash right after each persisted write, then a run of a new process,
+// ends in the same state as an uninterrupted run, and every external action
+// is taken exactly as often as in the uninterrupted run.
+func TestPromote_CrashAfterEveryWriteResumes(t *testing.T) {
+	for _, version := range []string{"2", "3"} {
+		t.Run("version"+version, func(t *testing.T) {
+			ref := newWorld(t)
+			run(t, ref.service("ref"), version)
+			want, wantCalls, wantReg := ref.state(t, version), ref.dep.calls, ref.reg.calls
+			for n := 1; ; n++ {
+				w := newWorld(t)
+				crashed, err := runUntilCrash(w, version, n)
+				if err != nil {
+					t.Fatalf("crash point %d: %v", n, err)
+				}
+				if !crashed {
+					if n < 10 {
+						t.Fatalf("only %d writes: the crash points did not cover the run", n)
+					}
+					t.Logf("%d crash points checked", n-1)
+					return
+				}
+				w.clock.Advance(3 * time.Minute) // the crashed process's lock expires
+				resume(t, w, version)
+				if diff := cmp.Diff(want, w.state(t, version)); diff != "" {
+					t.Fatalf("crash after write %d: final state differs (-want +got):\n%s", n, diff)
+				}
+				if diff := cmp.Diff(wantCalls, w.dep.calls); diff != "" {
+					t.Fatalf("crash after write %d: platform calls differ (-want +got):\n%s", n, diff)
+				}
+				if diff := cmp.Diff(wantReg, w.reg.calls); diff != "" {
+					t.Fatalf("crash after write %d: registry calls differ (-want +got):\n%s", n, diff)
+				}
+				if _, err := audit.Verify(w.audit.Path); err != nil {
+					t.Fatalf("crash after write %d: audit trail: %v", n, err)
+				}
+			}
+		})
+	}
+}
+
+// resume is what the next run does: promote the same version again, which
+// resumes the unfinished promotion or starts it if none was recorded.
+func resume(t *testing.T, w *world, version string) {
+	t.Helper()
+	ctx := context.Background()
+	if ps, _ := w.store.ListPromotions(ctx, model); len(ps) > 0 && !ps[0].Active() {
+		return // the crash came after the last write: nothing left to do
+	}
+	svc := w.service("second")
+	p, err := svc.Start(ctx, model, version)
+	if err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	if _, err := svc.Run(ctx, p); err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("resumed run: %v", err)
+	}
+}

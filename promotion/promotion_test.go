@@ -1,0 +1,208 @@
+package promotion_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"modelgate"
+	"modelgate/audit"
+	"modelgate/promotion"
+)
+
+func run(t *testing.T, svc *promotion.Service, version string) *modelgate.Promotion {
+	t.Helper()
+	ctx := context.Background()
+	p, err := svc.Start(ctx, model, version)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	p, err = svc.Run(ctx, p)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return p
+}
+
+func TestPromote_Promoted(t *testing.T) {
+	w := newWorld(t)
+	p := run(t, w.service("a"), "2")
+	if p.Outcome != modelgate.OutcomePromoted {
+		t.Fatalf("outcome %s, reasons %v", p.Outcome, p.Reasons)
+	}
+	got := w.state(t, "2")
+	want := state{Outcome: modelgate.OutcomePromoted, Split: modelgate.TrafficSplit{Stable: "2"},
+		Stages: map[string]modelgate.Stage{"1": modelgate.StageArchived, "2": modelgate.StageProduction, "3": modelgate.StageStaging},
+		Tags:   map[string]string{"outcome": "promoted"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("state (-want +got):\n%s", diff)
+	}
+	wantSteps(t, w, p.ID, "preconditions verify staging smoke canary window decision rollout baseline")
+	if n, err := audit.Verify(w.audit.Path); err != nil || n == 0 {
+		t.Fatalf("audit trail: %d entries, %v", n, err)
+	}
+}
+
+func TestPromote_RolledBack(t *testing.T) {
+	w := newWorld(t)
+	p := run(t, w.service("a"), "3")
+	if p.Outcome != modelgate.OutcomeRolledBack {
+		t.Fatalf("outcome %s, reasons %v", p.Outcome, p.Reasons)
+	}
+	if !strings.Contains(strings.Join(p.Reasons, " "), "prediction_mean") {
+		t.Fatalf("reasons do not name the failed check: %v", p.Reasons)
+	}
+	got := w.state(t, "3")
+	want := state{Outcome: modelgate.OutcomeRolledBack, Split: modelgate.TrafficSplit{Stable: "1"},
+		Stages: map[string]modelgate.Stage{"1": modelgate.StageProduction, "2": modelgate.StageStaging, "3": modelgate.StageArchived},
+		Tags:   map[string]string{"outcome": "rolled_back"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("state (-want +got):\n%s", diff)
+	}
+	wantSteps(t, w, p.ID, "preconditions verify staging smoke canary window decision rollback")
+}
+
+func TestPromote_FailedGateTouchesNoProductionTraffic(t *testing.T) {
+	w := newWorld(t)
+	w.gate = gate{pass: false}
+	p := run(t, w.service("a"), "2")
+	if p.Outcome != modelgate.OutcomeFailed || !strings.Contains(p.Reasons[0], "mae 9") {
+		t.Fatalf("outcome %s, reasons %v", p.Outcome, p.Reasons)
+	}
+	if w.dep.calls["StartCanary"] != 0 || w.dep.split != (modelgate.TrafficSplit{Stable: "1"}) {
+		t.Fatalf("production traffic moved: %+v %v", w.dep.split, w.dep.calls)
+	}
+}
+
+func wantSteps(t *testing.T, w *world, id, want string) {
+	t.Helper()
+	steps, err := w.store.Steps(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range steps {
+		got = append(got, string(s.Step))
+	}
+	if strings.Join(got, " ") != want {
+		t.Fatalf("steps %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+// Each violated precondition is rejected with a clear error and changes
+// nothing: no promotion, no registry change, no platform call.
+func TestPromote_Preconditions(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		version string
+		setup   func(t *testing.T, w *world)
+		code    string
+		message string
+	}{
+		{"UnknownVersion", "9", nil, modelgate.ENOTFOUND, "Model Version (name=demand-forecast, version=9) not found"},
+		{"NotInStaging", "2", func(t *testing.T, w *world) { transition(t, w, "2", modelgate.StageNone) }, modelgate.EPRECONDITION, "is in stage None, not Staging"},
+		{"MissingTag", "2", func(t *testing.T, w *world) { mustDo(t, w.reg.DeleteVersionTag(ctx, model, "2", "approver")) }, modelgate.EPRECONDITION, "lacks the required tags approver"},
+		{"MissingDigest", "2", func(t *testing.T, w *world) { mustDo(t, w.reg.DeleteVersionTag(ctx, model, "2", "model_sha256")) }, modelgate.EPRECONDITION, "has no model_sha256 tag"},
+		{"NoPreviousProduction", "2", func(t *testing.T, w *world) { transition(t, w, "1", modelgate.StageArchived) }, modelgate.EPRECONDITION, "nothing to roll back to"},
+		{"MissingApproval", "2", func(t *testing.T, w *world) { w.store = withoutApprovals{w.store} }, modelgate.EPRECONDITION, "approval by the compliance_officer is missing"},
+		{"PlatformDown", "2", func(t *testing.T, w *world) { w.dep.down = true }, modelgate.EPRECONDITION, "the platform is not ready: gateway unreachable"},
+		{"ProductionServesAnotherVersion", "2", func(t *testing.T, w *world) { w.dep.split.Stable = "3" }, modelgate.EPRECONDITION, "production serves version \"3\""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			if tt.setup != nil {
+				tt.setup(t, w)
+			}
+			before := w.state(t, tt.version)
+			w.reg.calls = map[string]int{}
+			_, err := w.service("a").Start(ctx, model, tt.version)
+			if code := modelgate.ErrorCode(err); code != tt.code || !strings.Contains(modelgate.ErrorMessage(err), tt.message) {
+				t.Fatalf("error %q (%s), want code %s containing %q", modelgate.ErrorMessage(err), code, tt.code, tt.message)
+			}
+			if diff := cmp.Diff(before, w.state(t, tt.version)); diff != "" {
+				t.Fatalf("state changed (-before +after):\n%s", diff)
+			}
+			if len(w.dep.calls) != 0 || len(w.reg.calls) != 0 {
+				t.Fatalf("external actions taken: platform %v, registry %v", w.dep.calls, w.reg.calls)
+			}
+			if ps, _ := w.store.ListPromotions(ctx, model); len(ps) != 0 {
+				t.Fatalf("a promotion was stored: %+v", ps[0])
+			}
+		})
+	}
+}
+
+func transition(t *testing.T, w *world, v string, st modelgate.Stage) {
+	t.Helper()
+	if _, err := w.reg.Registry.TransitionStage(context.Background(), model, v, st, false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustDo(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+type withoutApprovals struct{ modelgate.PromotionStore }
+
+func (s withoutApprovals) Approvals(ctx context.Context, m, v string) ([]*modelgate.Approval, error) {
+	all, err := s.PromotionStore.Approvals(ctx, m, v)
+	var out []*modelgate.Approval
+	for _, a := range all {
+		if a.Role != "compliance_officer" {
+			out = append(out, a)
+		}
+	}
+	return out, err
+}
+
+func TestPromote_SecondPromotionOfAnotherVersionConflicts(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	svc := w.service("a")
+	p, err := svc.Start(ctx, model, "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Step(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.service("b").Start(ctx, model, "3")
+	if modelgate.ErrorCode(err) != modelgate.ECONFLICT {
+		t.Fatalf("second promotion: %v, want conflict", err)
+	}
+}
+
+func TestRollback_Manual(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	run(t, w.service("a"), "2")
+	svc := w.service("b")
+	p, err := svc.Rollback(ctx, model, "forecasts too high")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Run(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	got := w.state(t, "2")
+	if got.Split != (modelgate.TrafficSplit{Stable: "1"}) || got.Stages["1"] != modelgate.StageProduction || got.Stages["2"] != modelgate.StageArchived {
+		t.Fatalf("after manual rollback: %+v", got)
+	}
+	if _, err := w.service("c").Rollback(ctx, model, "again"); modelgate.ErrorCode(err) != modelgate.ENOTFOUND {
+		t.Fatalf("second rollback: %v, want not found", err)
+	}
+}
+
+func ExampleService() {
+	fmt.Println("see TestPromote_Promoted")
+	// Output: see TestPromote_Promoted
+}
