@@ -1,6 +1,3 @@
-// Command modelgate takes a trained model from the registry to production
-// without a person following the checklist: verify, stage, smoke-test,
-// canary, judge, roll out or roll back, and record everything.
 package main
 
 import (
