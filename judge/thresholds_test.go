@@ -12,7 +12,7 @@ import (
 func stats(req, errs int64, p50, p95, p99, predMean float64) modelgate.RevisionStats {
 	return modelgate.RevisionStats{
 		Requests: req, Errors: errs,
-		LatencyMS:   modelgate.Distribution{Count: req, P50: p50, P95: p95, P99: p99},
+		LatencyMS: modelgate.Distribution{Count: req, P50: p50, P95: p95, P99: p99},
 		// standard deviation 10 around the mean
 		Predictions: modelgate.Distribution{Count: req, Sum: predMean * float64(req), SumSq: float64(req) * (predMean*predMean + 100), P50: predMean},
 	}

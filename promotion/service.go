@@ -57,11 +57,11 @@ type Service struct {
 	Owner    string // lock owner, unique per process
 	Actor    string // who is promoting, for the records
 
-	Now      func() time.Time                             // default time.Now
+	Now      func() time.Time                                 // default time.Now
 	Sleep    func(ctx context.Context, d time.Duration) error // default a timer honouring ctx
-	Progress func(Event)                                  // optional live progress
-	Logger   *slog.Logger                                 // default slog.Default()
-	NewID    func() string                                // default random
+	Progress func(Event)                                      // optional live progress
+	Logger   *slog.Logger                                     // default slog.Default()
+	NewID    func() string                                    // default random
 
 	metricFailures int // consecutive failed looks, reset on success
 }

@@ -11,13 +11,13 @@ import (
 // windowEvidence is the window step's record, rewritten after every look so
 // the last figures survive a crash.
 type windowEvidence struct {
-	Looks     int                  `json:"looks"`
-	Elapsed   string               `json:"elapsed"`
-	Window    string               `json:"window"`
-	Extended  bool                 `json:"extended"`
-	Decision  modelgate.Decision   `json:"decision"`
-	Judgement modelgate.Judgement  `json:"judgement"`
-	Figures   *modelgate.Window    `json:"figures"`
+	Looks     int                 `json:"looks"`
+	Elapsed   string              `json:"elapsed"`
+	Window    string              `json:"window"`
+	Extended  bool                `json:"extended"`
+	Decision  modelgate.Decision  `json:"decision"`
+	Judgement modelgate.Judgement `json:"judgement"`
+	Figures   *modelgate.Window   `json:"figures"`
 }
 
 // window is playbook step 5: one look at canary against production per call.

@@ -174,4 +174,3 @@ func actor() string {
 	}
 	return "unknown"
 }
-
