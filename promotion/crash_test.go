@@ -89,7 +89,7 @@ func TestPromote_CrashAfterEveryWriteResumes(t *testing.T) {
 					t.Logf("%d crash points checked", n-1)
 					return
 				}
-				w.clock.Advance(3 * time.Minute) // the crashed process's lock expires
+				w.clock.Advance(10 * time.Minute) // the crashed process's lock expires
 				resume(t, w, version)
 				if diff := cmp.Diff(want, w.state(t, version)); diff != "" {
 					t.Fatalf("crash after write %d: final state differs (-want +got):\n%s", n, diff)

@@ -208,13 +208,19 @@ func (s *Service) Run(ctx context.Context, p *modelgate.Promotion) (*modelgate.P
 }
 
 func (s *Service) lock(ctx context.Context, model string) error {
-	err := s.Store.AcquireLock(ctx, model, s.Owner, s.Policy.LockTTL)
+	err := s.Store.AcquireLock(ctx, model, s.Owner, s.lockTTL())
 	if err != nil && modelgate.ErrorCode(err) == modelgate.ECONFLICT {
 		var e *modelgate.Error
 		errors.As(err, &e)
 		return e.WithHint("another modelgate is promoting %s; wait for it, or for its lock to expire if it crashed", model)
 	}
 	return err
+}
+
+// lockTTL outlives the longest wait between renewals (a staging wait, a
+// sleep between looks), so a live process never loses its lock.
+func (s *Service) lockTTL() time.Duration {
+	return max(s.Policy.LockTTL, s.Policy.StagingTimeout+time.Minute, 3*s.Policy.Interval)
 }
 
 // Step runs the promotion's current step once and persists the result.
