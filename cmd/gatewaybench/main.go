@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -78,6 +79,7 @@ type report struct {
 	Platform   string `json:"platform"`
 	GOMAXPROCS int    `json:"gomaxprocs"`
 	NumCPU     int    `json:"num_cpu"`
+	LoadAvg    string `json:"load_avg,omitempty"` // /proc/loadavg's 1, 5, 15 min before the run
 	Serving    string `json:"serving"`
 	Request    string `json:"request"`
 	Rows       []row  `json:"rows"`
@@ -153,17 +155,30 @@ func newReport(o options, url string) report {
 	return report{
 		GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH,
 		GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(), Serving: serving,
-		Request: "POST " + url + ", one instance per request",
+		Request: "POST " + url + ", one instance per request", LoadAvg: loadAvg(),
 	}
+}
+
+// loadAvg is the machine's load average on Linux, "" elsewhere: other work
+// on the machine skews the numbers.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return ""
 }
 
 func printHeader(w io.Writer, rep report, o options) {
 	fmt.Fprintf(w, "# gatewaybench: %s (rows of %s)\n", rep.Request, filepath.Join(o.example, "data", "live_requests.csv"))
-	fmt.Fprintf(w, "# serving %s of %s\n", rep.Serving, model)
-	fmt.Fprintf(w, "# %s %s, GOMAXPROCS=%d, NumCPU=%d: load generator and gateway share one process and these CPUs\n",
-		rep.GoVersion, rep.Platform, rep.GOMAXPROCS, rep.NumCPU)
-	fmt.Fprintf(w, "# open: %s per rate after %s warm-up, over %d in flight dropped, latency from scheduled send; closed: N clients back to back for %s\n",
-		o.duration, o.warmup, o.concurrency, o.duration)
+	fmt.Fprintf(w, "# serving %s: %s\n", model, rep.Serving)
+	fmt.Fprintf(w, "# %s %s, GOMAXPROCS=%d, NumCPU=%d: load generator and gateway share one process and these CPUs; load average %s\n",
+		rep.GoVersion, rep.Platform, rep.GOMAXPROCS, rep.NumCPU, cmp.Or(rep.LoadAvg, "unknown"))
+	fmt.Fprintf(w, "# open: %s per rate after a %s warm-up; a request due while %d are in flight is dropped; latency from its scheduled send\n",
+		o.duration, o.warmup, o.concurrency)
+	if o.closed > 0 {
+		fmt.Fprintf(w, "# closed/N: N clients send back to back for %s (max throughput)\n", o.duration)
+	}
 	fmt.Fprintf(w, "%-10s %9s %10s %8s %8s %7s %8s %8s %8s %8s %8s\n",
 		"mode", "offered/s", "achieved/s", "sent", "ok", "errors", "dropped", "p50 ms", "p90 ms", "p99 ms", "max ms")
 }

@@ -1,0 +1,90 @@
+package web
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+
+	"modelgate"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+// Handler serves the web view of store's promotions.
+func Handler(store modelgate.PromotionStore) http.Handler {
+	t := template.Must(template.New("").Funcs(template.FuncMap{"pct": pct}).ParseFS(templates, "templates/*.html"))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		ps, err := store.ListPromotions(r.Context(), r.URL.Query().Get("model"))
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		render(w, t, "list.html", map[string]any{"Promotions": ps})
+	})
+	mux.HandleFunc("GET /promotions/{id}", func(w http.ResponseWriter, r *http.Request) {
+		page, err := detail(r, store)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		render(w, t, "promotion.html", page)
+	})
+	return mux
+}
+
+type detailPage struct {
+	P       *modelgate.Promotion
+	Steps   []*modelgate.StepRecord
+	Look    *look
+	Running bool
+}
+
+// look is the window step's evidence as the engine records it.
+type look struct {
+	Looks     int                 `json:"looks"`
+	Elapsed   string              `json:"elapsed"`
+	Window    string              `json:"window"`
+	Decision  modelgate.Decision  `json:"decision"`
+	Judgement modelgate.Judgement `json:"judgement"`
+	Figures   *modelgate.Window   `json:"figures"`
+}
+
+func detail(r *http.Request, store modelgate.PromotionStore) (*detailPage, error) {
+	p, err := store.GetPromotion(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	steps, err := store.Steps(r.Context(), p.ID)
+	if err != nil {
+		return nil, err
+	}
+	page := &detailPage{P: p, Steps: steps, Running: p.Outcome == modelgate.OutcomeNone}
+	for _, s := range steps {
+		var l look
+		if s.Step == modelgate.StepWindow && json.Unmarshal(s.Evidence, &l) == nil && l.Figures != nil {
+			page.Look = &l
+		}
+	}
+	return page, nil
+}
+
+func render(w http.ResponseWriter, t *template.Template, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := t.ExecuteTemplate(w, name, data); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
+}
+
+func fail(w http.ResponseWriter, err error) {
+	status := http.StatusInternalServerError
+	if modelgate.ErrorCode(err) == modelgate.ENOTFOUND {
+		status = http.StatusNotFound
+	}
+	http.Error(w, modelgate.ErrorMessage(err), status)
+}
+
+func pct(rate float64) string { return fmt.Sprintf("%.2f%%", 100*rate) }
