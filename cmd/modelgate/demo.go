@@ -51,7 +51,7 @@ configuration it used) stays in DIR.`,
 	}
 	cmd.Flags().StringVar(&o.dir, "dir", "", "directory for everything the demo writes (must be empty or absent; default: a new temporary directory)")
 	cmd.Flags().DurationVar(&o.window, "window", 60*time.Second, "canary window of each promotion")
-	cmd.Flags().Float64Var(&o.rate, "rate", 200, "live requests per second sent to production")
+	cmd.Flags().Float64Var(&o.rate, "rate", 300, "live requests per second sent to production")
 	return cmd
 }
 

@@ -24,7 +24,7 @@ func TestDemo(t *testing.T) {
 		t.Skip("the demo runs two canary windows")
 	}
 	dir := filepath.Join(t.TempDir(), "demo")
-	code, stdout, stderr := runCLI(t, "demo", "--dir", dir, "--window", "30s", "-o", "json")
+	code, stdout, stderr := runCLI(t, "demo", "--dir", dir, "--window", "45s", "-o", "json")
 	if code != 0 {
 		t.Fatalf("demo exit %d\n%s", code, stderr)
 	}
