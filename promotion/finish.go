@@ -8,8 +8,6 @@ import (
 	"modelgate"
 )
 
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
-
 // decide records playbook step 6 and moves to next.
 func (s *Service) decide(ctx context.Context, p *modelgate.Promotion, d modelgate.Decision, j modelgate.Judgement, next modelgate.Step) error {
 	rec, err := s.beginStep(ctx, p, modelgate.StepDecision, nil)

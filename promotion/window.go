@@ -2,6 +2,7 @@ package promotion
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -64,7 +65,7 @@ func (s *Service) windowLength(p *modelgate.Promotion) time.Duration {
 
 func prevLooks(rec *modelgate.StepRecord) int {
 	var ev windowEvidence
-	if len(rec.Evidence) > 0 && jsonUnmarshal(rec.Evidence, &ev) == nil {
+	if len(rec.Evidence) > 0 && json.Unmarshal(rec.Evidence, &ev) == nil {
 		return ev.Looks
 	}
 	return 0
