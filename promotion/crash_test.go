@@ -10,6 +10,7 @@ import (
 
 	"modelgate"
 	"modelgate/audit"
+	"modelgate/promotion"
 )
 
 // crash is the panic value a crashingStore throws to simulate the process
@@ -71,13 +72,18 @@ func runUntilCrash(w *world, version string, n int) (crashed bool, err error) {
 // ends in the same state as an uninterrupted run, and every external action
 // is taken exactly as often as in the uninterrupted run.
 func TestPromote_CrashAfterEveryWriteResumes(t *testing.T) {
-	for _, version := range []string{"2", "3"} {
-		t.Run("version"+version, func(t *testing.T) {
-			ref := newWorld(t)
+	for _, tc := range []struct {
+		name    string
+		version string
+		mode    promotion.Mode
+	}{{"stage/promoted", "2", promotion.StageMode{}}, {"stage/rolled_back", "3", promotion.StageMode{}}, {"alias/promoted", "2", promotion.DefaultAliasMode()}} {
+		version := tc.version
+		t.Run(tc.name, func(t *testing.T) {
+			ref := newModeWorld(t, tc.mode)
 			run(t, ref.service("ref"), version)
 			want, wantCalls, wantReg := ref.state(t, version), ref.dep.calls, ref.reg.calls
 			for n := 1; ; n++ {
-				w := newWorld(t)
+				w := newModeWorld(t, tc.mode)
 				crashed, err := runUntilCrash(w, version, n)
 				if err != nil {
 					t.Fatalf("crash point %d: %v", n, err)

@@ -139,13 +139,18 @@ type world struct {
 	dep   *deployer
 	audit *audit.Log
 	gate  gate
+	mode  promotion.Mode
 }
 
 const model = "demand-forecast"
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newModeWorld(t, promotion.StageMode{}) }
+
+// newModeWorld seeds the registry for mode: stages, and in alias mode also
+// @champion on v1 and @challenger on the candidates.
+func newModeWorld(t *testing.T, mode promotion.Mode) *world {
 	t.Helper()
-	w := &world{dir: t.TempDir(), clock: modelgatetest.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)), dep: &deployer{}, gate: gate{pass: true}}
+	w := &world{dir: t.TempDir(), clock: modelgatetest.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)), dep: &deployer{}, gate: gate{pass: true}, mode: mode}
 	w.db = sqlite.NewDB(filepath.Join(w.dir, "mg.db"))
 	w.db.Now = w.clock.Now
 	if err := w.db.Open(); err != nil {
@@ -177,6 +182,15 @@ func (w *world) seed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, ok := w.mode.(promotion.AliasMode); ok {
+			alias := map[modelgate.Stage]string{modelgate.StageProduction: "champion", modelgate.StageStaging: "challenger"}[v.stage]
+			if v.seed == "v3" {
+				alias = "challenger3" // one @challenger at a time; tests move it
+			}
+			if err := w.reg.SetAlias(ctx, model, alias, mv.Version); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for _, role := range []string{"data_science_lead", "compliance_officer"} {
 			if err := w.store.AddApproval(ctx, &modelgate.Approval{Model: model, Version: mv.Version, Role: role, By: "x", At: w.clock.Now()}); err != nil {
 				t.Fatal(err)
@@ -191,7 +205,7 @@ func (w *world) service(owner string) *promotion.Service {
 	p.Window, p.Interval, p.Extension = 5*time.Minute, time.Minute, 2*time.Minute
 	return &promotion.Service{
 		Registry: w.reg, Deployer: w.dep, Metrics: metrics{w.dep}, Store: w.store, Audit: w.audit,
-		Judge: judge.DefaultThresholds(), Gates: []promotion.Gate{w.gate}, Policy: p,
+		Judge: judge.DefaultThresholds(), Gates: []promotion.Gate{w.gate}, Policy: p, Mode: w.mode,
 		CacheDir: filepath.Join(w.dir, "cache"), Owner: owner, Actor: "test",
 		Now:   w.clock.Now,
 		Sleep: func(_ context.Context, d time.Duration) error { w.clock.Advance(d); return nil },
@@ -203,6 +217,7 @@ func (w *world) service(owner string) *promotion.Service {
 type state struct {
 	Outcome modelgate.Outcome
 	Stages  map[string]modelgate.Stage
+	Aliases map[string][]string
 	Tags    map[string]string
 	Split   modelgate.TrafficSplit
 }
@@ -214,9 +229,12 @@ func (w *world) state(t *testing.T, version string) state {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := state{Stages: map[string]modelgate.Stage{}, Split: w.dep.split}
+	s := state{Stages: map[string]modelgate.Stage{}, Aliases: map[string][]string{}, Split: w.dep.split}
 	for _, v := range vs {
 		s.Stages[v.Version] = v.Stage
+		if len(v.Aliases) > 0 {
+			s.Aliases[v.Version] = v.Aliases
+		}
 		if v.Version == version {
 			s.Tags = map[string]string{"outcome": v.Tags["modelgate.outcome"]}
 		}

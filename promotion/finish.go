@@ -43,7 +43,7 @@ func (s *Service) rollout(ctx context.Context, p *modelgate.Promotion) error {
 	if err := s.verifySplit(ctx, p.Model, want); err != nil {
 		return err
 	}
-	if err := s.setStage(ctx, p, "registry_promote", p.Version, modelgate.StageProduction, true); err != nil {
+	if err := s.mode().Promote(ctx, s, p); err != nil {
 		return err
 	}
 	if err := s.tagOutcome(ctx, p, modelgate.OutcomePromoted); err != nil {
@@ -144,10 +144,7 @@ func (s *Service) rollback(ctx context.Context, p *modelgate.Promotion) error {
 	if err := s.verifySplit(ctx, p.Model, want); err != nil {
 		return err
 	}
-	if err := s.setStage(ctx, p, "registry_restore", p.Previous, modelgate.StageProduction, false); err != nil {
-		return err
-	}
-	if err := s.setStage(ctx, p, "registry_archive", p.Version, modelgate.StageArchived, false); err != nil {
+	if err := s.mode().Rollback(ctx, s, p); err != nil {
 		return err
 	}
 	outcome := s.rollbackOutcome(ctx, p)

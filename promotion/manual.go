@@ -59,15 +59,12 @@ func (s *Service) abort(ctx context.Context, p *modelgate.Promotion, reason stri
 
 // lastPromoted finds the promotion that put today's Production version there.
 func (s *Service) lastPromoted(ctx context.Context, model string) (*modelgate.Promotion, error) {
-	versions, err := s.Registry.ListVersions(ctx, model)
+	current, problem, err := s.mode().Current(ctx, s.Registry, model, "")
 	if err != nil {
-		return nil, fmt.Errorf("list versions of %s: %w", model, err)
+		return nil, err
 	}
-	current := ""
-	for _, v := range versions {
-		if v.Stage == modelgate.StageProduction {
-			current = v.Version
-		}
+	if problem != "" {
+		return nil, modelgate.Errorf(modelgate.ENOTFOUND, "model %s has nothing to roll back: %s", model, problem)
 	}
 	all, err := s.Store.ListPromotions(ctx, model)
 	if err != nil {

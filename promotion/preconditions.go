@@ -3,8 +3,6 @@ package promotion
 import (
 	"context"
 	"fmt"
-	"sort"
-	"strconv"
 	"strings"
 
 	"modelgate"
@@ -65,8 +63,8 @@ func explainLookup(err error, model, version string) error {
 
 func (s *Service) checkCandidate(mv *modelgate.ModelVersion) []string {
 	var problems []string
-	if mv.Stage != modelgate.StageStaging {
-		problems = append(problems, fmt.Sprintf("version %s is in stage %s, not Staging (move it with `modelgate registry transition %s %s Staging`)", mv.Version, mv.Stage, mv.Name, mv.Version))
+	if msg := s.mode().CheckCandidate(mv); msg != "" {
+		problems = append(problems, msg)
 	}
 	var missing []string
 	for _, t := range s.Policy.RequiredTags {
@@ -101,26 +99,9 @@ func (s *Service) checkApprovals(ctx context.Context, p *modelgate.Promotion) ([
 	return approvals, missing, nil
 }
 
-// previousVersion finds the Production version to roll back to.
+// previousVersion finds the production version to roll back to.
 func (s *Service) previousVersion(ctx context.Context, p *modelgate.Promotion) (string, string, error) {
-	versions, err := s.Registry.ListVersions(ctx, p.Model)
-	if err != nil {
-		return "", "", fmt.Errorf("list versions of %s: %w", p.Model, err)
-	}
-	var prod []string
-	for _, v := range versions {
-		if v.Stage == modelgate.StageProduction && v.Version != p.Version {
-			prod = append(prod, v.Version)
-		}
-	}
-	switch len(prod) {
-	case 0:
-		return "", fmt.Sprintf("no version of %s is in Production, so there is nothing to roll back to (a first deployment cannot be a canary: deploy it directly and mark it Production)", p.Model), nil
-	case 1:
-		return prod[0], "", nil
-	}
-	sort.Slice(prod, func(i, j int) bool { return atoi(prod[i]) < atoi(prod[j]) })
-	return "", fmt.Sprintf("versions %s are all in Production; leave exactly one there so the rollback target is clear", strings.Join(prod, ", ")), nil
+	return s.mode().Current(ctx, s.Registry, p.Model, p.Version)
 }
 
 // checkPlatform verifies the platform is reachable and serves the registry's
@@ -143,9 +124,4 @@ func (s *Service) checkPlatform(ctx context.Context, model, prev string) (modelg
 		return split, fmt.Sprintf("production serves version %q but the registry's Production version is %s; make them agree before promoting", split.Stable, prev), nil
 	}
 	return split, "", nil
-}
-
-func atoi(s string) int {
-	n, _ := strconv.Atoi(s)
-	return n
 }

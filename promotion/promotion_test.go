@@ -36,7 +36,7 @@ func TestPromote_Promoted(t *testing.T) {
 	got := w.state(t, "2")
 	want := state{Outcome: modelgate.OutcomePromoted, Split: modelgate.TrafficSplit{Stable: "2"},
 		Stages: map[string]modelgate.Stage{"1": modelgate.StageArchived, "2": modelgate.StageProduction, "3": modelgate.StageStaging},
-		Tags:   map[string]string{"outcome": "promoted"}}
+		Tags:   map[string]string{"outcome": "promoted"}, Aliases: map[string][]string{}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("state (-want +got):\n%s", diff)
 	}
@@ -58,7 +58,7 @@ func TestPromote_RolledBack(t *testing.T) {
 	got := w.state(t, "3")
 	want := state{Outcome: modelgate.OutcomeRolledBack, Split: modelgate.TrafficSplit{Stable: "1"},
 		Stages: map[string]modelgate.Stage{"1": modelgate.StageProduction, "2": modelgate.StageStaging, "3": modelgate.StageArchived},
-		Tags:   map[string]string{"outcome": "rolled_back"}}
+		Tags:   map[string]string{"outcome": "rolled_back"}, Aliases: map[string][]string{}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("state (-want +got):\n%s", diff)
 	}
@@ -205,4 +205,36 @@ func TestRollback_Manual(t *testing.T) {
 func ExampleService() {
 	fmt.Println("see TestPromote_Promoted")
 	// Output: see TestPromote_Promoted
+}
+
+// In alias mode the stages stay as they are; @champion moves to the new
+// version, the replaced one keeps @previous, and @challenger is cleared.
+func TestPromote_AliasMode(t *testing.T) {
+	ctx := context.Background()
+	w := newModeWorld(t, promotion.DefaultAliasMode())
+	p := run(t, w.service("a"), "2")
+	if p.Outcome != modelgate.OutcomePromoted {
+		t.Fatalf("outcome %s, reasons %v", p.Outcome, p.Reasons)
+	}
+	want := map[string][]string{"1": {"previous"}, "2": {"champion"}, "3": {"challenger3"}}
+	if diff := cmp.Diff(want, w.state(t, "2").Aliases); diff != "" {
+		t.Fatalf("aliases after promotion (-want +got):\n%s", diff)
+	}
+	mustDo(t, w.reg.SetAlias(ctx, model, "challenger", "3"))
+	p = run(t, w.service("b"), "3")
+	if p.Outcome != modelgate.OutcomeRolledBack {
+		t.Fatalf("outcome %s, reasons %v", p.Outcome, p.Reasons)
+	}
+	want = map[string][]string{"1": {"previous"}, "2": {"champion"}, "3": {"challenger3"}}
+	if diff := cmp.Diff(want, w.state(t, "3").Aliases); diff != "" {
+		t.Fatalf("aliases after rollback (-want +got):\n%s", diff)
+	}
+}
+
+func TestPromote_AliasModeCandidateWithoutAlias(t *testing.T) {
+	w := newModeWorld(t, promotion.DefaultAliasMode())
+	_, err := w.service("a").Start(context.Background(), model, "3")
+	if modelgate.ErrorCode(err) != modelgate.EPRECONDITION || !strings.Contains(modelgate.ErrorMessage(err), "does not carry the alias @challenger") {
+		t.Fatalf("err = %v", err)
+	}
 }

@@ -52,6 +52,7 @@ type Service struct {
 	Gates    []Gate  // staging checks (smoke tests, evaluation), run in order
 	Records  Records // changelog and reports; nil writes none
 	Policy   Policy
+	Mode     Mode // how the registry marks candidate and production; default StageMode
 
 	CacheDir string // verified artifacts, one directory per digest
 	Owner    string // lock owner, unique per process
@@ -77,6 +78,13 @@ type Event struct {
 	Remaining   time.Duration        `json:"remaining,omitempty"`
 	Judgement   *modelgate.Judgement `json:"judgement,omitempty"`
 	Window      *modelgate.Window    `json:"window,omitempty"`
+}
+
+func (s *Service) mode() Mode {
+	if s.Mode != nil {
+		return s.Mode
+	}
+	return StageMode{}
 }
 
 func (s *Service) now() time.Time {

@@ -112,12 +112,21 @@ func (a *app) service(actor string, progress func(promotion.Event)) *promotion.S
 		Gates:    a.gates(),
 		Records:  report.Files{Changelog: c.path(c.Records.Changelog), ReportsDir: c.path(c.Records.Reports)},
 		Policy:   a.policy(),
+		Mode:     a.mode(),
 		CacheDir: filepath.Join(c.path(c.State.Dir), "artifacts"),
 		Owner:    fmt.Sprintf("%s:%d:%d", host, os.Getpid(), time.Now().UnixNano()),
 		Actor:    actor,
 		Progress: progress,
 		Logger:   a.logger,
 	}
+}
+
+func (a *app) mode() promotion.Mode {
+	if a.cfg.Registry.Promotion == "alias" {
+		al := a.cfg.Registry.Aliases
+		return promotion.AliasMode{Candidate: al.Candidate, Champion: al.Champion, Previous: al.Previous}
+	}
+	return promotion.StageMode{}
 }
 
 func (a *app) judge() modelgate.Judge {

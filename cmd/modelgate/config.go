@@ -32,8 +32,16 @@ type Config struct {
 }
 
 type RegistryConfig struct {
-	Type string `yaml:"type"` // local
-	Path string `yaml:"path"` // local: directory of registry.db and artifacts/
+	Type      string        `yaml:"type"`      // local
+	Path      string        `yaml:"path"`      // local: directory of registry.db and artifacts/
+	Promotion string        `yaml:"promotion"` // stage or alias
+	Aliases   AliasesConfig `yaml:"aliases"`   // alias mode's aliases
+}
+
+type AliasesConfig struct {
+	Candidate string `yaml:"candidate"`
+	Champion  string `yaml:"champion"`
+	Previous  string `yaml:"previous"`
 }
 
 type PlatformConfig struct {
@@ -111,7 +119,8 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 func defaultConfig() *Config {
 	return &Config{
-		Registry: RegistryConfig{Type: "local", Path: "registry"},
+		Registry: RegistryConfig{Type: "local", Path: "registry", Promotion: "stage",
+			Aliases: AliasesConfig{Candidate: "challenger", Champion: "champion", Previous: "previous"}},
 		Platform: PlatformConfig{Type: "local", Listen: "127.0.0.1:8080", State: ".modelgate/gateway.json"},
 		State:    StateConfig{Dir: ".modelgate"},
 		Canary: CanaryConfig{Percent: 10, Window: Duration(30 * time.Minute), Interval: Duration(30 * time.Second),
@@ -190,6 +199,10 @@ func (c *Config) validate() error {
 	}
 	check(c.Registry.Type == "local", "registry.type: %q is not supported; expected local", c.Registry.Type)
 	check(c.Registry.Path != "", "registry.path: expected the registry directory, e.g. ./registry")
+	check(c.Registry.Promotion == "stage" || c.Registry.Promotion == "alias", "registry.promotion: expected stage or alias, got %q", c.Registry.Promotion)
+	a := c.Registry.Aliases
+	check(a.Candidate != "" && a.Champion != "" && a.Previous != "" && a.Candidate != a.Champion && a.Champion != a.Previous && a.Candidate != a.Previous,
+		"registry.aliases: expected three different names for candidate, champion and previous")
 	check(c.Platform.Type == "local", "platform.type: %q is not supported; expected local", c.Platform.Type)
 	check(strings.Contains(c.Platform.Listen, ":"), "platform.listen: expected host:port, e.g. 127.0.0.1:8080, got %q", c.Platform.Listen)
 	check(c.Canary.Percent >= 1 && c.Canary.Percent <= 99, "canary.percent: expected an integer from 1 to 99, got %d", c.Canary.Percent)
