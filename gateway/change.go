@@ -25,6 +25,7 @@ func (s *Server) change(name string, f func(cur modelState) (modelState, error))
 	s.mu.Lock()
 	s.models[name] = next
 	s.mu.Unlock()
+	s.release(cur)
 	st := statusOf(name, next)
 	s.opts.Logger.Info("gateway serving", "model", name, "stable", st.Traffic.Stable,
 		"canary", st.Traffic.Canary, "canary_percent", st.Traffic.CanaryPercent, "staging", st.Staging)

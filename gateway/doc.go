@@ -6,5 +6,8 @@
 // values as DDSketches). Server is the gateway; Deployer and MetricsSource
 // drive it through its /admin/ API and implement modelgate.Deployer and
 // modelgate.MetricsSource. It imports only the root package modelgate; models
-// come in through the Loader seam, never by importing mlmodel.
+// come in through the Loader seam, never by importing mlmodel. A revision
+// can also be an external model server (StartUpstream: an upstream URL or a
+// command started on a port the gateway chooses, speaking V1 or V2), loaded
+// through Options.DeploymentLoader, proxied and measured like a native model.
 package gateway

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -50,7 +51,7 @@ func (s *Server) predictHandler(e env, name string, w http.ResponseWriter, r *ht
 
 // infer turns instances into features and predictions. Errors are
 // *modelgate.Error: EINVALID for bad instances, EINTERNAL for model failures.
-func infer(m Model, instances []any) (rows [][]float64, preds []float64, err error) {
+func infer(ctx context.Context, m Model, instances []any) (rows [][]float64, preds []float64, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			rows, preds, err = nil, nil, modelgate.Errorf(modelgate.EINTERNAL, "model panicked: %v", v)
@@ -59,20 +60,33 @@ func infer(m Model, instances []any) (rows [][]float64, preds []float64, err err
 	if len(instances) == 0 {
 		return nil, nil, modelgate.Errorf(modelgate.EINVALID, "request has no instances")
 	}
-	rows, err = m.Features(instances)
+	if f, ok := m.(Forwarder); ok {
+		rows, preds, err = forward(ctx, f, instances)
+	} else {
+		rows, preds, err = predictNative(m, instances)
+	}
 	if err != nil {
-		return nil, nil, modelError("features", err)
+		return rows, nil, err
 	}
-	if preds, err = m.Predict(rows); err != nil {
-		return rows, nil, modelError("predict", err)
-	}
-	if len(preds) != len(rows) {
-		return rows, nil, modelgate.Errorf(modelgate.EINTERNAL, "model returned %d predictions for %d rows", len(preds), len(rows))
+	if len(preds) != len(instances) {
+		return rows, nil, modelgate.Errorf(modelgate.EINTERNAL, "model returned %d predictions for %d rows", len(preds), len(instances))
 	}
 	for i, p := range preds {
 		if math.IsNaN(p) || math.IsInf(p, 0) {
 			return rows, nil, modelgate.Errorf(modelgate.EINTERNAL, "model returned %v for row %d", p, i)
 		}
+	}
+	return rows, preds, nil
+}
+
+func predictNative(m Model, instances []any) ([][]float64, []float64, error) {
+	rows, err := m.Features(instances)
+	if err != nil {
+		return nil, nil, modelError("features", err)
+	}
+	preds, err := m.Predict(rows)
+	if err != nil {
+		return rows, nil, modelError("predict", err)
 	}
 	return rows, preds, nil
 }

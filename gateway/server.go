@@ -15,8 +15,13 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	// Loader loads a model directory. Required.
+	// Loader loads a model directory. Required unless DeploymentLoader is set.
 	Loader Loader
+	// DeploymentLoader, when set, is used instead of Loader: it sees the
+	// whole deployment (model name, version), so it can serve some models
+	// through external servers (StartUpstream). A returned Model that
+	// implements io.Closer is closed once no environment serves it.
+	DeploymentLoader func(d modelgate.Deployment) (Model, error)
 	// StatePath is the JSON file where the served configuration is kept so
 	// a restarted gateway serves the same thing. "" keeps it in memory only.
 	StatePath string
@@ -68,7 +73,7 @@ func NewServer(opts Options) *Server {
 // Open loads the persisted state and every model it names. EINVALID when
 // the Loader is missing; a model that fails to load fails Open.
 func (s *Server) Open() error {
-	if s.opts.Loader == nil {
+	if s.opts.Loader == nil && s.opts.DeploymentLoader == nil {
 		return modelgate.Errorf(modelgate.EINVALID, "gateway: Options.Loader is required")
 	}
 	if s.opts.StatePath != "" {
@@ -80,9 +85,19 @@ func (s *Server) Open() error {
 	return nil
 }
 
-// Close stops answering readiness probes. It never fails.
+// Close stops answering readiness probes and closes the models that hold
+// resources (external servers it started). It never fails.
 func (s *Server) Close() error {
 	s.ready.Store(false)
+	s.adminMu.Lock()
+	defer s.adminMu.Unlock()
+	s.mu.RLock()
+	var all []modelState
+	for _, m := range s.models {
+		all = append(all, m)
+	}
+	s.mu.RUnlock()
+	closeModels(all, nil)
 	return nil
 }
 
@@ -151,6 +166,9 @@ func (s *Server) revisionFor(d modelgate.Deployment, loaded ...*revision) (*revi
 			return r, nil
 		}
 		return &revision{dep: d, model: r.model, features: r.features}, nil
+	}
+	if s.opts.DeploymentLoader != nil {
+		return loadDeployment(s.opts.DeploymentLoader, d)
 	}
 	return loadRevision(s.opts.Loader, d)
 }

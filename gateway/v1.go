@@ -64,7 +64,7 @@ func v1Predict(t target, w http.ResponseWriter, r *http.Request) answer {
 	if instances == nil {
 		return failed(modelgate.Errorf(modelgate.EINVALID, `request has no "instances"`))
 	}
-	rows, preds, err := infer(t.rev.model, instances)
+	rows, preds, err := infer(r.Context(), t.rev.model, instances)
 	if err != nil {
 		return failed(err)
 	}

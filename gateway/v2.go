@@ -119,7 +119,7 @@ func v2Infer(name string, t target, w http.ResponseWriter, r *http.Request) answ
 	if err != nil {
 		return failed(err)
 	}
-	rows, preds, err := infer(t.rev.model, instances)
+	rows, preds, err := infer(r.Context(), t.rev.model, instances)
 	if err != nil {
 		return failed(err)
 	}

@@ -13,7 +13,8 @@ import (
 	"modelgate"
 )
 
-// Client sends V1 predict requests.
+// Client sends V1 predict requests (Predict, PredictRaw) and V2 infer
+// requests (Infer, InferRaw, Metadata).
 type Client struct {
 	HTTP *http.Client // default http.DefaultClient
 }
@@ -21,8 +22,8 @@ type Client struct {
 // Result is one answered request.
 type Result struct {
 	Status      int
-	Predictions []float64
-	Version     string // the X-Model-Version header, when the server sends it
+	Predictions []float64 // NaN/±Inf where the answer held null, NaN or Infinity
+	Version     string    // the X-Model-Version header, when the server sends it
 	Latency     time.Duration
 	Body        []byte
 }
@@ -45,34 +46,56 @@ func (c Client) Predict(ctx context.Context, ep modelgate.Endpoint, instances []
 
 // PredictRaw posts a ready-made V1 request body.
 func (c Client) PredictRaw(ctx context.Context, ep modelgate.Endpoint, body []byte) (*Result, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, PredictURL(ep), bytes.NewReader(body))
+	status, header, b, latency, err := c.post(ctx, PredictURL(ep), body)
 	if err != nil {
-		return nil, modelgate.Errorf(modelgate.EINVALID, "bad endpoint %q: %v", ep.URL, err)
+		return nil, err
+	}
+	r := &Result{Status: status, Version: header.Get("X-Model-Version"), Latency: latency, Body: b}
+	if status != http.StatusOK {
+		return r, nil
+	}
+	var out struct {
+		Predictions *[]any `json:"predictions"`
+	}
+	if err := json.Unmarshal(NonFiniteAsStrings(b), &out); err != nil {
+		return r, modelgate.Errorf(modelgate.EINVALID, "answer of %s is not a V1 predictions object: %v", PredictURL(ep), err)
+	}
+	if out.Predictions == nil {
+		return r, modelgate.Errorf(modelgate.EINVALID, `answer of %s has no "predictions"`, PredictURL(ep))
+	}
+	preds, ok := Numbers(*out.Predictions)
+	if !ok {
+		return r, modelgate.Errorf(modelgate.EINVALID, "answer of %s: predictions are not all numbers: %.200s", PredictURL(ep), b)
+	}
+	r.Predictions = preds
+	return r, nil
+}
+
+// post sends body as JSON to u and reads the whole answer. Transport
+// failures are EUNAVAILABLE.
+func (c Client) post(ctx context.Context, u string, body []byte) (int, http.Header, []byte, time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, nil, 0, modelgate.Errorf(modelgate.EINVALID, "bad endpoint %q: %v", u, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
 	start := time.Now()
-	resp, err := hc.Do(req)
+	resp, err := c.httpClient().Do(req)
 	if err != nil {
-		return nil, &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: fmt.Sprintf("cannot reach %s: %v", PredictURL(ep), err), Err: err}
+		return 0, nil, nil, 0, &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: fmt.Sprintf("cannot reach %s: %v", u, err), Err: err}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	r := &Result{Status: resp.StatusCode, Version: resp.Header.Get("X-Model-Version"), Latency: time.Since(start), Body: b}
+	latency := time.Since(start)
 	if err != nil {
-		return r, &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: "read answer: " + err.Error(), Err: err}
+		return 0, nil, nil, 0, &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: "read answer of " + u + ": " + err.Error(), Err: err}
 	}
-	if resp.StatusCode == http.StatusOK {
-		var out struct {
-			Predictions []float64 `json:"predictions"`
-		}
-		if err := json.Unmarshal(b, &out); err != nil {
-			return r, modelgate.Errorf(modelgate.EINVALID, "answer of %s is not a V1 predictions object: %v", PredictURL(ep), err)
-		}
-		r.Predictions = out.Predictions
+	return resp.StatusCode, resp.Header, b, latency, nil
+}
+
+func (c Client) httpClient() *http.Client {
+	if c.HTTP == nil {
+		return http.DefaultClient
 	}
-	return r, nil
+	return c.HTTP
 }

@@ -1,7 +1,7 @@
-// Package inference is a client of the KServe V1 prediction protocol, the
-// wire every model server modelgate talks to (its own gateway, KServe, or an
-// external server) speaks. Smoke tests, the evaluation harness and the demo's
-// traffic use it.
+// Package inference is a client of the KServe V1 prediction protocol and of
+// the V2 Open Inference Protocol, the wires every model server modelgate
+// talks to (its own gateway, KServe, or an external server) speaks. Smoke
+// tests, the evaluation harness and the demo's traffic use it.
 //
 // It imports only the root package and the standard library.
 package inference

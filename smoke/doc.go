@@ -1,9 +1,15 @@
-// Package smoke holds the staging gates of playbook step 3: Requests sends
-// smoke requests to the staging endpoint and checks status, structure,
-// finiteness and latency; Evaluation sends a ground-truth data set through
-// the staging endpoint and compares the accuracy with the metrics logged on
-// the version's training run. Both implement promotion.Gate.
+// Package smoke holds the staging gates of playbook step 3. Requests sends
+// smoke requests (from the configuration, or generated from the model's
+// input example and signature) over V1 and/or V2 and reports five checks per
+// protocol: status, structure (V1 predictions; V2 outputs with the declared
+// names, shapes and datatypes), finite, bounds and latency_p95. Evaluation
+// sends a ground-truth data set (CSV or Parquet, a path or a registry
+// artifact) through the staging endpoint in batches, computes metrics
+// overall and per segment, and compares them with the training run's and
+// with production's on the same data. Both implement promotion.Gate, and
+// every check names itself, the expected and the observed value.
 //
-// It imports the root package, inference (the V1 client) and the standard
-// library; no adapter.
+// It imports the root package, promotion, inference (the V1/V2 client), the
+// Parquet reader and the standard library; no adapter. Model metadata comes
+// in through a SpecReader.
 package smoke

@@ -2,12 +2,11 @@ package smoke
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
-	"io"
 	"math"
-	"os"
-	"strconv"
+	"path/filepath"
+	"sort"
+	"time"
 
 	"modelgate"
 	"modelgate/inference"
@@ -15,13 +14,32 @@ import (
 )
 
 // Evaluation is the ground-truth gate: the data set goes through the staging
-// endpoint and the accuracy must match or beat the training run's metrics.
+// endpoint in batches and the metrics, overall and per segment, must match
+// or beat those logged on the version's training run and, when Production
+// is set, production's on the same data.
 type Evaluation struct {
-	Dataset   string  // CSV file: raw request fields plus the target column
+	// Dataset is a CSV or Parquet (.parquet) file of raw request fields plus
+	// the target column, or "artifact:<path>" for a file of the version's
+	// verified registry artifact.
+	Dataset   string
 	Target    string  // target column; default "units_sold"
+	Segment   string  // column to report metrics per value of (e.g. store_id); "" for none
+	Task      string  // TaskRegression (default) or TaskClassification
+	Threshold float64 // classification: score ≥ Threshold is positive; default 0.5
 	BatchSize int     // instances per request; default 100
 	Tolerance float64 // relative slack on "match or exceed"; default 0.01
-	Client    inference.Client
+	Protocol  string  // ProtocolV1 (default) or ProtocolV2
+	// Production finds production's endpoint (modelgate.Deployer does);
+	// nil skips the comparison with production.
+	Production ProductionFinder
+	Client     inference.Client
+}
+
+// ProductionFinder is the part of modelgate.Deployer the evaluation needs
+// to send the same data through production.
+type ProductionFinder interface {
+	Traffic(ctx context.Context, model string) (modelgate.TrafficSplit, error)
+	Production(ctx context.Context, model string) (modelgate.Endpoint, error)
 }
 
 var _ promotion.Gate = (*Evaluation)(nil)
@@ -29,38 +47,236 @@ var _ promotion.Gate = (*Evaluation)(nil)
 // Name implements promotion.Gate.
 func (e *Evaluation) Name() string { return "evaluation" }
 
-// errorMetrics are the metrics where lower is better, compared with the
-// training run's values.
-var errorMetrics = []string{"mae", "rmse", "mape", "wape"}
+// EvaluationEvidence is the evaluation gate's evidence.
+type EvaluationEvidence struct {
+	Dataset       string                        `json:"dataset"`
+	Protocol      string                        `json:"protocol"`
+	Rows          int                           `json:"rows"`
+	Seconds       float64                       `json:"seconds"`
+	RowsPerSecond float64                       `json:"rows_per_second"`
+	Metrics       map[string]float64            `json:"metrics"`
+	Segments      map[string]map[string]float64 `json:"segments,omitempty"`
+	Logged        map[string]float64            `json:"logged"`
+	Production    *ProductionResult             `json:"production,omitempty"`
+	Tolerance     float64                       `json:"tolerance"`
+	Checks        []Check                       `json:"checks"`
+}
+
+// ProductionResult is production's result on the same data.
+type ProductionResult struct {
+	Version  string                        `json:"version"`
+	Metrics  map[string]float64            `json:"metrics"`
+	Segments map[string]map[string]float64 `json:"segments,omitempty"`
+}
 
 // Check implements promotion.Gate.
 func (e *Evaluation) Check(ctx context.Context, ep modelgate.Endpoint, c promotion.Candidate) (promotion.GateResult, error) {
-	rows, ys, err := readDataset(e.Dataset, e.target())
+	if t := e.task(); t != TaskRegression && t != TaskClassification {
+		return promotion.GateResult{}, modelgate.Errorf(modelgate.EINVALID, "evaluation task %q: expected regression or classification", t)
+	}
+	path, err := resolveDataset(e.Dataset, c.Dir)
 	if err != nil {
 		return promotion.GateResult{}, err
 	}
-	preds, err := e.predictAll(ctx, ep, rows)
+	ds, err := readDataset(path, e.target(), e.Segment)
 	if err != nil {
 		return promotion.GateResult{}, err
 	}
-	got := Metrics(ys, preds)
-	tol := e.Tolerance
-	if tol == 0 {
-		tol = 0.01
+	start := time.Now()
+	preds, err := e.PredictAll(ctx, ep, ds.rows)
+	if err != nil {
+		return promotion.GateResult{}, err
 	}
-	var failures []string
-	for _, name := range errorMetrics {
-		logged, ok := c.Metrics[name]
-		if !ok {
-			continue
-		}
-		if got[name] > logged*(1+tol)+1e-12 {
-			failures = append(failures, fmt.Sprintf("%s on %s is %.6g, worse than the %.6g logged at training (tolerance %.1f%%)", name, e.Dataset, got[name], logged, 100*tol))
+	secs := time.Since(start).Seconds()
+	ev := EvaluationEvidence{
+		Dataset: filepath.Base(path), Protocol: e.protocol(), Rows: len(ds.y), Seconds: secs, RowsPerSecond: float64(len(ds.y)) / secs,
+		Logged: c.Metrics, Tolerance: e.tolerance(),
+	}
+	ev.Metrics, ev.Segments = e.metrics(ds, preds)
+	if ev.Production, err = e.production(ctx, c, ds); err != nil {
+		return promotion.GateResult{}, err
+	}
+	ev.Checks = e.compare("logged", c.Metrics, ev.Metrics)
+	if ev.Production != nil {
+		ev.Checks = append(ev.Checks, e.compare("production version "+ev.Production.Version, ev.Production.Metrics, ev.Metrics)...)
+	}
+	fails := failures(ev.Checks)
+	return promotion.GateResult{Passed: len(fails) == 0, Summary: e.summary(ev), Failures: fails, Evidence: ev}, nil
+}
+
+func (e *Evaluation) summary(ev EvaluationEvidence) string {
+	m := ev.Metrics
+	s := fmt.Sprintf("%d rows over %s at %.0f rows/s", ev.Rows, ev.Protocol, ev.RowsPerSecond)
+	if e.task() == TaskClassification {
+		s += fmt.Sprintf(": accuracy %.4g, f1 %.4g, auc %.4g", m["accuracy"], m["f1"], m["auc"])
+	} else {
+		s += fmt.Sprintf(": mae %.4g, rmse %.4g, wape %.4g, bias %.4g, r2 %.4g", m["mae"], m["rmse"], m["wape"], m["bias"], m["r2"])
+	}
+	if w, name := worstSegment(ev.Segments, e.task()); name != "" {
+		s += fmt.Sprintf("; worst %s %s (%s)", e.Segment, name, w)
+	}
+	if ev.Production != nil {
+		s += fmt.Sprintf("; production version %s on the same data: %s", ev.Production.Version, headline(ev.Production.Metrics, e.task()))
+	}
+	return s
+}
+
+func headline(m map[string]float64, task string) string {
+	if task == TaskClassification {
+		return fmt.Sprintf("auc %.4g", m["auc"])
+	}
+	return fmt.Sprintf("mae %.4g, wape %.4g", m["mae"], m["wape"])
+}
+
+// worstSegment names the segment with the highest wape (lowest auc).
+func worstSegment(segs map[string]map[string]float64, task string) (string, string) {
+	key, sign := "wape", 1.0
+	if task == TaskClassification {
+		key, sign = "auc", -1
+	}
+	best, name := math.Inf(-1), ""
+	for s, m := range segs {
+		if v := sign * m[key]; v > best || (v == best && s < name) {
+			best, name = v, s
 		}
 	}
-	summary := fmt.Sprintf("%d rows: mae %.4g, rmse %.4g, wape %.4g, bias %.4g", len(ys), got["mae"], got["rmse"], got["wape"], got["bias"])
-	return promotion.GateResult{Passed: len(failures) == 0, Summary: summary, Failures: failures,
-		Evidence: map[string]any{"rows": len(ys), "metrics": got, "logged": c.Metrics, "tolerance": tol}}, nil
+	if name == "" {
+		return "", ""
+	}
+	return fmt.Sprintf("%s %.4g", key, segs[name][key]), name
+}
+
+// compare checks every metric computed and present in ref: lower-is-better
+// metrics may exceed ref by the tolerance, higher-is-better ones fall short
+// of it by the tolerance.
+func (e *Evaluation) compare(against string, ref, got map[string]float64) []Check {
+	tol := e.tolerance()
+	var checks []Check
+	add := func(name string, higher bool) {
+		r, ok := ref[name]
+		g, have := got[name]
+		if !ok || !have || math.IsNaN(r) || math.IsNaN(g) {
+			return
+		}
+		c := Check{Name: "evaluation " + name + " vs " + against, Observed: fmt.Sprintf("%.6g", g)}
+		if higher {
+			limit := r - tol*math.Abs(r)
+			c.Passed = g >= limit-1e-12
+			c.Expected = fmt.Sprintf("≥ %.6g (%s %.6g − %.3g%%)", limit, against, r, 100*tol)
+		} else {
+			limit := r + tol*math.Abs(r)
+			c.Passed = g <= limit+1e-12
+			c.Expected = fmt.Sprintf("≤ %.6g (%s %.6g + %.3g%%)", limit, against, r, 100*tol)
+		}
+		checks = append(checks, c)
+	}
+	for _, n := range lowerIsBetter {
+		add(n, false)
+	}
+	for _, n := range higherIsBetter {
+		add(n, true)
+	}
+	return checks
+}
+
+// metrics computes the task's metrics overall and per segment.
+func (e *Evaluation) metrics(ds *dataset, preds []float64) (map[string]float64, map[string]map[string]float64) {
+	compute := func(y, p []float64) map[string]float64 {
+		if e.task() == TaskClassification {
+			return ClassificationMetrics(y, p, e.threshold())
+		}
+		return Metrics(y, p)
+	}
+	overall := compute(ds.y, preds)
+	if ds.segments == nil {
+		return overall, nil
+	}
+	ys, ps := map[string][]float64{}, map[string][]float64{}
+	for i, s := range ds.segments {
+		ys[s], ps[s] = append(ys[s], ds.y[i]), append(ps[s], preds[i])
+	}
+	segs := make(map[string]map[string]float64, len(ys))
+	for s := range ys {
+		segs[s] = compute(ys[s], ps[s])
+	}
+	return overall, segs
+}
+
+// production evaluates the same data on production's stable version; nil
+// when there is no Production finder or nothing in production.
+func (e *Evaluation) production(ctx context.Context, c promotion.Candidate, ds *dataset) (*ProductionResult, error) {
+	if e.Production == nil || c.Version == nil {
+		return nil, nil
+	}
+	split, err := e.Production.Traffic(ctx, c.Version.Name)
+	if err != nil {
+		return nil, fmt.Errorf("read production's traffic split: %w", err)
+	}
+	if split.Stable == "" || split.Stable == c.Version.Version {
+		return nil, nil
+	}
+	ep, err := e.Production.Production(ctx, c.Version.Name)
+	if err != nil {
+		return nil, fmt.Errorf("find production's endpoint: %w", err)
+	}
+	preds, err := e.PredictAll(ctx, ep, ds.rows)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate production version %s: %w", split.Stable, err)
+	}
+	m, segs := e.metrics(ds, preds)
+	return &ProductionResult{Version: split.Stable, Metrics: m, Segments: segs}, nil
+}
+
+// PredictAll sends rows (V1 instances) through ep in batches of BatchSize
+// and returns one prediction per row. A batch answered with anything but
+// 200 and one finite number per row is an EINVALID error naming the batch.
+func (e *Evaluation) PredictAll(ctx context.Context, ep modelgate.Endpoint, rows []any) ([]float64, error) {
+	size := orDefault(e.BatchSize, 100)
+	preds := make([]float64, 0, len(rows))
+	for i := 0; i < len(rows); i += size {
+		batch := rows[i:min(i+size, len(rows))]
+		got, err := e.predictBatch(ctx, ep, batch)
+		if err != nil {
+			return nil, fmt.Errorf("evaluation batch at row %d: %w", i+1, err)
+		}
+		for j, p := range got {
+			if math.IsNaN(p) || math.IsInf(p, 0) {
+				return nil, modelgate.Errorf(modelgate.EINVALID, "evaluation row %d: prediction is %v, expected a finite number", i+j+1, p)
+			}
+		}
+		preds = append(preds, got...)
+	}
+	return preds, nil
+}
+
+func (e *Evaluation) predictBatch(ctx context.Context, ep modelgate.Endpoint, batch []any) ([]float64, error) {
+	var status int
+	var preds []float64
+	var body []byte
+	switch e.protocol() {
+	case ProtocolV1:
+		res, err := e.Client.Predict(ctx, ep, batch)
+		if res == nil || (err != nil && res.Status == 200) {
+			return nil, err
+		}
+		status, preds, body = res.Status, res.Predictions, res.Body
+	case ProtocolV2:
+		tensors, err := inference.TensorsFromInstances(batch)
+		if err != nil {
+			return nil, err
+		}
+		res, err := e.Client.Infer(ctx, ep, inference.V2Request{Inputs: tensors})
+		if res == nil || (err != nil && res.Status == 200) {
+			return nil, err
+		}
+		status, preds, body = res.Status, res.Predictions, res.Body
+	default:
+		return nil, modelgate.Errorf(modelgate.EINVALID, "evaluation protocol %q: expected v1 or v2", e.Protocol)
+	}
+	if status != 200 || len(preds) != len(batch) {
+		return nil, modelgate.Errorf(modelgate.EINVALID, "expected HTTP 200 with %d predictions, observed HTTP %d with %d: %.200s", len(batch), status, len(preds), body)
+	}
+	return preds, nil
 }
 
 func (e *Evaluation) target() string {
@@ -70,100 +286,47 @@ func (e *Evaluation) target() string {
 	return e.Target
 }
 
-func (e *Evaluation) predictAll(ctx context.Context, ep modelgate.Endpoint, rows []any) ([]float64, error) {
-	size := orDefault(e.BatchSize, 100)
-	preds := make([]float64, 0, len(rows))
-	for i := 0; i < len(rows); i += size {
-		batch := rows[i:min(i+size, len(rows))]
-		res, err := e.Client.Predict(ctx, ep, batch)
-		if err != nil {
-			return nil, err
-		}
-		if res.Status != 200 || len(res.Predictions) != len(batch) {
-			return nil, modelgate.Errorf(modelgate.EINVALID, "evaluation batch at row %d: status %d with %d predictions for %d rows: %.200s", i+1, res.Status, len(res.Predictions), len(batch), res.Body)
-		}
-		preds = append(preds, res.Predictions...)
+func (e *Evaluation) task() string {
+	if e.Task == "" {
+		return TaskRegression
 	}
-	return preds, nil
+	return e.Task
 }
 
-// readDataset reads a CSV into V1 instances (numbers where a field parses as
-// one, strings otherwise) and the target values.
-func readDataset(path, target string) ([]any, []float64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, modelgate.Errorf(modelgate.EINVALID, "cannot open the evaluation data set: %v", err)
+func (e *Evaluation) threshold() float64 {
+	if e.Threshold == 0 {
+		return 0.5
 	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	header, err := r.Read()
-	if err != nil {
-		return nil, nil, modelgate.Errorf(modelgate.EINVALID, "evaluation data set %s has no header: %v", path, err)
-	}
-	ti := indexOf(header, target)
-	if ti < 0 {
-		return nil, nil, modelgate.Errorf(modelgate.EINVALID, "evaluation data set %s has no target column %q (columns: %v)", path, target, header)
-	}
-	var rows []any
-	var ys []float64
-	for line := 2; ; line++ {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		} else if err != nil {
-			return nil, nil, modelgate.Errorf(modelgate.EINVALID, "evaluation data set %s line %d: %v", path, line, err)
-		}
-		y, err := strconv.ParseFloat(rec[ti], 64)
-		if err != nil {
-			return nil, nil, modelgate.Errorf(modelgate.EINVALID, "evaluation data set %s line %d: target %q is not a number", path, line, rec[ti])
-		}
-		rows, ys = append(rows, instance(header, rec, ti)), append(ys, y)
-	}
-	return rows, ys, nil
+	return e.Threshold
 }
 
-func instance(header, rec []string, skip int) map[string]any {
-	m := make(map[string]any, len(header)-1)
-	for i, h := range header {
-		if i == skip {
-			continue
-		}
-		if v, err := strconv.ParseFloat(rec[i], 64); err == nil {
-			m[h] = v
-		} else {
-			m[h] = rec[i]
-		}
+func (e *Evaluation) tolerance() float64 {
+	if e.Tolerance == 0 {
+		return 0.01
 	}
-	return m
+	return e.Tolerance
 }
 
-func indexOf(xs []string, s string) int {
-	for i, x := range xs {
-		if x == s {
-			return i
-		}
+func (e *Evaluation) protocol() string {
+	if e.Protocol == "" {
+		return ProtocolV1
 	}
-	return -1
+	return e.Protocol
 }
 
-// Metrics computes the forecast metrics the example logs at training:
-// mae, rmse, mape (rows with y≠0), wape = Σ|y−ŷ|/Σ|y|, bias = mean(ŷ−y).
-func Metrics(y, yhat []float64) map[string]float64 {
-	var abs, sq, ape, sumY, bias float64
-	nAPE := 0
-	for i := range y {
-		d := yhat[i] - y[i]
-		abs += math.Abs(d)
-		sq += d * d
-		bias += d
-		sumY += math.Abs(y[i])
-		if y[i] != 0 {
-			ape += math.Abs(d) / math.Abs(y[i])
-			nAPE++
+// SegmentNames returns the segments of m sorted, numbers numerically.
+func SegmentNames(m map[string]map[string]float64) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, errA := parseFloat(names[i])
+		b, errB := parseFloat(names[j])
+		if errA == nil && errB == nil {
+			return a < b
 		}
-	}
-	n := float64(len(y))
-	return map[string]float64{
-		"mae": abs / n, "rmse": math.Sqrt(sq / n), "mape": ape / float64(max(nAPE, 1)), "wape": abs / sumY, "bias": bias / n,
-	}
+		return names[i] < names[j]
+	})
+	return names
 }

@@ -3,10 +3,9 @@ package smoke_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,79 +15,122 @@ import (
 	"modelgate/smoke"
 )
 
-// server answers V1 predict with f(instances).
-func server(t *testing.T, f func(w http.ResponseWriter, n int)) modelgate.Endpoint {
+// badServer is a purpose-built endpoint answering V1 predict, V2 infer and
+// V2 metadata (one output "predict" FP64 [-1]); answer writes the body for
+// n instances (v2 tells the protocol).
+type badServer struct {
+	status int
+	delay  time.Duration
+	answer func(n int, v2 bool) string
+}
+
+func (b badServer) start(t *testing.T) modelgate.Endpoint {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			_, _ = w.Write([]byte(`{"name":"m","outputs":[{"name":"predict","datatype":"FP64","shape":[-1]}]}`))
+			return
+		}
 		var req struct {
-			Instances []map[string]any `json:"instances"`
+			Instances []any `json:"instances"`
+			Inputs    []struct {
+				Shape []int64 `json:"shape"`
+			} `json:"inputs"`
 		}
 		_ = json.NewDecoder(r.Body).Decode(&req)
-		f(w, len(req.Instances))
+		n, v2 := len(req.Instances), strings.HasSuffix(r.URL.Path, "/infer")
+		if v2 && len(req.Inputs) > 0 {
+			n = int(req.Inputs[0].Shape[0])
+		}
+		time.Sleep(b.delay)
+		if b.status != 0 {
+			http.Error(w, `{"error":"boom"}`, b.status)
+			return
+		}
+		_, _ = w.Write([]byte(b.answer(n, v2)))
 	}))
 	t.Cleanup(srv.Close)
 	return modelgate.Endpoint{URL: srv.URL, Name: "m"}
 }
 
-func predictions(v float64) func(http.ResponseWriter, int) {
-	return func(w http.ResponseWriter, n int) {
-		p := make([]float64, n)
-		for i := range p {
-			p[i] = v
+// values answers n copies of v (a JSON token) as FP64 (or datatype dt) with shape [n+extra].
+func values(v string, dt string, extra int) func(int, bool) string {
+	return func(n int, v2 bool) string {
+		vals := strings.TrimSuffix(strings.Repeat(v+",", n+extra), ",")
+		if !v2 {
+			return `{"predictions":[` + vals + `]}`
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"predictions": p})
+		return fmt.Sprintf(`{"model_name":"m","outputs":[{"name":"predict","datatype":%q,"shape":[%d],"data":[%s]}]}`, dt, n+extra, vals)
 	}
 }
 
-func TestRequests(t *testing.T) {
+func ptr(f float64) *float64 { return &f }
+
+func TestRequests_BadEndpoints(t *testing.T) {
 	tests := []struct {
-		name    string
-		handler func(http.ResponseWriter, int)
-		p95     time.Duration
-		want    string // substring of the first failure; "" means pass
+		name   string
+		server badServer
+		gate   smoke.Requests
+		want   map[string]string // protocol -> substring of the failure; "" means pass
 	}{
-		{"OK", predictions(3), 0, ""},
-		{"ServerError", func(w http.ResponseWriter, _ int) { http.Error(w, "boom", 500) }, 0, "status 500, expected 200"},
-		{"WrongCount", func(w http.ResponseWriter, _ int) { _, _ = w.Write([]byte(`{"predictions":[1,2]}`)) }, 0, "2 predictions for 1 instances"},
-		{"Slow", func(w http.ResponseWriter, n int) { time.Sleep(3 * time.Millisecond); predictions(1)(w, n) }, time.Millisecond, "latency p95"},
+		{"OK", badServer{answer: values("3", "FP64", 0)}, smoke.Requests{}, map[string]string{"v1": "", "v2": ""}},
+		{"ServerError", badServer{status: 500}, smoke.Requests{},
+			map[string]string{"v1": "v1 status failed: expected HTTP 200, observed HTTP 500", "v2": "v2 status failed: expected HTTP 200, observed HTTP 500"}},
+		{"WrongShape", badServer{answer: values("3", "FP64", 1)}, smoke.Requests{},
+			map[string]string{"v1": "v1 structure failed: expected \"predictions\": one number per instance, observed 2 predictions for 1 instances",
+				"v2": `v2 structure failed: expected outputs "predict" FP64 [-1] with one value per instance, observed output "predict" FP64 [2] for 1 instances`}},
+		{"WrongDatatype", badServer{answer: values(`"x"`, "INT64", 0)}, smoke.Requests{},
+			map[string]string{"v1": "v1 structure failed: expected \"predictions\": one number per instance, observed answer of",
+				"v2": `v2 structure failed: expected outputs "predict" FP64 [-1] with one value per instance, observed output "predict" INT64 [1], datatype INT64 instead of FP64`}},
+		{"NaN", badServer{answer: values("NaN", "FP64", 0)}, smoke.Requests{},
+			map[string]string{"v1": "v1 finite failed: expected finite numbers, observed prediction 0 is NaN",
+				"v2": "v2 finite failed: expected finite numbers, observed prediction 0 is NaN"}},
+		{"Null", badServer{answer: values("null", "FP64", 0)}, smoke.Requests{},
+			map[string]string{"v1": "v1 finite failed", "v2": "v2 finite failed"}},
+		{"OutOfBounds", badServer{answer: values("1e6", "FP64", 0)}, smoke.Requests{Min: ptr(0), Max: ptr(10000)},
+			map[string]string{"v1": "v1 bounds failed: expected predictions within [0, 10000], observed prediction 0 is 1e+06",
+				"v2": "v2 bounds failed: expected predictions within [0, 10000], observed prediction 0 is 1e+06"}},
+		{"Slow", badServer{delay: 3 * time.Millisecond, answer: values("3", "FP64", 0)}, smoke.Requests{P95Max: time.Millisecond},
+			map[string]string{"v1": "v1 latency_p95 failed: expected p95 below 1ms over 10 requests after 1 warm-up, observed p95 ",
+				"v2": "v2 latency_p95 failed: expected p95 below 1ms over 10 requests after 1 warm-up, observed p95 "}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			g := &smoke.Requests{Count: 10, Warmup: 1, P95Max: tt.p95}
-			r, err := g.Check(context.Background(), server(t, tt.handler), promotion.Candidate{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.want == "" {
-				if !r.Passed {
-					t.Fatalf("failed: %v", r.Failures)
+		for _, proto := range []string{"v1", "v2"} {
+			t.Run(tt.name+"/"+proto, func(t *testing.T) {
+				g := tt.gate
+				g.Count, g.Warmup, g.Protocols = 10, 1, []string{proto}
+				r, err := g.Check(context.Background(), tt.server.start(t), promotion.Candidate{})
+				if err != nil {
+					t.Fatal(err)
 				}
-				return
-			}
-			if r.Passed || len(r.Failures) == 0 || !strings.Contains(strings.Join(r.Failures, "\n"), tt.want) {
-				t.Fatalf("failures %v, want one containing %q", r.Failures, tt.want)
-			}
-		})
+				want := tt.want[proto]
+				if want == "" {
+					if !r.Passed {
+						t.Fatalf("failed: %v", r.Failures)
+					}
+					return
+				}
+				if r.Passed || !strings.Contains(strings.Join(r.Failures, "\n"), want) {
+					t.Fatalf("failures:\n%s\nwant one containing %q", strings.Join(r.Failures, "\n"), want)
+				}
+			})
+		}
 	}
 }
 
-func TestEvaluation(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "gt.csv")
-	if err := os.WriteFile(path, []byte("store_id,date,units_sold\n1,2024-01-01,10\n2,2024-01-02,20\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ep := server(t, predictions(12)) // errors 2 and 8: mae 5, wape 10/30
-	g := &smoke.Evaluation{Dataset: path}
-	r, err := g.Check(context.Background(), ep, promotion.Candidate{Metrics: map[string]float64{"mae": 5}})
+func TestRequests_Evidence(t *testing.T) {
+	g := &smoke.Requests{Count: 5, Warmup: 1, Protocols: []string{"v1", "v2"}}
+	r, err := g.Check(context.Background(), badServer{answer: values("3", "FP64", 0)}.start(t), promotion.Candidate{})
 	if err != nil || !r.Passed {
-		t.Fatalf("matching metrics: %v %v", err, r.Failures)
+		t.Fatalf("%v %v", err, r.Failures)
 	}
-	r, err = g.Check(context.Background(), ep, promotion.Candidate{Metrics: map[string]float64{"mae": 4}})
-	if err != nil || r.Passed || !strings.Contains(r.Failures[0], "mae") {
-		t.Fatalf("worse mae passed: %v %+v", err, r)
+	ev := r.Evidence.(smoke.RequestsEvidence)
+	if len(ev.Checks) != 10 || ev.Latency["v2"].Requests != 5 {
+		t.Fatalf("evidence = %+v", ev)
 	}
-	m := smoke.Metrics([]float64{10, 20}, []float64{12, 12})
-	if m["wape"] != 10.0/30 || m["bias"] != -3 {
-		t.Fatalf("metrics = %v", m)
+	for _, c := range ev.Checks {
+		if c.Expected == "" || c.Observed == "" || !c.Passed {
+			t.Errorf("check %+v lacks expected or observed", c)
+		}
 	}
 }
