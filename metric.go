@@ -20,6 +20,10 @@ type Distribution struct {
 	// encoding, 1% relative accuracy), for judges that need more than the
 	// three quantiles. Optional.
 	Sketch []byte `json:"sketch,omitempty"`
+	// Counts holds the occurrences of each value of a categorical quantity
+	// (a categorical feature, a class label). Optional; judges compare
+	// categorical quantities by these counts instead of the sketch.
+	Counts map[string]int64 `json:"counts,omitempty"`
 }
 
 // Mean returns the arithmetic mean, or 0 when there is no data.
@@ -38,6 +42,62 @@ type RevisionStats struct {
 	LatencyMS   Distribution            `json:"latency_ms"`
 	Predictions Distribution            `json:"predictions"`
 	Features    map[string]Distribution `json:"features,omitempty"`
+	// Accuracy is the revision's accuracy on the requests whose actual
+	// outcome has arrived (joined by request id). Nil when no actuals are
+	// collected.
+	Accuracy *Accuracy `json:"accuracy,omitempty"`
+}
+
+// Accuracy summarises absolute errors |prediction − actual| over the
+// predictions whose actuals are known. Missing data is Count == 0.
+type Accuracy struct {
+	Count        int64   `json:"count"`          // predictions with an actual
+	SumAbsError  float64 `json:"sum_abs_error"`  // Σ|prediction − actual|
+	SumSqAbsErr  float64 `json:"sum_sq_abs_err"` // Σ(prediction − actual)²
+	SumAbsActual float64 `json:"sum_abs_actual"` // Σ|actual|
+}
+
+// Add records one prediction and its actual.
+func (a *Accuracy) Add(prediction, actual float64) {
+	e := prediction - actual
+	if e < 0 {
+		e = -e
+	}
+	a.Count++
+	a.SumAbsError += e
+	a.SumSqAbsErr += e * e
+	if actual < 0 {
+		actual = -actual
+	}
+	a.SumAbsActual += actual
+}
+
+// MAE is the mean absolute error, or 0 without data.
+func (a Accuracy) MAE() float64 {
+	if a.Count == 0 {
+		return 0
+	}
+	return a.SumAbsError / float64(a.Count)
+}
+
+// WAPE is the weighted absolute percentage error Σ|e|/Σ|actual|, or 0
+// without data.
+func (a Accuracy) WAPE() float64 {
+	if a.SumAbsActual == 0 {
+		return 0
+	}
+	return a.SumAbsError / a.SumAbsActual
+}
+
+// Profile is the training reference a version's live inputs and outputs are
+// compared with: per-feature distributions (with sketches, or category
+// counts for categorical features) and the distribution of predictions on
+// the reference sample. It is computed once, at registration, from a
+// reference sample, and stored with the version.
+type Profile struct {
+	Rows        int64                   `json:"rows"` // rows in the reference sample
+	Features    map[string]Distribution `json:"features"`
+	Predictions Distribution            `json:"predictions"`
 }
 
 // ErrorRate returns Errors/Requests, or 0 without requests.
@@ -55,6 +115,9 @@ type Window struct {
 	End    time.Time     `json:"end"`
 	Stable RevisionStats `json:"stable"`
 	Canary RevisionStats `json:"canary"`
+	// Reference is the canary version's training reference profile, for
+	// judges that check feature drift. Nil when the version has none.
+	Reference *Profile `json:"reference,omitempty"`
 }
 
 // MetricsSource measures production's revisions. Implementations: gateway

@@ -33,6 +33,12 @@ type Check struct {
 	Unit       string  `json:"unit,omitempty"`
 	Verdict    Verdict `json:"verdict"`
 	Detail     string  `json:"detail"` // one readable sentence
+	// Alpha is the significance level the check was tested at (its share
+	// of the judge's overall level), when the judge tests sequentially.
+	Alpha float64 `json:"alpha,omitempty"`
+	// Figures are further named figures behind the verdict (e.g. "psi",
+	// "ks_d", "ks_p", "js"), for reports and progress output.
+	Figures map[string]float64 `json:"figures,omitempty"`
 }
 
 // Judgement is a judge's answer for one look at the window.

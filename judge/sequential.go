@@ -146,8 +146,26 @@ func (s Sequential) Judge(w *modelgate.Window, p modelgate.Progress) modelgate.J
 	if note != "" {
 		notes = append(notes, note)
 	}
+	for i := range checks {
+		finite(&checks[i])
+	}
 	d := decide(checks, p, s.EarlyPromotion)
 	return modelgate.Judgement{Decision: d, Checks: checks, Reasons: s.reasons(checks, w, d, notes)}
+}
+
+// finite keeps a check encodable as JSON: an unbounded or undefined figure
+// (an interval with no upper end yet, an empty arm) is left out (zero).
+func finite(c *modelgate.Check) {
+	for _, f := range []*float64{&c.Canary, &c.Production, &c.Limit, &c.Low, &c.High} {
+		if math.IsNaN(*f) || math.IsInf(*f, 0) {
+			*f = 0
+		}
+	}
+	for k, v := range c.Figures {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			delete(c.Figures, k)
+		}
+	}
 }
 
 // resolve turns a check's evidence into its verdict.

@@ -1,6 +1,7 @@
 package judge_test
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -186,6 +187,19 @@ func TestSequential_AAFalseRollbacks(t *testing.T) {
 		t.Fatalf("false rollback rate %.3f > α = %g", rate, alpha)
 	} else {
 		t.Logf("false rollbacks: %d of %d (%.3f)", rollbacks, runs, rate)
+	}
+}
+
+func TestSequential_JudgementIsJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, n := range []int{0, 1, 50, 300} {
+		w := &modelgate.Window{Stable: buildArm(r, arm{n: n, errRate: 0.5, catShares: []float64{1}}), Canary: buildArm(r, arm{n: n, catShares: []float64{1}}), Reference: reference(r)}
+		for _, final := range []bool{false, true} {
+			j := judge.DefaultSequential().Judge(w, modelgate.Progress{Final: final})
+			if _, err := json.Marshal(j); err != nil {
+				t.Fatalf("n=%d: %v", n, err)
+			}
+		}
 	}
 }
 
