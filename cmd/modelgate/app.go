@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"modelgate"
@@ -150,24 +152,84 @@ func (a *app) policy() promotion.Policy {
 func (a *app) gates() []promotion.Gate {
 	c := a.cfg
 	client := &http.Client{Timeout: 30 * time.Second}
-	s := &smoke.Requests{Count: c.Smoke.Count, Warmup: c.Smoke.Warmup, P95Max: c.Smoke.P95Max.D()}
+	s := &smoke.Requests{Protocols: c.Smoke.Protocols, Count: c.Smoke.Count, Warmup: c.Smoke.Warmup, P95Max: c.Smoke.P95Max.D(),
+		Min: c.Smoke.Min, Max: c.Smoke.Max, Spec: modelSpec}
 	s.Client.HTTP = client
 	for _, r := range c.Smoke.Requests {
 		s.Bodies = append(s.Bodies, mustMarshal(r))
 	}
 	gates := []promotion.Gate{s}
-	if c.Evaluation.Dataset != "" {
-		e := &smoke.Evaluation{Dataset: c.path(c.Evaluation.Dataset), Target: c.Evaluation.Target, BatchSize: c.Evaluation.BatchSize, Tolerance: c.Evaluation.Tolerance}
-		e.Client.HTTP = client
-		gates = append(gates, e)
+	if e := c.Evaluation; e.Dataset != "" {
+		dataset := e.Dataset
+		if !strings.HasPrefix(dataset, "artifact:") {
+			dataset = c.path(dataset)
+		}
+		g := &smoke.Evaluation{Dataset: dataset, Target: e.Target, Segment: e.Segment, Task: e.Task, Threshold: e.Threshold,
+			Protocol: e.Protocol, BatchSize: e.BatchSize, Tolerance: e.Tolerance}
+		if e.CompareProduction {
+			g.Production = a.deployer
+		}
+		g.Client.HTTP = client
+		gates = append(gates, g)
 	}
 	return gates
 }
 
-// newGateway builds the local serving gateway (for serve and demo).
-func newGateway(statePath string, logger *slog.Logger) *gateway.Server {
+// modelSpec reads a model directory's signature and input example, from
+// which the smoke gate builds its requests when none are configured.
+func modelSpec(dir string) (*smoke.ModelSpec, error) {
+	text, err := os.ReadFile(filepath.Join(dir, "MLmodel"))
+	if err != nil {
+		return nil, err
+	}
+	ml, err := mlmodel.ParseMLmodel(text)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := smoke.ReadExample(dir)
+	if err != nil {
+		return nil, err
+	}
+	if ml.Signature != nil {
+		spec.Inputs, spec.Outputs = columns(ml.Signature.Inputs), columns(ml.Signature.Outputs)
+	}
+	return spec, nil
+}
+
+func columns(specs []mlmodel.ColumnSpec) []smoke.Column {
+	out := make([]smoke.Column, len(specs))
+	for i, s := range specs {
+		out[i] = smoke.Column{Name: s.Name, Type: s.Type}
+		if s.TensorSpec != nil {
+			out[i].DType = s.TensorSpec.DType
+			for _, d := range s.TensorSpec.Shape {
+				out[i].Shape = append(out[i].Shape, int64(d))
+			}
+		}
+	}
+	return out
+}
+
+// newGateway builds the local serving gateway (for serve and demo). Models
+// named in external are served by their external server; the rest natively.
+func newGateway(statePath string, external map[string]ExternalConfig, logger *slog.Logger) *gateway.Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	return gateway.NewServer(gateway.Options{
-		Loader:    func(dir string) (gateway.Model, error) { return mlmodel.Load(dir) },
+		DeploymentLoader: func(d modelgate.Deployment) (gateway.Model, error) {
+			ext, ok := external[d.Model]
+			if !ok {
+				return mlmodel.Load(d.ModelDir)
+			}
+			spec := gateway.UpstreamSpec{URL: ext.URL, Command: ext.Command, Protocol: ext.Protocol, Name: ext.Name, ReadyTimeout: ext.ReadyTimeout.D(), Logger: logger}
+			if ext.MeasureFeatures {
+				if m, err := mlmodel.Load(d.ModelDir); err == nil {
+					spec.Features = m
+				}
+			}
+			return gateway.StartUpstream(context.Background(), spec, d)
+		},
 		StatePath: statePath,
 		Logger:    logger,
 	})

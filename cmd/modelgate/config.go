@@ -45,9 +45,21 @@ type AliasesConfig struct {
 }
 
 type PlatformConfig struct {
-	Type   string `yaml:"type"`   // local
-	Listen string `yaml:"listen"` // local: the gateway's address
-	State  string `yaml:"state"`  // local: file where `serve` keeps what it serves
+	Type     string                    `yaml:"type"`     // local
+	Listen   string                    `yaml:"listen"`   // local: the gateway's address
+	State    string                    `yaml:"state"`    // local: file where `serve` keeps what it serves
+	External map[string]ExternalConfig `yaml:"external"` // local: models served by an external server, by model name
+}
+
+// ExternalConfig serves a model's revisions through an external model server
+// (an upstream URL, or a command modelgate starts on a port it chooses).
+type ExternalConfig struct {
+	URL             string   `yaml:"url"`     // a running server; or
+	Command         []string `yaml:"command"` // argv; {port} {model_dir} {name} {version} are filled in
+	Protocol        string   `yaml:"protocol"`
+	Name            string   `yaml:"name"`
+	ReadyTimeout    Duration `yaml:"ready_timeout"`
+	MeasureFeatures bool     `yaml:"measure_features"`
 }
 
 type StateConfig struct {
@@ -75,17 +87,25 @@ type StagingConfig struct {
 }
 
 type SmokeConfig struct {
-	Requests []map[string]any `yaml:"requests"` // V1 request bodies
-	Count    int              `yaml:"count"`
-	Warmup   int              `yaml:"warmup"`
-	P95Max   Duration         `yaml:"p95_max"`
+	Requests  []map[string]any `yaml:"requests"`  // V1 request bodies; default from the input example
+	Protocols []string         `yaml:"protocols"` // v1, v2
+	Count     int              `yaml:"count"`
+	Warmup    int              `yaml:"warmup"`
+	P95Max    Duration         `yaml:"p95_max"`
+	Min       *float64         `yaml:"min"` // bounds on every prediction; absent = unbounded
+	Max       *float64         `yaml:"max"`
 }
 
 type EvaluationConfig struct {
-	Dataset   string  `yaml:"dataset"` // CSV; "" skips the evaluation
-	Target    string  `yaml:"target"`
-	BatchSize int     `yaml:"batch_size"`
-	Tolerance float64 `yaml:"tolerance"`
+	Dataset           string  `yaml:"dataset"` // CSV or Parquet, or artifact:<path>; "" skips the evaluation
+	Target            string  `yaml:"target"`
+	Segment           string  `yaml:"segment"`
+	Task              string  `yaml:"task"` // regression or classification
+	Threshold         float64 `yaml:"threshold"`
+	Protocol          string  `yaml:"protocol"`
+	BatchSize         int     `yaml:"batch_size"`
+	Tolerance         float64 `yaml:"tolerance"`
+	CompareProduction bool    `yaml:"compare_production"`
 }
 
 type PreconditionsConfig struct {
@@ -127,9 +147,10 @@ func defaultConfig() *Config {
 			Extension: Duration(15 * time.Minute), MinRequests: 200},
 		Thresholds: ThresholdsConfig{ErrorRateMargin: 0.005, LatencyP95Margin: Duration(50 * time.Millisecond),
 			RelativeTolerance: 0.05, LatencyFloor: Duration(10 * time.Millisecond)},
-		Staging:    StagingConfig{Timeout: Duration(5 * time.Minute)},
-		Smoke:      SmokeConfig{Count: 50, Warmup: 5, P95Max: Duration(200 * time.Millisecond)},
-		Evaluation: EvaluationConfig{Target: "units_sold", BatchSize: 100, Tolerance: 0.01},
+		Staging: StagingConfig{Timeout: Duration(5 * time.Minute)},
+		Smoke:   SmokeConfig{Protocols: []string{"v1"}, Count: 50, Warmup: 5, P95Max: Duration(200 * time.Millisecond)},
+		Evaluation: EvaluationConfig{Target: "units_sold", Task: "regression", Threshold: 0.5, Protocol: "v1",
+			BatchSize: 100, Tolerance: 0.01, CompareProduction: true},
 		Preconditions: PreconditionsConfig{RequiredTags: []string{"git_sha", "dataset_version", "approver"},
 			RequiredApprovals: []string{"data_science_lead", "compliance_officer"}},
 		Records: RecordsConfig{Audit: ".modelgate/audit.jsonl", Changelog: "CHANGELOG.md", Reports: ".modelgate/reports"},
@@ -216,6 +237,15 @@ func (c *Config) validate() error {
 	check(c.Smoke.Count >= 1, "smoke.count: expected at least 1")
 	check(c.Smoke.P95Max > 0, "smoke.p95_max: expected a positive duration like 200ms")
 	check(c.Evaluation.Tolerance >= 0, "evaluation.tolerance: expected a fraction ≥ 0")
+	check(c.Evaluation.Task == "regression" || c.Evaluation.Task == "classification", "evaluation.task: expected regression or classification, got %q", c.Evaluation.Task)
+	check(c.Evaluation.Protocol == "v1" || c.Evaluation.Protocol == "v2", "evaluation.protocol: expected v1 or v2, got %q", c.Evaluation.Protocol)
+	for _, p := range c.Smoke.Protocols {
+		check(p == "v1" || p == "v2", "smoke.protocols: expected v1 and/or v2, got %q", p)
+	}
+	for m, e := range c.Platform.External {
+		check((e.URL == "") != (len(e.Command) == 0), "platform.external.%s: expected exactly one of url or command", m)
+		check(e.Protocol == "" || e.Protocol == "v1" || e.Protocol == "v2", "platform.external.%s.protocol: expected v1 or v2, got %q", m, e.Protocol)
+	}
 	for i, r := range c.Smoke.Requests {
 		_, ok := r["instances"]
 		check(ok, "smoke.requests[%d]: expected a V1 body like {instances: [{store_id: 42, date: \"2025-01-15\", promo: 1}]}", i)

@@ -23,7 +23,7 @@ func newCLIWorld(t *testing.T) *cliWorld {
 	if err := extractExample(filepath.Join(dir, "example")); err != nil {
 		t.Fatal(err)
 	}
-	srv := newGateway(filepath.Join(dir, "gateway.json"), nil)
+	srv := newGateway(filepath.Join(dir, "gateway.json"), nil, nil)
 	if err := srv.Open(); err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func newCLIWorld(t *testing.T) *cliWorld {
 	w := &cliWorld{dir: dir, config: filepath.Join(dir, "modelgate.yaml"), listen: ln.Addr().String()}
 	cfg := fmt.Sprintf(`model: demand-forecast
 platform: {type: local, listen: %s}
-canary: {percent: 20, window: 4s, interval: 1s, min_requests: 20}
+canary: {percent: 50, window: 5s, interval: 1s, extension: 10s, min_requests: 20}
 smoke: {count: 10, warmup: 1}
 `, w.listen)
 	if err := os.WriteFile(w.config, []byte(cfg), 0o644); err != nil {
