@@ -43,6 +43,8 @@ func TestRegistry(t *testing.T, open func(t *testing.T) Subject) {
 		{"Metrics", testMetrics},
 		{"DownloadArtifacts", testDownloadArtifacts},
 		{"DownloadIntoNonEmptyDir", testDownloadNonEmpty},
+		{"StageModeSequence", testStageModeSequence},
+		{"AliasModeSequence", testAliasModeSequence},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
