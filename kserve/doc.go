@@ -1,0 +1,21 @@
+// Package kserve implements modelgate.Deployer over a Kubernetes API server
+// running KServe: every model version is an InferenceService
+// (serving.kserve.io/v1beta1) rendered by Render and applied with server-side
+// apply under the field manager "modelgate" (or written as manifests in GitOps
+// mode), and the canary is KServe's Knative-mode canaryTrafficPercent, verified
+// from status.components.predictor. Entry point: New.
+//
+// It imports the root package, client-go and apimachinery only: no KServe Go
+// types (they drag in KServe's replace lines), so the InferenceService is an
+// unstructured object and its status a few local structs.
+//
+// KServe facts it relies on (kserve v0.20.0):
+//   - canaryTrafficPercent N splits latest N / last rolled-out 100−N only once a
+//     revision has been rolled out (reconcilers/knative/ksvc_reconciler.go);
+//   - 0 keeps every request on the last rolled-out revision: it re-routes and
+//     does not restore the spec, so Rollback also re-applies the previous
+//     version's spec (the playbook's step 7 reads 0 as "no canary"; KServe
+//     reads it as "all traffic to the previous revision");
+//   - latestRolledoutRevision advances only when the latest ready revision
+//     takes 100% (pkg/apis/serving/v1beta1/inference_service_status.go).
+package kserve

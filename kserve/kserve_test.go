@@ -1,0 +1,484 @@
+package kserve_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"modelgate"
+	"modelgate/kserve"
+)
+
+func testOptions() kserve.Options {
+	o := kserve.DefaultOptions()
+	o.ModelFormat = "sklearn"
+	o.Runtime = "kserve-sklearnserver"
+	o.ProtocolVersion = "v2"
+	o.StorageURI = []kserve.StorageRule{{From: "mlflow-artifacts:/", To: "s3://mlflow/artifacts/"}}
+	o.Resources = kserve.Resources{Requests: map[string]string{"cpu": "100m", "memory": "256Mi"}, Limits: map[string]string{"memory": "512Mi"}}
+	o.ServiceAccount = "kserve-sa"
+	o.Logger = kserve.Logger{URL: "http://message-dumper.mlops.svc.cluster.local", Mode: "all", MetadataHeaders: []string{"X-Request-Id"}}
+	o.Labels = map[string]string{"team": "forecasting"}
+	o.Annotations = map[string]string{"example.com/owner": "ml-platform"}
+	o.PollInterval = 100 * time.Millisecond
+	o.CanaryTimeout = 20 * time.Second
+	return o
+}
+
+func dep(model, version string) modelgate.Deployment {
+	return modelgate.Deployment{Model: model, Version: version, Source: "mlflow-artifacts:/7/run" + version + "/artifacts/model", Digest: strings.Repeat(version, 64)[:64]}
+}
+
+// mustDeployer returns a Deployer acting as the mlops/modelgate service
+// account, which holds exactly deploy/rbac.yaml's permissions.
+func mustDeployer(t *testing.T, o kserve.Options) *kserve.Deployer {
+	t.Helper()
+	mustCluster(t)
+	d, err := kserve.New(asServiceAccount("mlops", "modelgate"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func mustTraffic(t *testing.T, d *kserve.Deployer, model string, want modelgate.TrafficSplit) {
+	t.Helper()
+	got, err := d.Traffic(context.Background(), model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Fatalf("traffic = %+v, want %+v", got, want)
+	}
+}
+
+func getISVC(t *testing.T, ns, name string) *unstructured.Unstructured {
+	t.Helper()
+	obj, err := cluster.dyn.Resource(isvcGVR).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return obj
+}
+
+func storageURI(obj *unstructured.Unstructured) string {
+	s, _, _ := unstructured.NestedString(obj.Object, "spec", "predictor", "model", "storageUri")
+	return s
+}
+
+// TestPromotionAndRollback drives the engine's sequence of calls for a
+// promoted version and then a rolled-back one, as the RBAC-limited service
+// account, against the real API server and CRD.
+func TestPromotionAndRollback(t *testing.T) {
+	d := mustDeployer(t, testOptions())
+	ctx := context.Background()
+	if err := d.CheckTarget(ctx, "demand-forecast"); err != nil {
+		t.Fatal(err)
+	}
+
+	ep, err := d.DeployStaging(ctx, dep("demand-forecast", "2"), 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (modelgate.Endpoint{URL: "http://demand-forecast.mlops-staging.example.com", Name: "demand-forecast"}); ep != want {
+		t.Errorf("staging endpoint = %+v, want %+v", ep, want)
+	}
+	staged := getISVC(t, "mlops-staging", "demand-forecast")
+	if got, want := storageURI(staged), "s3://mlflow/artifacts/7/run2/artifacts/model"; got != want {
+		t.Errorf("storageUri = %q, want %q", got, want)
+	}
+	assertManagedBy(t, staged, kserve.FieldManager)
+
+	mustTraffic(t, d, "demand-forecast", modelgate.TrafficSplit{})
+	if err := d.SetStable(ctx, dep("demand-forecast", "1")); err != nil {
+		t.Fatal(err)
+	}
+	mustTraffic(t, d, "demand-forecast", modelgate.TrafficSplit{Stable: "1"})
+
+	// Canary 2 at 10%, twice (idempotent), then promoted.
+	for range 2 {
+		if err := d.StartCanary(ctx, dep("demand-forecast", "2"), 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustTraffic(t, d, "demand-forecast", modelgate.TrafficSplit{Stable: "1", Canary: "2", CanaryPercent: 10})
+	revs, err := d.Revisions(ctx, "demand-forecast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if revs.StableRevision != "demand-forecast-predictor-00001" || revs.CanaryRevision != "demand-forecast-predictor-00002" || revs.CanaryVersion != "2" || revs.Since.IsZero() {
+		t.Errorf("revisions = %+v", revs)
+	}
+	for range 2 {
+		if err := d.Promote(ctx, "demand-forecast", "2"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustTraffic(t, d, "demand-forecast", modelgate.TrafficSplit{Stable: "2"})
+	if _, has, _ := unstructured.NestedInt64(getISVC(t, "mlops", "demand-forecast").Object, "spec", "predictor", "canaryTrafficPercent"); has {
+		t.Error("canaryTrafficPercent still set after Promote")
+	}
+
+	// Canary 3, judged worse: rolled back to 2.
+	if err := d.StartCanary(ctx, dep("demand-forecast", "3"), 10); err != nil {
+		t.Fatal(err)
+	}
+	mustTraffic(t, d, "demand-forecast", modelgate.TrafficSplit{Stable: "2", Canary: "3", CanaryPercent: 10})
+	for range 2 {
+		if err := d.Rollback(ctx, dep("demand-forecast", "2")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustTraffic(t, d, "demand-forecast", modelgate.TrafficSplit{Stable: "2"})
+	prod := getISVC(t, "mlops", "demand-forecast")
+	if got, want := storageURI(prod), "s3://mlflow/artifacts/7/run2/artifacts/model"; got != want {
+		t.Errorf("after rollback storageUri = %q, want version 2's %q", got, want)
+	}
+	if _, has, _ := unstructured.NestedInt64(prod.Object, "spec", "predictor", "canaryTrafficPercent"); has {
+		t.Error("canaryTrafficPercent still set after Rollback")
+	}
+	pe, err := d.Production(ctx, "demand-forecast")
+	if err != nil || pe.URL != "http://demand-forecast.mlops.example.com" {
+		t.Errorf("Production = %+v, %v", pe, err)
+	}
+
+	// The predictor logs, per revision (a stub stands in for the kubelet).
+	d.Logs = func(ctx context.Context, ns, pod, container string, tail int64) (io.ReadCloser, error) {
+		body := "INFO started\nWARNING slow request\nERROR model failed\nINFO ok\n"
+		return io.NopCloser(strings.NewReader(body)), nil
+	}
+	logs, err := d.PredictorLogs(ctx, "demand-forecast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(logs) < 3 {
+		t.Fatalf("logs of %d revisions, want at least 3: %+v", len(logs), logs)
+	}
+	for _, l := range logs {
+		if l.Errors != 1 || l.Warnings != 1 || len(l.Last) != 4 || l.Version == "" {
+			t.Errorf("revision %s: %+v", l.Revision, l)
+		}
+	}
+}
+
+func assertManagedBy(t *testing.T, obj *unstructured.Unstructured, manager string) {
+	t.Helper()
+	for _, mf := range obj.GetManagedFields() {
+		if mf.Manager == manager && mf.Operation == metav1.ManagedFieldsOperationApply {
+			return
+		}
+	}
+	t.Errorf("%s is not server-side applied by %q: %+v", obj.GetName(), manager, obj.GetManagedFields())
+}
+
+// TestCanaryNeverReady: a canary revision that never becomes ready fails
+// StartCanary (not transient: the engine rolls back) and Rollback restores
+// the previous version.
+func TestCanaryNeverReady(t *testing.T) {
+	o := testOptions()
+	o.CanaryTimeout = 3 * time.Second
+	d := mustDeployer(t, o)
+	ctx := context.Background()
+	if err := d.SetStable(ctx, dep("broken-canary", "1")); err != nil {
+		t.Fatal(err)
+	}
+	cluster.kserve.fail("9")
+	err := d.StartCanary(ctx, dep("broken-canary", "9"), 10)
+	if modelgate.ErrorCode(err) != modelgate.EPRECONDITION || !strings.Contains(err.Error(), "latestCreatedRevision != latestReadyRevision") || !strings.Contains(err.Error(), "RevisionFailed") {
+		t.Fatalf("StartCanary = %v (%s), want EPRECONDITION naming the unready revision and the condition", err, modelgate.ErrorCode(err))
+	}
+	// The spec asks for 9, which serves nothing: a pending canary at 0%, so
+	// the engine's "rollback already done?" check calls Rollback.
+	mustTraffic(t, d, "broken-canary", modelgate.TrafficSplit{Stable: "1", Canary: "9"})
+	if err := d.Rollback(ctx, dep("broken-canary", "1")); err != nil {
+		t.Fatal(err)
+	}
+	mustTraffic(t, d, "broken-canary", modelgate.TrafficSplit{Stable: "1"})
+	if got := storageURI(getISVC(t, "mlops", "broken-canary")); !strings.Contains(got, "run1") {
+		t.Errorf("after rollback storageUri = %q, want version 1's", got)
+	}
+}
+
+// TestStagingTimeoutReportsConditions: staging that never becomes ready
+// times out with the conditions' reasons and messages.
+func TestStagingTimeoutReportsConditions(t *testing.T) {
+	d := mustDeployer(t, testOptions())
+	cluster.kserve.fail("8")
+	_, err := d.DeployStaging(context.Background(), dep("never-ready", "8"), 2*time.Second)
+	if modelgate.ErrorCode(err) != modelgate.EPRECONDITION || !strings.Contains(err.Error(), "storage initializer could not download") {
+		t.Fatalf("DeployStaging = %v, want EPRECONDITION with the condition message", err)
+	}
+}
+
+// TestBadInputsChangeNothing: each bad input is a clear error and leaves no
+// InferenceService behind.
+func TestBadInputsChangeNothing(t *testing.T) {
+	mustCluster(t)
+	ctx := context.Background()
+	cases := []struct {
+		name     string
+		opts     func(*kserve.Options)
+		identity string // service account in mlops; "" is modelgate
+		code     string
+		message  string
+	}{
+		{"missing namespace", func(o *kserve.Options) { o.StagingNamespace = "absent-staging" }, "", modelgate.EUNAUTHORIZED, "get inferenceservices.serving.kserve.io in namespace absent-staging"},
+		{"missing service account", func(o *kserve.Options) { o.StagingNamespace, o.ProductionNamespace = "nosa-staging", "nosa" }, "root", modelgate.EPRECONDITION, "service account kserve-sa does not exist in namespace nosa-staging"},
+		{"namespace absent (admin)", func(o *kserve.Options) { o.StagingNamespace = "absent-staging" }, "root", modelgate.EPRECONDITION, "namespace absent-staging does not exist"},
+		{"forbidden", nil, "nobody", modelgate.EUNAUTHORIZED, "patch inferenceservices.serving.kserve.io in namespace mlops-staging"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := testOptions()
+			if c.opts != nil {
+				c.opts(&o)
+			}
+			cfg := asServiceAccount("mlops", "modelgate")
+			switch c.identity {
+			case "root":
+				cfg = cluster.admin
+			case "":
+			default:
+				cfg = asServiceAccount("mlops", c.identity)
+			}
+			d, err := kserve.New(cfg, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = d.CheckTarget(ctx, "bad-input")
+			if modelgate.ErrorCode(err) != c.code || !strings.Contains(err.Error(), c.message) {
+				t.Fatalf("CheckTarget = %v (%s), want %s containing %q", err, modelgate.ErrorCode(err), c.code, c.message)
+			}
+		})
+	}
+
+	t.Run("forbidden apply", func(t *testing.T) {
+		d, err := kserve.New(asServiceAccount("mlops", "nobody"), testOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = d.DeployStaging(ctx, dep("bad-input", "1"), time.Second)
+		if modelgate.ErrorCode(err) != modelgate.EUNAUTHORIZED || !strings.Contains(err.Error(), `cannot get resource "inferenceservices"`) {
+			t.Fatalf("DeployStaging = %v, want EUNAUTHORIZED naming verb and resource", err)
+		}
+	})
+
+	t.Run("schema rejects", func(t *testing.T) {
+		o := testOptions()
+		o.Resources.Requests["cpu"] = "lots"
+		d := mustDeployer(t, o)
+		_, err := d.DeployStaging(ctx, dep("bad-input", "1"), time.Second)
+		if modelgate.ErrorCode(err) != modelgate.EINVALID || !strings.Contains(err.Error(), "spec.predictor.model.resources.requests.cpu") {
+			t.Fatalf("DeployStaging = %v, want EINVALID naming the field", err)
+		}
+	})
+
+	t.Run("unmapped storage", func(t *testing.T) {
+		d := mustDeployer(t, testOptions())
+		bad := dep("bad-input", "1")
+		bad.Source = "runs:/abc/model"
+		_, err := d.DeployStaging(ctx, bad, time.Second)
+		if modelgate.ErrorCode(err) != modelgate.EINVALID || !strings.Contains(err.Error(), "storage_uri") {
+			t.Fatalf("DeployStaging = %v, want EINVALID about storage_uri", err)
+		}
+	})
+
+	for _, ns := range []string{"mlops-staging", "mlops"} {
+		if _, err := cluster.dyn.Resource(isvcGVR).Namespace(ns).Get(ctx, "bad-input", metav1.GetOptions{}); err == nil {
+			t.Errorf("an InferenceService bad-input exists in %s after the failures", ns)
+		}
+	}
+}
+
+// TestRBACMinimal: removing any one verb from deploy/rbac.yaml makes
+// CheckTarget name exactly that permission; and the Role's create is what
+// lets server-side apply create a new InferenceService.
+func TestRBACMinimal(t *testing.T) {
+	mustCluster(t)
+	ctx := context.Background()
+	type grant struct{ kind, ns, resource, verb string }
+	var grants []grant
+	for _, o := range rbacManifest(nil) {
+		if o.GetKind() != "Role" && o.GetKind() != "ClusterRole" {
+			continue
+		}
+		rules, _, _ := unstructured.NestedSlice(o.Object, "rules")
+		for _, r := range rules {
+			rm := r.(map[string]any)
+			for _, res := range rm["resources"].([]any) {
+				for _, v := range rm["verbs"].([]any) {
+					grants = append(grants, grant{o.GetKind(), o.GetNamespace(), res.(string), v.(string)})
+				}
+			}
+		}
+	}
+	for i, g := range grants {
+		sa := "minus-" + strings.ReplaceAll(strings.ReplaceAll(g.resource+"-"+g.verb+"-"+g.ns, "/", "-"), ".", "-")
+		sa = strings.TrimSuffix(sa, "-")
+		suffix := "-" + sa
+		objs := rbacManifest(func(o *unstructured.Unstructured) bool {
+			o.SetName(o.GetName() + suffix)
+			switch o.GetKind() {
+			case "RoleBinding", "ClusterRoleBinding":
+				_ = unstructured.SetNestedField(o.Object, o.GetName(), "roleRef", "name")
+				_ = unstructured.SetNestedSlice(o.Object, []any{map[string]any{"kind": "ServiceAccount", "name": sa, "namespace": "mlops"}}, "subjects")
+			case "Role", "ClusterRole":
+				if o.GetKind() == g.kind && o.GetNamespace() == g.ns {
+					rules, _, _ := unstructured.NestedSlice(o.Object, "rules")
+					var kept []any
+					for _, r := range rules {
+						rm := r.(map[string]any)
+						if rm["resources"].([]any)[0] == g.resource {
+							var verbs []any
+							for _, v := range rm["verbs"].([]any) {
+								if v != g.verb {
+									verbs = append(verbs, v)
+								}
+							}
+							if len(verbs) == 0 {
+								continue
+							}
+							rm["verbs"] = verbs
+						}
+						kept = append(kept, rm)
+					}
+					_ = unstructured.SetNestedSlice(o.Object, kept, "rules")
+				}
+			}
+			return true
+		})
+		if err := applyManifest(objs); err != nil {
+			t.Fatal(err)
+		}
+		d, err := kserve.New(asServiceAccount("mlops", sa), testOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = d.CheckTarget(ctx, "rbac")
+		where := ""
+		if g.ns != "" {
+			where = " in namespace " + g.ns
+		} else {
+			where = " (cluster-wide)"
+		}
+		res := g.resource
+		if res == "inferenceservices" {
+			res += ".serving.kserve.io"
+		}
+		want := g.verb + " " + res + where
+		if modelgate.ErrorCode(err) != modelgate.EUNAUTHORIZED || !strings.Contains(err.Error(), want) {
+			t.Errorf("grant %d without %q: CheckTarget = %v, want EUNAUTHORIZED naming %q", i, want, err, want)
+		}
+		if g.verb == "create" && g.ns == "mlops-staging" {
+			// The real API server needs create for an apply that creates.
+			_, err := d.DeployStaging(ctx, dep("rbac-create", "1"), time.Second)
+			if modelgate.ErrorCode(err) != modelgate.EUNAUTHORIZED || !strings.Contains(err.Error(), "cannot create resource") {
+				t.Errorf("apply without create = %v, want forbidden create", err)
+			}
+		}
+	}
+}
+
+// TestGitOps: manifests are written where the playbook names them, are
+// exactly what apply mode renders, are accepted by the real CRD schema when
+// a GitOps tool applies them, and the Deployer waits for the cluster to
+// reach them.
+func TestGitOps(t *testing.T) {
+	o := testOptions()
+	o.GitOpsDir = t.TempDir()
+	d := mustDeployer(t, o)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go argo(ctx, t, o.GitOpsDir)
+
+	if _, err := d.DeployStaging(ctx, dep("gitops-model", "1"), 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetStable(ctx, dep("gitops-model", "1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.StartCanary(ctx, dep("gitops-model", "2"), 10); err != nil {
+		t.Fatal(err)
+	}
+	mustTraffic(t, d, "gitops-model", modelgate.TrafficSplit{Stable: "1", Canary: "2", CanaryPercent: 10})
+	for _, f := range []string{kserve.ManifestStaging, kserve.ManifestProduction, kserve.ManifestPrevious("1")} {
+		if _, err := os.Stat(filepath.Join(o.GitOpsDir, f)); err != nil {
+			t.Errorf("manifest %s: %v", f, err)
+		}
+	}
+
+	// The production manifest is the object apply mode renders.
+	written := readManifest(t, filepath.Join(o.GitOpsDir, kserve.ManifestProduction))
+	pct := int64(10)
+	want, err := o.Render(dep("gitops-model", "2"), "mlops", &pct, map[string]string{"gitops-model-predictor-00001": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wa := want.GetAnnotations()
+	wa[kserve.AnnotationSplitSince] = written.GetAnnotations()[kserve.AnnotationSplitSince]
+	want.SetAnnotations(wa)
+	wantYAML, err := kserve.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotYAML, _ := os.ReadFile(filepath.Join(o.GitOpsDir, kserve.ManifestProduction))
+	if diff := cmp.Diff(string(wantYAML), string(gotYAML)); diff != "" {
+		t.Errorf("manifest differs from the rendered object (-rendered +written):\n%s", diff)
+	}
+
+	if err := d.Rollback(ctx, dep("gitops-model", "1")); err != nil {
+		t.Fatal(err)
+	}
+	mustTraffic(t, d, "gitops-model", modelgate.TrafficSplit{Stable: "1"})
+	kept, _ := os.ReadFile(filepath.Join(o.GitOpsDir, kserve.ManifestPrevious("1")))
+	if !bytes.Contains(kept, []byte("run1")) {
+		t.Errorf("the kept manifest for rollback is not version 1's:\n%s", kept)
+	}
+}
+
+func readManifest(t *testing.T, path string) *unstructured.Unstructured {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return &unstructured.Unstructured{Object: m}
+}
+
+// argo plays a GitOps tool: it server-side applies the manifests under dir
+// (as field manager "argocd", strict validation) whenever they change.
+func argo(ctx context.Context, t *testing.T, dir string) {
+	seen := map[string]string{}
+	for ctx.Err() == nil {
+		for _, f := range []string{kserve.ManifestStaging, kserve.ManifestProduction} {
+			b, err := os.ReadFile(filepath.Join(dir, f))
+			if err != nil || seen[f] == string(b) {
+				continue
+			}
+			obj := readManifest(t, filepath.Join(dir, f))
+			data, _ := obj.MarshalJSON()
+			force := true
+			_, err = cluster.dyn.Resource(isvcGVR).Namespace(obj.GetNamespace()).Patch(ctx, obj.GetName(), "application/apply-patch+yaml", data,
+				metav1.PatchOptions{FieldManager: "argocd", Force: &force, FieldValidation: "Strict"})
+			if err != nil {
+				t.Errorf("argo apply %s: %v", f, err)
+			}
+			seen[f] = string(b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,0 +1,174 @@
+package kserve
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Options configures a Deployer. Zero fields take the defaults of
+// DefaultOptions; yaml tags match modelgate.yaml's `platform:` block.
+type Options struct {
+	// Kubeconfig is the kubeconfig file; "" loads as kubectl does ($KUBECONFIG,
+	// then ~/.kube/config, then the in-cluster service account).
+	Kubeconfig string `yaml:"kubeconfig"`
+	// Context is the kubeconfig context; "" means the current context.
+	Context string `yaml:"context"`
+	// StagingNamespace and ProductionNamespace hold the InferenceServices.
+	// Defaults mlops-staging and mlops (the playbook's).
+	StagingNamespace    string `yaml:"staging_namespace"`
+	ProductionNamespace string `yaml:"production_namespace"`
+	// Name is the InferenceService name; "" derives it from the model name
+	// (lowercased, other characters than [a-z0-9-] replaced by "-").
+	Name string `yaml:"name"`
+	// ModelFormat is spec.predictor.model.modelFormat.name (required, e.g.
+	// "sklearn", "lightgbm", "mlflow"); ModelFormatVersion its optional version.
+	ModelFormat        string `yaml:"model_format"`
+	ModelFormatVersion string `yaml:"model_format_version"`
+	// Runtime names the (Cluster)ServingRuntime; "" lets KServe choose.
+	Runtime string `yaml:"runtime"`
+	// ProtocolVersion is v1, v2, grpc-v1 or grpc-v2; "" lets the runtime choose.
+	ProtocolVersion string `yaml:"protocol_version"`
+	// StorageURI maps the registry's artifact location to the storageUri
+	// KServe downloads from: the first rule whose From prefixes the source
+	// replaces that prefix with To. A source no rule matches is used as is
+	// when it has a scheme KServe knows (s3, gs, pvc, https, …), else it is
+	// an error.
+	StorageURI []StorageRule `yaml:"storage_uri"`
+	// Resources are the predictor container's requests and limits, e.g.
+	// {requests: {cpu: 500m, memory: 1Gi}, limits: {memory: 2Gi}}.
+	Resources Resources `yaml:"resources"`
+	// ServiceAccount is spec.predictor.serviceAccountName (it must exist in
+	// both namespaces); "" means the namespace's default.
+	ServiceAccount string `yaml:"service_account"`
+	// Logger, when URL is set, turns on KServe's payload logger.
+	Logger Logger `yaml:"logger"`
+	// Labels and Annotations are added to the InferenceService and its pods,
+	// next to modelgate's own (model name and version).
+	Labels      map[string]string `yaml:"labels"`
+	Annotations map[string]string `yaml:"annotations"`
+	// MinReplicas is spec.predictor.minReplicas; nil leaves KServe's default.
+	MinReplicas *int64 `yaml:"min_replicas"`
+	// CanaryTimeout bounds StartCanary, Promote and Rollback's waits for the
+	// split to take effect. Default 5m.
+	CanaryTimeout time.Duration `yaml:"canary_timeout"`
+	// PollInterval is how often status is read while waiting. Default 2s.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// GitOpsDir, when set, switches to GitOps mode: manifests are written
+	// under GitOpsDir/serving/ instead of being applied, and the Deployer waits
+	// for the cluster to reach them.
+	GitOpsDir string `yaml:"gitops_dir"`
+	// VirtualService, when set, is the Istio VirtualService whose route
+	// weights are checked against the split as well; "{name}" is replaced by
+	// the InferenceService name (Knative's is "{name}-predictor-ingress").
+	VirtualService string `yaml:"virtual_service"`
+	// LogTail is how many last lines of each predictor pod are kept as
+	// evidence. Default 20.
+	LogTail int `yaml:"log_tail"`
+}
+
+// StorageRule rewrites a source prefix into a storageUri prefix, e.g.
+// {from: "mlflow-artifacts:/", to: "s3://mlflow/artifacts/"}.
+type StorageRule struct {
+	From string `yaml:"from"`
+	To   string `yaml:"to"`
+}
+
+// Resources are Kubernetes quantities by resource name.
+type Resources struct {
+	Requests map[string]string `yaml:"requests"`
+	Limits   map[string]string `yaml:"limits"`
+}
+
+// Logger is spec.predictor.logger.
+type Logger struct {
+	URL  string `yaml:"url"`
+	Mode string `yaml:"mode"` // all (default), request or response
+	// MetadataHeaders are request headers copied into the logged events.
+	MetadataHeaders []string `yaml:"metadata_headers"`
+}
+
+// DefaultOptions returns the playbook's defaults.
+func DefaultOptions() Options {
+	return Options{
+		StagingNamespace:    "mlops-staging",
+		ProductionNamespace: "mlops",
+		CanaryTimeout:       5 * time.Minute,
+		PollInterval:        2 * time.Second,
+		LogTail:             20,
+	}
+}
+
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.StagingNamespace == "" {
+		o.StagingNamespace = d.StagingNamespace
+	}
+	if o.ProductionNamespace == "" {
+		o.ProductionNamespace = d.ProductionNamespace
+	}
+	if o.CanaryTimeout <= 0 {
+		o.CanaryTimeout = d.CanaryTimeout
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = d.PollInterval
+	}
+	if o.LogTail <= 0 {
+		o.LogTail = d.LogTail
+	}
+	return o
+}
+
+// Validate reports the first option that cannot work, naming its yaml key.
+func (o Options) Validate() error {
+	if o.ModelFormat == "" {
+		return fmt.Errorf("platform.model_format: required for kserve (e.g. sklearn, lightgbm, mlflow)")
+	}
+	switch o.ProtocolVersion {
+	case "", "v1", "v2", "grpc-v1", "grpc-v2":
+	default:
+		return fmt.Errorf("platform.protocol_version: %q is not one of v1, v2, grpc-v1, grpc-v2", o.ProtocolVersion)
+	}
+	switch o.Logger.Mode {
+	case "", "all", "request", "response":
+	default:
+		return fmt.Errorf("platform.logger.mode: %q is not one of all, request, response", o.Logger.Mode)
+	}
+	if o.Logger.Mode != "" && o.Logger.URL == "" {
+		return fmt.Errorf("platform.logger.url: required when platform.logger.mode is set")
+	}
+	for i, r := range o.StorageURI {
+		if r.From == "" || r.To == "" {
+			return fmt.Errorf("platform.storage_uri[%d]: both from and to are required", i)
+		}
+	}
+	if o.StagingNamespace != "" && o.StagingNamespace == o.ProductionNamespace {
+		return fmt.Errorf("platform.staging_namespace: must differ from platform.production_namespace (%s)", o.ProductionNamespace)
+	}
+	return nil
+}
+
+// ServiceName returns the InferenceService name for model: Name when set,
+// else model as a DNS label.
+func (o Options) ServiceName(model string) string {
+	if o.Name != "" {
+		return o.Name
+	}
+	return dnsLabel(model)
+}
+
+func dnsLabel(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	out := strings.Trim(b.String(), "-")
+	if len(out) > 45 { // leaves room for "-predictor-00001" and the "latest-"/"prev-" tags
+		out = strings.TrimRight(out[:45], "-")
+	}
+	return out
+}
