@@ -14,7 +14,10 @@ import (
 	"modelgate/audit"
 	"modelgate/gateway"
 	"modelgate/judge"
+	"modelgate/kserve"
+	"modelgate/mlflow"
 	"modelgate/mlmodel"
+	promsrc "modelgate/prometheus"
 	"modelgate/promotion"
 	"modelgate/report"
 	"modelgate/smoke"
@@ -65,8 +68,34 @@ func (a *app) openRegistry() error {
 		}
 		a.registry = sqlite.NewRegistry(a.regDB, filepath.Join(dir, "artifacts"))
 		return nil
+	case "mlflow":
+		r, err := mlflow.New(a.mlflowOptions())
+		if err != nil {
+			return configErrorf("registry: %s", modelgate.ErrorMessage(err))
+		}
+		a.registry = r
+		return nil
 	}
-	return configErrorf("registry.type: %q is not supported; expected local", a.cfg.Registry.Type)
+	return configErrorf("registry.type: %q is not supported; expected local or mlflow", a.cfg.Registry.Type)
+}
+
+// mlflowOptions takes credentials from the environment (MLflow's client
+// variables) and everything else from the configuration.
+func (a *app) mlflowOptions() mlflow.Options {
+	c := a.cfg.Registry
+	o := mlflow.OptionsFromEnv()
+	if c.URI != "" {
+		o.URI = c.URI
+	}
+	if c.CAFile != "" {
+		o.CAFile = a.cfg.path(c.CAFile)
+	}
+	o.Insecure = o.Insecure || c.Insecure
+	o.Experiment, o.RequireSignature, o.SignatureFile = c.Experiment, c.RequireSignature, c.SignatureFile
+	for _, k := range c.PublicKeys {
+		o.PublicKeys = append(o.PublicKeys, a.cfg.path(k))
+	}
+	return o
 }
 
 func (a *app) openState() error {
@@ -92,8 +121,38 @@ func (a *app) openPlatform() error {
 		a.deployer = gateway.NewDeployer(base, client)
 		a.metrics = gateway.NewMetricsSource(base, client)
 		return nil
+	case "kserve":
+		kd, err := kserve.Open(a.cfg.Platform.KServe)
+		if err != nil {
+			return err
+		}
+		a.deployer = kd
+		return a.openPrometheus(kd)
 	}
-	return configErrorf("platform.type: %q is not supported; expected local", a.cfg.Platform.Type)
+	return configErrorf("platform.type: %q is not supported; expected local or kserve", a.cfg.Platform.Type)
+}
+
+// openPrometheus reads per-revision figures from Prometheus, naming the
+// revisions through the KServe deployer.
+func (a *app) openPrometheus(kd *kserve.Deployer) error {
+	switch a.cfg.Metrics.Type {
+	case "prometheus":
+		src, err := promsrc.New(a.cfg.Metrics.Prometheus, func(ctx context.Context, model string) (promsrc.Split, error) {
+			r, err := kd.Revisions(ctx, model)
+			if err != nil {
+				return promsrc.Split{}, err
+			}
+			return promsrc.Split{Namespace: r.Namespace, Since: r.Since,
+				Stable: promsrc.Target{Revision: r.StableRevision, Version: r.StableVersion},
+				Canary: promsrc.Target{Revision: r.CanaryRevision, Version: r.CanaryVersion}}, nil
+		})
+		if err != nil {
+			return err
+		}
+		a.metrics = src
+		return nil
+	}
+	return configErrorf("metrics.type: platform kserve needs metrics {type: prometheus, url: …}")
 }
 
 func (a *app) Close() {
@@ -131,12 +190,26 @@ func (a *app) mode() promotion.Mode {
 	return promotion.StageMode{}
 }
 
+// judge builds the configured canary judge: an explicit switch, no fallback.
 func (a *app) judge() modelgate.Judge {
-	t := a.cfg.Thresholds
-	return judge.Thresholds{
-		ErrorRateMargin: t.ErrorRateMargin, LatencyP95Margin: t.LatencyP95Margin.D(), RelativeTolerance: t.RelativeTolerance,
-		LatencyFloor: t.LatencyFloor.D(), MinRequests: a.cfg.Canary.MinRequests, EarlyPromotion: a.cfg.Canary.EarlyPromotion,
+	t, c, j := a.cfg.Thresholds, a.cfg.Canary, a.cfg.Judge
+	switch j.Type {
+	case "thresholds":
+		return judge.Thresholds{
+			ErrorRateMargin: t.ErrorRateMargin, LatencyP95Margin: t.LatencyP95Margin.D(), RelativeTolerance: t.RelativeTolerance,
+			LatencyFloor: t.LatencyFloor.D(), MinRequests: c.MinRequests, EarlyPromotion: c.EarlyPromotion,
+		}
+	case "sequential":
+		s := judge.DefaultSequential()
+		s.Alpha, s.StrictErrorMargin = j.Alpha, j.StrictErrorMargin
+		s.ErrorRateMargin, s.LatencyP95Margin, s.RelativeTolerance, s.LatencyFloor = t.ErrorRateMargin, t.LatencyP95Margin.D(), t.RelativeTolerance, t.LatencyFloor.D()
+		s.PredictionMargin, s.FeatureMargin = j.PredictionMargin, j.FeatureMargin
+		s.PSIAlert, s.WassersteinAlert, s.LInfAlert = j.PSIAlert, j.WassersteinAlert, j.LInfAlert
+		s.MinRequests, s.MinDriftSamples, s.EarlyPromotion = c.MinRequests, j.MinDriftSamples, c.EarlyPromotion
+		s.KPITolerance, s.MinActuals, s.RequireKPI = j.KPITolerance, j.MinActuals, j.RequireKPI
+		return s
 	}
+	panic("unreachable: judge.type is validated") // validate() rejects other types
 }
 
 func (a *app) policy() promotion.Policy {

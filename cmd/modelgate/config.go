@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"modelgate/kserve"
+	promsrc "modelgate/prometheus"
 )
 
 // Config is modelgate.yaml. Every field has the playbook's default; see
@@ -22,6 +25,8 @@ type Config struct {
 	State         StateConfig         `yaml:"state"`
 	Canary        CanaryConfig        `yaml:"canary"`
 	Thresholds    ThresholdsConfig    `yaml:"thresholds"`
+	Judge         JudgeConfig         `yaml:"judge"`
+	Metrics       MetricsConfig       `yaml:"metrics"`
 	Staging       StagingConfig       `yaml:"staging"`
 	Smoke         SmokeConfig         `yaml:"smoke"`
 	Evaluation    EvaluationConfig    `yaml:"evaluation"`
@@ -32,10 +37,20 @@ type Config struct {
 }
 
 type RegistryConfig struct {
-	Type      string        `yaml:"type"`      // local
+	Type      string        `yaml:"type"`      // local or mlflow
 	Path      string        `yaml:"path"`      // local: directory of registry.db and artifacts/
-	Promotion string        `yaml:"promotion"` // stage or alias
+	Promotion string        `yaml:"promotion"` // stage or alias; default stage for local, alias for mlflow
 	Aliases   AliasesConfig `yaml:"aliases"`   // alias mode's aliases
+
+	// mlflow: credentials come from MLFLOW_TRACKING_USERNAME/PASSWORD or
+	// MLFLOW_TRACKING_TOKEN, never from this file.
+	URI              string   `yaml:"uri"`               // default $MLFLOW_TRACKING_URI
+	CAFile           string   `yaml:"ca_file"`           // PEM bundle trusted besides the system roots
+	Insecure         bool     `yaml:"insecure"`          // skip TLS verification (explicit only)
+	Experiment       string   `yaml:"experiment"`        // where `registry register` logs runs
+	PublicKeys       []string `yaml:"public_keys"`       // PEM keys for OpenSSF model-signing signatures
+	RequireSignature bool     `yaml:"require_signature"` // an unsigned artifact fails verification
+	SignatureFile    string   `yaml:"signature_file"`    // default model.sig
 }
 
 type AliasesConfig struct {
@@ -49,6 +64,17 @@ type PlatformConfig struct {
 	Listen   string                    `yaml:"listen"`   // local: the gateway's address
 	State    string                    `yaml:"state"`    // local: file where `serve` keeps what it serves
 	External map[string]ExternalConfig `yaml:"external"` // local: models served by an external server, by model name
+
+	// kserve: every key of kserve.Options (kubeconfig, context, namespaces,
+	// model_format, storage_uri, …) sits directly under platform.
+	KServe kserve.Options `yaml:",inline"`
+}
+
+// MetricsConfig names where canary and production figures come from: the
+// local gateway measures itself; on KServe they come from Prometheus.
+type MetricsConfig struct {
+	Type       string          `yaml:"type"` // "" (the platform's own) or prometheus
+	Prometheus promsrc.Options `yaml:",inline"`
 }
 
 // ExternalConfig serves a model's revisions through an external model server
@@ -80,6 +106,23 @@ type ThresholdsConfig struct {
 	LatencyP95Margin  Duration `yaml:"latency_p95_margin"`
 	RelativeTolerance float64  `yaml:"relative_tolerance"`
 	LatencyFloor      Duration `yaml:"latency_floor"`
+}
+
+// JudgeConfig chooses and tunes the canary judge. The margins shared with the
+// threshold judge live under thresholds.
+type JudgeConfig struct {
+	Type              string  `yaml:"type"` // sequential or thresholds
+	Alpha             float64 `yaml:"alpha"`
+	StrictErrorMargin bool    `yaml:"strict_error_margin"`
+	PredictionMargin  float64 `yaml:"prediction_margin"`
+	FeatureMargin     float64 `yaml:"feature_margin"`
+	PSIAlert          float64 `yaml:"psi_alert"`
+	WassersteinAlert  float64 `yaml:"wasserstein_alert"`
+	LInfAlert         float64 `yaml:"linf_alert"`
+	MinDriftSamples   int64   `yaml:"min_drift_samples"`
+	KPITolerance      float64 `yaml:"kpi_tolerance"`
+	MinActuals        int64   `yaml:"min_actuals"`
+	RequireKPI        bool    `yaml:"require_kpi"`
 }
 
 type StagingConfig struct {
@@ -139,7 +182,7 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 func defaultConfig() *Config {
 	return &Config{
-		Registry: RegistryConfig{Type: "local", Path: "registry", Promotion: "stage",
+		Registry: RegistryConfig{Type: "local", Path: "registry",
 			Aliases: AliasesConfig{Candidate: "challenger", Champion: "champion", Previous: "previous"}},
 		Platform: PlatformConfig{Type: "local", Listen: "127.0.0.1:8080", State: ".modelgate/gateway.json"},
 		State:    StateConfig{Dir: ".modelgate"},
@@ -147,6 +190,8 @@ func defaultConfig() *Config {
 			Extension: Duration(15 * time.Minute), MinRequests: 200},
 		Thresholds: ThresholdsConfig{ErrorRateMargin: 0.005, LatencyP95Margin: Duration(50 * time.Millisecond),
 			RelativeTolerance: 0.05, LatencyFloor: Duration(10 * time.Millisecond)},
+		Judge: JudgeConfig{Type: "sequential", Alpha: 0.05, PredictionMargin: 0.025, FeatureMargin: 0.025, PSIAlert: 0.2,
+			WassersteinAlert: 0.1, LInfAlert: 0.1, MinDriftSamples: 1000, KPITolerance: 0.05, MinActuals: 200},
 		Staging: StagingConfig{Timeout: Duration(5 * time.Minute)},
 		Smoke:   SmokeConfig{Protocols: []string{"v1"}, Count: 50, Warmup: 5, P95Max: Duration(200 * time.Millisecond)},
 		Evaluation: EvaluationConfig{Target: "units_sold", Task: "regression", Threshold: 0.5, Protocol: "v1",
@@ -218,14 +263,30 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Sprintf(format, args...))
 		}
 	}
-	check(c.Registry.Type == "local", "registry.type: %q is not supported; expected local", c.Registry.Type)
-	check(c.Registry.Path != "", "registry.path: expected the registry directory, e.g. ./registry")
+	check(c.Registry.Type == "local" || c.Registry.Type == "mlflow", "registry.type: %q is not supported; expected local or mlflow", c.Registry.Type)
+	check(c.Registry.Type != "local" || c.Registry.Path != "", "registry.path: expected the registry directory, e.g. ./registry")
+	check(c.Registry.Type != "mlflow" || c.Registry.URI != "" || os.Getenv("MLFLOW_TRACKING_URI") != "", "registry.uri: expected the MLflow tracking URI, e.g. http://mlflow:5000 (or set MLFLOW_TRACKING_URI)")
+	check(!c.Registry.RequireSignature || len(c.Registry.PublicKeys) > 0, "registry.require_signature: needs registry.public_keys, the PEM files of the keys that may sign models")
+	if c.Registry.Promotion == "" {
+		c.Registry.Promotion = map[string]string{"mlflow": "alias"}[c.Registry.Type]
+		if c.Registry.Promotion == "" {
+			c.Registry.Promotion = "stage"
+		}
+	}
 	check(c.Registry.Promotion == "stage" || c.Registry.Promotion == "alias", "registry.promotion: expected stage or alias, got %q", c.Registry.Promotion)
 	a := c.Registry.Aliases
 	check(a.Candidate != "" && a.Champion != "" && a.Previous != "" && a.Candidate != a.Champion && a.Champion != a.Previous && a.Candidate != a.Previous,
 		"registry.aliases: expected three different names for candidate, champion and previous")
-	check(c.Platform.Type == "local", "platform.type: %q is not supported; expected local", c.Platform.Type)
-	check(strings.Contains(c.Platform.Listen, ":"), "platform.listen: expected host:port, e.g. 127.0.0.1:8080, got %q", c.Platform.Listen)
+	check(c.Platform.Type == "local" || c.Platform.Type == "kserve", "platform.type: %q is not supported; expected local or kserve", c.Platform.Type)
+	check(c.Platform.Type != "local" || strings.Contains(c.Platform.Listen, ":"), "platform.listen: expected host:port, e.g. 127.0.0.1:8080, got %q", c.Platform.Listen)
+	check(c.Metrics.Type == "" || c.Metrics.Type == "prometheus", "metrics.type: expected prometheus (or nothing, for the local gateway's own figures), got %q", c.Metrics.Type)
+	check(c.Platform.Type != "kserve" || c.Metrics.Type == "prometheus", "metrics.type: platform kserve needs metrics {type: prometheus, url: …}")
+	check(c.Metrics.Type != "prometheus" || c.Platform.Type == "kserve", "metrics.type: prometheus needs platform.type kserve (the local gateway measures itself)")
+	if c.Platform.Type == "kserve" {
+		if err := c.Platform.KServe.Validate(); err != nil {
+			errs = append(errs, "platform: "+err.Error())
+		}
+	}
 	check(c.Canary.Percent >= 1 && c.Canary.Percent <= 99, "canary.percent: expected an integer from 1 to 99, got %d", c.Canary.Percent)
 	check(c.Canary.Window > 0, "canary.window: expected a positive duration like 30m")
 	check(c.Canary.Interval > 0, "canary.interval: expected a positive duration like 30s")
@@ -233,6 +294,10 @@ func (c *Config) validate() error {
 	check(c.Canary.MinRequests >= 1, "canary.min_requests: expected at least 1")
 	check(c.Thresholds.ErrorRateMargin >= 0 && c.Thresholds.ErrorRateMargin < 1, "thresholds.error_rate_margin: expected a rate from 0 to 1 (0.005 = 0.5 points), got %v", c.Thresholds.ErrorRateMargin)
 	check(c.Thresholds.RelativeTolerance > 0 && c.Thresholds.RelativeTolerance < 1, "thresholds.relative_tolerance: expected a fraction like 0.05, got %v", c.Thresholds.RelativeTolerance)
+	check(c.Judge.Type == "sequential" || c.Judge.Type == "thresholds", "judge.type: expected sequential or thresholds, got %q", c.Judge.Type)
+	check(c.Judge.Alpha > 0 && c.Judge.Alpha < 0.5, "judge.alpha: expected a level like 0.05, got %v", c.Judge.Alpha)
+	check(c.Judge.PredictionMargin > 0 && c.Judge.PredictionMargin < 1, "judge.prediction_margin: expected a Kolmogorov-Smirnov distance in (0, 1), got %v", c.Judge.PredictionMargin)
+	check(c.Judge.FeatureMargin > 0 && c.Judge.FeatureMargin < 1, "judge.feature_margin: expected a Kolmogorov-Smirnov distance in (0, 1), got %v", c.Judge.FeatureMargin)
 	check(c.Staging.Timeout > 0, "staging.timeout: expected a positive duration like 5m")
 	check(c.Smoke.Count >= 1, "smoke.count: expected at least 1")
 	check(c.Smoke.P95Max > 0, "smoke.p95_max: expected a positive duration like 200ms")

@@ -169,6 +169,10 @@ registry: {type: local, path: ./registry}
 platform: {type: local, listen: %s, state: ./.modelgate/gateway.json}
 state: {dir: ./.modelgate}
 canary: {percent: 10, window: %s, interval: 2s, extension: 20s, min_requests: 150}
+# A better model's forecasts differ from the old one's (v2 vs v1: Kolmogorov-Smirnov
+# distance about 0.1 on live traffic), so the demo allows 0.2; v3's is about 0.6.
+# The default, 0.025, is for catching subtle shifts in a retrained model.
+judge: {type: sequential, prediction_margin: 0.2}
 evaluation: {dataset: ./example/data/ground_truth.csv, target: units_sold}
 records: {audit: ./.modelgate/audit.jsonl, changelog: ./CHANGELOG.md, reports: ./reports}
 `
@@ -255,6 +259,18 @@ func (g *globals) demoPromote(ctx context.Context, a *app, cfg *Config, version 
 	}
 	if p, err = svc.Run(ctx, p); err != nil {
 		return demoPromotion{}, err
+	}
+	if p.Outcome == modelgate.OutcomeHeld {
+		// Nobody is there to decide: end it so the next promotion can start.
+		g.say("version %s was held for a person; the demo rolls it back", version)
+		rb, err := svc.Rollback(ctx, p.Model, "demo: no person to decide a held promotion")
+		if err != nil {
+			return demoPromotion{}, err
+		}
+		if _, err := svc.Run(ctx, rb); err != nil {
+			return demoPromotion{}, err
+		}
+		p.Outcome = modelgate.OutcomeHeld
 	}
 	dp := demoPromotion{Model: p.Model, Version: p.Version, ID: p.ID, Outcome: string(p.Outcome), Reasons: p.Reasons,
 		Report: filepath.Join(cfg.path(cfg.Records.Reports), p.ID+".md")}
