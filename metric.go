@@ -127,3 +127,8 @@ type MetricsSource interface {
 	// split was set.
 	Observe(ctx context.Context, model string) (*Window, error)
 }
+
+// ReferenceProfileFile is the file in a model directory holding the JSON of
+// its training reference Profile, written at registration from a reference
+// sample, so the profile travels with the artifact and its digest.
+const ReferenceProfileFile = "reference_profile.json"

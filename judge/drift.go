@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"modelgate"
 )
@@ -17,17 +18,32 @@ func (s Sequential) features(w *modelgate.Window, final bool) ([]modelgate.Check
 	if w.Reference == nil || len(w.Reference.Features) == 0 {
 		return nil, "feature drift not judged: the version has no training reference profile"
 	}
-	names := make([]string, 0, len(w.Reference.Features))
+	var names, missing []string
 	for n := range w.Reference.Features {
+		// A feature production's model does not compute cannot show "an
+		// alert production does not raise": say so instead of waiting for
+		// data that will never come.
+		if w.Stable.Features[n].Count == 0 && w.Canary.Features[n].Count > 0 {
+			missing = append(missing, n)
+			continue
+		}
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	sort.Strings(missing)
+	note := ""
+	if len(missing) > 0 {
+		note = fmt.Sprintf("feature drift of %s not judged: production's model does not compute them, so there is no production alert to compare with", strings.Join(missing, ", "))
+	}
+	if len(names) == 0 {
+		return nil, note
+	}
 	alpha := s.CheckAlpha() / float64(len(names))
 	out := make([]modelgate.Check, 0, len(names))
 	for _, n := range names {
 		out = append(out, s.feature(n, w.Reference.Features[n], w.Canary.Features[n], w.Stable.Features[n], alpha, final))
 	}
-	return out, ""
+	return out, note
 }
 
 // driftAlert is one arm's drift against the reference.

@@ -217,3 +217,21 @@ func TestJoinActuals(t *testing.T) {
 		t.Fatalf("v2 = %+v", v2)
 	}
 }
+
+// A feature only the canary's model computes is reported as not judged,
+// not left waiting for production values that never come.
+func TestSequential_FeatureProductionLacks(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	stable, canary := buildArm(r, arm{n: 5000}), buildArm(r, arm{n: 5000})
+	delete(stable.Features, "x")
+	w := &modelgate.Window{Stable: stable, Canary: canary, Reference: reference(r)}
+	j := judge.DefaultSequential().Judge(w, modelgate.Progress{Elapsed: time.Minute, Window: time.Minute, Final: true})
+	for _, c := range j.Checks {
+		if c.Name == "feature_drift:x" {
+			t.Fatalf("feature x judged without production values: %+v", c)
+		}
+	}
+	if !strings.Contains(strings.Join(j.Reasons, "\n"), "feature drift of x not judged: production's model does not compute") {
+		t.Fatalf("reasons do not say x was not judged: %v", j.Reasons)
+	}
+}

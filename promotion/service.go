@@ -64,7 +64,9 @@ type Service struct {
 	Logger   *slog.Logger                                     // default slog.Default()
 	NewID    func() string                                    // default random
 
-	metricFailures int // consecutive failed looks, reset on success
+	metricFailures int                // consecutive failed looks, reset on success
+	ref            *modelgate.Profile // the candidate's reference profile, read once
+	refFor         string             // the promotion ref belongs to
 }
 
 // Event is live progress, for the CLI's progress output.

@@ -35,6 +35,11 @@ func (s *Service) window(ctx context.Context, p *modelgate.Promotion) error {
 		return s.metricsFailed(ctx, p, rec, err)
 	}
 	s.metricFailures = 0
+	if w.Reference == nil {
+		if w.Reference, err = s.reference(ctx, p); err != nil {
+			return err
+		}
+	}
 	j := s.Judge.Judge(w, modelgate.Progress{Elapsed: elapsed, Window: length, Final: elapsed >= length})
 	ev := windowEvidence{Looks: prevLooks(rec) + 1, Elapsed: elapsed.Round(time.Second).String(), Window: length.String(), Extended: p.Extended, Decision: j.Decision, Judgement: j, Figures: w}
 	s.emit(p, "canary window", func(e *Event) {

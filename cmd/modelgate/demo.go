@@ -216,7 +216,12 @@ func seedDemo(ctx context.Context, a *app, dir string) error {
 		if err != nil {
 			return err
 		}
-		mv, err := a.registry.CreateVersion(ctx, modelgate.NewVersion{Name: vf.Model, Dir: filepath.Join(ex, v.Dir), Tags: v.Tags, Metrics: metrics["v"+v.Version], Stage: st})
+		dir, err := withReferenceProfile(filepath.Join(ex, v.Dir), filepath.Join(ex, "data", "sales.csv"))
+		if err != nil {
+			return err
+		}
+		mv, err := a.registry.CreateVersion(ctx, modelgate.NewVersion{Name: vf.Model, Dir: dir, Tags: v.Tags, Metrics: metrics["v"+v.Version], Stage: st})
+		os.RemoveAll(filepath.Dir(dir))
 		if err != nil {
 			return fmt.Errorf("register example version %s: %w", v.Version, err)
 		}
@@ -226,7 +231,7 @@ func seedDemo(ctx context.Context, a *app, dir string) error {
 			}
 		}
 		if st == modelgate.StageProduction {
-			if err := serveProduction(ctx, a, mv, filepath.Join(ex, v.Dir)); err != nil {
+			if err := serveProduction(ctx, a, mv); err != nil {
 				return err
 			}
 		}
@@ -234,9 +239,12 @@ func seedDemo(ctx context.Context, a *app, dir string) error {
 	return nil
 }
 
-func serveProduction(ctx context.Context, a *app, mv *modelgate.ModelVersion, dir string) error {
-	d := modelgate.Deployment{Model: mv.Name, Version: mv.Version, ModelDir: dir, Source: mv.Source, Digest: mv.Tags[modelgate.TagModelSHA256]}
-	if err := a.deployer.(*gateway.Deployer).SetStable(ctx, d); err != nil {
+func serveProduction(ctx context.Context, a *app, mv *modelgate.ModelVersion) error {
+	d, err := a.service(actor(), nil).Artifact(ctx, mv.Name, mv.Version)
+	if err != nil {
+		return err
+	}
+	if err := a.deployer.Rollback(ctx, d); err != nil {
 		return fmt.Errorf("serve version %s: %w", mv.Version, err)
 	}
 	return nil

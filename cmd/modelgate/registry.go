@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -145,12 +146,15 @@ func sortedKeys[V any](m map[string]V) []string {
 
 func registryRegister(g *globals) *cobra.Command {
 	var tags []string
-	var metricsFile, stage string
+	var metricsFile, stage, sample string
 	cmd := &cobra.Command{
 		Use: "register MODEL DIR", Short: "Register an MLflow model directory as a new version",
 		Long: `Register a model directory (MLmodel plus flavor files) as the next version of
 MODEL. The artifact is copied into the registry under its model_sha256 digest and
-the tag model_sha256 is set.`,
+the tag model_sha256 is set. With --reference-sample, the training reference
+profile (per-feature sketches and the prediction distribution on that sample) is
+added to the artifact as reference_profile.json; the canary judge compares live
+features with it.`,
 		Example: `  modelgate registry register demand-forecast ./models/v2 --stage Staging \
       --tag git_sha=4f1c2e --tag dataset_version=sales-2024-12-31 --tag approver=ada \
       --metrics ./models/v2-metrics.json`,
@@ -169,6 +173,14 @@ the tag model_sha256 is set.`,
 					return &usageErr{err}
 				}
 			}
+			if sample != "" {
+				dir, err := withReferenceProfile(nv.Dir, sample)
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(filepath.Dir(dir))
+				nv.Dir = dir
+			}
 			return g.withApp(cmd, func(a *app) error {
 				v, err := a.registry.CreateVersion(cmd.Context(), nv)
 				if err != nil {
@@ -185,6 +197,7 @@ the tag model_sha256 is set.`,
 	cmd.Flags().StringArrayVar(&tags, "tag", nil, "version tag KEY=VALUE (repeatable)")
 	cmd.Flags().StringVar(&metricsFile, "metrics", "", "JSON file of training metrics, e.g. {\"mae\": 3.1}")
 	cmd.Flags().StringVar(&stage, "stage", "", "initial stage: None, Staging, Production or Archived")
+	cmd.Flags().StringVar(&sample, "reference-sample", "", "CSV of training rows (raw request fields): its feature and prediction profile is stored with the version, for drift checks")
 	return cmd
 }
 
