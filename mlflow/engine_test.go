@@ -7,60 +7,104 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"modelgate"
-	"modelgate/audit"
 	"modelgate/gateway"
 	"modelgate/inference"
-	"modelgate/judge"
-	"modelgate/mlflow"
 	"modelgate/mlmodel"
-	"modelgate/promotion"
-	"modelgate/smoke"
-	"modelgate/sqlite"
 )
 
-// The real promotion engine drives the example registered by MLflow's own
-// Python client, through the local gateway with live traffic: v2 promoted,
-// then v3 rolled back; the result is read back with MLflow's own client.
+// `modelgate promote` (the real binary) drives the example registered by
+// MLflow's own Python client, through the local gateway with live traffic:
+// v2 promoted, then v3 rolled back (exit 3); the result is read back with
+// MLflow's own client.
 func TestEngine_PromoteAndRollBack(t *testing.T) {
+	bin := buildModelgate(t)
 	for _, mode := range []string{"stage", "alias"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			s := mustServer(t)
 			name, _ := registerExample(t, s, mode, "")
-			r := mustRegistry(t, s, nil)
-			svc, base := engine(t, r, mode)
-			ctx := t.Context()
-			prod, err := svc.Artifact(ctx, name, "1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			prod.Model = name
-			if err := gateway.NewDeployer(base, nil).SetStable(ctx, prod); err != nil {
-				t.Fatal(err)
-			}
-			stop := traffic(t, base, name)
+			base := localGateway(t)
+			cli := cliConfig(t, bin, s.URI, base, mode)
+			cli(0, "deploy", name, "--version", "1")
+			stop := traffic(t, "http://"+base, name)
 			defer stop()
-			for _, step := range []struct{ version, want string }{{"2", "promoted"}, {"3", "rolled_back"}} {
+			r := mustRegistry(t, s, nil)
+			for _, step := range []struct {
+				version string
+				exit    int
+			}{{"2", 0}, {"3", 3}} {
 				if mode == "alias" && step.version == "3" {
-					mustDo(t, r.SetAlias(ctx, name, "challenger", "3"))
+					mustDo(t, r.SetAlias(t.Context(), name, "challenger", "3"))
 				}
-				approve(t, svc, name, step.version)
-				p, err := svc.Start(ctx, name, step.version)
-				if err != nil {
-					t.Fatalf("start %s: %v", step.version, err)
+				for _, role := range []string{"data_science_lead", "compliance_officer"} {
+					cli(0, "approve", name, "--version", step.version, "--role", role, "--by", "t")
 				}
-				if p, err = svc.Run(ctx, p); err != nil || string(p.Outcome) != step.want {
-					t.Fatalf("version %s: outcome %q (%v), want %s; reasons %v", step.version, p.Outcome, err, step.want, p.Reasons)
-				}
+				cli(step.exit, "promote", name, "--version", step.version)
 			}
 			checkMLflowState(t, s, name, mode)
 		})
+	}
+}
+
+// buildModelgate builds the binary once for the test.
+func buildModelgate(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "modelgate")
+	out, err := exec.Command("go", "build", "-o", bin, "../cmd/modelgate").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build modelgate: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// localGateway serves the local platform in-process and returns host:port.
+func localGateway(t *testing.T) string {
+	t.Helper()
+	gw := gateway.NewServer(gateway.Options{Loader: func(d string) (gateway.Model, error) { return mlmodel.Load(d) }})
+	if err := gw.Open(); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(gw.Handler())
+	t.Cleanup(func() { hs.Close(); gw.Close() })
+	return strings.TrimPrefix(hs.URL, "http://")
+}
+
+// cliConfig writes a modelgate.yaml for MLflow at uri and the gateway at
+// listen, and returns a function running the binary with it.
+func cliConfig(t *testing.T, bin, uri, listen, mode string) func(exit int, args ...string) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`registry: {type: mlflow, uri: %q, promotion: %s}
+platform: {type: local, listen: %q}
+canary: {percent: 30, window: 6s, interval: 500ms, extension: 6s, min_requests: 30}
+judge: {type: thresholds}
+smoke: {count: 10, warmup: 1}
+`, uri, mode, listen)
+	path := filepath.Join(dir, "modelgate.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return func(exit int, args ...string) {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"--config", path}, args...)...)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != exit {
+			t.Fatalf("modelgate %s: exit %d, want %d\n%s", strings.Join(args, " "), code, exit, out)
+		}
 	}
 }
 
@@ -80,49 +124,6 @@ func checkMLflowState(t *testing.T, s *server, name, mode string) {
 		if st.Aliases["champion"] != "2" || st.Aliases["previous"] != "1" || st.Aliases["challenger"] != "" {
 			t.Fatalf("aliases as MLflow's client reads them: %v", st.Aliases)
 		}
-	}
-}
-
-// engine builds a promotion service over r and an in-process gateway.
-func engine(t *testing.T, r *mlflow.Registry, mode string) (*promotion.Service, string) {
-	t.Helper()
-	dir := t.TempDir()
-	gw := gateway.NewServer(gateway.Options{Loader: func(d string) (gateway.Model, error) { return mlmodel.Load(d) }})
-	if err := gw.Open(); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(gw.Handler())
-	t.Cleanup(func() { hs.Close(); gw.Close() })
-	db := sqlite.NewDB(filepath.Join(dir, "state.db"))
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	log, err := audit.Open(filepath.Join(dir, "audit.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	j := judge.DefaultThresholds()
-	j.MinRequests = 30
-	policy := promotion.DefaultPolicy()
-	policy.Window, policy.Interval, policy.Extension = 6*time.Second, 500*time.Millisecond, 6*time.Second
-	policy.CanaryPercent = 30
-	var m promotion.Mode = promotion.StageMode{}
-	if mode == "alias" {
-		m = promotion.DefaultAliasMode()
-	}
-	return &promotion.Service{
-		Registry: r, Deployer: gateway.NewDeployer(hs.URL, nil), Metrics: gateway.NewMetricsSource(hs.URL, nil),
-		Store: sqlite.NewPromotionStore(db), Audit: log, Judge: j, Mode: m, Policy: policy,
-		Gates:    []promotion.Gate{&smoke.Requests{Count: 10, Warmup: 1}},
-		CacheDir: filepath.Join(dir, "cache"), Owner: "test", Actor: "test",
-	}, hs.URL
-}
-
-func approve(t *testing.T, svc *promotion.Service, name, version string) {
-	t.Helper()
-	for _, role := range []string{"data_science_lead", "compliance_officer"} {
-		mustDo(t, svc.Store.AddApproval(t.Context(), &modelgate.Approval{Model: name, Version: version, Role: role, By: "t", At: time.Now()}))
 	}
 }
 

@@ -41,7 +41,7 @@ func TestDemo(t *testing.T) {
 	if len(res.Promotions) != 2 || res.Promotions[0].Outcome != "promoted" || res.Promotions[1].Outcome != "rolled_back" {
 		t.Fatalf("outcomes %+v, want v2 promoted and v3 rolled back\n%s", res.Promotions, stderr)
 	}
-	if !strings.Contains(strings.Join(res.Promotions[1].Reasons, " "), "prediction_mean") {
+	if !strings.Contains(strings.Join(res.Promotions[1].Reasons, " "), "prediction_distribution: canary vs production distance") {
 		t.Fatalf("v3's reasons do not name the measured prediction shift: %v", res.Promotions[1].Reasons)
 	}
 	if code, out, errs := runCLI(t, "audit", "verify", res.Audit); code != 0 {
