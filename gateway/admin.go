@@ -69,8 +69,8 @@ func (s *Server) getObserve(_ http.ResponseWriter, r *http.Request) (any, error)
 		Model:  name,
 		Start:  m.prod.start,
 		End:    s.opts.Now(),
-		Stable: m.prod.stableStats.snapshot(),
-		Canary: m.prod.canaryStats.snapshot(),
+		Stable: s.withAccuracy(name, m.prod.start, m.prod.stableStats.snapshot()),
+		Canary: s.withAccuracy(name, m.prod.start, m.prod.canaryStats.snapshot()),
 	}, nil
 }
 

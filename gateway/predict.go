@@ -34,7 +34,9 @@ func (s *Server) predictHandler(e env, name string, w http.ResponseWriter, r *ht
 		return
 	}
 	start := s.opts.Now()
+	id := requestID(r)
 	w.Header().Set(HeaderModelVersion, t.rev.dep.Version)
+	w.Header().Set(HeaderRequestID, id)
 	a := run(t, r)
 	t.stats.record(observation{
 		status:      a.status,
@@ -42,6 +44,7 @@ func (s *Server) predictHandler(e env, name string, w http.ResponseWriter, r *ht
 		rows:        a.rows,
 		predictions: a.preds,
 	})
+	s.recordPrediction(name, t, id, a)
 	if a.status >= 500 {
 		s.opts.Logger.Warn("prediction failed", "model", name, "version", t.rev.dep.Version,
 			"status", a.status, "error", a.err)

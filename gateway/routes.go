@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/http"
+	"time"
 )
 
 // env names an environment of the data plane.
@@ -42,6 +43,9 @@ func (s *Server) routes() *http.ServeMux {
 		mux.HandleFunc("POST "+p+"/v2/models/{name}/infer", s.handleV2Infer(e))
 	}
 	s.adminRoutes(mux)
+	if s.opts.Actuals != nil {
+		mux.Handle("POST /actuals", s.opts.Actuals)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeDataError(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
 	})
@@ -50,8 +54,9 @@ func (s *Server) routes() *http.ServeMux {
 
 // target is the revision chosen to answer one request.
 type target struct {
-	rev   *revision
-	stats *revisionStats // nil in staging: staging is not measured
+	rev    *revision
+	stats  *revisionStats // nil in staging: staging is not measured
+	window time.Time      // production's split start: the measurement window
 }
 
 // pick chooses the revision of name that answers r in e; ok is false when
@@ -69,9 +74,9 @@ func (s *Server) pick(e env, name string, r *http.Request) (target, bool) {
 		return target{}, false
 	}
 	if p.canary != nil && s.toCanary(p.percent, r.Header.Get(HeaderRequestKey)) {
-		return target{rev: p.canary, stats: p.canaryStats}, true
+		return target{rev: p.canary, stats: p.canaryStats, window: p.start}, true
 	}
-	return target{rev: p.stable, stats: p.stableStats}, true
+	return target{rev: p.stable, stats: p.stableStats, window: p.start}, true
 }
 
 // toCanary decides the split: by the key's FNV-1a hash when there is a key,

@@ -33,6 +33,10 @@ type Options struct {
 	Rand func() float64
 	// Logger receives admin changes and model failures. Default: discard.
 	Logger *slog.Logger
+	// Actuals, when set, records production predictions by request id,
+	// serves POST /actuals and adds Accuracy to /observe. Default (nil): no
+	// actuals are collected.
+	Actuals Actuals
 }
 
 // maxBodyBytes bounds request bodies.

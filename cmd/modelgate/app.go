@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"modelgate/kserve"
 	"modelgate/mlflow"
 	"modelgate/mlmodel"
+	"modelgate/payload"
 	promsrc "modelgate/prometheus"
 	"modelgate/promotion"
 	"modelgate/report"
@@ -39,6 +41,7 @@ type app struct {
 	audit    *audit.Log
 	deployer modelgate.Deployer
 	metrics  modelgate.MetricsSource
+	receiver *payload.Receiver // KServe payload logger sink, when configured
 	logger   *slog.Logger
 }
 
@@ -150,9 +153,42 @@ func (a *app) openPrometheus(kd *kserve.Deployer) error {
 			return err
 		}
 		a.metrics = src
+		if a.cfg.Payload.Listen != "" {
+			a.receiver = a.newReceiver(kd)
+			a.metrics = payload.MetricsSource{Metrics: src, Receiver: a.receiver}
+		}
 		return nil
 	}
 	return configErrorf("metrics.type: platform kserve needs metrics {type: prometheus, url: …}")
+}
+
+func (a *app) newReceiver(kd *kserve.Deployer) *payload.Receiver {
+	c := a.cfg.Payload
+	r := payload.NewReceiver(a.cfg.Model)
+	r.Service = kd.Options().ServiceName(a.cfg.Model)
+	r.VersionAnnotation, r.TTL, r.MaxPending = c.VersionAnnotation, c.TTL.D(), c.MaxPending
+	r.Actuals = newActuals(a.cfg.Actuals)
+	r.Logger = a.logger
+	return r
+}
+
+// servePayload runs the CloudEvents receiver (and POST /actuals) on
+// payload.listen until ctx ends; a promotion's window needs it.
+func (a *app) servePayload(ctx context.Context) error {
+	if a.receiver == nil {
+		return nil
+	}
+	mux := http.NewServeMux()
+	if a.receiver.Actuals != nil {
+		mux.Handle("POST /actuals", a.receiver.Actuals)
+	}
+	mux.Handle("/", a.receiver)
+	ln, err := net.Listen("tcp", a.cfg.Payload.Listen)
+	if err != nil {
+		return modelgate.Errorf(modelgate.EUNAVAILABLE, "payload.listen: cannot listen on %s: %v", a.cfg.Payload.Listen, err)
+	}
+	go func() { _ = serveUntilDone(ctx, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, ln) }()
+	return nil
 }
 
 func (a *app) Close() {
@@ -283,13 +319,29 @@ func columns(specs []mlmodel.ColumnSpec) []smoke.Column {
 	return out
 }
 
+// newActuals returns the actuals store the configuration asks for, or nil.
+func newActuals(c ActualsConfig) *payload.Actuals {
+	if !c.Enabled {
+		return nil
+	}
+	a := payload.NewActuals()
+	a.MaxPredictions, a.MaxAge = c.MaxPredictions, c.MaxAge.D()
+	return a
+}
+
 // newGateway builds the local serving gateway (for serve and demo). Models
 // named in external are served by their external server; the rest natively.
-func newGateway(statePath string, external map[string]ExternalConfig, logger *slog.Logger) *gateway.Server {
+// With actuals, the gateway takes POST /actuals and joins them by request id.
+func newGateway(statePath string, external map[string]ExternalConfig, actuals *payload.Actuals, logger *slog.Logger) *gateway.Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	var acts gateway.Actuals
+	if actuals != nil {
+		acts = actuals
+	}
 	return gateway.NewServer(gateway.Options{
+		Actuals: acts,
 		DeploymentLoader: func(d modelgate.Deployment) (gateway.Model, error) {
 			ext, ok := external[d.Model]
 			if !ok {

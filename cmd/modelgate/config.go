@@ -27,6 +27,8 @@ type Config struct {
 	Thresholds    ThresholdsConfig    `yaml:"thresholds"`
 	Judge         JudgeConfig         `yaml:"judge"`
 	Metrics       MetricsConfig       `yaml:"metrics"`
+	Payload       PayloadConfig       `yaml:"payload"`
+	Actuals       ActualsConfig       `yaml:"actuals"`
 	Staging       StagingConfig       `yaml:"staging"`
 	Smoke         SmokeConfig         `yaml:"smoke"`
 	Evaluation    EvaluationConfig    `yaml:"evaluation"`
@@ -106,6 +108,24 @@ type ThresholdsConfig struct {
 	LatencyP95Margin  Duration `yaml:"latency_p95_margin"`
 	RelativeTolerance float64  `yaml:"relative_tolerance"`
 	LatencyFloor      Duration `yaml:"latency_floor"`
+}
+
+// PayloadConfig is the CloudEvents sink for KServe's inference logger
+// (platform kserve): predictions and features per version, by the version
+// annotation the logger forwards.
+type PayloadConfig struct {
+	Listen            string   `yaml:"listen"` // "" = no receiver; set platform.logger.url to http://<this>/
+	VersionAnnotation string   `yaml:"version_annotation"`
+	TTL               Duration `yaml:"ttl"`
+	MaxPending        int      `yaml:"max_pending"`
+}
+
+// ActualsConfig turns on POST /actuals: ground truth posted later by request
+// id is joined to the predictions for the business-KPI check.
+type ActualsConfig struct {
+	Enabled        bool     `yaml:"enabled"`
+	MaxPredictions int      `yaml:"max_predictions"`
+	MaxAge         Duration `yaml:"max_age"`
 }
 
 // JudgeConfig chooses and tunes the canary judge. The margins shared with the
@@ -282,6 +302,7 @@ func (c *Config) validate() error {
 	check(c.Metrics.Type == "" || c.Metrics.Type == "prometheus", "metrics.type: expected prometheus (or nothing, for the local gateway's own figures), got %q", c.Metrics.Type)
 	check(c.Platform.Type != "kserve" || c.Metrics.Type == "prometheus", "metrics.type: platform kserve needs metrics {type: prometheus, url: …}")
 	check(c.Metrics.Type != "prometheus" || c.Platform.Type == "kserve", "metrics.type: prometheus needs platform.type kserve (the local gateway measures itself)")
+	check(c.Payload.Listen == "" || c.Platform.Type == "kserve", "payload.listen: the CloudEvents receiver is for platform kserve (the local gateway measures payloads itself)")
 	if c.Platform.Type == "kserve" {
 		if err := c.Platform.KServe.Validate(); err != nil {
 			errs = append(errs, "platform: "+err.Error())

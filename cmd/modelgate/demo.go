@@ -143,7 +143,7 @@ func extractExample(dst string) error {
 
 // startDemoGateway runs the serving gateway in-process on a free loopback port.
 func startDemoGateway(ctx context.Context, dir string) (*gateway.Server, string, func(), error) {
-	srv := newGateway(filepath.Join(dir, ".modelgate", "gateway.json"), nil, nil)
+	srv := newGateway(filepath.Join(dir, ".modelgate", "gateway.json"), nil, nil, nil)
 	if err := srv.Open(); err != nil {
 		return nil, "", nil, err
 	}

@@ -69,6 +69,9 @@ func (g *globals) promote(ctx context.Context, cfg *Config, model, version strin
 		return err
 	}
 	defer a.Close()
+	if err := a.servePayload(ctx); err != nil {
+		return err
+	}
 	svc := a.service(actor(), g.progress())
 	var p *modelgate.Promotion
 	if resume {

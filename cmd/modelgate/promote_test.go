@@ -23,7 +23,7 @@ func newCLIWorld(t *testing.T) *cliWorld {
 	if err := extractExample(filepath.Join(dir, "example")); err != nil {
 		t.Fatal(err)
 	}
-	srv := newGateway(filepath.Join(dir, "gateway.json"), nil, nil)
+	srv := newGateway(filepath.Join(dir, "gateway.json"), nil, nil, nil)
 	if err := srv.Open(); err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ serves the same versions.`,
 				cfg.Platform.Listen = listen
 			}
 			logger := slog.New(slog.NewTextHandler(g.stderr, nil))
-			srv := newGateway(cfg.path(cfg.Platform.State), cfg.Platform.External, logger)
+			srv := newGateway(cfg.path(cfg.Platform.State), cfg.Platform.External, newActuals(cfg.Actuals), logger)
 			if err := srv.Open(); err != nil {
 				return err
 			}
