@@ -5,5 +5,5 @@
 // features, and the distribution of the model's predictions on the sample.
 // The profile is plain JSON (encoding/json of modelgate.Profile) and its
 // size does not grow with the sample. It imports the root package and
-// sketches-go only, and does no I/O.
+// sketch (the accumulator the gateway uses too) only, and does no I/O.
 package profile

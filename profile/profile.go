@@ -5,15 +5,14 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/DataDog/sketches-go/ddsketch"
-
 	"modelgate"
+	"modelgate/sketch"
 )
 
-// Accuracy is the relative accuracy of the profile's sketches; it matches
-// the gateway's so that canary, production and reference sketches share
-// their buckets.
-const Accuracy = 0.01
+// Accuracy is the relative accuracy of the profile's sketches: the gateway's
+// and the payload receiver's, so canary, production and reference sketches
+// share their buckets.
+const Accuracy = sketch.Accuracy
 
 // Builder accumulates a reference sample. Columns are numeric unless named
 // in Categorical. Rows may be added with AddRow, or column by column with
@@ -26,26 +25,19 @@ type Builder struct {
 	rows        int64
 }
 
+// column is a numeric column's shared accumulator, or a categorical
+// column's counts by text.
 type column struct {
-	sk         *ddsketch.DDSketch
-	counts     map[string]int64
-	n          int64
-	sum, sumSq float64
-	lo, hi     float64
+	num    *sketch.Dist
+	counts map[string]int64
+	n      int64
 }
 
 func newColumn(categorical bool) *column {
-	c := &column{}
 	if categorical {
-		c.counts = map[string]int64{}
-		return c
+		return &column{counts: map[string]int64{}}
 	}
-	sk, err := ddsketch.NewDefaultDDSketch(Accuracy)
-	if err != nil {
-		panic(err) // only for an accuracy outside (0, 1)
-	}
-	c.sk = sk
-	return c
+	return &column{num: sketch.New()}
 }
 
 // NewBuilder starts a profile of the named columns; categorical lists the
@@ -90,43 +82,29 @@ func (b *Builder) AddRows(n int64) { b.rows += n }
 func (b *Builder) AddPrediction(v float64) { b.preds.add(v) }
 
 func (c *column) add(v float64) {
+	if c.num != nil {
+		c.num.Add(v)
+		return
+	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return
 	}
-	if c.counts != nil {
-		c.counts[strconv.FormatFloat(v, 'g', -1, 64)]++
-		c.n++
-		return
-	}
-	if c.sk.Add(v) != nil {
-		return
-	}
-	if c.n == 0 || v < c.lo {
-		c.lo = v
-	}
-	if c.n == 0 || v > c.hi {
-		c.hi = v
-	}
+	c.counts[strconv.FormatFloat(v, 'g', -1, 64)]++
 	c.n++
-	c.sum += v
-	c.sumSq += v * v
 }
 
 func (c *column) distribution() modelgate.Distribution {
+	if c.num != nil {
+		return c.num.Distribution()
+	}
 	if c.n == 0 {
 		return modelgate.Distribution{}
 	}
-	if c.counts != nil {
-		m := make(map[string]int64, len(c.counts))
-		for k, v := range c.counts {
-			m[k] = v
-		}
-		return modelgate.Distribution{Count: c.n, Counts: m}
+	m := make(map[string]int64, len(c.counts))
+	for k, v := range c.counts {
+		m[k] = v
 	}
-	q, _ := c.sk.GetValuesAtQuantiles([]float64{0.5, 0.95, 0.99})
-	var enc []byte
-	c.sk.Encode(&enc, false)
-	return modelgate.Distribution{Count: c.n, Sum: c.sum, SumSq: c.sumSq, Min: c.lo, Max: c.hi, P50: q[0], P95: q[1], P99: q[2], Sketch: enc}
+	return modelgate.Distribution{Count: c.n, Counts: m}
 }
 
 // Profile returns the profile of everything added so far.
