@@ -52,7 +52,10 @@ type Service struct {
 	Gates    []Gate  // staging checks (smoke tests, evaluation), run in order
 	Records  Records // changelog and reports; nil writes none
 	Policy   Policy
-	Mode     Mode // how the registry marks candidate and production; default StageMode
+	Mode     Mode               // how the registry marks candidate and production; default StageMode
+	Notifier modelgate.Notifier // announcements (e-mail, webhooks), best-effort; nil for none
+	// ReportPath is the directory of the reports, named in announcements.
+	ReportPath string
 
 	CacheDir string // verified artifacts, one directory per digest
 	Owner    string // lock owner, unique per process
@@ -179,6 +182,7 @@ func (s *Service) start(ctx context.Context, model, version string) (*modelgate.
 	if err := s.finishStep(ctx, p, rec, "ok", ev); err != nil {
 		return nil, err
 	}
+	s.notify(ctx, p, modelgate.NotifyStarted, fmt.Sprintf("promotion of %s version %s started, replacing version %s", p.Model, p.Version, p.Previous))
 	return p, nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -23,7 +24,9 @@ import (
 	"modelgate/promotion"
 	"modelgate/report"
 	"modelgate/smoke"
+	"modelgate/smtp"
 	"modelgate/sqlite"
+	"modelgate/webhook"
 )
 
 // app holds the adapters chosen by the configuration. This file is the only
@@ -41,7 +44,8 @@ type app struct {
 	audit    *audit.Log
 	deployer modelgate.Deployer
 	metrics  modelgate.MetricsSource
-	receiver *payload.Receiver // KServe payload logger sink, when configured
+	receiver *payload.Receiver  // KServe payload logger sink, when configured
+	notifier modelgate.Notifier // e-mail and webhooks; nil when none are configured
 	logger   *slog.Logger
 }
 
@@ -55,6 +59,10 @@ func openApp(cfg *Config, logger *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	if err := a.openPlatform(); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.openNotifiers(); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -135,6 +143,38 @@ func (a *app) openPlatform() error {
 	return configErrorf("platform.type: %q is not supported; expected local or kserve", a.cfg.Platform.Type)
 }
 
+// openNotifiers builds one notifier per configured destination; a bad
+// destination is a configuration error, a failing one later is not.
+func (a *app) openNotifiers() error {
+	n := a.cfg.Notify
+	var list modelgate.Notifiers
+	var errs []error
+	if e := n.Email; e != nil {
+		s, err := smtp.New(smtp.Options{Addr: e.Addr, StartTLS: e.StartTLS, CAFile: a.cfg.path(e.CAFile), UsernameEnv: e.UsernameEnv,
+			PasswordEnv: e.PasswordEnv, From: e.From, To: e.To, Timeout: e.Timeout.D()})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("notify.email: %s", modelgate.ErrorMessage(err)))
+		} else {
+			list = append(list, s)
+		}
+	}
+	for i, w := range n.Webhooks {
+		h, err := webhook.New(webhook.Options{URL: w.URL, URLEnv: w.URLEnv, Format: w.Format, Timeout: w.Timeout.D()})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("notify.webhooks[%d]: %s", i, modelgate.ErrorMessage(err)))
+			continue
+		}
+		list = append(list, h)
+	}
+	if len(errs) > 0 {
+		return configErrorf("%v", errors.Join(errs...))
+	}
+	if len(list) > 0 {
+		a.notifier = list
+	}
+	return nil
+}
+
 // openPrometheus reads per-revision figures from Prometheus, naming the
 // revisions through the KServe deployer.
 func (a *app) openPrometheus(kd *kserve.Deployer) error {
@@ -210,6 +250,7 @@ func (a *app) service(actor string, progress func(promotion.Event)) *promotion.S
 		Records:  report.Files{Changelog: c.path(c.Records.Changelog), ReportsDir: c.path(c.Records.Reports)},
 		Policy:   a.policy(),
 		Mode:     a.mode(),
+		Notifier: a.notifier, ReportPath: c.path(c.Records.Reports),
 		CacheDir: filepath.Join(c.path(c.State.Dir), "artifacts"),
 		Owner:    fmt.Sprintf("%s:%d:%d", host, os.Getpid(), time.Now().UnixNano()),
 		Actor:    actor,

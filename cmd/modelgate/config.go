@@ -29,6 +29,7 @@ type Config struct {
 	Metrics       MetricsConfig       `yaml:"metrics"`
 	Payload       PayloadConfig       `yaml:"payload"`
 	Actuals       ActualsConfig       `yaml:"actuals"`
+	Notify        NotifyConfig        `yaml:"notify"`
 	Staging       StagingConfig       `yaml:"staging"`
 	Smoke         SmokeConfig         `yaml:"smoke"`
 	Evaluation    EvaluationConfig    `yaml:"evaluation"`
@@ -126,6 +127,32 @@ type ActualsConfig struct {
 	Enabled        bool     `yaml:"enabled"`
 	MaxPredictions int      `yaml:"max_predictions"`
 	MaxAge         Duration `yaml:"max_age"`
+}
+
+// NotifyConfig announces promotions (started, promoted, rolled back, failed,
+// held) by e-mail and webhooks, best-effort. Secrets come from environment
+// variables named here, never from the file.
+type NotifyConfig struct {
+	Email    *EmailConfig    `yaml:"email"`
+	Webhooks []WebhookConfig `yaml:"webhooks"`
+}
+
+type EmailConfig struct {
+	Addr        string   `yaml:"addr"` // host:port
+	StartTLS    bool     `yaml:"starttls"`
+	CAFile      string   `yaml:"ca_file"`
+	UsernameEnv string   `yaml:"username_env"`
+	PasswordEnv string   `yaml:"password_env"`
+	From        string   `yaml:"from"`
+	To          []string `yaml:"to"`
+	Timeout     Duration `yaml:"timeout"`
+}
+
+type WebhookConfig struct {
+	URL     string   `yaml:"url"`
+	URLEnv  string   `yaml:"url_env"`
+	Format  string   `yaml:"format"` // json or slack
+	Timeout Duration `yaml:"timeout"`
 }
 
 // JudgeConfig chooses and tunes the canary judge. The margins shared with the

@@ -1,0 +1,221 @@
+package webhook_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"modelgate"
+	"modelgate/webhook"
+)
+
+func rolledBack() modelgate.Notification {
+	return modelgate.Notification{
+		Kind: modelgate.NotifyRolledBack,
+		Promotion: &modelgate.Promotion{
+			ID: "20250115-101500-abcd", Model: "demand-forecast", Version: "3", Previous: "2",
+			Outcome: modelgate.OutcomeRolledBack, Reasons: []string{"KS distance 0.41 > 0.025 <drift>"},
+		},
+		Summary:    "The canary was judged worse; all traffic is back on version 2.",
+		Details:    []string{"error rate 0.1% vs 0.1%"},
+		ReportPath: "/var/lib/modelgate/reports/20250115-101500-abcd.md",
+	}
+}
+
+// request is what the fake receiver saw.
+type request struct {
+	Method, Path, ContentType string
+	Body                      []byte
+}
+
+// receiver answers every request with status and records it.
+func receiver(t *testing.T, status int, answer string) (*httptest.Server, <-chan request) {
+	t.Helper()
+	got := make(chan request, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- request{r.Method, r.URL.Path, r.Header.Get("Content-Type"), b}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, answer)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, got
+}
+
+func TestNotifier_Notify_Slack(t *testing.T) {
+	srv, got := receiver(t, http.StatusOK, "ok")
+	n := mustNew(t, webhook.Options{URL: srv.URL + "/services/T000/B000/XXXX", Format: webhook.FormatSlack})
+	if rec, err := n.Notify(context.Background(), rolledBack()); err != nil {
+		t.Fatalf("Notify: recoverable=%v, %v", rec, err)
+	}
+	r := <-got
+	if r.Method != http.MethodPost || r.Path != "/services/T000/B000/XXXX" || r.ContentType != "application/json" {
+		t.Errorf("request %s %s (%s)", r.Method, r.Path, r.ContentType)
+	}
+	var body map[string]string
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		t.Fatalf("body %s: %v", r.Body, err)
+	}
+	if len(body) != 1 {
+		t.Errorf("Slack body has keys besides text: %s", r.Body)
+	}
+	text := body["text"]
+	for _, want := range []string{
+		"*[modelgate] demand-forecast v3 rolled back*\n",
+		"all traffic is back on version 2.",
+		"- KS distance 0.41 &gt; 0.025 &lt;drift&gt;", // mrkdwn escapes
+		"Report: /var/lib/modelgate/reports/20250115-101500-abcd.md",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestNotifier_Notify_JSON(t *testing.T) {
+	srv, got := receiver(t, http.StatusAccepted, "")
+	n := mustNew(t, webhook.Options{URL: srv.URL + "/hook"})
+	nt := rolledBack()
+	if rec, err := n.Notify(context.Background(), nt); err != nil {
+		t.Fatalf("Notify: recoverable=%v, %v", rec, err)
+	}
+	var p webhook.Payload
+	if err := json.Unmarshal((<-got).Body, &p); err != nil {
+		t.Fatal(err)
+	}
+	want := webhook.Payload{
+		Kind: "rolled_back", Title: "demand-forecast v3 rolled back", Summary: nt.Summary, Details: nt.Details,
+		ReportPath: nt.ReportPath, Text: nt.Text(), Promotion: nt.Promotion,
+	}
+	if diff := cmp.Diff(want, p); diff != "" {
+		t.Errorf("payload (-want +got):\n%s", diff)
+	}
+}
+
+func TestNotifier_Notify_Status(t *testing.T) {
+	for _, tc := range []struct {
+		status      int
+		recoverable bool
+		code        string
+	}{
+		{http.StatusInternalServerError, true, modelgate.EUNAVAILABLE},
+		{http.StatusServiceUnavailable, true, modelgate.EUNAVAILABLE},
+		{http.StatusTooManyRequests, true, modelgate.EUNAVAILABLE},
+		{http.StatusBadRequest, false, modelgate.EINVALID},
+		{http.StatusForbidden, false, modelgate.EUNAUTHORIZED},
+		{http.StatusNotFound, false, modelgate.ENOTFOUND},
+	} {
+		t.Run(http.StatusText(tc.status), func(t *testing.T) {
+			srv, _ := receiver(t, tc.status, "invalid_payload\n")
+			n := mustNew(t, webhook.Options{URL: srv.URL + "/services/SECRET-TOKEN", Format: webhook.FormatSlack})
+			rec, err := n.Notify(context.Background(), rolledBack())
+			wantFailure(t, rec, err, tc.recoverable, tc.code)
+			if !strings.Contains(err.Error(), "invalid_payload") {
+				t.Errorf("error lacks the receiver's answer: %v", err)
+			}
+		})
+	}
+}
+
+func TestNotifier_Notify_Network(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	n := mustNew(t, webhook.Options{URL: "http://" + addr + "/services/SECRET-TOKEN"})
+	rec, err := n.Notify(context.Background(), rolledBack())
+	wantFailure(t, rec, err, true, modelgate.EUNAVAILABLE)
+	if !strings.Contains(n.String(), addr) || strings.Contains(n.String(), "SECRET") {
+		t.Errorf("String() = %q, want the host without the path", n.String())
+	}
+}
+
+func TestNotifier_Notify_Timeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	defer srv.Close()
+	defer close(release)
+	n := mustNew(t, webhook.Options{URL: srv.URL + "/services/SECRET-TOKEN", Timeout: 100 * time.Millisecond})
+	rec, err := n.Notify(context.Background(), rolledBack())
+	wantFailure(t, rec, err, true, modelgate.EUNAVAILABLE)
+
+	t.Run("ContextCanceled", func(t *testing.T) {
+		n := mustNew(t, webhook.Options{URL: srv.URL + "/services/SECRET-TOKEN"})
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		rec, err := n.Notify(ctx, rolledBack())
+		wantFailure(t, rec, err, false, modelgate.EUNAVAILABLE)
+	})
+}
+
+func TestNew(t *testing.T) {
+	t.Setenv("TEST_WEBHOOK_URL", "https://hooks.example.com/services/SECRET-TOKEN")
+	t.Setenv("TEST_WEBHOOK_EMPTY", "")
+	n := mustNew(t, webhook.Options{URLEnv: "TEST_WEBHOOK_URL", Format: webhook.FormatSlack})
+	if got, want := n.String(), "webhook slack https://hooks.example.com"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	for name, o := range map[string]webhook.Options{
+		"NoURL":      {},
+		"Both":       {URL: "https://a.example.com/x", URLEnv: "TEST_WEBHOOK_URL"},
+		"EnvUnset":   {URLEnv: "TEST_WEBHOOK_EMPTY"},
+		"NotHTTP":    {URL: "ftp://a.example.com/x"},
+		"NoHost":     {URL: "https:///x"},
+		"BadFormat":  {URL: "https://a.example.com/x", Format: "teams"},
+		"NotAbsURL":  {URL: "hooks.example.com/x"},
+		"BadEscapes": {URL: "https://a.example.com/%zz"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := webhook.New(o)
+			if modelgate.ErrorCode(err) != modelgate.EINVALID {
+				t.Fatalf("New: %v, want EINVALID", err)
+			}
+			if strings.Contains(err.Error(), "SECRET") {
+				t.Errorf("error shows the URL: %v", err)
+			}
+		})
+	}
+}
+
+func TestNotifier_Notify_InvalidNotification(t *testing.T) {
+	srv, got := receiver(t, http.StatusOK, "ok")
+	n := mustNew(t, webhook.Options{URL: srv.URL})
+	rec, err := n.Notify(context.Background(), modelgate.Notification{Kind: modelgate.NotifyHeld})
+	wantFailure(t, rec, err, false, modelgate.EINVALID)
+	if len(got) != 0 {
+		t.Error("an invalid notification was sent")
+	}
+}
+
+func mustNew(t *testing.T, o webhook.Options) *webhook.Notifier {
+	t.Helper()
+	n, err := webhook.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func wantFailure(t *testing.T, rec bool, err error, wantRec bool, wantCode string) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("Notify succeeded, want a failure")
+	}
+	if rec != wantRec || modelgate.ErrorCode(err) != wantCode {
+		t.Errorf("Notify: recoverable=%v code=%s (%v), want recoverable=%v code=%s", rec, modelgate.ErrorCode(err), err, wantRec, wantCode)
+	}
+	if strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("the error shows the URL's secret path: %v", err)
+	}
+	t.Logf("Notify failed as expected: %v", err)
+}
