@@ -102,6 +102,12 @@ func within(name string, canary, prod, se, tol float64, final bool) modelgate.Ch
 	band := math.Abs(prod) * tol
 	diff := canary - prod
 	c := modelgate.Check{Name: name, Canary: canary, Production: prod, Limit: band, Low: diff - zWithin*se, High: diff + zWithin*se, Verdict: modelgate.VerdictPass}
+	if math.IsInf(se, 0) {
+		// An arm without data (e.g. predictions, which Prometheus does not
+		// have) has no interval; ±Inf would also make the evidence
+		// unencodable as JSON.
+		c.Low, c.High = 0, 0
+	}
 	rel := 0.0
 	if prod != 0 {
 		rel = diff / math.Abs(prod)

@@ -35,7 +35,7 @@ func setVirtualService(t *testing.T, name string, weights map[string]int64) {
 	}}
 	data, _ := vs.MarshalJSON()
 	force := true
-	if _, err := cluster.dyn.Resource(vsGVR).Namespace("mlops").Patch(context.Background(), name, "application/apply-patch+yaml", data, metav1.PatchOptions{FieldManager: "net-istio", Force: &force}); err != nil {
+	if _, err := cluster.c.Dyn.Resource(vsGVR).Namespace("mlops").Patch(context.Background(), name, "application/apply-patch+yaml", data, metav1.PatchOptions{FieldManager: "net-istio", Force: &force}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -47,7 +47,7 @@ func TestVirtualServiceCheck(t *testing.T) {
 	o := testOptions()
 	o.VirtualService = "{name}-predictor-ingress"
 	o.CanaryTimeout = 2 * time.Second
-	d, err := kserve.New(cluster.admin, o)
+	d, err := kserve.New(cluster.c.Admin, o)
 	if err != nil {
 		t.Fatal(err)
 	}

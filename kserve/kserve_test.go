@@ -17,6 +17,7 @@ import (
 
 	"modelgate"
 	"modelgate/kserve"
+	"modelgate/kserve/kservetest"
 )
 
 func testOptions() kserve.Options {
@@ -44,7 +45,7 @@ func dep(model, version string) modelgate.Deployment {
 func mustDeployer(t *testing.T, o kserve.Options) *kserve.Deployer {
 	t.Helper()
 	mustCluster(t)
-	d, err := kserve.New(asServiceAccount("mlops", "modelgate"), o)
+	d, err := kserve.New(cluster.c.AsServiceAccount("mlops", "modelgate"), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func mustTraffic(t *testing.T, d *kserve.Deployer, model string, want modelgate.
 
 func getISVC(t *testing.T, ns, name string) *unstructured.Unstructured {
 	t.Helper()
-	obj, err := cluster.dyn.Resource(isvcGVR).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
+	obj, err := cluster.c.Dyn.Resource(kservetest.ISVC).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +158,7 @@ func TestPromotionAndRollback(t *testing.T) {
 		body := "INFO started\nWARNING slow request\nERROR model failed\nINFO ok\n"
 		return io.NopCloser(strings.NewReader(body)), nil
 	}
-	logs, err := d.PredictorLogs(ctx, "demand-forecast")
+	logs, err := modelgate.LogSource(d).RevisionLogs(ctx, "demand-forecast")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +193,7 @@ func TestCanaryNeverReady(t *testing.T) {
 	if err := d.SetStable(ctx, dep("broken-canary", "1")); err != nil {
 		t.Fatal(err)
 	}
-	cluster.kserve.fail("9")
+	cluster.c.KServe.Fail("9")
 	err := d.StartCanary(ctx, dep("broken-canary", "9"), 10)
 	if modelgate.ErrorCode(err) != modelgate.EPRECONDITION || !strings.Contains(err.Error(), "latestCreatedRevision != latestReadyRevision") || !strings.Contains(err.Error(), "RevisionFailed") {
 		t.Fatalf("StartCanary = %v (%s), want EPRECONDITION naming the unready revision and the condition", err, modelgate.ErrorCode(err))
@@ -213,7 +214,7 @@ func TestCanaryNeverReady(t *testing.T) {
 // times out with the conditions' reasons and messages.
 func TestStagingTimeoutReportsConditions(t *testing.T) {
 	d := mustDeployer(t, testOptions())
-	cluster.kserve.fail("8")
+	cluster.c.KServe.Fail("8")
 	_, err := d.DeployStaging(context.Background(), dep("never-ready", "8"), 2*time.Second)
 	if modelgate.ErrorCode(err) != modelgate.EPRECONDITION || !strings.Contains(err.Error(), "storage initializer could not download") {
 		t.Fatalf("DeployStaging = %v, want EPRECONDITION with the condition message", err)
@@ -243,13 +244,13 @@ func TestBadInputsChangeNothing(t *testing.T) {
 			if c.opts != nil {
 				c.opts(&o)
 			}
-			cfg := asServiceAccount("mlops", "modelgate")
+			cfg := cluster.c.AsServiceAccount("mlops", "modelgate")
 			switch c.identity {
 			case "root":
-				cfg = cluster.admin
+				cfg = cluster.c.Admin
 			case "":
 			default:
-				cfg = asServiceAccount("mlops", c.identity)
+				cfg = cluster.c.AsServiceAccount("mlops", c.identity)
 			}
 			d, err := kserve.New(cfg, o)
 			if err != nil {
@@ -263,7 +264,7 @@ func TestBadInputsChangeNothing(t *testing.T) {
 	}
 
 	t.Run("forbidden apply", func(t *testing.T) {
-		d, err := kserve.New(asServiceAccount("mlops", "nobody"), testOptions())
+		d, err := kserve.New(cluster.c.AsServiceAccount("mlops", "nobody"), testOptions())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,7 +295,7 @@ func TestBadInputsChangeNothing(t *testing.T) {
 	})
 
 	for _, ns := range []string{"mlops-staging", "mlops"} {
-		if _, err := cluster.dyn.Resource(isvcGVR).Namespace(ns).Get(ctx, "bad-input", metav1.GetOptions{}); err == nil {
+		if _, err := cluster.c.Dyn.Resource(kservetest.ISVC).Namespace(ns).Get(ctx, "bad-input", metav1.GetOptions{}); err == nil {
 			t.Errorf("an InferenceService bad-input exists in %s after the failures", ns)
 		}
 	}
@@ -308,7 +309,7 @@ func TestRBACMinimal(t *testing.T) {
 	ctx := context.Background()
 	type grant struct{ kind, ns, resource, verb string }
 	var grants []grant
-	for _, o := range rbacManifest(nil) {
+	for _, o := range rbacManifest(t, nil) {
 		if o.GetKind() != "Role" && o.GetKind() != "ClusterRole" {
 			continue
 		}
@@ -326,7 +327,7 @@ func TestRBACMinimal(t *testing.T) {
 		sa := "minus-" + strings.ReplaceAll(strings.ReplaceAll(g.resource+"-"+g.verb+"-"+g.ns, "/", "-"), ".", "-")
 		sa = strings.TrimSuffix(sa, "-")
 		suffix := "-" + sa
-		objs := rbacManifest(func(o *unstructured.Unstructured) bool {
+		objs := rbacManifest(t, func(o *unstructured.Unstructured) bool {
 			o.SetName(o.GetName() + suffix)
 			switch o.GetKind() {
 			case "RoleBinding", "ClusterRoleBinding":
@@ -357,10 +358,10 @@ func TestRBACMinimal(t *testing.T) {
 			}
 			return true
 		})
-		if err := applyManifest(objs); err != nil {
+		if err := cluster.c.Apply(objs); err != nil {
 			t.Fatal(err)
 		}
-		d, err := kserve.New(asServiceAccount("mlops", sa), testOptions())
+		d, err := kserve.New(cluster.c.AsServiceAccount("mlops", sa), testOptions())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -472,7 +473,7 @@ func argo(ctx context.Context, t *testing.T, dir string) {
 			obj := readManifest(t, filepath.Join(dir, f))
 			data, _ := obj.MarshalJSON()
 			force := true
-			_, err = cluster.dyn.Resource(isvcGVR).Namespace(obj.GetNamespace()).Patch(ctx, obj.GetName(), "application/apply-patch+yaml", data,
+			_, err = cluster.c.Dyn.Resource(kservetest.ISVC).Namespace(obj.GetNamespace()).Patch(ctx, obj.GetName(), "application/apply-patch+yaml", data,
 				metav1.PatchOptions{FieldManager: "argocd", Force: &force, FieldValidation: "Strict"})
 			if err != nil {
 				t.Errorf("argo apply %s: %v", f, err)

@@ -9,22 +9,18 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"modelgate"
 )
 
 // LogReader returns the last tail lines of a pod container's log.
 type LogReader func(ctx context.Context, namespace, pod, container string, tail int64) (io.ReadCloser, error)
 
-// RevisionLogs is what the predictor pods of one revision logged.
-type RevisionLogs struct {
-	Revision string   `json:"revision"`
-	Version  string   `json:"version"`
-	Pods     []string `json:"pods"`
-	Lines    int      `json:"lines"`    // lines read (the last logScan of each pod)
-	Errors   int      `json:"errors"`   // lines mentioning error, exception, fatal or panic
-	Warnings int      `json:"warnings"` // lines mentioning warn or warning
-	Last     []string `json:"last"`     // the last Options.LogTail lines, pod by pod
-	ReadErrs []string `json:"read_errors,omitempty"`
-}
+var _ modelgate.LogSource = (*Deployer)(nil)
+
+// RevisionLogs is modelgate.RevisionLogs: what the predictor pods of one
+// revision logged.
+type RevisionLogs = modelgate.RevisionLogs
 
 const (
 	predictorContainer = "kserve-container"
@@ -65,7 +61,7 @@ func (d *Deployer) PredictorLogs(ctx context.Context, model string) ([]RevisionL
 		}
 		r.Pods = append(r.Pods, pod.Name)
 		if err := d.scanPod(ctx, pod, r); err != nil {
-			r.ReadErrs = append(r.ReadErrs, pod.Name+": "+err.Error())
+			r.ReadErrors = append(r.ReadErrors, pod.Name+": "+err.Error())
 		}
 	}
 	out := make([]RevisionLogs, 0, len(byRev))
@@ -74,6 +70,11 @@ func (d *Deployer) PredictorLogs(ctx context.Context, model string) ([]RevisionL
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Revision < out[j].Revision })
 	return out, nil
+}
+
+// RevisionLogs implements modelgate.LogSource: PredictorLogs.
+func (d *Deployer) RevisionLogs(ctx context.Context, model string) ([]modelgate.RevisionLogs, error) {
+	return d.PredictorLogs(ctx, model)
 }
 
 func (d *Deployer) scanPod(ctx context.Context, pod corev1.Pod, r *RevisionLogs) error {

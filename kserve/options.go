@@ -86,6 +86,9 @@ type Logger struct {
 	Mode string `yaml:"mode"` // all (default), request or response
 	// MetadataHeaders are request headers copied into the logged events.
 	MetadataHeaders []string `yaml:"metadata_headers"`
+	// MetadataAnnotations are pod annotations forwarded in Ce-Annotations,
+	// besides modelgate.dev/version, which is always forwarded.
+	MetadataAnnotations []string `yaml:"metadata_annotations"`
 }
 
 // DefaultOptions returns the playbook's defaults.

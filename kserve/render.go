@@ -129,6 +129,9 @@ func (o Options) Render(d modelgate.Deployment, namespace string, canary *int64,
 		if o.Logger.Mode != "" {
 			lg["mode"] = o.Logger.Mode
 		}
+		// The version annotation is always forwarded (Ce-Annotations): it is
+		// how the payload receiver tells canary from production events.
+		lg["metadataAnnotations"] = toAnySlice(append([]string{AnnotationVersion}, o.Logger.MetadataAnnotations...))
 		if len(o.Logger.MetadataHeaders) > 0 {
 			lg["metadataHeaders"] = toAnySlice(o.Logger.MetadataHeaders)
 		}

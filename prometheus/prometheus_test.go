@@ -2,16 +2,10 @@ package prometheus_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -20,6 +14,7 @@ import (
 
 	"modelgate"
 	"modelgate/prometheus"
+	"modelgate/prometheus/prometheustest"
 )
 
 // The exporter's known figures: cumulative latency buckets (ms) by code.
@@ -122,95 +117,14 @@ func (e *exporter) istio(b *strings.Builder, a arm, reporter string) {
 	}
 }
 
-// startPrometheus runs the real Prometheus scraping target every second.
-func startPrometheus(t *testing.T, target string) string {
-	t.Helper()
-	bin := os.Getenv("MODELGATE_PROMETHEUS")
-	if bin == "" {
-		bin = "prometheus"
-	}
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		msg := fmt.Sprintf("Prometheus not found (%s): install it with scripts/prometheus-install, or set MODELGATE_PROMETHEUS", bin)
-		if os.Getenv("MODELGATE_REQUIRE_INTEGRATION") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	dir := t.TempDir()
-	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n- job_name: exporter\n  static_configs:\n  - targets: [%q]\n", target)
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, path, "--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	base := "http://" + addr
-	waitFor(t, 30*time.Second, func() bool {
-		resp, err := http.Get(base + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
-	return base
-}
-
-func waitFor(t *testing.T, d time.Duration, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s", d)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // instant runs an instant PromQL query and returns the single value.
 func instant(t *testing.T, base, q string) float64 {
 	t.Helper()
-	v, err := tryInstant(base, q)
+	v, err := prometheustest.Query(base, q)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v
-}
-
-func tryInstant(base, q string) (float64, error) {
-	resp, err := http.Get(base + "/api/v1/query?" + url.Values{"query": {q}}.Encode())
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var r struct {
-		Data struct {
-			Result []struct {
-				Value [2]any `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || len(r.Data.Result) != 1 {
-		return 0, fmt.Errorf("query %s: %v %+v", q, err, r)
-	}
-	return strconv.ParseFloat(r.Data.Result[0].Value[1].(string), 64)
-}
-
-func has(base, q string, atLeast float64) bool {
-	v, err := tryInstant(base, q)
-	return err == nil && v >= atLeast
 }
 
 func TestObserveAgainstRealPrometheus(t *testing.T) {
@@ -218,15 +132,15 @@ func TestObserveAgainstRealPrometheus(t *testing.T) {
 	srv := httptest.NewServer(exp)
 	defer srv.Close()
 	start := time.Now().Add(-time.Second)
-	base := startPrometheus(t, strings.TrimPrefix(srv.URL, "http://"))
+	base := prometheustest.Start(t, strings.TrimPrefix(srv.URL, "http://"))
 	// At least two scrapes at zero, then the known values, then two more.
-	waitFor(t, 30*time.Second, func() bool {
-		return has(base, `count_over_time(up{job="exporter"}[1m])`, 2)
+	prometheustest.WaitFor(t, 30*time.Second, func() bool {
+		return prometheustest.AtLeast(base, `count_over_time(up{job="exporter"}[1m])`, 2)
 	})
 	exp.live.Store(true)
-	waitFor(t, 30*time.Second, func() bool {
-		return has(base, `sum(revision_app_request_count{namespace_name="mlops"})`, 1000) &&
-			has(base, `count_over_time(up{job="exporter"}[1m])`, 5)
+	prometheustest.WaitFor(t, 30*time.Second, func() bool {
+		return prometheustest.AtLeast(base, `sum(revision_app_request_count{namespace_name="mlops"})`, 1000) &&
+			prometheustest.AtLeast(base, `count_over_time(up{job="exporter"}[1m])`, 5)
 	})
 
 	split := prometheus.Split{

@@ -134,6 +134,7 @@ func (s *Service) rollback(ctx context.Context, p *modelgate.Promotion) error {
 		return err
 	}
 	want := modelgate.TrafficSplit{Stable: p.Previous}
+	logs, logsErr := s.revisionLogs(ctx, p.Model) // read while the canary's pods still run
 	s.emit(p, "rolling back: all traffic to version "+p.Previous, nil)
 	err = s.act(ctx, p, "rollback_traffic", s.trafficIs(p.Model, want), func(ctx context.Context) error {
 		return s.Deployer.Rollback(ctx, prev)
@@ -151,7 +152,14 @@ func (s *Service) rollback(ctx context.Context, p *modelgate.Promotion) error {
 	if err := s.tagOutcome(ctx, p, outcome); err != nil {
 		return err
 	}
-	if err := s.finishStep(ctx, p, rec, "ok", map[string]any{"traffic": want, "archived": p.Version, "reasons": p.Reasons}); err != nil {
+	ev := map[string]any{"traffic": want, "archived": p.Version, "reasons": p.Reasons}
+	if logs != nil {
+		ev["logs"] = logs
+	}
+	if logsErr != "" {
+		ev["logs_error"] = logsErr
+	}
+	if err := s.finishStep(ctx, p, rec, "ok", ev); err != nil {
 		return err
 	}
 	return s.end(ctx, p, outcome, modelgate.StepRollback)
@@ -199,5 +207,7 @@ func (s *Service) end(ctx context.Context, p *modelgate.Promotion, o modelgate.O
 		return err
 	}
 	s.emit(p, fmt.Sprintf("promotion %s: %s", p.ID, o), nil)
+	// After the last write, so a resumed promotion does not announce twice.
+	s.notify(ctx, p, string(o), fmt.Sprintf("%s version %s: %s (previous version %s)", p.Model, p.Version, o, p.Previous))
 	return nil
 }

@@ -19,6 +19,10 @@ type windowEvidence struct {
 	Decision  modelgate.Decision  `json:"decision"`
 	Judgement modelgate.Judgement `json:"judgement"`
 	Figures   *modelgate.Window   `json:"figures"`
+	// Logs are production's serving logs per revision, when the platform
+	// can read them (modelgate.LogSource); LogsError says why they are missing.
+	Logs      []modelgate.RevisionLogs `json:"logs,omitempty"`
+	LogsError string                   `json:"logs_error,omitempty"`
 }
 
 // window is playbook step 5: one look at canary against production per call.
@@ -42,6 +46,7 @@ func (s *Service) window(ctx context.Context, p *modelgate.Promotion) error {
 	}
 	j := s.Judge.Judge(w, modelgate.Progress{Elapsed: elapsed, Window: length, Final: elapsed >= length})
 	ev := windowEvidence{Looks: prevLooks(rec) + 1, Elapsed: elapsed.Round(time.Second).String(), Window: length.String(), Extended: p.Extended, Decision: j.Decision, Judgement: j, Figures: w}
+	ev.Logs, ev.LogsError = s.revisionLogs(ctx, p.Model)
 	s.emit(p, "canary window", func(e *Event) {
 		e.Elapsed, e.Remaining, e.Judgement, e.Window = elapsed, max(length-elapsed, 0), &j, w
 	})
@@ -106,7 +111,11 @@ func (s *Service) hold(ctx context.Context, p *modelgate.Promotion, rec *modelga
 	if err := s.audit(ctx, p, "promotion.held", "held", r.Evidence, ""); err != nil {
 		return err
 	}
-	return s.advance(ctx, p, modelgate.StepWindow)
+	if err := s.advance(ctx, p, modelgate.StepWindow); err != nil {
+		return err
+	}
+	s.notify(ctx, p, modelgate.NotifyHeld, fmt.Sprintf("%s version %s is held for a person: the canary window ended without a decision", p.Model, p.Version))
+	return nil
 }
 
 // metricsFailed tolerates a few failed looks in a row, then rolls back:
@@ -122,4 +131,19 @@ func (s *Service) metricsFailed(ctx context.Context, p *modelgate.Promotion, rec
 		return err
 	}
 	return s.advance(ctx, p, modelgate.StepRollback)
+}
+
+// revisionLogs reads production's serving logs per revision when the
+// platform can (modelgate.LogSource): best-effort evidence, so a failure is
+// returned as text for the record, never as an error.
+func (s *Service) revisionLogs(ctx context.Context, model string) ([]modelgate.RevisionLogs, string) {
+	src, ok := s.Deployer.(modelgate.LogSource)
+	if !ok {
+		return nil, ""
+	}
+	logs, err := src.RevisionLogs(ctx, model)
+	if err != nil {
+		return nil, modelgate.ErrorMessage(err)
+	}
+	return logs, ""
 }

@@ -1,4 +1,4 @@
-package kserve_test
+package kservetest
 
 import (
 	"context"
@@ -11,14 +11,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 )
 
-var isvcGVR = schema.GroupVersionResource{Group: "serving.kserve.io", Version: "v1beta1", Resource: "inferenceservices"}
-
-// fakeKServe plays the KServe controller and Knative in Knative mode,
+// Controller plays the KServe controller and Knative in Knative mode,
 // writing InferenceService status through the status subresource. It
 // follows kserve v0.20.0:
 //   - pkg/controller/v1beta1/inferenceservice/reconcilers/knative/ksvc_reconciler.go
@@ -33,33 +30,58 @@ var isvcGVR = schema.GroupVersionResource{Group: "serving.kserve.io", Version: "
 // canaryTrafficPercent) creates a revision {isvc}-predictor-0000N, ready one
 // poll later unless its version is marked failing; latestRevision: true
 // routes to the latest ready revision.
-type fakeKServe struct {
+type Controller struct {
 	dyn  dynamic.Interface
 	kube kubernetes.Interface
 
 	mu        sync.Mutex
-	revisions map[string][]revision // ns/name → revisions, oldest first
+	revisions map[string][]Revision // ns/name → revisions, oldest first
 	failing   map[string]bool       // versions whose revisions never become ready
+	url       func(namespace, name string) string
 }
 
-type revision struct {
-	name, hash, version string
-	seen                int // polls since creation
+// Revision is one Knative revision the controller created.
+type Revision struct {
+	Name    string
+	Version string    // the predictor's modelgate.dev/version label
+	Created time.Time // when the controller created it
+	Ready   bool
+	hash    string
+	seen    int // polls since creation
 }
 
-func newFakeKServe(dyn dynamic.Interface, kube kubernetes.Interface) *fakeKServe {
-	return &fakeKServe{dyn: dyn, kube: kube, revisions: map[string][]revision{}, failing: map[string]bool{}}
+// NewController returns a controller; start it with Run.
+func NewController(dyn dynamic.Interface, kube kubernetes.Interface) *Controller {
+	return &Controller{dyn: dyn, kube: kube, revisions: map[string][]Revision{}, failing: map[string]bool{}}
 }
 
-func (f *fakeKServe) fail(version string) {
+// Fail makes every revision of version never become ready.
+func (f *Controller) Fail(version string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.failing[version] = true
 }
 
-func (f *fakeKServe) run(ctx context.Context) {
+// SetURL sets how status.url is formed (default
+// http://{name}.{namespace}.example.com), e.g. to point it at a test data
+// plane.
+func (f *Controller) SetURL(url func(namespace, name string) string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.url = url
+}
+
+// Revisions returns the revisions of namespace/name, oldest first.
+func (f *Controller) Revisions(namespace, name string) []Revision {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Revision(nil), f.revisions[namespace+"/"+name]...)
+}
+
+// Run reconciles every InferenceService every 50ms until ctx ends.
+func (f *Controller) Run(ctx context.Context) {
 	for ctx.Err() == nil {
-		list, err := f.dyn.Resource(isvcGVR).Namespace("").List(ctx, metav1.ListOptions{})
+		list, err := f.dyn.Resource(ISVC).Namespace("").List(ctx, metav1.ListOptions{})
 		if err == nil {
 			for i := range list.Items {
 				_ = f.reconcile(ctx, &list.Items[i])
@@ -69,11 +91,13 @@ func (f *fakeKServe) run(ctx context.Context) {
 	}
 }
 
-func (f *fakeKServe) reconcile(ctx context.Context, obj *unstructured.Unstructured) error {
+// observe records the predictor's template as a revision when it changed
+// and ages every revision by one poll.
+func (f *Controller) observe(obj *unstructured.Unstructured) (latestReady, latestCreated, url string, failed bool, newlyReady []string) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	key := obj.GetNamespace() + "/" + obj.GetName()
 	predictor, _, _ := unstructured.NestedMap(obj.Object, "spec", "predictor")
-	canary, hasCanary, _ := unstructured.NestedInt64(predictor, "canaryTrafficPercent")
 	tmpl := map[string]any{}
 	for k, v := range predictor {
 		if k != "canaryTrafficPercent" {
@@ -84,27 +108,32 @@ func (f *fakeKServe) reconcile(ctx context.Context, obj *unstructured.Unstructur
 	revs := f.revisions[key]
 	if len(revs) == 0 || revs[len(revs)-1].hash != string(h) {
 		version, _, _ := unstructured.NestedString(predictor, "labels", "modelgate.dev/version")
-		revs = append(revs, revision{name: fmt.Sprintf("%s-predictor-%05d", obj.GetName(), len(revs)+1), hash: string(h), version: version})
+		revs = append(revs, Revision{Name: fmt.Sprintf("%s-predictor-%05d", obj.GetName(), len(revs)+1), hash: string(h), Version: version, Created: time.Now()})
 	}
-	latestReady, newlyReady := "", []string{}
 	for i := range revs {
 		revs[i].seen++
-		if revs[i].seen >= 2 && !f.failing[revs[i].version] {
-			latestReady = revs[i].name
-			if revs[i].seen == 2 {
-				newlyReady = append(newlyReady, revs[i].name)
+		if revs[i].seen >= 2 && !f.failing[revs[i].Version] {
+			latestReady = revs[i].Name
+			if !revs[i].Ready {
+				revs[i].Ready = true
+				newlyReady = append(newlyReady, revs[i].Name)
 			}
 		}
 	}
 	f.revisions[key] = revs
-	latestCreated := revs[len(revs)-1].name
-	failed := f.failing[revs[len(revs)-1].version]
-	f.mu.Unlock()
+	url = fmt.Sprintf("http://%s.%s.example.com", obj.GetName(), obj.GetNamespace())
+	if f.url != nil {
+		url = f.url(obj.GetNamespace(), obj.GetName())
+	}
+	return latestReady, revs[len(revs)-1].Name, url, f.failing[revs[len(revs)-1].Version], newlyReady
+}
 
+func (f *Controller) reconcile(ctx context.Context, obj *unstructured.Unstructured) error {
+	latestReady, latestCreated, url, failed, newlyReady := f.observe(obj)
+	canary, hasCanary, _ := unstructured.NestedInt64(obj.Object, "spec", "predictor", "canaryTrafficPercent")
 	for _, r := range newlyReady {
 		f.createPod(ctx, obj, r)
 	}
-
 	// The component status as it was (KServe reads it before updating).
 	var old struct {
 		Rolledout string `json:"latestRolledoutRevision"`
@@ -191,7 +220,7 @@ func (f *fakeKServe) reconcile(ctx context.Context, obj *unstructured.Unstructur
 	setIf("previousRolledoutRevision", previous)
 	status := map[string]any{
 		"observedGeneration": obj.GetGeneration(),
-		"url":                fmt.Sprintf("http://%s.%s.example.com", obj.GetName(), obj.GetNamespace()),
+		"url":                url,
 		"deploymentMode":     "Knative",
 		"conditions":         []any{condition("IngressReady", "True", "", ""), predictorReady, ready},
 		"components":         map[string]any{"predictor": predictorStatus},
@@ -203,7 +232,7 @@ func (f *fakeKServe) reconcile(ctx context.Context, obj *unstructured.Unstructur
 		return nil
 	}
 	obj.Object["status"] = status
-	_, err := f.dyn.Resource(isvcGVR).Namespace(obj.GetNamespace()).UpdateStatus(ctx, obj, metav1.UpdateOptions{})
+	_, err := f.dyn.Resource(ISVC).Namespace(obj.GetNamespace()).UpdateStatus(ctx, obj, metav1.UpdateOptions{})
 	return err
 }
 
@@ -217,7 +246,7 @@ func condition(typ, status, reason, msg string) map[string]any {
 
 // createPod leaves a predictor pod object for a ready revision (no kubelet
 // runs it; the log test reads logs through a stub).
-func (f *fakeKServe) createPod(ctx context.Context, isvc *unstructured.Unstructured, rev string) {
+func (f *Controller) createPod(ctx context.Context, isvc *unstructured.Unstructured, rev string) {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      rev + "-deployment-abc12-xyz34",

@@ -1,0 +1,274 @@
+package kservetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
+)
+
+// KServeModule is where the real CRDs come from.
+const KServeModule = "github.com/kserve/kserve@v0.20.0"
+
+// The identity deploy/rbac.yaml grants: modelgate's service account.
+const (
+	ModelgateNamespace = "mlops"
+	ModelgateAccount   = "modelgate"
+)
+
+// ISVC is the InferenceService resource.
+var ISVC = schema.GroupVersionResource{Group: "serving.kserve.io", Version: "v1beta1", Resource: "inferenceservices"}
+
+// ErrNotInstalled means the kube-apiserver or etcd binary is missing: tests
+// skip (or fail under MODELGATE_REQUIRE_INTEGRATION=1), see Check.
+var ErrNotInstalled = errors.New("kubernetes test binaries not installed")
+
+// Cluster is a running test API server.
+type Cluster struct {
+	Admin  *rest.Config         // cluster-admin
+	Dyn    dynamic.Interface    // as Admin
+	Kube   kubernetes.Interface // as Admin
+	KServe *Controller          // the fake KServe controller, running
+	// Kubeconfig is a kubeconfig file authenticating (client certificate) as
+	// system:serviceaccount:mlops:modelgate, which holds exactly
+	// deploy/rbac.yaml's permissions.
+	Kubeconfig string
+
+	env  *envtest.Environment
+	stop context.CancelFunc
+	dir  string
+}
+
+// Start starts the API server, installs the CRDs, creates the playbook's
+// namespaces (mlops-staging, mlops) and service accounts (mlops/modelgate,
+// kserve-sa in both), applies deploy/rbac.yaml and runs the fake controller.
+// ErrNotInstalled (wrapped) when the binaries are missing. Stop it with Stop.
+func Start() (*Cluster, error) {
+	assets := AssetsDir()
+	for _, b := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(assets, b)); err != nil {
+			return nil, fmt.Errorf("%w: no %s in %s: run scripts/kube-bin (or set KUBEBUILDER_ASSETS)", ErrNotInstalled, b, assets)
+		}
+	}
+	mod, err := kserveModuleDir()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{env: &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		CRDInstallOptions: envtest.CRDInstallOptions{
+			Paths: []string{
+				filepath.Join(mod, "config/crd/full/serving.kserve.io_inferenceservices.yaml"),
+				filepath.Join(mod, "test/crds/istio_virtualservice.yaml"),
+			},
+			ErrorIfPathMissing: true,
+			MaxTime:            time.Minute, // the default 10s is too short on a busy 2-core machine
+		},
+	}}
+	if c.Admin, err = c.env.Start(); err != nil {
+		return nil, fmt.Errorf("start envtest: %w", err)
+	}
+	if err := c.setup(); err != nil {
+		_ = c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Cluster) setup() error {
+	var err error
+	if c.Dyn, err = dynamic.NewForConfig(c.Admin); err != nil {
+		return err
+	}
+	if c.Kube, err = kubernetes.NewForConfig(c.Admin); err != nil {
+		return err
+	}
+	if err := c.CreateNamespaces("mlops-staging", "mlops"); err != nil {
+		return err
+	}
+	if err := c.CreateServiceAccounts([][2]string{{"mlops", ModelgateAccount}, {"mlops", "kserve-sa"}, {"mlops-staging", "kserve-sa"}}); err != nil {
+		return err
+	}
+	objs, err := RBACManifest(nil)
+	if err != nil {
+		return err
+	}
+	if err := c.Apply(objs); err != nil {
+		return err
+	}
+	if err := c.writeKubeconfig(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stop = cancel
+	c.KServe = NewController(c.Dyn, c.Kube)
+	go c.KServe.Run(ctx)
+	return nil
+}
+
+// writeKubeconfig writes Kubeconfig for modelgate's service account.
+func (c *Cluster) writeKubeconfig() error {
+	u, err := c.env.AddUser(envtest.User{Name: ServiceAccountUser(ModelgateNamespace, ModelgateAccount), Groups: serviceAccountGroups(ModelgateNamespace)}, nil)
+	if err != nil {
+		return fmt.Errorf("add user %s: %w", ModelgateAccount, err)
+	}
+	kc, err := u.KubeConfig()
+	if err != nil {
+		return err
+	}
+	if c.dir, err = os.MkdirTemp("", "kservetest-"); err != nil {
+		return err
+	}
+	c.Kubeconfig = filepath.Join(c.dir, "kubeconfig")
+	return os.WriteFile(c.Kubeconfig, kc, 0o600)
+}
+
+// Stop stops the controller and the API server and removes the kubeconfig.
+func (c *Cluster) Stop() error {
+	if c.stop != nil {
+		c.stop()
+	}
+	if c.dir != "" {
+		_ = os.RemoveAll(c.dir)
+	}
+	return c.env.Stop()
+}
+
+// Check skips tb when err is ErrNotInstalled (fails it instead with
+// MODELGATE_REQUIRE_INTEGRATION=1) and fails it on any other error.
+func Check(tb testing.TB, err error) {
+	tb.Helper()
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrNotInstalled) && os.Getenv("MODELGATE_REQUIRE_INTEGRATION") != "1":
+		tb.Skip(err)
+	default:
+		tb.Fatal(err)
+	}
+}
+
+// AssetsDir is $KUBEBUILDER_ASSETS, else the module's .cache/kube-bin.
+func AssetsDir() string {
+	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
+		return d
+	}
+	return filepath.Join(ModuleRoot(), ".cache", "kube-bin")
+}
+
+// ModuleRoot is modelgate's module directory (found from this file).
+func ModuleRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// kserveModuleDir fetches the kserve module through the Go module proxy
+// (cached in GOMODCACHE) and returns its directory.
+func kserveModuleDir() (string, error) {
+	cmd := exec.Command("go", "mod", "download", "-json", KServeModule)
+	cmd.Dir = os.TempDir() // outside modelgate's module: go.mod stays untouched
+	cmd.Env = append(os.Environ(), "GOFLAGS=", "GOWORK=off")
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go mod download %s: %v", KServeModule, err)
+	}
+	var m struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &m); err != nil || m.Dir == "" {
+		return "", fmt.Errorf("go mod download %s: %s %v", KServeModule, m.Error, err)
+	}
+	return m.Dir, nil
+}
+
+// CreateNamespaces creates namespaces.
+func (c *Cluster) CreateNamespaces(names ...string) error {
+	for _, ns := range names {
+		if _, err := c.Kube.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create namespace %s: %w", ns, err)
+		}
+	}
+	return nil
+}
+
+// CreateServiceAccounts creates service accounts given as {namespace, name}.
+func (c *Cluster) CreateServiceAccounts(accounts [][2]string) error {
+	for _, sa := range accounts {
+		obj := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa[1]}}
+		if _, err := c.Kube.CoreV1().ServiceAccounts(sa[0]).Create(context.Background(), obj, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create service account %s/%s: %w", sa[0], sa[1], err)
+		}
+	}
+	return nil
+}
+
+// RBACManifest returns deploy/rbac.yaml's objects, each passed through edit
+// (which may change them; returning false drops the object).
+func RBACManifest(edit func(*unstructured.Unstructured) bool) ([]*unstructured.Unstructured, error) {
+	raw, err := os.ReadFile(filepath.Join(ModuleRoot(), "deploy", "rbac.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*unstructured.Unstructured
+	for _, doc := range strings.Split(string(raw), "\n---\n") {
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			return nil, fmt.Errorf("deploy/rbac.yaml: %w", err)
+		}
+		if len(m) == 0 {
+			continue
+		}
+		u := &unstructured.Unstructured{Object: m}
+		if edit == nil || edit(u) {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// Apply creates RBAC objects (Role, RoleBinding, ClusterRole,
+// ClusterRoleBinding).
+func (c *Cluster) Apply(objs []*unstructured.Unstructured) error {
+	for _, o := range objs {
+		gvr := schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: strings.ToLower(o.GetKind()) + "s"}
+		var ri dynamic.ResourceInterface = c.Dyn.Resource(gvr)
+		if o.GetNamespace() != "" {
+			ri = c.Dyn.Resource(gvr).Namespace(o.GetNamespace())
+		}
+		if _, err := ri.Create(context.Background(), o, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create %s %s: %w", o.GetKind(), o.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// AsServiceAccount returns a client config acting as ns/name (the admin
+// impersonates it, so RBAC decides as for the real service account).
+func (c *Cluster) AsServiceAccount(ns, name string) *rest.Config {
+	cfg := rest.CopyConfig(c.Admin)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: ServiceAccountUser(ns, name), Groups: serviceAccountGroups(ns)}
+	return cfg
+}
+
+// ServiceAccountUser is the user name the API server gives a service account.
+func ServiceAccountUser(ns, name string) string {
+	return fmt.Sprintf("system:serviceaccount:%s:%s", ns, name)
+}
+
+func serviceAccountGroups(ns string) []string {
+	return []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"}
+}
