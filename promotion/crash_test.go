@@ -14,7 +14,8 @@ import (
 )
 
 // crash is the panic value a crashingStore throws to simulate the process
-// dying right after a write reached the database.
+// dying right after a write reached the database, or right after an external
+// action and before it was recorded as done.
 type crash struct{}
 
 // crashingStore crashes after its n-th persisted write.
@@ -25,12 +26,17 @@ type crashingStore struct {
 
 func (s *crashingStore) wrote(err error) error {
 	if err == nil {
-		s.writes++
-		if s.writes == s.n {
-			panic(crash{})
-		}
+		s.point()
 	}
 	return err
+}
+
+// point is one place where the process may die.
+func (s *crashingStore) point() {
+	s.writes++
+	if s.writes == s.n {
+		panic(crash{})
+	}
 }
 
 func (s *crashingStore) CreatePromotion(ctx context.Context, p *modelgate.Promotion) error {
@@ -43,6 +49,9 @@ func (s *crashingStore) SaveStep(ctx context.Context, r *modelgate.StepRecord) e
 	return s.wrote(s.PromotionStore.SaveStep(ctx, r))
 }
 func (s *crashingStore) SetAction(ctx context.Context, id, action, state string) error {
+	if state == modelgate.ActionDone {
+		s.point() // the action took effect but was not yet recorded as done
+	}
 	return s.wrote(s.PromotionStore.SetAction(ctx, id, action, state))
 }
 
@@ -68,7 +77,8 @@ func runUntilCrash(w *world, version string, n int) (crashed bool, err error) {
 	return false, err
 }
 
-// A crash right after each persisted write, then a run of a new process,
+// A crash right after each persisted write (and between every external action
+// and its "done" record), then a run of a new process,
 // ends in the same state as an uninterrupted run, and every external action
 // is taken exactly as often as in the uninterrupted run.
 func TestPromote_CrashAfterEveryWriteResumes(t *testing.T) {

@@ -3,6 +3,7 @@ package promotion_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -120,6 +121,29 @@ type registry struct {
 	*sqlite.Registry
 	mu    sync.Mutex
 	calls map[string]int
+}
+
+func (r *registry) count(call string) {
+	r.mu.Lock()
+	r.calls[call]++
+	r.mu.Unlock()
+}
+
+func (r *registry) SetAlias(ctx context.Context, name, alias, version string) error {
+	r.count("SetAlias " + alias + " " + version)
+	return r.Registry.SetAlias(ctx, name, alias, version)
+}
+
+func (r *registry) DeleteAlias(ctx context.Context, name, alias string) error {
+	r.count("DeleteAlias " + alias)
+	return r.Registry.DeleteAlias(ctx, name, alias)
+}
+
+func (r *registry) SetVersionTag(ctx context.Context, name, version, key, value string) error {
+	if strings.HasPrefix(key, "modelgate.") {
+		r.count("SetVersionTag " + version + " " + key)
+	}
+	return r.Registry.SetVersionTag(ctx, name, version, key, value)
 }
 
 func (r *registry) TransitionStage(ctx context.Context, name, version string, st modelgate.Stage, archive bool) (*modelgate.ModelVersion, error) {

@@ -14,6 +14,9 @@ func (s *Service) decide(ctx context.Context, p *modelgate.Promotion, d modelgat
 	if err != nil {
 		return err
 	}
+	if done, err := s.replayFinished(ctx, p, rec); done {
+		return err
+	}
 	if err := s.finishStep(ctx, p, rec, string(d), map[string]any{"decision": d, "reasons": j.Reasons, "checks": j.Checks}); err != nil {
 		return err
 	}
@@ -31,6 +34,9 @@ func (s *Service) decision(ctx context.Context, p *modelgate.Promotion) error {
 func (s *Service) rollout(ctx context.Context, p *modelgate.Promotion) error {
 	rec, err := s.beginStep(ctx, p, modelgate.StepRollout, nil)
 	if err != nil {
+		return err
+	}
+	if done, err := s.replayFinished(ctx, p, rec); done {
 		return err
 	}
 	want := modelgate.TrafficSplit{Stable: p.Version}
@@ -79,7 +85,11 @@ func (s *Service) tagOutcome(ctx context.Context, p *modelgate.Promotion, o mode
 	if o == modelgate.OutcomePromoted {
 		tags["modelgate.promoted_at"] = tags["modelgate.decided_at"]
 	}
-	return s.act(ctx, p, "registry_tags", nil, func(ctx context.Context) error {
+	done := func(ctx context.Context) (bool, error) {
+		mv, err := s.Registry.GetVersion(ctx, p.Model, p.Version)
+		return err == nil && mv.Tags["modelgate.outcome"] == string(o) && mv.Tags["modelgate.promotion_id"] == p.ID, err
+	}
+	return s.act(ctx, p, "registry_tags", done, func(ctx context.Context) error {
 		for _, k := range []string{"modelgate.outcome", "modelgate.promotion_id", "modelgate.decided_at", "modelgate.promoted_at"} {
 			if v, ok := tags[k]; ok {
 				if err := s.Registry.SetVersionTag(ctx, p.Model, p.Version, k, v); err != nil {
@@ -96,6 +106,9 @@ func (s *Service) tagOutcome(ctx context.Context, p *modelgate.Promotion, o mode
 func (s *Service) baseline(ctx context.Context, p *modelgate.Promotion) error {
 	rec, err := s.beginStep(ctx, p, modelgate.StepBaseline, nil)
 	if err != nil {
+		return err
+	}
+	if done, err := s.replayFinished(ctx, p, rec); done {
 		return err
 	}
 	base, err := s.lastCanaryFigures(ctx, p)
@@ -127,6 +140,9 @@ func (s *Service) lastCanaryFigures(ctx context.Context, p *modelgate.Promotion)
 func (s *Service) rollback(ctx context.Context, p *modelgate.Promotion) error {
 	rec, err := s.beginStep(ctx, p, modelgate.StepRollback, map[string]any{"reasons": p.Reasons})
 	if err != nil {
+		return err
+	}
+	if done, err := s.replayFinished(ctx, p, rec); done {
 		return err
 	}
 	prev, err := s.deployment(ctx, p.Model, p.Previous)

@@ -17,12 +17,72 @@ type Records interface {
 	Write(ctx context.Context, p *modelgate.Promotion, steps []*modelgate.StepRecord) error
 }
 
-// advance moves p to the next step and persists it.
+// advance moves p to the next step and persists it; p changes only once the
+// store has it, so an error never leaves p ahead of the database.
 func (s *Service) advance(ctx context.Context, p *modelgate.Promotion, next modelgate.Step) error {
-	p.Step = next
-	p.UpdatedAt = s.now()
-	if err := s.Store.UpdatePromotion(ctx, p); err != nil {
+	q := *p
+	q.Step, q.UpdatedAt = next, s.now()
+	if err := s.Store.UpdatePromotion(ctx, &q); err != nil {
 		return fmt.Errorf("save promotion: %w", err)
+	}
+	*p = q
+	return nil
+}
+
+// replayFinished follows the recorded outcome of a step that finished before
+// a crash, instead of running it again: a decision, a failed gate or a failed
+// canary is never made twice, and never made differently. It reports whether
+// the step had finished.
+func (s *Service) replayFinished(ctx context.Context, p *modelgate.Promotion, rec *modelgate.StepRecord) (bool, error) {
+	if rec.EndedAt.IsZero() {
+		return false, nil
+	}
+	if len(p.Reasons) == 0 {
+		p.Reasons = recordedReasons(rec)
+	}
+	switch o := rec.Outcome; {
+	case o == "failed" && (rec.Step == modelgate.StepVerify || rec.Step == modelgate.StepStaging || rec.Step == modelgate.StepSmoke):
+		return true, s.end(ctx, p, modelgate.OutcomeFailed, rec.Step)
+	case o == "failed", rec.Step == modelgate.StepDecision && o == string(modelgate.DecisionRollback):
+		return true, s.advance(ctx, p, modelgate.StepRollback)
+	case rec.Step == modelgate.StepWindow && o == string(modelgate.DecisionRollback):
+		return true, s.decide(ctx, p, modelgate.DecisionRollback, modelgate.Judgement{Reasons: p.Reasons}, modelgate.StepRollback)
+	case rec.Step == modelgate.StepBaseline:
+		return true, s.end(ctx, p, modelgate.OutcomePromoted, rec.Step)
+	case rec.Step == modelgate.StepRollback:
+		return true, s.end(ctx, p, s.rollbackOutcome(ctx, p), rec.Step)
+	}
+	return true, s.advance(ctx, p, nextStep[rec.Step])
+}
+
+// nextStep is where a step that finished well leads.
+var nextStep = map[modelgate.Step]modelgate.Step{
+	modelgate.StepVerify:   modelgate.StepStaging,
+	modelgate.StepStaging:  modelgate.StepSmoke,
+	modelgate.StepSmoke:    modelgate.StepCanary,
+	modelgate.StepCanary:   modelgate.StepWindow,
+	modelgate.StepWindow:   modelgate.StepDecision,
+	modelgate.StepDecision: modelgate.StepRollout,
+	modelgate.StepRollout:  modelgate.StepBaseline,
+}
+
+// recordedReasons reads the reasons a finished step recorded in its evidence.
+func recordedReasons(rec *modelgate.StepRecord) []string {
+	var ev struct {
+		Reasons   []string            `json:"reasons"`
+		Judgement modelgate.Judgement `json:"judgement"`
+		Error     string              `json:"error"`
+	}
+	if json.Unmarshal(rec.Evidence, &ev) != nil {
+		return nil
+	}
+	switch {
+	case len(ev.Reasons) > 0:
+		return ev.Reasons
+	case len(ev.Judgement.Reasons) > 0:
+		return ev.Judgement.Reasons
+	case ev.Error != "":
+		return []string{ev.Error}
 	}
 	return nil
 }

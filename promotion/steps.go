@@ -41,6 +41,9 @@ func (s *Service) verify(ctx context.Context, p *modelgate.Promotion) error {
 	if err != nil {
 		return err
 	}
+	if done, err := s.replayFinished(ctx, p, rec); done {
+		return err
+	}
 	cand, err := s.deployment(ctx, p.Model, p.Version)
 	if err != nil {
 		return s.failBeforeProduction(ctx, p, rec, err)
@@ -61,6 +64,9 @@ func (s *Service) verify(ctx context.Context, p *modelgate.Promotion) error {
 func (s *Service) staging(ctx context.Context, p *modelgate.Promotion) error {
 	rec, err := s.beginStep(ctx, p, modelgate.StepStaging, map[string]any{"timeout": s.Policy.StagingTimeout.String()})
 	if err != nil {
+		return err
+	}
+	if done, err := s.replayFinished(ctx, p, rec); done {
 		return err
 	}
 	d, err := s.deployment(ctx, p.Model, p.Version)
@@ -89,6 +95,9 @@ func (s *Service) staging(ctx context.Context, p *modelgate.Promotion) error {
 func (s *Service) smoke(ctx context.Context, p *modelgate.Promotion) error {
 	rec, err := s.beginStep(ctx, p, modelgate.StepSmoke, nil)
 	if err != nil {
+		return err
+	}
+	if done, err := s.replayFinished(ctx, p, rec); done {
 		return err
 	}
 	d, err := s.deployment(ctx, p.Model, p.Version)
@@ -150,6 +159,9 @@ func (s *Service) canary(ctx context.Context, p *modelgate.Promotion) error {
 	pct := s.Policy.CanaryPercent
 	rec, err := s.beginStep(ctx, p, modelgate.StepCanary, map[string]any{"percent": pct})
 	if err != nil {
+		return err
+	}
+	if done, err := s.replayFinished(ctx, p, rec); done {
 		return err
 	}
 	d, err := s.deployment(ctx, p.Model, p.Version)
