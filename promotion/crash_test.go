@@ -141,3 +141,44 @@ func resume(t *testing.T, w *world, version string) {
 		t.Fatalf("resumed run: %v", err)
 	}
 }
+
+// stepFinishCrash crashes right after the step record of step is saved as
+// finished, before the promotion moves on.
+type stepFinishCrash struct {
+	modelgate.PromotionStore
+	step modelgate.Step
+}
+
+func (s *stepFinishCrash) SaveStep(ctx context.Context, r *modelgate.StepRecord) error {
+	err := s.PromotionStore.SaveStep(ctx, r)
+	if err == nil && r.Step == s.step && !r.EndedAt.IsZero() {
+		panic(crash{})
+	}
+	return err
+}
+
+// A rollback decided before a crash stays a rollback on resume, even if the
+// canary's figures would now pass: the recorded decision is followed.
+func TestPromote_DecisionSurvivesCrash(t *testing.T) {
+	w := newWorld(t)
+	svc := w.service("first")
+	svc.Store = &stepFinishCrash{PromotionStore: w.store, step: modelgate.StepWindow}
+	func() {
+		defer func() {
+			if r := recover(); r == nil {
+				t.Fatal("no crash at the window's decision")
+			}
+		}()
+		p, err := svc.Start(context.Background(), model, "3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = svc.Run(context.Background(), p)
+	}()
+	w.fixed3 = true
+	w.clock.Advance(10 * time.Minute)
+	resume(t, w, "3")
+	if got := w.state(t, "3"); got.Outcome != modelgate.OutcomeRolledBack || got.Split.Stable != "1" {
+		t.Fatalf("after resume: %+v, want rolled back to 1", got)
+	}
+}

@@ -86,13 +86,16 @@ func (d *deployer) Production(context.Context, string) (modelgate.Endpoint, erro
 }
 
 // metrics reports healthy figures for every canary but version "3", whose
-// predictions are shifted by 50%.
-type metrics struct{ dep *deployer }
+// predictions are shifted by 50% (unless fixed3 is set).
+type metrics struct {
+	dep    *deployer
+	fixed3 *bool
+}
 
 func (m metrics) Observe(context.Context, string) (*modelgate.Window, error) {
 	split, _ := m.dep.Traffic(context.Background(), "")
 	canaryMean := 100.0
-	if split.Canary == "3" {
+	if split.Canary == "3" && (m.fixed3 == nil || !*m.fixed3) {
 		canaryMean = 150
 	}
 	return &modelgate.Window{Stable: revision(split.Stable, 9000, 100), Canary: revision(split.Canary, 1000, canaryMean)}, nil
@@ -155,15 +158,16 @@ func (r *registry) TransitionStage(ctx context.Context, name, version string, st
 
 // world is one test's registry, store, platform and clock.
 type world struct {
-	dir   string
-	clock *modelgatetest.Clock
-	db    *sqlite.DB
-	reg   *registry
-	store modelgate.PromotionStore
-	dep   *deployer
-	audit *audit.Log
-	gate  gate
-	mode  promotion.Mode
+	dir    string
+	clock  *modelgatetest.Clock
+	db     *sqlite.DB
+	reg    *registry
+	store  modelgate.PromotionStore
+	dep    *deployer
+	audit  *audit.Log
+	gate   gate
+	mode   promotion.Mode
+	fixed3 bool // version 3 measures healthy from now on
 }
 
 const model = "demand-forecast"
@@ -228,7 +232,7 @@ func (w *world) service(owner string) *promotion.Service {
 	p := promotion.DefaultPolicy()
 	p.Window, p.Interval, p.Extension = 5*time.Minute, time.Minute, 2*time.Minute
 	return &promotion.Service{
-		Registry: w.reg, Deployer: w.dep, Metrics: metrics{w.dep}, Store: w.store, Audit: w.audit,
+		Registry: w.reg, Deployer: w.dep, Metrics: metrics{w.dep, &w.fixed3}, Store: w.store, Audit: w.audit,
 		Judge: judge.DefaultThresholds(), Gates: []promotion.Gate{w.gate}, Policy: p, Mode: w.mode,
 		CacheDir: filepath.Join(w.dir, "cache"), Owner: owner, Actor: "test",
 		Now:   w.clock.Now,
