@@ -44,10 +44,8 @@ func (d *deployer) CheckTarget(context.Context, string) error {
 func (d *deployer) DeployStaging(_ context.Context, dep modelgate.Deployment, _ time.Duration) (modelgate.Endpoint, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.staging != dep.Version {
-		d.count("DeployStaging")
-		d.staging = dep.Version
-	}
+	d.count("DeployStaging")
+	d.staging = dep.Version
 	return modelgate.Endpoint{URL: "http://staging", Name: dep.Model}, nil
 }
 

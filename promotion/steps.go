@@ -2,6 +2,7 @@ package promotion
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -74,16 +75,30 @@ func (s *Service) staging(ctx context.Context, p *modelgate.Promotion) error {
 		return err
 	}
 	s.emit(p, "deploying to staging and waiting until ready (timeout "+s.Policy.StagingTimeout.String()+")", nil)
-	var ep modelgate.Endpoint
-	err = s.act(ctx, p, "deploy_staging", nil, func(ctx context.Context) error {
-		ep, err = s.Deployer.DeployStaging(ctx, d, s.Policy.StagingTimeout)
-		return err
+	// The endpoint is recorded before the action counts as done, so a resumed
+	// run finds it without deploying again.
+	recorded := func(ctx context.Context) (bool, error) {
+		ep, err := s.recordedEndpoint(ctx, p)
+		return ep.URL != "", err
+	}
+	err = s.act(ctx, p, "deploy_staging", recorded, func(ctx context.Context) error {
+		ep, err := s.Deployer.DeployStaging(ctx, d, s.Policy.StagingTimeout)
+		if err != nil {
+			return err
+		}
+		r := *rec
+		r.Evidence = mustJSON(map[string]any{"endpoint": ep})
+		return s.Store.SaveStep(ctx, &r)
 	})
 	if err != nil {
 		if transient(err) {
 			return err
 		}
 		return s.failBeforeProduction(ctx, p, rec, err)
+	}
+	ep, err := s.stagingEndpoint(ctx, p, d)
+	if err != nil {
+		return err
 	}
 	if err := s.finishStep(ctx, p, rec, "ok", map[string]any{"endpoint": ep}); err != nil {
 		return err
@@ -104,9 +119,9 @@ func (s *Service) smoke(ctx context.Context, p *modelgate.Promotion) error {
 	if err != nil {
 		return err
 	}
-	ep, err := s.Deployer.DeployStaging(ctx, d, s.Policy.StagingTimeout)
+	ep, err := s.stagingEndpoint(ctx, p, d)
 	if err != nil {
-		return fmt.Errorf("find the staging endpoint: %w", err)
+		return err
 	}
 	cand, err := s.candidate(ctx, p, d)
 	if err != nil {
@@ -139,6 +154,36 @@ func (s *Service) smoke(ctx context.Context, p *modelgate.Promotion) error {
 		return err
 	}
 	return s.advance(ctx, p, modelgate.StepCanary)
+}
+
+// stagingEndpoint is the endpoint the staging step recorded. Only if none
+// was recorded does it ask the platform, through DeployStaging, which is
+// idempotent by contract.
+func (s *Service) stagingEndpoint(ctx context.Context, p *modelgate.Promotion, d modelgate.Deployment) (modelgate.Endpoint, error) {
+	ep, err := s.recordedEndpoint(ctx, p)
+	if err != nil || ep.URL != "" {
+		return ep, err
+	}
+	if ep, err = s.Deployer.DeployStaging(ctx, d, s.Policy.StagingTimeout); err != nil {
+		return ep, fmt.Errorf("find the staging endpoint: %w", err)
+	}
+	return ep, nil
+}
+
+func (s *Service) recordedEndpoint(ctx context.Context, p *modelgate.Promotion) (modelgate.Endpoint, error) {
+	steps, err := s.Store.Steps(ctx, p.ID)
+	if err != nil {
+		return modelgate.Endpoint{}, fmt.Errorf("read steps: %w", err)
+	}
+	for _, r := range steps {
+		var ev struct {
+			Endpoint modelgate.Endpoint `json:"endpoint"`
+		}
+		if r.Step == modelgate.StepStaging && json.Unmarshal(r.Evidence, &ev) == nil {
+			return ev.Endpoint, nil
+		}
+	}
+	return modelgate.Endpoint{}, nil
 }
 
 func (s *Service) candidate(ctx context.Context, p *modelgate.Promotion, d modelgate.Deployment) (Candidate, error) {
