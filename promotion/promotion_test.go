@@ -2,9 +2,9 @@ package promotion_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -202,11 +202,6 @@ func TestRollback_Manual(t *testing.T) {
 	}
 }
 
-func ExampleService() {
-	fmt.Println("see TestPromote_Promoted")
-	// Output: see TestPromote_Promoted
-}
-
 // In alias mode the stages stay as they are; @champion moves to the new
 // version, the replaced one keeps @previous, and @challenger is cleared.
 func TestPromote_AliasMode(t *testing.T) {
@@ -237,4 +232,46 @@ func TestPromote_AliasModeCandidateWithoutAlias(t *testing.T) {
 	if modelgate.ErrorCode(err) != modelgate.EPRECONDITION || !strings.Contains(modelgate.ErrorMessage(err), "does not carry the alias @challenger") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// A held promotion, resumed by a person, watches the canary again for one
+// more extension instead of holding at once.
+func TestPromote_ResumeOfHoldWatchesAgain(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	svc := w.service("a")
+	finals := 0
+	svc.Judge = holdJudge{&finals}
+	p := run(t, svc, "2")
+	if p.Outcome != modelgate.OutcomeHeld {
+		t.Fatalf("outcome %s, want held", p.Outcome)
+	}
+	svc = w.service("b")
+	svc.Judge = holdJudge{&finals}
+	w.clock.Advance(10 * time.Minute)
+	p, err := svc.Resume(ctx, model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := w.clock.Now()
+	if p, err = svc.Run(ctx, p); err != nil || p.Outcome != modelgate.OutcomePromoted {
+		t.Fatalf("after resume: %v %+v", err, p)
+	}
+	if watched := w.clock.Now().Sub(before); watched < svc.Policy.Extension {
+		t.Fatalf("resumed hold watched %s, want at least the extension %s", watched, svc.Policy.Extension)
+	}
+}
+
+// holdJudge holds at its first two final looks (the window's end and the
+// extension's), then promotes: too little data first, enough after a resume.
+type holdJudge struct{ finals *int }
+
+func (j holdJudge) Judge(w *modelgate.Window, p modelgate.Progress) modelgate.Judgement {
+	if !p.Final {
+		return modelgate.Judgement{Decision: modelgate.DecisionContinue, Reasons: []string{"watching"}}
+	}
+	if *j.finals++; *j.finals >= 3 {
+		return modelgate.Judgement{Decision: modelgate.DecisionPromote, Reasons: []string{"enough"}}
+	}
+	return modelgate.Judgement{Decision: modelgate.DecisionHold, Reasons: []string{"not enough data"}}
 }

@@ -17,7 +17,7 @@ type Policy struct {
 	CanaryPercent      int           // share of production traffic sent to the canary; default 10
 	Window             time.Duration // how long the canary is watched; default 30m
 	Interval           time.Duration // time between looks at the window; default 30s
-	Extension          time.Duration // added once when the window ends without enough data; default Window/2
+	Extension          time.Duration // added once when the window ends without enough data, and again on each resume of a hold; default 15m
 	StagingTimeout     time.Duration // how long staging may take to become ready; default 5m
 	RequiredTags       []string      // version tags that must be set; default git_sha, dataset_version, approver
 	RequiredApprovals  []string      // roles that must approve the version; default data_science_lead, compliance_officer
@@ -160,6 +160,7 @@ func (s *Service) start(ctx context.Context, model, version string) (*modelgate.
 	switch {
 	case err == nil && active.Version == version:
 		s.emit(active, "resuming the unfinished promotion "+active.ID, nil)
+		s.reopen(active)
 		return active, nil
 	case err == nil:
 		return nil, modelgate.Errorf(modelgate.ECONFLICT, "model %s has an unfinished promotion %s of version %s", model, active.ID, active.Version).
@@ -199,10 +200,24 @@ func (s *Service) Resume(ctx context.Context, model string) (*modelgate.Promotio
 		}
 		return nil, err
 	}
-	if p.Outcome == modelgate.OutcomeHeld {
-		p.Outcome = modelgate.OutcomeNone
-	}
+	s.reopen(p)
 	return p, nil
+}
+
+// reopen lets a person's resume of a held promotion watch the canary again:
+// the window is moved so that one more extension remains from now, and the
+// figures keep accumulating (the canary start only measures the window).
+func (s *Service) reopen(p *modelgate.Promotion) {
+	if p.Outcome != modelgate.OutcomeHeld {
+		return
+	}
+	p.Outcome = modelgate.OutcomeNone
+	more := s.Policy.Extension
+	if more <= 0 {
+		more = s.Policy.Window
+	}
+	p.Extended = true
+	p.CanaryStart = s.now().Add(more - s.Policy.Window - s.Policy.Extension)
 }
 
 // Run calls Step until the promotion ends (or is held for a person), then
