@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -18,8 +17,8 @@ import (
 	"modelgate"
 )
 
-// Genesis is the PrevHash of the first entry.
-var genesis = strings.Repeat("0", 64)
+// genesis is the PrevHash of the first entry.
+const genesis = "0000000000000000000000000000000000000000000000000000000000000000"
 
 // Log appends entries to a JSON Lines file. It is safe for concurrent use in
 // one process, and an exclusive file lock serialises writers across

@@ -55,11 +55,11 @@ func (s *Service) rollout(ctx context.Context, p *modelgate.Promotion) error {
 	if err := s.tagOutcome(ctx, p, modelgate.OutcomePromoted); err != nil {
 		return err
 	}
-	ev := map[string]any{"traffic": want, "production": p.Version, "archived": p.Previous}
+	ev := map[string]any{"traffic": want, "production": p.Version, "replaced": p.Previous, "registry_mode": s.mode().Name()}
 	if err := s.finishStep(ctx, p, rec, "ok", ev); err != nil {
 		return err
 	}
-	s.emit(p, fmt.Sprintf("version %s serves 100%% of production and is Production in the registry; %s is Archived", p.Version, p.Previous), nil)
+	s.emit(p, fmt.Sprintf("version %s serves 100%% of production and the registry marks it as production (%s mode), replacing %s", p.Version, s.mode().Name(), p.Previous), nil)
 	return s.advance(ctx, p, modelgate.StepBaseline)
 }
 

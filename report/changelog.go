@@ -47,7 +47,7 @@ func Entry(p *modelgate.Promotion, steps []*modelgate.StepRecord) string {
 	switch p.Outcome {
 	case modelgate.OutcomePromoted:
 		fmt.Fprintf(&b, "## [%s %s] - %s\n\n### Changed\n\n", p.Model, p.Version, date)
-		fmt.Fprintf(&b, "- %s version %s serves production, replacing version %s (previous version Archived).\n", p.Model, p.Version, p.Previous)
+		fmt.Fprintf(&b, "- %s version %s serves production, replacing version %s.\n", p.Model, p.Version, p.Previous)
 	default:
 		fmt.Fprintf(&b, "## [%s %s] - %s [YANKED]\n\n### Removed\n\n", p.Model, p.Version, date)
 		fmt.Fprintf(&b, "- %s version %s was rolled back during its canary; version %s serves production.\n", p.Model, p.Version, p.Previous)

@@ -313,6 +313,10 @@ func (c *Config) validate() error {
 	check(c.Registry.Type == "local" || c.Registry.Type == "mlflow", "registry.type: %q is not supported; expected local or mlflow", c.Registry.Type)
 	check(c.Registry.Type != "local" || c.Registry.Path != "", "registry.path: expected the registry directory, e.g. ./registry")
 	check(c.Registry.Type != "mlflow" || c.Registry.URI != "" || os.Getenv("MLFLOW_TRACKING_URI") != "", "registry.uri: expected the MLflow tracking URI, e.g. http://mlflow:5000 (or set MLFLOW_TRACKING_URI)")
+	check(c.Registry.Type == "mlflow" || (!c.Registry.RequireSignature && len(c.Registry.PublicKeys) == 0),
+		"registry.require_signature, registry.public_keys: signatures are verified for registry.type mlflow only")
+	check(!c.Actuals.Enabled || c.Platform.Type == "local" || c.Payload.Listen != "",
+		"actuals.enabled: on platform kserve, actuals are received on payload.listen; set it")
 	check(!c.Registry.RequireSignature || len(c.Registry.PublicKeys) > 0, "registry.require_signature: needs registry.public_keys, the PEM files of the keys that may sign models")
 	if c.Registry.Promotion == "" {
 		c.Registry.Promotion = map[string]string{"mlflow": "alias"}[c.Registry.Type]

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,11 +29,21 @@ changed: the version should already be in Production there.`,
 			}
 			return g.withApp(cmd, func(a *app) error {
 				ctx := cmd.Context()
-				d, err := a.service(actor(), nil).Artifact(ctx, args[0], version)
+				svc := a.service(actor(), nil)
+				release, err := deployLock(ctx, a, svc.Owner, args[0])
+				if err != nil {
+					return err
+				}
+				defer release()
+				d, err := svc.Artifact(ctx, args[0], version)
 				if err != nil {
 					return err
 				}
 				if err := a.deployer.CheckTarget(ctx, args[0]); err != nil {
+					return err
+				}
+				// Audit first: a production change must never go unrecorded.
+				if _, err := a.audit.Append(ctx, modelgate.AuditEntry{Actor: actor(), Action: "deploy", Model: d.Model, Version: d.Version, Outcome: "requested", Detail: "model_sha256 " + d.Digest}); err != nil {
 					return err
 				}
 				if err := a.deployer.Rollback(ctx, d); err != nil {
@@ -50,4 +62,22 @@ changed: the version should already be in Production there.`,
 	}
 	cmd.Flags().StringVar(&version, "version", "", "registry version to serve")
 	return cmd
+}
+
+// deployLock takes the model's promotion lock and refuses while a promotion
+// runs: serving another version under it would make its state a lie.
+func deployLock(ctx context.Context, a *app, owner, model string) (func(), error) {
+	if err := a.store.AcquireLock(ctx, model, owner, time.Hour); err != nil {
+		return nil, err
+	}
+	release := func() { _ = a.store.ReleaseLock(context.WithoutCancel(ctx), model, owner) }
+	if p, err := a.store.ActivePromotion(ctx, model); err == nil {
+		release()
+		return nil, modelgate.Errorf(modelgate.ECONFLICT, "model %s has an unfinished promotion %s of version %s", model, p.ID, p.Version).
+			WithHint("finish it with `modelgate promote %s --resume` or end it with `modelgate rollback %s` first", model, model)
+	} else if modelgate.ErrorCode(err) != modelgate.ENOTFOUND {
+		release()
+		return nil, err
+	}
+	return release, nil
 }

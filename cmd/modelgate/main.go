@@ -53,8 +53,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 // exitErr carries an exit code for an outcome that is not a failure of
 // modelgate itself (a rolled-back canary exits 3).
 type exitErr struct {
-	code int
-	msg  string
+	code    int
+	msg     string
+	printed bool // the outcome is on stdout already (as JSON with -o json)
 }
 
 func (e *exitErr) Error() string { return e.msg }
@@ -69,7 +70,8 @@ func reportError(g *globals, err error) int {
 	if code == exitRolledBack {
 		return code // the outcome was printed already
 	}
-	if g.json() {
+	var ee *exitErr
+	if g.json() && !(errors.As(err, &ee) && ee.printed) {
 		_ = json.NewEncoder(g.stdout).Encode(map[string]any{"error": map[string]string{
 			"code": modelgate.ErrorCode(err), "message": modelgate.ErrorMessage(err)}})
 	}

@@ -44,10 +44,10 @@ message says what to do next); 2 usage or configuration error.`,
 			if err != nil {
 				return err
 			}
-			if window > 0 {
+			if cmd.Flags().Changed("window") {
 				cfg.Canary.Window = Duration(window)
 			}
-			if percent != 0 {
+			if cmd.Flags().Changed("percent") {
 				cfg.Canary.Percent = percent
 			}
 			if err := cfg.validate(); err != nil {
@@ -76,6 +76,10 @@ func (g *globals) promote(ctx context.Context, cfg *Config, model, version strin
 	var p *modelgate.Promotion
 	if resume {
 		p, err = svc.Resume(ctx, model)
+		if err == nil && version != "" && p.Version != version {
+			_ = svc.Store.ReleaseLock(context.WithoutCancel(ctx), model, svc.Owner)
+			return &usageErr{fmt.Errorf("--resume --version %s: the unfinished promotion %s is of version %s", version, p.ID, p.Version)}
+		}
 	} else {
 		p, err = svc.Start(ctx, model, version)
 	}
@@ -106,14 +110,21 @@ func (g *globals) finish(ctx context.Context, svc *promotion.Service, p *modelga
 	case modelgate.OutcomeRolledBack:
 		return &exitErr{code: exitRolledBack, msg: "rolled back"}
 	case modelgate.OutcomeHeld:
-		return modelgate.Errorf(modelgate.EPRECONDITION, "promotion %s is held for a person: %s", p.ID, strings.Join(p.Reasons, "; "))
+		return &exitErr{code: exitError, printed: true, msg: fmt.Sprintf("promotion %s is held for a person: %s", p.ID, strings.Join(p.Reasons, "; "))}
 	}
-	return modelgate.Errorf(modelgate.EPRECONDITION, "promotion %s failed at step %s: %s", p.ID, lastStep(p), strings.Join(p.Reasons, "; "))
+	return &exitErr{code: exitError, printed: true, msg: fmt.Sprintf("promotion %s failed at step %s: %s", p.ID, failedStep(ctx, svc, p), strings.Join(p.Reasons, "; "))}
 }
 
-func lastStep(p *modelgate.Promotion) string {
-	if p.Step == modelgate.StepDone {
-		return "the end"
+// failedStep names the step whose record says it failed.
+func failedStep(ctx context.Context, svc *promotion.Service, p *modelgate.Promotion) string {
+	steps, err := svc.Store.Steps(ctx, p.ID)
+	if err != nil {
+		return string(p.Step)
+	}
+	for i := len(steps) - 1; i >= 0; i-- {
+		if steps[i].Outcome == "failed" {
+			return string(steps[i].Step)
+		}
 	}
 	return string(p.Step)
 }

@@ -4,6 +4,8 @@ import (
 	"log/slog"
 
 	"github.com/spf13/cobra"
+
+	"modelgate"
 )
 
 func newRollbackCmd(g *globals) *cobra.Command {
@@ -39,7 +41,7 @@ replaced. Evidence is kept in the audit trail and the report.`,
 			if ee, ok := err.(*exitErr); ok && ee.code == exitRolledBack {
 				return nil
 			}
-			if p.Step == "done" {
+			if p.Step == modelgate.StepDone {
 				return nil // a manual rollback that completed is a success
 			}
 			return err
