@@ -225,6 +225,8 @@ func (s *Service) reopen(p *modelgate.Promotion) {
 // to resume.
 func (s *Service) Run(ctx context.Context, p *modelgate.Promotion) (*modelgate.Promotion, error) {
 	defer s.Store.ReleaseLock(context.WithoutCancel(ctx), p.Model, s.Owner)
+	ctx, stop := s.keepLock(ctx, p.Model)
+	defer stop()
 	for p.Outcome == modelgate.OutcomeNone {
 		if err := s.lock(ctx, p.Model); err != nil {
 			return p, err
@@ -234,6 +236,31 @@ func (s *Service) Run(ctx context.Context, p *modelgate.Promotion) (*modelgate.P
 		}
 	}
 	return p, nil
+}
+
+// keepLock renews the lock every third of its lifetime while a step runs (a
+// step may wait longer than the lifetime, e.g. for a platform). If renewal
+// fails, the returned context is cancelled, so a process that lost its lock
+// stops acting instead of racing the one that took it over.
+func (s *Service) keepLock(ctx context.Context, model string) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(s.lockTTL() / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := s.lock(ctx, model); err != nil {
+					cancel(fmt.Errorf("lost the promotion lock of %s: %w", model, err))
+					return
+				}
+			}
+		}
+	}()
+	return ctx, func() { close(done); cancel(nil) }
 }
 
 func (s *Service) lock(ctx context.Context, model string) error {
