@@ -181,8 +181,9 @@ func (s *Service) rollback(ctx context.Context, p *modelgate.Promotion) error {
 	return s.end(ctx, p, outcome, modelgate.StepRollback)
 }
 
-// rollbackOutcome is rolled_back when the judge found the canary worse, and
-// failed when the rollback followed an error or a person's request.
+// rollbackOutcome is rolled_back when the judge found the canary worse or a
+// person reverted a promoted version, and failed when the rollback ended a
+// promotion after an error or a person's abort of its canary.
 func (s *Service) rollbackOutcome(ctx context.Context, p *modelgate.Promotion) modelgate.Outcome {
 	steps, err := s.Store.Steps(ctx, p.ID)
 	if err != nil {
@@ -192,6 +193,11 @@ func (s *Service) rollbackOutcome(ctx context.Context, p *modelgate.Promotion) m
 		if r.Step == modelgate.StepDecision && r.Outcome == string(modelgate.DecisionRollback) {
 			return modelgate.OutcomeRolledBack
 		}
+	}
+	// A person's revert of a promoted version (it starts at the rollback
+	// step) takes production back too: rolled back, not failed.
+	if len(steps) > 0 && steps[0].Step == modelgate.StepRollback {
+		return modelgate.OutcomeRolledBack
 	}
 	return modelgate.OutcomeFailed
 }

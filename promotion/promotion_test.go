@@ -197,6 +197,9 @@ func TestRollback_Manual(t *testing.T) {
 	if got.Split != (modelgate.TrafficSplit{Stable: "1"}) || got.Stages["1"] != modelgate.StageProduction || got.Stages["2"] != modelgate.StageArchived {
 		t.Fatalf("after manual rollback: %+v", got)
 	}
+	if got.Outcome != modelgate.OutcomeRolledBack || got.Tags["outcome"] != "rolled_back" {
+		t.Fatalf("a revert is recorded as %q (tag %q), want rolled_back", got.Outcome, got.Tags["outcome"])
+	}
 	if _, err := w.service("c").Rollback(ctx, model, "again"); modelgate.ErrorCode(err) != modelgate.ENOTFOUND {
 		t.Fatalf("second rollback: %v, want not found", err)
 	}

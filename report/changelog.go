@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 
 	"modelgate"
 )
@@ -19,6 +20,16 @@ func marker(id string) string { return "<!-- modelgate promotion " + id + " -->"
 
 // writeChangelog inserts the promotion's entry above the newest one, once.
 func (f Files) writeChangelog(p *modelgate.Promotion, steps []*modelgate.StepRecord) error {
+	// Promotions of different models may finish at once: one writer at a time.
+	lock, err := os.OpenFile(f.Changelog+".lock", os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("lock changelog: %w", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("lock changelog: %w", err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 	old, err := os.ReadFile(f.Changelog)
 	if err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("read changelog: %w", err)
