@@ -36,9 +36,6 @@ func (s *Service) rollout(ctx context.Context, p *modelgate.Promotion) error {
 	if err != nil {
 		return err
 	}
-	if done, err := s.replayFinished(ctx, p, rec); done {
-		return err
-	}
 	want := modelgate.TrafficSplit{Stable: p.Version}
 	err = s.act(ctx, p, "promote_traffic", s.trafficIs(p.Model, want), func(ctx context.Context) error {
 		return s.Deployer.Promote(ctx, p.Model, p.Version)
@@ -108,9 +105,6 @@ func (s *Service) baseline(ctx context.Context, p *modelgate.Promotion) error {
 	if err != nil {
 		return err
 	}
-	if done, err := s.replayFinished(ctx, p, rec); done {
-		return err
-	}
 	base, err := s.lastCanaryFigures(ctx, p)
 	if err != nil {
 		return err
@@ -140,9 +134,6 @@ func (s *Service) lastCanaryFigures(ctx context.Context, p *modelgate.Promotion)
 func (s *Service) rollback(ctx context.Context, p *modelgate.Promotion) error {
 	rec, err := s.beginStep(ctx, p, modelgate.StepRollback, map[string]any{"reasons": p.Reasons})
 	if err != nil {
-		return err
-	}
-	if done, err := s.replayFinished(ctx, p, rec); done {
 		return err
 	}
 	prev, err := s.deployment(ctx, p.Model, p.Previous)

@@ -29,6 +29,20 @@ func (s *Service) advance(ctx context.Context, p *modelgate.Promotion, next mode
 	return nil
 }
 
+// replayRecorded replays the current step if its record says it finished.
+func (s *Service) replayRecorded(ctx context.Context, p *modelgate.Promotion) (bool, error) {
+	steps, err := s.Store.Steps(ctx, p.ID)
+	if err != nil {
+		return false, fmt.Errorf("read steps: %w", err)
+	}
+	for _, r := range steps {
+		if r.Step == p.Step {
+			return s.replayFinished(ctx, p, r)
+		}
+	}
+	return false, nil
+}
+
 // replayFinished follows the recorded outcome of a step that finished before
 // a crash, instead of running it again: a decision, a failed gate or a failed
 // canary is never made twice, and never made differently. It reports whether

@@ -279,9 +279,17 @@ func (s *Service) lockTTL() time.Duration {
 	return max(s.Policy.LockTTL, s.Policy.StagingTimeout+time.Minute, 3*s.Policy.Interval)
 }
 
-// Step runs the promotion's current step once and persists the result.
+// Step runs the promotion's current step once and persists the result. A
+// step that finished before a crash is not run again: its recorded outcome
+// is followed (replayFinished).
 func (s *Service) Step(ctx context.Context, p *modelgate.Promotion) error {
-	var err error
+	step := p.Step
+	done, err := s.replayRecorded(ctx, p)
+	if err != nil {
+		return fmt.Errorf("%s step of promotion %s: %w", step, p.ID, err)
+	} else if done {
+		return nil
+	}
 	switch p.Step {
 	case modelgate.StepVerify:
 		err = s.verify(ctx, p)

@@ -42,9 +42,6 @@ func (s *Service) verify(ctx context.Context, p *modelgate.Promotion) error {
 	if err != nil {
 		return err
 	}
-	if done, err := s.replayFinished(ctx, p, rec); done {
-		return err
-	}
 	cand, err := s.deployment(ctx, p.Model, p.Version)
 	if err != nil {
 		return s.failBeforeProduction(ctx, p, rec, err)
@@ -65,9 +62,6 @@ func (s *Service) verify(ctx context.Context, p *modelgate.Promotion) error {
 func (s *Service) staging(ctx context.Context, p *modelgate.Promotion) error {
 	rec, err := s.beginStep(ctx, p, modelgate.StepStaging, map[string]any{"timeout": s.Policy.StagingTimeout.String()})
 	if err != nil {
-		return err
-	}
-	if done, err := s.replayFinished(ctx, p, rec); done {
 		return err
 	}
 	d, err := s.deployment(ctx, p.Model, p.Version)
@@ -110,9 +104,6 @@ func (s *Service) staging(ctx context.Context, p *modelgate.Promotion) error {
 func (s *Service) smoke(ctx context.Context, p *modelgate.Promotion) error {
 	rec, err := s.beginStep(ctx, p, modelgate.StepSmoke, nil)
 	if err != nil {
-		return err
-	}
-	if done, err := s.replayFinished(ctx, p, rec); done {
 		return err
 	}
 	d, err := s.deployment(ctx, p.Model, p.Version)
@@ -204,9 +195,6 @@ func (s *Service) canary(ctx context.Context, p *modelgate.Promotion) error {
 	pct := s.Policy.CanaryPercent
 	rec, err := s.beginStep(ctx, p, modelgate.StepCanary, map[string]any{"percent": pct})
 	if err != nil {
-		return err
-	}
-	if done, err := s.replayFinished(ctx, p, rec); done {
 		return err
 	}
 	d, err := s.deployment(ctx, p.Model, p.Version)

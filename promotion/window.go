@@ -32,9 +32,6 @@ func (s *Service) window(ctx context.Context, p *modelgate.Promotion) error {
 	if err != nil {
 		return err
 	}
-	if done, err := s.replayFinished(ctx, p, rec); done {
-		return err
-	}
 	length := s.windowLength(p)
 	elapsed := s.now().Sub(p.CanaryStart)
 	w, err := s.Metrics.Observe(ctx, p.Model)
