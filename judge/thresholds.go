@@ -48,7 +48,7 @@ func DefaultThresholds() Thresholds {
 
 // Judge implements modelgate.Judge.
 func (t Thresholds) Judge(w *modelgate.Window, p modelgate.Progress) modelgate.Judgement {
-	checks := t.checks(w, p.Final)
+	checks, notes := t.checks(w, p.Final)
 	enough := w.Canary.Requests >= t.MinRequests && w.Stable.Requests >= t.MinRequests
 	if !enough {
 		v := modelgate.VerdictContinue
@@ -59,22 +59,27 @@ func (t Thresholds) Judge(w *modelgate.Window, p modelgate.Progress) modelgate.J
 			checks[i].Verdict = v
 		}
 	}
-	return modelgate.Judgement{Decision: decide(checks, p, t.EarlyPromotion), Checks: checks, Reasons: reasons(checks, w, t.MinRequests, enough)}
+	return modelgate.Judgement{Decision: decide(checks, p, t.EarlyPromotion), Checks: checks, Reasons: append(reasons(checks, w, t.MinRequests, enough), notes...)}
 }
 
-func (t Thresholds) checks(w *modelgate.Window, final bool) []modelgate.Check {
+func (t Thresholds) checks(w *modelgate.Window, final bool) ([]modelgate.Check, []string) {
 	c, s := w.Canary, w.Stable
-	se := meanSE(c.Predictions, s.Predictions)
 	floor := float64(t.LatencyFloor) / float64(time.Millisecond)
-	return []modelgate.Check{
+	checks := []modelgate.Check{
 		upper("error_rate", "", c.ErrorRate(), s.ErrorRate(), s.ErrorRate()+t.ErrorRateMargin),
 		upper("latency_p95", "ms", c.LatencyMS.P95, s.LatencyMS.P95, s.LatencyMS.P95+float64(t.LatencyP95Margin)/float64(time.Millisecond)),
 		upper("latency_p50", "ms", c.LatencyMS.P50, s.LatencyMS.P50, relLimit(s.LatencyMS.P50, t.RelativeTolerance, floor)),
 		upper("latency_p99", "ms", c.LatencyMS.P99, s.LatencyMS.P99, relLimit(s.LatencyMS.P99, t.RelativeTolerance, floor)),
-		// Only the mean: a median of skewed forecasts is much noisier and
-		// says little the mean does not.
-		within("prediction_mean", c.Predictions.Mean(), s.Predictions.Mean(), se, t.RelativeTolerance, final),
 	}
+	if c.Predictions.Count == 0 && s.Predictions.Count == 0 {
+		// Metrics backends (Prometheus) carry no predictions: say so rather
+		// than compare zero with zero.
+		return checks, []string{"prediction_mean not judged: the metrics source reports no predictions for either version"}
+	}
+	// Only the mean: a median of skewed forecasts is much noisier and says
+	// little the mean does not.
+	se := meanSE(c.Predictions, s.Predictions)
+	return append(checks, within("prediction_mean", c.Predictions.Mean(), s.Predictions.Mean(), se, t.RelativeTolerance, final)), nil
 }
 
 func relLimit(prod, tol, floor float64) float64 {

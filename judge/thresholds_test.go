@@ -67,3 +67,19 @@ func TestThresholds_EarlyPromotion(t *testing.T) {
 		t.Fatalf("decision = %s, want promote", got.Decision)
 	}
 }
+
+// Without prediction figures (a Prometheus window) the prediction check is
+// left out and the reasons say so, instead of comparing zero with zero.
+func TestThresholds_NoPredictions(t *testing.T) {
+	c, s := stats(1000, 0, 20, 80, 120, 0), stats(9000, 0, 20, 80, 120, 0)
+	c.Predictions, s.Predictions = modelgate.Distribution{}, modelgate.Distribution{}
+	got := judge.DefaultThresholds().Judge(&modelgate.Window{Canary: c, Stable: s}, modelgate.Progress{Final: true})
+	for _, ch := range got.Checks {
+		if ch.Name == "prediction_mean" {
+			t.Fatalf("prediction_mean judged without predictions: %+v", ch)
+		}
+	}
+	if got.Decision != modelgate.DecisionPromote || !strings.Contains(strings.Join(got.Reasons, "\n"), "prediction_mean not judged") {
+		t.Fatalf("decision %s, reasons %v", got.Decision, got.Reasons)
+	}
+}
