@@ -7,10 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/DataDog/sketches-go/ddsketch"
-
 	"modelgate"
 	"modelgate/judge"
+	"modelgate/sketch"
 )
 
 // simConfig is one simulated canary: traffic, the two arms' behaviour and
@@ -42,56 +41,15 @@ type runResult struct {
 	ZTestAt   time.Duration
 }
 
-// dist mirrors the gateway's per-revision accumulator: exact moments and a
-// 1% DDSketch.
-type dist struct {
-	sk                 *ddsketch.DDSketch
-	n                  int64
-	sum, sumSq, lo, hi float64
-}
-
-func newDist() *dist {
-	sk, err := ddsketch.NewDefaultDDSketch(0.01)
-	if err != nil {
-		panic(err)
-	}
-	return &dist{sk: sk}
-}
-
-func (d *dist) add(v float64) {
-	if d.sk.Add(v) != nil {
-		return
-	}
-	if d.n == 0 || v < d.lo {
-		d.lo = v
-	}
-	if d.n == 0 || v > d.hi {
-		d.hi = v
-	}
-	d.n++
-	d.sum += v
-	d.sumSq += v * v
-}
-
-func (d *dist) distribution() modelgate.Distribution {
-	if d.n == 0 {
-		return modelgate.Distribution{}
-	}
-	q, _ := d.sk.GetValuesAtQuantiles([]float64{0.5, 0.95, 0.99})
-	var enc []byte
-	d.sk.Encode(&enc, false)
-	return modelgate.Distribution{Count: d.n, Sum: d.sum, SumSq: d.sumSq, Min: d.lo, Max: d.hi, P50: q[0], P95: q[1], P99: q[2], Sketch: enc}
-}
-
 type arm struct {
 	requests, errors int64
-	latency, preds   *dist
+	latency, preds   *sketch.Dist
 }
 
-func newArm() *arm { return &arm{latency: newDist(), preds: newDist()} }
+func newArm() *arm { return &arm{latency: sketch.New(), preds: sketch.New()} }
 
 func (a *arm) stats(version string) modelgate.RevisionStats {
-	return modelgate.RevisionStats{Version: version, Requests: a.requests, Errors: a.errors, LatencyMS: a.latency.distribution(), Predictions: a.preds.distribution()}
+	return modelgate.RevisionStats{Version: version, Requests: a.requests, Errors: a.errors, LatencyMS: a.latency.Distribution(), Predictions: a.preds.Distribution()}
 }
 
 // simulate runs one canary. Requests are simulated one by one (routing,
@@ -122,7 +80,7 @@ func simulate(c simConfig, seq judge.Sequential, naive judge.Thresholds, zAlpha 
 				// linear in between.
 				lat += c.CanaryP95Add * math.Min(math.Max((lat-q50)/(q95-q50), 0), 1)
 			}
-			a.latency.add(lat)
+			a.latency.Add(lat)
 			if r.Float64() < pErr {
 				a.errors++
 				continue
@@ -131,7 +89,7 @@ func simulate(c simConfig, seq judge.Sequential, naive judge.Thresholds, zAlpha 
 			if canary {
 				pred += c.CanaryShift * c.PredSD
 			}
-			a.preds.add(pred)
+			a.preds.Add(pred)
 		}
 		elapsed := time.Duration(s) * time.Second
 		final := s == seconds
