@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // fakeNotifier is a function-field fake: NotifyFn answers each call.

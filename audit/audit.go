@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // genesis is the PrevHash of the first entry.

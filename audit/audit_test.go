@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"modelgate"
-	"modelgate/audit"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/audit"
 )
 
 func mustTrail(t *testing.T, n int) (string, [][]byte) {

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // HeaderRequestID identifies a production request: the client's value is

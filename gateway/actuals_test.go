@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"modelgate/gateway"
-	"modelgate/payload"
+	"github.com/modelgate/modelgate/gateway"
+	"github.com/modelgate/modelgate/payload"
 )
 
 // predict posts one V1 row [x, y] to production and returns the answer's

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 func (s *Server) adminRoutes(mux *http.ServeMux) {

@@ -3,7 +3,7 @@ package gateway
 import (
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Admin API paths, relative to the gateway's base URL; {model} is the model

@@ -1,7 +1,7 @@
 package gateway
 
 import (
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // change applies f to the state of model name: under adminMu it computes

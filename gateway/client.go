@@ -11,7 +11,7 @@ import (
 	"net/url"
 	"strings"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // client calls a gateway over HTTP and translates its answers into

@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 var _ modelgate.Deployer = (*Deployer)(nil)

@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"modelgate"
-	"modelgate/gateway"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/gateway"
 )
 
 // wantCode fails unless err is a *modelgate.Error with code whose message

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"modelgate"
-	"modelgate/gateway"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/gateway"
 )
 
 // fakeModel is a function-field Model. Without FeaturesFn it reads the

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"net/http"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // errorBody is the data plane's error answer, as KServe sends it.

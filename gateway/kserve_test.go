@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"modelgate"
-	kserveserver "modelgate/examples/kserve-server"
-	"modelgate/gateway"
-	"modelgate/mlmodel"
-	"modelgate/promotion"
-	"modelgate/smoke"
+	"github.com/modelgate/modelgate"
+	kserveserver "github.com/modelgate/modelgate/examples/kserve-server"
+	"github.com/modelgate/modelgate/gateway"
+	"github.com/modelgate/modelgate/mlmodel"
+	"github.com/modelgate/modelgate/promotion"
+	"github.com/modelgate/modelgate/smoke"
 )
 
 // TestKServe_GatewayProxies serves the example's v2 through the gateway,

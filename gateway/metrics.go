@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 var _ modelgate.MetricsSource = (*MetricsSource)(nil)

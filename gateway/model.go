@@ -4,7 +4,7 @@ import (
 	"errors"
 	"io/fs"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Model is what the gateway needs from a loaded model. Implementations must

@@ -8,7 +8,7 @@ import (
 	"math"
 	"net/http"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // answer is the outcome of one prediction request.

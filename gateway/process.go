@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // stopGrace is how long a stopped server may take to exit after SIGTERM

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Options configure a Server.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"modelgate/gateway"
+	"github.com/modelgate/modelgate/gateway"
 )
 
 // seeded returns an Options edit installing a seeded random source.

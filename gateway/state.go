@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // production is one model's production environment: a stable revision and

@@ -10,8 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"modelgate"
-	"modelgate/gateway"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/gateway"
 )
 
 func TestServer_Persistence(t *testing.T) {

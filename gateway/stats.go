@@ -5,8 +5,8 @@ import (
 	"sync"
 	"time"
 
-	"modelgate"
-	"modelgate/sketch"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/sketch"
 )
 
 // revisionStats is what one production revision served since the traffic

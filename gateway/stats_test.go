@@ -11,8 +11,8 @@ import (
 	"github.com/DataDog/sketches-go/ddsketch/store"
 	"github.com/google/go-cmp/cmp"
 
-	"modelgate"
-	"modelgate/gateway"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/gateway"
 )
 
 // routed returns an Options edit whose random source sends a request to the

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // kind is what JSON values a V2 datatype carries.

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Upstream protocols.

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"modelgate"
-	"modelgate/gateway"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/gateway"
 )
 
 // The test binary doubles as an external model server: with

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strings"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // v1Request is a KServe V1 prediction request; KServe also accepts "inputs".

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"slices"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Open Inference Protocol (V2) messages.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Client sends V1 predict requests (Predict, PredictRaw) and V2 infer

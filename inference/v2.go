@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Tensor is one V2 (Open Inference Protocol) input or output tensor. Data is

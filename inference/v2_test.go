@@ -9,8 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"modelgate"
-	"modelgate/inference"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/inference"
 )
 
 func TestNonFiniteAsStrings(t *testing.T) {

@@ -3,7 +3,7 @@ package judge
 import (
 	"math"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // PredictionRecord is one logged prediction: which version answered which

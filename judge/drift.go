@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // features checks every feature of the training reference: the canary must

@@ -8,7 +8,7 @@ import (
 	"github.com/DataDog/sketches-go/ddsketch"
 	"github.com/DataDog/sketches-go/ddsketch/store"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // sample is a weighted empirical distribution: distinct values in

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Sequential judges canary against production with anytime-valid

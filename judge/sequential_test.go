@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"modelgate"
-	"modelgate/judge"
-	"modelgate/profile"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/judge"
+	"github.com/modelgate/modelgate/profile"
 )
 
 // arm describes one simulated revision for a table test.

@@ -5,7 +5,7 @@ import (
 	"math"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Thresholds compares canary and production against the playbook's fixed

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"modelgate"
-	"modelgate/judge"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/judge"
 )
 
 func stats(req, errs int64, p50, p95, p99, predMean float64) modelgate.RevisionStats {

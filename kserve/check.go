@@ -9,7 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Permission is one thing modelgate must be allowed to do. Namespace ""

@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // RESTConfig loads a client configuration as kubectl does: kubeconfig when

@@ -10,7 +10,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 var _ modelgate.Deployer = (*Deployer)(nil)

@@ -7,7 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"modelgate/kserve/kservetest"
+	"github.com/modelgate/modelgate/kserve/kservetest"
 )
 
 // The test cluster (kservetest.Start): a real kube-apiserver and etcd with

@@ -10,8 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"modelgate"
-	"modelgate/kserve"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/kserve"
 )
 
 var vsGVR = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1beta1", Resource: "virtualservices"}

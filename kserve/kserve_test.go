@@ -15,9 +15,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
-	"modelgate"
-	"modelgate/kserve"
-	"modelgate/kserve/kservetest"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/kserve"
+	"github.com/modelgate/modelgate/kserve/kservetest"
 )
 
 func testOptions() kserve.Options {

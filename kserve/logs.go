@@ -10,7 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // LogReader returns the last tail lines of a pod container's log.

@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // The InferenceService resource and the keys modelgate writes on it.

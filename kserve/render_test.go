@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"modelgate"
-	"modelgate/kserve"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/kserve"
 )
 
 func TestMapStorageURI(t *testing.T) {

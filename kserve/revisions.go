@@ -6,7 +6,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // AnnotationSplitSince records when production's current spec (version and

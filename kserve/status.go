@@ -8,7 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // isvcStatus is the part of an InferenceService's status modelgate reads

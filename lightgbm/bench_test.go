@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"modelgate/lightgbm"
+	"github.com/modelgate/modelgate/lightgbm"
 )
 
 // syntheticModel writes a LightGBM v4 text model of nTrees random trees with

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"modelgate/lightgbm"
+	"github.com/modelgate/modelgate/lightgbm"
 )
 
 // goldenTolerance is the largest accepted |go - python| / max(1, |python|).

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Model is a parsed LightGBM model. It is read-only after Parse, so one

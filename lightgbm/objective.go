@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // outputKind says how raw scores become predictions (ObjectiveFunction::ConvertOutput).

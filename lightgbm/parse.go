@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // maxLine bounds one line of a model file; feature_infos of a model with

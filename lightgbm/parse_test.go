@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"modelgate"
-	"modelgate/lightgbm"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/lightgbm"
 )
 
 func mustReadText(tb testing.TB, name string) string {

@@ -13,7 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // DownloadArtifacts copies the version's model directory into dir through

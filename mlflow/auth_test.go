@@ -3,9 +3,9 @@ package mlflow_test
 import (
 	"testing"
 
-	"modelgate"
-	"modelgate/mlflow"
-	"modelgate/modelgatetest"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/mlflow"
+	"github.com/modelgate/modelgate/modelgatetest"
 )
 
 // TestBasicAuth runs against MLflow's basic-auth app (`mlflow server

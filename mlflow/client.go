@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Stats counts the registry calls a Registry made and the wall time spent in

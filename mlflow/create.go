@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // CreateVersion registers the model directory nv.Dir as the next version of

@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"modelgate"
-	"modelgate/gateway"
-	"modelgate/inference"
-	"modelgate/mlmodel"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/gateway"
+	"github.com/modelgate/modelgate/inference"
+	"github.com/modelgate/modelgate/mlmodel"
 )
 
 // `modelgate promote` (the real binary) drives the example registered by

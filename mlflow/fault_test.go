@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"modelgate"
-	"modelgate/mlflow"
-	"modelgate/modelgatetest"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/mlflow"
+	"github.com/modelgate/modelgate/modelgatetest"
 )
 
 // Fault injection that a real server cannot be made to produce: an

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"modelgate/mlflow"
+	"github.com/modelgate/modelgate/mlflow"
 )
 
 // The integration tests run against a real `mlflow server` started from the

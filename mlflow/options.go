@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Options configure a Registry. The zero value of every field but URI means

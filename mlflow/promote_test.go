@@ -18,8 +18,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"modelgate"
-	"modelgate/mlflow"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/mlflow"
 )
 
 // flow is the registry side of a promotion, as the engine drives it, in one

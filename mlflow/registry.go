@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Registry is modelgate.Registry and modelgate.Registrar over one MLflow

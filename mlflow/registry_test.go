@@ -3,7 +3,7 @@ package mlflow_test
 import (
 	"testing"
 
-	"modelgate/modelgatetest"
+	"github.com/modelgate/modelgate/modelgatetest"
 )
 
 // TestRegistry runs the registry conformance suite against a real MLflow

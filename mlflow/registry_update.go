@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 func post(path string, body any, idempotent bool) request {

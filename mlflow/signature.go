@@ -18,7 +18,7 @@ import (
 	"sort"
 	"strings"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // OpenSSF model signing (github.com/sigstore/model-transparency, the

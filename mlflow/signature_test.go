@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 
-	"modelgate"
-	"modelgate/mlflow"
-	"modelgate/modelgatetest"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/mlflow"
+	"github.com/modelgate/modelgate/modelgatetest"
 )
 
 // keyPair writes a fresh ECDSA key pair as PEM files and returns their paths.

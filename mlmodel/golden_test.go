@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"modelgate/mlmodel"
+	"github.com/modelgate/modelgate/mlmodel"
 )
 
 // exampleDir is the demand-forecast example, whose generator writes models

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"modelgate"
-	"modelgate/mlmodel"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/mlmodel"
 )
 
 // goldenTolerance is the largest accepted |go - python| / max(1, |python|).

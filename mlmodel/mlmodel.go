@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // MLmodel is an MLmodel file. Only the fields modelgate uses are typed;

@@ -9,8 +9,8 @@ import (
 	"sort"
 	"strings"
 
-	"modelgate"
-	"modelgate/lightgbm"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/lightgbm"
 )
 
 // Model is a loaded MLflow model directory, ready to predict. It is

@@ -10,8 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"modelgate"
-	"modelgate/mlmodel"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/mlmodel"
 )
 
 var everyOp = filepath.Join("testdata", "every-op")

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // MustModelDir writes a small MLflow model directory under tb.TempDir() and

@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // epoch is the suite's start of time; whole seconds, so any backend's time

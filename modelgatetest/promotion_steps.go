@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 func mustSaveStep(t *testing.T, s modelgate.PromotionStore, r *modelgate.StepRecord) {

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Subject is a registry under test: the Registry, and the Registrar that

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 func testDownloadArtifacts(t *testing.T, s Subject) {

@@ -7,7 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 func mustSetAlias(t *testing.T, s Subject, name, alias, version string) {

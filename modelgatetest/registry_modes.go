@@ -6,7 +6,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // testStageModeSequence is the registry side of a promotion and of its

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Actual is the observed outcome of one request, posted by request id.

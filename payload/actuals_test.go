@@ -13,8 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"modelgate/judge"
-	"modelgate/payload"
+	"github.com/modelgate/modelgate/judge"
+	"github.com/modelgate/modelgate/payload"
 )
 
 // postActuals posts body to a's handler and returns the status and answer.

@@ -15,8 +15,8 @@ import (
 	"github.com/DataDog/sketches-go/ddsketch"
 	"github.com/DataDog/sketches-go/ddsketch/store"
 
-	"modelgate"
-	"modelgate/payload"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/payload"
 )
 
 // fakeClock is a settable clock.

@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	"modelgate"
-	"modelgate/sketch"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/sketch"
 )
 
 // featureValue is one feature of one row.

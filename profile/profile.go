@@ -5,8 +5,8 @@ import (
 	"math"
 	"strconv"
 
-	"modelgate"
-	"modelgate/sketch"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/sketch"
 )
 
 // Accuracy is the relative accuracy of the profile's sketches: the gateway's

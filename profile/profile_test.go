@@ -6,9 +6,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"modelgate"
-	"modelgate/judge"
-	"modelgate/profile"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/judge"
+	"github.com/modelgate/modelgate/profile"
 )
 
 func TestProfileRoundTripAndDrift(t *testing.T) {

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"modelgate"
-	"modelgate/prometheus"
-	"modelgate/prometheus/prometheustest"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/prometheus"
+	"github.com/modelgate/modelgate/prometheus/prometheustest"
 )
 
 // The exporter's known figures: cumulative latency buckets (ms) by code.

@@ -8,9 +8,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"modelgate"
-	"modelgate/audit"
-	"modelgate/promotion"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/audit"
+	"github.com/modelgate/modelgate/promotion"
 )
 
 // crash is the panic value a crashingStore throws to simulate the process

@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"modelgate"
-	"modelgate/audit"
-	"modelgate/judge"
-	"modelgate/modelgatetest"
-	"modelgate/promotion"
-	"modelgate/sqlite"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/audit"
+	"github.com/modelgate/modelgate/judge"
+	"github.com/modelgate/modelgate/modelgatetest"
+	"github.com/modelgate/modelgate/promotion"
+	"github.com/modelgate/modelgate/sqlite"
 )
 
 // deployer is a stateful in-memory platform that counts every mutating call.

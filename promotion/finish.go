@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // decide records playbook step 6 and moves to next.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Rollback is a person's rollback of model. An unfinished promotion is

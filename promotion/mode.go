@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Mode is how the registry marks the candidate and production, and so how a

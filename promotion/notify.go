@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // notifyTimeout bounds one announcement, retries included: a slow mail

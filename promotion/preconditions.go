@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // preconditionEvidence is what the preconditions step records.

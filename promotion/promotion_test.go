@@ -8,9 +8,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"modelgate"
-	"modelgate/audit"
-	"modelgate/promotion"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/audit"
+	"github.com/modelgate/modelgate/promotion"
 )
 
 func run(t *testing.T, svc *promotion.Service, version string) *modelgate.Promotion {

@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Records writes the human-facing records of a finished promotion: the

@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // reference returns the candidate's training reference profile from its

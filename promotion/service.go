@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Policy holds the tunables of a promotion. DefaultPolicy has the playbook's numbers.

@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Gate is one staging check of playbook step 3 (smoke tests, evaluation on

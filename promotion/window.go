@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // windowEvidence is the window step's record, rewritten after every look so

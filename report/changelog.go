@@ -7,7 +7,7 @@ import (
 	"strings"
 	"syscall"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 const changelogHeader = `# Changelog

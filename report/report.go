@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Files writes the changelog and the reports to files.

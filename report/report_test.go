@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"modelgate"
-	"modelgate/report"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/report"
 )
 
 func promotion(id, version string, o modelgate.Outcome) (*modelgate.Promotion, []*modelgate.StepRecord) {

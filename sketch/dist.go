@@ -5,7 +5,7 @@ import (
 
 	"github.com/DataDog/sketches-go/ddsketch"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Accuracy is the relative accuracy of every sketch Dist keeps. It matches

@@ -4,8 +4,8 @@ import (
 	"math"
 	"testing"
 
-	"modelgate"
-	"modelgate/sketch"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/sketch"
 )
 
 func TestDist(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // ArtifactPrefix marks an evaluation data set stored in the version's

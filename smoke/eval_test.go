@@ -12,11 +12,11 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
-	"modelgate"
-	"modelgate/gateway"
-	"modelgate/mlmodel"
-	"modelgate/promotion"
-	"modelgate/smoke"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/gateway"
+	"github.com/modelgate/modelgate/mlmodel"
+	"github.com/modelgate/modelgate/promotion"
+	"github.com/modelgate/modelgate/smoke"
 )
 
 const example = "../examples/demand-forecast"

@@ -8,9 +8,9 @@ import (
 	"sort"
 	"time"
 
-	"modelgate"
-	"modelgate/inference"
-	"modelgate/promotion"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/inference"
+	"github.com/modelgate/modelgate/promotion"
 )
 
 // Evaluation is the ground-truth gate: the data set goes through the staging

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"modelgate"
-	kserveserver "modelgate/examples/kserve-server"
-	"modelgate/gateway"
-	"modelgate/smoke"
+	"github.com/modelgate/modelgate"
+	kserveserver "github.com/modelgate/modelgate/examples/kserve-server"
+	"github.com/modelgate/modelgate/gateway"
+	"github.com/modelgate/modelgate/smoke"
 )
 
 // kserveEndpoint starts the example KServe Python server on version v of

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"modelgate"
-	"modelgate/inference"
-	"modelgate/promotion"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/inference"
+	"github.com/modelgate/modelgate/promotion"
 )
 
 // PlaybookRequest is the smoke request of the playbook.

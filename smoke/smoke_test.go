@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"modelgate"
-	"modelgate/promotion"
-	"modelgate/smoke"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/promotion"
+	"github.com/modelgate/modelgate/smoke"
 )
 
 // badServer is a purpose-built endpoint answering V1 predict, V2 infer and

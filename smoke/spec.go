@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // ModelSpec is what smoke tests read from a model directory: the MLmodel

@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"strings"
 
-	"modelgate"
-	"modelgate/inference"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/inference"
 )
 
 // outputSpec is one V2 output a smoke test expects: the name ("" for any),

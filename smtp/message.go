@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // SubjectPrefix starts every subject, for mail filters.

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Options configure a Notifier. Credentials never appear here, only the

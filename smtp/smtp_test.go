@@ -13,8 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"modelgate"
-	"modelgate/smtp"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/smtp"
 )
 
 func rolledBack() modelgate.Notification {

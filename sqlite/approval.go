@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // AddApproval records an approval, replacing the same role's earlier one for

@@ -12,7 +12,7 @@ import (
 	"regexp"
 	"strings"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // artifactScheme prefixes the Source of every version this registry stores;

@@ -13,7 +13,7 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 //go:embed migration/*.sql

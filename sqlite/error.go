@@ -6,7 +6,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // translate is the adapter boundary: every exported method returns its error

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // AcquireLock takes the model's promotion lock for owner until ttl from now.

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Registry is the embedded model registry: MLflow's registry semantics over

@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // CreateVersion registers nv.Dir as the model's next version. The directory

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // PromotionStore persists promotions, their step records and actions, the

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"modelgate"
-	"modelgate/modelgatetest"
-	"modelgate/sqlite"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/modelgatetest"
+	"github.com/modelgate/modelgate/sqlite"
 )
 
 func TestPromotionStore(t *testing.T) {

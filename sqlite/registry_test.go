@@ -7,9 +7,9 @@ import (
 	"sync"
 	"testing"
 
-	"modelgate"
-	"modelgate/modelgatetest"
-	"modelgate/sqlite"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/modelgatetest"
+	"github.com/modelgate/modelgate/sqlite"
 )
 
 // MustOpenDB opens a database in a fresh temporary directory and closes it

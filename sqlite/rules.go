@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // MLflow's limits and patterns (mlflow/utils/validation.py), so that a name

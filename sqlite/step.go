@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // SaveStep inserts or replaces the record of (PromotionID, Step). ENOTFOUND

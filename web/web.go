@@ -7,7 +7,7 @@ import (
 	"html/template"
 	"net/http"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 //go:embed templates/*.html

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"modelgate"
-	"modelgate/sqlite"
-	"modelgate/web"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/sqlite"
+	"github.com/modelgate/modelgate/web"
 )
 
 func TestHandler(t *testing.T) {

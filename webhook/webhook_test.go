@@ -13,8 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"modelgate"
-	"modelgate/webhook"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/webhook"
 )
 
 func rolledBack() modelgate.Notification {

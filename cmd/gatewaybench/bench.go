@@ -17,10 +17,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"modelgate"
-	"modelgate/gateway"
-	"modelgate/gateway/loadgen"
-	"modelgate/mlmodel"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/gateway"
+	"github.com/modelgate/modelgate/gateway/loadgen"
+	"github.com/modelgate/modelgate/mlmodel"
 )
 
 // startGateway serves the gateway on a free loopback port and deploys the

@@ -15,9 +15,9 @@ import (
 	"sync"
 	"time"
 
-	"modelgate"
-	"modelgate/judge"
-	"modelgate/profile"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/judge"
+	"github.com/modelgate/modelgate/profile"
 )
 
 // The drift benchmark's data: two files of rows × features little-endian

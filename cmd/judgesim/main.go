@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"modelgate/judge"
+	"github.com/modelgate/modelgate/judge"
 )
 
 func main() {

@@ -7,9 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"modelgate"
-	"modelgate/judge"
-	"modelgate/sketch"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/judge"
+	"github.com/modelgate/modelgate/sketch"
 )
 
 // simConfig is one simulated canary: traffic, the two arms' behaviour and

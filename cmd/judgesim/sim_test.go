@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"modelgate"
-	"modelgate/judge"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/judge"
 )
 
 func smallConfig() simConfig {

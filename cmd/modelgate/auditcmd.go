@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"modelgate/audit"
+	"github.com/modelgate/modelgate/audit"
 )
 
 func newAuditCmd(g *globals) *cobra.Command {

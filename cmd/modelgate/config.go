@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
-	"modelgate/kserve"
-	promsrc "modelgate/prometheus"
+	"github.com/modelgate/modelgate/kserve"
+	promsrc "github.com/modelgate/modelgate/prometheus"
 )
 
 // Config is modelgate.yaml. Every field has the playbook's default; see

@@ -14,10 +14,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"modelgate"
-	"modelgate/audit"
-	"modelgate/examples"
-	"modelgate/gateway"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/audit"
+	"github.com/modelgate/modelgate/examples"
+	"github.com/modelgate/modelgate/gateway"
 )
 
 type demoOptions struct {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 func newDeployCmd(g *globals) *cobra.Command {

@@ -16,10 +16,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"modelgate"
-	"modelgate/kserve/kservetest"
-	"modelgate/mlmodel"
-	"modelgate/prometheus/prometheustest"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/kserve/kservetest"
+	"github.com/modelgate/modelgate/mlmodel"
+	"github.com/modelgate/modelgate/prometheus/prometheustest"
 )
 
 // TestPromoteOnKServe is the acceptance run, through the CLI only:

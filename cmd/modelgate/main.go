@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 // Exit codes (documented in the README).

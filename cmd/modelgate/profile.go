@@ -6,9 +6,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"modelgate"
-	"modelgate/mlmodel"
-	"modelgate/profile"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/mlmodel"
+	"github.com/modelgate/modelgate/profile"
 )
 
 // withReferenceProfile returns a copy of the model directory dir with the

@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"modelgate"
-	"modelgate/promotion"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/promotion"
 )
 
 func newPromoteCmd(g *globals) *cobra.Command {

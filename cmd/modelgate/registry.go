@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 func newRegistryCmd(g *globals) *cobra.Command {

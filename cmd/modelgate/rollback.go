@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 func newRollbackCmd(g *globals) *cobra.Command {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"modelgate"
+	"github.com/modelgate/modelgate"
 )
 
 func newServeCmd(g *globals) *cobra.Command {

@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"modelgate"
-	"modelgate/inference"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/inference"
 )
 
 // trafficDriver sends live requests to production at a fixed rate, one

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"modelgate"
-	"modelgate/web"
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/web"
 )
 
 func newUICmd(g *globals) *cobra.Command {

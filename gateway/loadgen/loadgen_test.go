@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"modelgate/gateway/loadgen"
+	"github.com/modelgate/modelgate/gateway/loadgen"
 )
 
 func TestRun(t *testing.T) {
