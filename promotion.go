@@ -58,15 +58,28 @@ type Promotion struct {
 // Active reports whether the promotion has not ended.
 func (p *Promotion) Active() bool { return p.Outcome == OutcomeNone || p.Outcome == OutcomeHeld }
 
-// StepRecord is the persisted evidence of one step.
+// StepRecord is the persisted record of one step.
 type StepRecord struct {
-	PromotionID string          `json:"promotion_id"`
-	Step        Step            `json:"step"`
-	StartedAt   time.Time       `json:"started_at"`
-	EndedAt     time.Time       `json:"ended_at,omitzero"`
-	Inputs      json.RawMessage `json:"inputs,omitempty"`
-	Outcome     string          `json:"outcome"` // "running", "ok", "failed", or a step-specific word
-	Evidence    json.RawMessage `json:"evidence,omitempty"`
+	PromotionID string     `json:"promotion_id"`
+	Step        Step       `json:"step"`
+	StartedAt   time.Time  `json:"started_at"`
+	EndedAt     time.Time  `json:"ended_at,omitzero"`
+	Inputs      StepInputs `json:"inputs,omitzero"`
+	Outcome     StepResult `json:"outcome"`
+	// Evidence is the step's evidence type (PreconditionsEvidence,
+	// WindowEvidence, …) encoded as JSON; write it with SetEvidence and read
+	// it with DecodeEvidence or FindEvidence.
+	Evidence json.RawMessage `json:"evidence,omitempty"`
+}
+
+// StepInputs is what a step ran with.
+type StepInputs struct {
+	// Settings are the policy values the step depends on (window, interval,
+	// canary percent, timeouts), as text.
+	Settings map[string]string `json:"settings,omitempty"`
+	// ConfigHash identifies the effective configuration of the run that
+	// last ran the step; a resume under another configuration shows here.
+	ConfigHash string `json:"config_hash,omitempty"`
 }
 
 // Action states, persisted around every external action.

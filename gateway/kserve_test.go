@@ -14,7 +14,6 @@ import (
 	kserveserver "github.com/modelgate/modelgate/examples/kserve-server"
 	"github.com/modelgate/modelgate/gateway"
 	"github.com/modelgate/modelgate/mlmodel"
-	"github.com/modelgate/modelgate/promotion"
 	"github.com/modelgate/modelgate/smoke"
 )
 
@@ -45,11 +44,14 @@ func TestKServe_GatewayProxies(t *testing.T) {
 			logged := metricsOf(t, example, "v2")
 			for _, client := range []string{"v1", "v2"} {
 				g := &smoke.Evaluation{Dataset: filepath.Join(example, "data", "ground_truth.csv"), Protocol: client}
-				r, err := g.Check(ctx, ep, promotion.Candidate{Metrics: logged})
+				r, err := g.Check(ctx, ep, modelgate.Candidate{Metrics: logged})
 				if err != nil || !r.Passed {
 					t.Fatalf("evaluation over %s: %v %v", client, err, r.Failures)
 				}
-				ev := r.Evidence.(smoke.EvaluationEvidence)
+				ev, err := smoke.EvaluationOf(r)
+				if err != nil {
+					t.Fatal(err)
+				}
 				for name, want := range logged {
 					if rel := math.Abs(ev.Metrics[name]-want) / math.Abs(want); !(rel <= 1e-6) {
 						t.Errorf("%s = %.17g, logged %.17g", name, ev.Metrics[name], want)
@@ -61,7 +63,7 @@ func TestKServe_GatewayProxies(t *testing.T) {
 				t.Fatal(err)
 			}
 			smokeGate := &smoke.Requests{Bodies: []json.RawMessage{json.RawMessage(smoke.PlaybookRequest)}, Count: 20, Warmup: 2, Protocols: []string{"v1", "v2"}}
-			if r, err := smokeGate.Check(ctx, modelgate.Endpoint{URL: base, Name: dep.Model}, promotion.Candidate{}); err != nil || !r.Passed {
+			if r, err := smokeGate.Check(ctx, modelgate.Endpoint{URL: base, Name: dep.Model}, modelgate.Candidate{}); err != nil || !r.Passed {
 				t.Fatalf("smoke through the gateway: %v %v", err, r.Failures)
 			}
 			w, err := gateway.NewMetricsSource(base, nil).Observe(ctx, dep.Model)

@@ -23,18 +23,18 @@ func testSteps(t *testing.T, s modelgate.PromotionStore, _ *Clock) {
 	mustCreatePromotion(t, s, newPromotion("p1", "fraud", "7", epoch))
 	mustCreatePromotion(t, s, newPromotion("p2", "churn", "2", epoch))
 	verify := &modelgate.StepRecord{PromotionID: "p1", Step: modelgate.StepVerify, StartedAt: epoch,
-		Outcome: "running", Inputs: json.RawMessage(`{"version":"7"}`)}
+		Outcome: modelgate.ResultRunning, Inputs: modelgate.StepInputs{Settings: map[string]string{"version": "7"}, ConfigHash: "c0ffee"}}
 	staging := &modelgate.StepRecord{PromotionID: "p1", Step: modelgate.StepStaging,
-		StartedAt: epoch.Add(time.Minute), Outcome: "running"}
+		StartedAt: epoch.Add(time.Minute), Outcome: modelgate.ResultRunning}
 	mustSaveStep(t, s, verify)
 	mustSaveStep(t, s, staging)
-	mustSaveStep(t, s, &modelgate.StepRecord{PromotionID: "p2", Step: modelgate.StepVerify, StartedAt: epoch, Outcome: "ok"})
+	mustSaveStep(t, s, &modelgate.StepRecord{PromotionID: "p2", Step: modelgate.StepVerify, StartedAt: epoch, Outcome: modelgate.ResultOK})
 
 	// Saving verify again replaces its record and keeps its place.
-	verify.Outcome, verify.EndedAt = "ok", epoch.Add(30*time.Second)
+	verify.Outcome, verify.EndedAt = modelgate.ResultOK, epoch.Add(30*time.Second)
 	verify.Evidence = json.RawMessage(`{"digest":"ab12","tags":["git_sha"]}`)
 	mustSaveStep(t, s, verify)
-	smoke := &modelgate.StepRecord{PromotionID: "p1", Step: modelgate.StepSmoke, StartedAt: epoch.Add(2 * time.Minute), Outcome: "failed"}
+	smoke := &modelgate.StepRecord{PromotionID: "p1", Step: modelgate.StepSmoke, StartedAt: epoch.Add(2 * time.Minute), Outcome: modelgate.ResultFailed}
 	mustSaveStep(t, s, smoke)
 
 	got, err := s.Steps(t.Context(), "p1")

@@ -110,11 +110,11 @@ func revision(v string, n int64, mean float64) modelgate.RevisionStats {
 type gate struct{ pass bool }
 
 func (g gate) Name() string { return "fake-gate" }
-func (g gate) Check(context.Context, modelgate.Endpoint, promotion.Candidate) (promotion.GateResult, error) {
+func (g gate) Check(context.Context, modelgate.Endpoint, modelgate.Candidate) (modelgate.GateResult, error) {
 	if g.pass {
-		return promotion.GateResult{Passed: true, Summary: "ok"}, nil
+		return modelgate.GateResult{Passed: true, Summary: "ok"}, nil
 	}
-	return promotion.GateResult{Passed: false, Summary: "bad", Failures: []string{"mae 9 is worse than the logged 5"}}, nil
+	return modelgate.GateResult{Passed: false, Summary: "bad", Failures: []string{"mae 9 is worse than the logged 5"}}, nil
 }
 
 // registry counts the registry's mutating calls.
@@ -231,7 +231,7 @@ func (w *world) service(owner string) *promotion.Service {
 	p.Window, p.Interval, p.Extension = 5*time.Minute, time.Minute, 2*time.Minute
 	return &promotion.Service{
 		Registry: w.reg, Deployer: w.dep, Metrics: metrics{w.dep, &w.fixed3}, Store: w.store, Audit: w.audit,
-		Judge: judge.DefaultThresholds(), Gates: []promotion.Gate{w.gate}, Policy: p, Mode: w.mode,
+		Judge: judge.DefaultThresholds(), Gates: []modelgate.Gate{w.gate}, Policy: p, Mode: w.mode,
 		CacheDir: filepath.Join(w.dir, "cache"), Owner: owner, Actor: "test",
 		Now:   w.clock.Now,
 		Sleep: func(_ context.Context, d time.Duration) error { w.clock.Advance(d); return nil },

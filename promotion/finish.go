@@ -2,31 +2,34 @@ package promotion
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/modelgate/modelgate"
 )
 
-// decide records playbook step 6 and moves to next.
-func (s *Service) decide(ctx context.Context, p *modelgate.Promotion, d modelgate.Decision, j modelgate.Judgement, next modelgate.Step) error {
+// decision is playbook step 6: it records what the window decided (or a
+// person, for a held promotion), with the reasons and the checks behind it.
+func (s *Service) decision(ctx context.Context, p *modelgate.Promotion) error {
 	rec, err := s.beginStep(ctx, p, modelgate.StepDecision, nil)
 	if err != nil {
 		return err
 	}
-	if done, err := s.replayFinished(ctx, p, rec); done {
+	win, err := s.record(ctx, p.ID, modelgate.StepWindow)
+	if err != nil {
 		return err
 	}
-	if err := s.finishStep(ctx, p, rec, string(d), map[string]any{"decision": d, "reasons": j.Reasons, "checks": j.Checks}); err != nil {
-		return err
+	if win == nil || (win.Outcome != modelgate.ResultPromote && win.Outcome != modelgate.ResultRollback) {
+		return modelgate.Errorf(modelgate.EINTERNAL, "promotion %s reached the decision without a window decision", p.ID)
 	}
-	s.emit(p, fmt.Sprintf("decision: %s", d), nil)
-	return s.advance(ctx, p, next)
-}
-
-// decision is playbook step 6 after a window that judged promote.
-func (s *Service) decision(ctx context.Context, p *modelgate.Promotion) error {
-	return s.decide(ctx, p, modelgate.DecisionPromote, modelgate.Judgement{Decision: modelgate.DecisionPromote, Reasons: p.Reasons}, modelgate.StepRollout)
+	ev := modelgate.DecisionEvidence{Decision: modelgate.DecisionPromote, Reasons: p.Reasons}
+	if win.Outcome == modelgate.ResultRollback {
+		ev.Decision = modelgate.DecisionRollback
+	}
+	if w := windowEvidence(win); w.Judgement != nil {
+		ev.Checks = w.Judgement.Checks
+	}
+	s.emit(p, fmt.Sprintf("decision: %s", ev.Decision), nil)
+	return s.complete(ctx, p, rec, modelgate.StepResult(ev.Decision), ev)
 }
 
 // rollout is playbook step 7: all traffic to the new version, then the
@@ -52,12 +55,9 @@ func (s *Service) rollout(ctx context.Context, p *modelgate.Promotion) error {
 	if err := s.tagOutcome(ctx, p, modelgate.OutcomePromoted); err != nil {
 		return err
 	}
-	ev := map[string]any{"traffic": want, "production": p.Version, "replaced": p.Previous, "registry_mode": s.mode().Name()}
-	if err := s.finishStep(ctx, p, rec, "ok", ev); err != nil {
-		return err
-	}
 	s.emit(p, fmt.Sprintf("version %s serves 100%% of production and the registry marks it as production (%s mode), replacing %s", p.Version, s.mode().Name(), p.Previous), nil)
-	return s.advance(ctx, p, modelgate.StepBaseline)
+	ev := modelgate.RolloutEvidence{Traffic: want, Production: p.Version, Replaced: p.Previous, RegistryMode: s.mode().Name()}
+	return s.complete(ctx, p, rec, modelgate.ResultOK, ev)
 }
 
 func (s *Service) setStage(ctx context.Context, p *modelgate.Promotion, action, version string, stage modelgate.Stage, archiveExisting bool) error {
@@ -105,34 +105,21 @@ func (s *Service) baseline(ctx context.Context, p *modelgate.Promotion) error {
 	if err != nil {
 		return err
 	}
-	base, err := s.lastCanaryFigures(ctx, p)
-	if err != nil {
-		return err
-	}
-	if err := s.finishStep(ctx, p, rec, "ok", map[string]any{"baseline": base}); err != nil {
-		return err
-	}
-	return s.end(ctx, p, modelgate.OutcomePromoted, modelgate.StepBaseline)
-}
-
-func (s *Service) lastCanaryFigures(ctx context.Context, p *modelgate.Promotion) (*modelgate.RevisionStats, error) {
 	steps, err := s.Store.Steps(ctx, p.ID)
 	if err != nil {
-		return nil, fmt.Errorf("read steps: %w", err)
+		return fmt.Errorf("read steps: %w", err)
 	}
-	for _, r := range steps {
-		var ev windowEvidence
-		if r.Step == modelgate.StepWindow && json.Unmarshal(r.Evidence, &ev) == nil && ev.Figures != nil {
-			return &ev.Figures.Canary, nil
-		}
+	var ev modelgate.BaselineEvidence
+	if w, ok := modelgate.FindEvidence[modelgate.WindowEvidence](steps); ok && w.Figures != nil {
+		ev.Baseline = &w.Figures.Canary
 	}
-	return nil, nil
+	return s.complete(ctx, p, rec, modelgate.ResultOK, ev)
 }
 
 // rollback sends all traffic back to the previous version, re-deploying its
 // spec, and records the failed version as Archived, keeping the evidence.
 func (s *Service) rollback(ctx context.Context, p *modelgate.Promotion) error {
-	rec, err := s.beginStep(ctx, p, modelgate.StepRollback, map[string]any{"reasons": p.Reasons})
+	rec, err := s.beginStep(ctx, p, modelgate.StepRollback, nil)
 	if err != nil {
 		return err
 	}
@@ -155,42 +142,37 @@ func (s *Service) rollback(ctx context.Context, p *modelgate.Promotion) error {
 	if err := s.mode().Rollback(ctx, s, p); err != nil {
 		return err
 	}
-	outcome := s.rollbackOutcome(ctx, p)
+	result, err := s.rollbackResult(ctx, p)
+	if err != nil {
+		return err
+	}
+	outcome := playbook()[modelgate.StepRollback].on[result].end
 	if err := s.tagOutcome(ctx, p, outcome); err != nil {
 		return err
 	}
-	ev := map[string]any{"traffic": want, "archived": p.Version, "reasons": p.Reasons}
-	if logs != nil {
-		ev["logs"] = logs
-	}
-	if logsErr != "" {
-		ev["logs_error"] = logsErr
-	}
-	if err := s.finishStep(ctx, p, rec, "ok", ev); err != nil {
-		return err
-	}
-	return s.end(ctx, p, outcome, modelgate.StepRollback)
+	ev := modelgate.RollbackEvidence{Traffic: want, Archived: p.Version, Reasons: p.Reasons, Logs: logs, LogsError: logsErr}
+	return s.complete(ctx, p, rec, result, ev)
 }
 
-// rollbackOutcome is rolled_back when the judge found the canary worse or a
-// person reverted a promoted version, and failed when the rollback ended a
+// rollbackResult is rollback when the judge found the canary worse or a
+// person reverted a promoted version, and ok when the rollback ended a
 // promotion after an error or a person's abort of its canary.
-func (s *Service) rollbackOutcome(ctx context.Context, p *modelgate.Promotion) modelgate.Outcome {
+func (s *Service) rollbackResult(ctx context.Context, p *modelgate.Promotion) (modelgate.StepResult, error) {
 	steps, err := s.Store.Steps(ctx, p.ID)
 	if err != nil {
-		return modelgate.OutcomeFailed
+		return "", fmt.Errorf("read steps: %w", err)
 	}
 	for _, r := range steps {
-		if r.Step == modelgate.StepDecision && r.Outcome == string(modelgate.DecisionRollback) {
-			return modelgate.OutcomeRolledBack
+		if r.Step == modelgate.StepDecision && r.Outcome == modelgate.ResultRollback {
+			return modelgate.ResultRollback, nil
 		}
 	}
 	// A person's revert of a promoted version (it starts at the rollback
 	// step) takes production back too: rolled back, not failed.
 	if len(steps) > 0 && steps[0].Step == modelgate.StepRollback {
-		return modelgate.OutcomeRolledBack
+		return modelgate.ResultRollback, nil
 	}
-	return modelgate.OutcomeFailed
+	return modelgate.ResultOK, nil
 }
 
 // end finishes a promotion: records, outcome, audit.

@@ -50,8 +50,7 @@ func (s *Service) abort(ctx context.Context, p *modelgate.Promotion, reason stri
 	if err := s.audit(ctx, p, "rollback.start", "started", nil, reason); err != nil {
 		return err
 	}
-	switch p.Step {
-	case modelgate.StepVerify, modelgate.StepStaging, modelgate.StepSmoke:
+	if !touchesProduction(p.Step) {
 		return s.end(ctx, p, modelgate.OutcomeFailed, p.Step)
 	}
 	return s.advance(ctx, p, modelgate.StepRollback)

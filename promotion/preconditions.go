@@ -8,19 +8,11 @@ import (
 	"github.com/modelgate/modelgate"
 )
 
-// preconditionEvidence is what the preconditions step records.
-type preconditionEvidence struct {
-	Version   *modelgate.ModelVersion `json:"version"`
-	Previous  string                  `json:"previous"`
-	Approvals []*modelgate.Approval   `json:"approvals"`
-	Traffic   modelgate.TrafficSplit  `json:"traffic"`
-}
-
 // preconditions checks, without changing anything, that the playbook may
 // start: the candidate is in Staging with its tags, approved, there is a
 // Production version to roll back to, and the platform is ready. It sets
 // p.Previous. Every failed check is listed in one error.
-func (s *Service) preconditions(ctx context.Context, p *modelgate.Promotion) (*preconditionEvidence, error) {
+func (s *Service) preconditions(ctx context.Context, p *modelgate.Promotion) (*modelgate.PreconditionsEvidence, error) {
 	mv, err := s.Registry.GetVersion(ctx, p.Model, p.Version)
 	if err != nil {
 		return nil, explainLookup(err, p.Model, p.Version)
@@ -50,7 +42,7 @@ func (s *Service) preconditions(ctx context.Context, p *modelgate.Promotion) (*p
 		return nil, modelgate.Errorf(modelgate.EPRECONDITION, "cannot promote %s version %s:\n  - %s", p.Model, p.Version, strings.Join(problems, "\n  - "))
 	}
 	p.Previous = prev
-	return &preconditionEvidence{Version: mv, Previous: prev, Approvals: approvals, Traffic: split}, nil
+	return &modelgate.PreconditionsEvidence{Version: mv, Previous: prev, Approvals: approvals, Traffic: split}, nil
 }
 
 func explainLookup(err error, model, version string) error {

@@ -29,82 +29,9 @@ func (s *Service) advance(ctx context.Context, p *modelgate.Promotion, next mode
 	return nil
 }
 
-// replayRecorded replays the current step if its record says it finished.
-func (s *Service) replayRecorded(ctx context.Context, p *modelgate.Promotion) (bool, error) {
-	steps, err := s.Store.Steps(ctx, p.ID)
-	if err != nil {
-		return false, fmt.Errorf("read steps: %w", err)
-	}
-	for _, r := range steps {
-		if r.Step == p.Step {
-			return s.replayFinished(ctx, p, r)
-		}
-	}
-	return false, nil
-}
-
-// replayFinished follows the recorded outcome of a step that finished before
-// a crash, instead of running it again: a decision, a failed gate or a failed
-// canary is never made twice, and never made differently. It reports whether
-// the step had finished.
-func (s *Service) replayFinished(ctx context.Context, p *modelgate.Promotion, rec *modelgate.StepRecord) (bool, error) {
-	if rec.EndedAt.IsZero() {
-		return false, nil
-	}
-	if len(p.Reasons) == 0 {
-		p.Reasons = recordedReasons(rec)
-	}
-	switch o := rec.Outcome; {
-	case o == "failed" && (rec.Step == modelgate.StepVerify || rec.Step == modelgate.StepStaging || rec.Step == modelgate.StepSmoke):
-		return true, s.end(ctx, p, modelgate.OutcomeFailed, rec.Step)
-	case o == "failed", rec.Step == modelgate.StepDecision && o == string(modelgate.DecisionRollback):
-		return true, s.advance(ctx, p, modelgate.StepRollback)
-	case rec.Step == modelgate.StepWindow && o == string(modelgate.DecisionRollback):
-		return true, s.decide(ctx, p, modelgate.DecisionRollback, modelgate.Judgement{Reasons: p.Reasons}, modelgate.StepRollback)
-	case rec.Step == modelgate.StepBaseline:
-		return true, s.end(ctx, p, modelgate.OutcomePromoted, rec.Step)
-	case rec.Step == modelgate.StepRollback:
-		return true, s.end(ctx, p, s.rollbackOutcome(ctx, p), rec.Step)
-	}
-	return true, s.advance(ctx, p, nextStep[rec.Step])
-}
-
-// nextStep is where a step that finished well leads.
-var nextStep = map[modelgate.Step]modelgate.Step{
-	modelgate.StepVerify:   modelgate.StepStaging,
-	modelgate.StepStaging:  modelgate.StepSmoke,
-	modelgate.StepSmoke:    modelgate.StepCanary,
-	modelgate.StepCanary:   modelgate.StepWindow,
-	modelgate.StepWindow:   modelgate.StepDecision,
-	modelgate.StepDecision: modelgate.StepRollout,
-	modelgate.StepRollout:  modelgate.StepBaseline,
-}
-
-// recordedReasons reads the reasons a finished step recorded in its evidence.
-func recordedReasons(rec *modelgate.StepRecord) []string {
-	var ev struct {
-		Reasons   []string            `json:"reasons"`
-		Judgement modelgate.Judgement `json:"judgement"`
-		Error     string              `json:"error"`
-	}
-	if json.Unmarshal(rec.Evidence, &ev) != nil {
-		return nil
-	}
-	switch {
-	case len(ev.Reasons) > 0:
-		return ev.Reasons
-	case len(ev.Judgement.Reasons) > 0:
-		return ev.Judgement.Reasons
-	case ev.Error != "":
-		return []string{ev.Error}
-	}
-	return nil
-}
-
-// beginStep records that a step started, keeping the first start time when
-// a resumed promotion runs the step again.
-func (s *Service) beginStep(ctx context.Context, p *modelgate.Promotion, step modelgate.Step, inputs any) (*modelgate.StepRecord, error) {
-	steps, err := s.Store.Steps(ctx, p.ID)
+// record returns the record of step, or nil when the step has not started.
+func (s *Service) record(ctx context.Context, id string, step modelgate.Step) (*modelgate.StepRecord, error) {
+	steps, err := s.Store.Steps(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("read steps: %w", err)
 	}
@@ -113,23 +40,62 @@ func (s *Service) beginStep(ctx context.Context, p *modelgate.Promotion, step mo
 			return r, nil
 		}
 	}
-	r := &modelgate.StepRecord{PromotionID: p.ID, Step: step, StartedAt: s.now(), Outcome: "running", Inputs: mustJSON(inputs)}
+	return nil, nil
+}
+
+// beginStep records that a step started, keeping the first start time when
+// a resumed promotion runs the step again; settings are the policy values
+// the step depends on.
+func (s *Service) beginStep(ctx context.Context, p *modelgate.Promotion, step modelgate.Step, settings map[string]string) (*modelgate.StepRecord, error) {
+	r, err := s.record(ctx, p.ID, step)
+	if err != nil || r != nil {
+		return r, err
+	}
+	r = &modelgate.StepRecord{PromotionID: p.ID, Step: step, StartedAt: s.now(), Outcome: modelgate.ResultRunning,
+		Inputs: modelgate.StepInputs{Settings: settings, ConfigHash: s.ConfigHash}}
 	if err := s.Store.SaveStep(ctx, r); err != nil {
 		return nil, fmt.Errorf("save step %s: %w", step, err)
 	}
 	return r, nil
 }
 
-// finishStep persists a step's outcome and evidence and appends it to the
-// audit trail; a failed audit write fails the step. rec is the record
-// beginStep returned.
-func (s *Service) finishStep(ctx context.Context, p *modelgate.Promotion, rec *modelgate.StepRecord, outcome string, evidence any) error {
+// saveEvidence rewrites a running step's evidence (the window's figures
+// after each look), so they survive a crash.
+func (s *Service) saveEvidence(ctx context.Context, rec *modelgate.StepRecord, result modelgate.StepResult, ev modelgate.Evidence) error {
 	r := *rec
-	r.EndedAt, r.Outcome, r.Evidence = s.now(), outcome, mustJSON(evidence)
+	r.Outcome = result
+	if err := r.SetEvidence(ev); err != nil {
+		return err
+	}
 	if err := s.Store.SaveStep(ctx, &r); err != nil {
 		return fmt.Errorf("save step %s: %w", r.Step, err)
 	}
-	return s.audit(ctx, p, "step."+string(r.Step), outcome, r.Evidence, "")
+	*rec = r
+	return nil
+}
+
+// finishStep persists a step's result and evidence and appends it to the
+// audit trail; a failed audit write fails the step. rec is the record
+// beginStep returned.
+func (s *Service) finishStep(ctx context.Context, p *modelgate.Promotion, rec *modelgate.StepRecord, result modelgate.StepResult, ev modelgate.Evidence) error {
+	r := *rec
+	r.EndedAt, r.Outcome = s.now(), result
+	if err := r.SetEvidence(ev); err != nil {
+		return err
+	}
+	if err := s.Store.SaveStep(ctx, &r); err != nil {
+		return fmt.Errorf("save step %s: %w", r.Step, err)
+	}
+	*rec = r
+	return s.audit(ctx, p, "step."+string(r.Step), string(result), r.Evidence, "")
+}
+
+// complete finishes the step and follows the table to where result leads.
+func (s *Service) complete(ctx context.Context, p *modelgate.Promotion, rec *modelgate.StepRecord, result modelgate.StepResult, ev modelgate.Evidence) error {
+	if err := s.finishStep(ctx, p, rec, result, ev); err != nil {
+		return err
+	}
+	return s.follow(ctx, p, rec.Step, result)
 }
 
 func (s *Service) audit(ctx context.Context, p *modelgate.Promotion, action, outcome string, evidence []byte, detail string) error {

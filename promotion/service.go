@@ -49,7 +49,7 @@ type Service struct {
 	Store    modelgate.PromotionStore
 	Audit    modelgate.AuditLog
 	Judge    modelgate.Judge
-	Gates    []Gate  // staging checks (smoke tests, evaluation), run in order
+	Gates    []modelgate.Gate // staging checks (smoke tests, evaluation), run in order
 	Records  Records // changelog and reports; nil writes none
 	Policy   Policy
 	Mode     Mode               // how the registry marks candidate and production; default StageMode
@@ -60,16 +60,15 @@ type Service struct {
 	CacheDir string // verified artifacts, one directory per digest
 	Owner    string // lock owner, unique per process
 	Actor    string // who is promoting, for the records
+	// ConfigHash identifies the effective configuration; it is recorded
+	// with every step, so a resume under other settings shows.
+	ConfigHash string
 
 	Now      func() time.Time                                 // default time.Now
 	Sleep    func(ctx context.Context, d time.Duration) error // default a timer honouring ctx
 	Progress func(Event)                                      // optional live progress
 	Logger   *slog.Logger                                     // default slog.Default()
 	NewID    func() string                                    // default random
-
-	metricFailures int                // consecutive failed looks, reset on success
-	ref            *modelgate.Profile // the candidate's reference profile, read once
-	refFor         string             // the promotion ref belongs to
 }
 
 // Event is live progress, for the CLI's progress output.
@@ -180,7 +179,7 @@ func (s *Service) start(ctx context.Context, model, version string) (*modelgate.
 		return nil, fmt.Errorf("create promotion: %w", err)
 	}
 	rec := &modelgate.StepRecord{PromotionID: p.ID, Step: modelgate.StepPreconditions, StartedAt: now}
-	if err := s.finishStep(ctx, p, rec, "ok", ev); err != nil {
+	if err := s.finishStep(ctx, p, rec, modelgate.ResultOK, *ev); err != nil {
 		return nil, err
 	}
 	s.notify(ctx, p, modelgate.NotifyStarted, fmt.Sprintf("promotion of %s version %s started, replacing version %s", p.Model, p.Version, p.Previous))
@@ -277,43 +276,4 @@ func (s *Service) lock(ctx context.Context, model string) error {
 // sleep between looks), so a live process never loses its lock.
 func (s *Service) lockTTL() time.Duration {
 	return max(s.Policy.LockTTL, s.Policy.StagingTimeout+time.Minute, 3*s.Policy.Interval)
-}
-
-// Step runs the promotion's current step once and persists the result. A
-// step that finished before a crash is not run again: its recorded outcome
-// is followed (replayFinished).
-func (s *Service) Step(ctx context.Context, p *modelgate.Promotion) error {
-	step := p.Step
-	done, err := s.replayRecorded(ctx, p)
-	if err != nil {
-		return fmt.Errorf("%s step of promotion %s: %w", step, p.ID, err)
-	} else if done {
-		return nil
-	}
-	switch p.Step {
-	case modelgate.StepVerify:
-		err = s.verify(ctx, p)
-	case modelgate.StepStaging:
-		err = s.staging(ctx, p)
-	case modelgate.StepSmoke:
-		err = s.smoke(ctx, p)
-	case modelgate.StepCanary:
-		err = s.canary(ctx, p)
-	case modelgate.StepWindow:
-		err = s.window(ctx, p)
-	case modelgate.StepDecision:
-		err = s.decision(ctx, p)
-	case modelgate.StepRollout:
-		err = s.rollout(ctx, p)
-	case modelgate.StepBaseline:
-		err = s.baseline(ctx, p)
-	case modelgate.StepRollback:
-		err = s.rollback(ctx, p)
-	default:
-		return modelgate.Errorf(modelgate.EINTERNAL, "promotion %s is at unknown step %q", p.ID, p.Step)
-	}
-	if err != nil {
-		return fmt.Errorf("%s step of promotion %s: %w", p.Step, p.ID, err)
-	}
-	return nil
 }

@@ -2,37 +2,14 @@ package promotion
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/modelgate/modelgate"
 )
-
-// Gate is one staging check of playbook step 3 (smoke tests, evaluation on
-// ground truth). A gate that runs but finds the model wanting returns
-// Passed=false; an error means the check itself could not run.
-type Gate interface {
-	Name() string
-	Check(ctx context.Context, ep modelgate.Endpoint, c Candidate) (GateResult, error)
-}
-
-// Candidate is what a gate knows about the version under test.
-type Candidate struct {
-	Version *modelgate.ModelVersion
-	Dir     string             // the verified model directory
-	Metrics map[string]float64 // metrics logged on its training run
-}
-
-// GateResult is a gate's answer.
-type GateResult struct {
-	Passed   bool     `json:"passed"`
-	Summary  string   `json:"summary"`
-	Failures []string `json:"failures,omitempty"`
-	Evidence any      `json:"evidence,omitempty"`
-}
 
 // verify is playbook step 1: re-read the registry entry, download the
 // artifact and check its digest; the previous version's artifact is fetched
@@ -50,17 +27,13 @@ func (s *Service) verify(ctx context.Context, p *modelgate.Promotion) error {
 	if err != nil {
 		return s.failBeforeProduction(ctx, p, rec, fmt.Errorf("rollback target: %w", err))
 	}
-	ev := map[string]any{"candidate": cand, "previous": prev}
-	if err := s.finishStep(ctx, p, rec, "ok", ev); err != nil {
-		return err
-	}
 	s.emit(p, fmt.Sprintf("artifact verified: model_sha256 %s", cand.Digest), nil)
-	return s.advance(ctx, p, modelgate.StepStaging)
+	return s.complete(ctx, p, rec, modelgate.ResultOK, modelgate.VerifyEvidence{Candidate: &cand, Previous: &prev})
 }
 
 // staging is playbook step 2.
 func (s *Service) staging(ctx context.Context, p *modelgate.Promotion) error {
-	rec, err := s.beginStep(ctx, p, modelgate.StepStaging, map[string]any{"timeout": s.Policy.StagingTimeout.String()})
+	rec, err := s.beginStep(ctx, p, modelgate.StepStaging, map[string]string{"timeout": s.Policy.StagingTimeout.String()})
 	if err != nil {
 		return err
 	}
@@ -80,9 +53,7 @@ func (s *Service) staging(ctx context.Context, p *modelgate.Promotion) error {
 		if err != nil {
 			return err
 		}
-		r := *rec
-		r.Evidence = mustJSON(map[string]any{"endpoint": ep})
-		return s.Store.SaveStep(ctx, &r)
+		return s.saveEvidence(ctx, rec, modelgate.ResultRunning, modelgate.StagingEvidence{Endpoint: ep})
 	})
 	if err != nil {
 		if transient(err) {
@@ -94,10 +65,7 @@ func (s *Service) staging(ctx context.Context, p *modelgate.Promotion) error {
 	if err != nil {
 		return err
 	}
-	if err := s.finishStep(ctx, p, rec, "ok", map[string]any{"endpoint": ep}); err != nil {
-		return err
-	}
-	return s.advance(ctx, p, modelgate.StepSmoke)
+	return s.complete(ctx, p, rec, modelgate.ResultOK, modelgate.StagingEvidence{Endpoint: ep})
 }
 
 // smoke is playbook step 3: every gate runs against the staging endpoint.
@@ -118,33 +86,34 @@ func (s *Service) smoke(ctx context.Context, p *modelgate.Promotion) error {
 	if err != nil {
 		return err
 	}
-	results := map[string]GateResult{}
-	var failures []string
+	var ev modelgate.SmokeEvidence
 	for _, g := range s.Gates {
 		s.emit(p, "running "+g.Name()+" against staging", nil)
 		r, err := g.Check(ctx, ep, cand)
 		if err != nil {
 			return fmt.Errorf("run %s: %w", g.Name(), err)
 		}
-		results[g.Name()] = r
-		for _, f := range r.Failures {
-			failures = append(failures, g.Name()+": "+f)
-		}
-		if !r.Passed && len(r.Failures) == 0 {
-			failures = append(failures, g.Name()+": "+r.Summary)
-		}
+		ev.Gates = append(ev.Gates, modelgate.GateRecord{Name: g.Name(), GateResult: r})
 	}
-	if len(failures) > 0 {
+	if failures := gateFailures(ev.Gates); len(failures) > 0 {
 		p.Reasons = failures
-		if err := s.finishStep(ctx, p, rec, "failed", results); err != nil {
-			return err
+		return s.complete(ctx, p, rec, modelgate.ResultFailed, ev)
+	}
+	return s.complete(ctx, p, rec, modelgate.ResultOK, ev)
+}
+
+// gateFailures lists what the gates found wanting, each under its gate's name.
+func gateFailures(gates []modelgate.GateRecord) []string {
+	var failures []string
+	for _, g := range gates {
+		for _, f := range g.Failures {
+			failures = append(failures, g.Name+": "+f)
 		}
-		return s.end(ctx, p, modelgate.OutcomeFailed, modelgate.StepSmoke)
+		if !g.Passed && len(g.Failures) == 0 {
+			failures = append(failures, g.Name+": "+g.Summary)
+		}
 	}
-	if err := s.finishStep(ctx, p, rec, "ok", results); err != nil {
-		return err
-	}
-	return s.advance(ctx, p, modelgate.StepCanary)
+	return failures
 }
 
 // stagingEndpoint is the endpoint the staging step recorded. Only if none
@@ -166,34 +135,27 @@ func (s *Service) recordedEndpoint(ctx context.Context, p *modelgate.Promotion) 
 	if err != nil {
 		return modelgate.Endpoint{}, fmt.Errorf("read steps: %w", err)
 	}
-	for _, r := range steps {
-		var ev struct {
-			Endpoint modelgate.Endpoint `json:"endpoint"`
-		}
-		if r.Step == modelgate.StepStaging && json.Unmarshal(r.Evidence, &ev) == nil {
-			return ev.Endpoint, nil
-		}
-	}
-	return modelgate.Endpoint{}, nil
+	ev, _ := modelgate.FindEvidence[modelgate.StagingEvidence](steps)
+	return ev.Endpoint, nil
 }
 
-func (s *Service) candidate(ctx context.Context, p *modelgate.Promotion, d modelgate.Deployment) (Candidate, error) {
+func (s *Service) candidate(ctx context.Context, p *modelgate.Promotion, d modelgate.Deployment) (modelgate.Candidate, error) {
 	mv, err := s.Registry.GetVersion(ctx, p.Model, p.Version)
 	if err != nil {
-		return Candidate{}, fmt.Errorf("read version: %w", err)
+		return modelgate.Candidate{}, fmt.Errorf("read version: %w", err)
 	}
 	m, err := s.Registry.VersionMetrics(ctx, p.Model, p.Version)
 	if err != nil {
-		return Candidate{}, fmt.Errorf("read training metrics: %w", err)
+		return modelgate.Candidate{}, fmt.Errorf("read training metrics: %w", err)
 	}
-	return Candidate{Version: mv, Dir: d.ModelDir, Metrics: m}, nil
+	return modelgate.Candidate{Version: mv, Dir: d.ModelDir, Metrics: m}, nil
 }
 
 // canary is playbook step 4: the candidate takes N% of production and the
 // split is verified as the platform reports it.
 func (s *Service) canary(ctx context.Context, p *modelgate.Promotion) error {
 	pct := s.Policy.CanaryPercent
-	rec, err := s.beginStep(ctx, p, modelgate.StepCanary, map[string]any{"percent": pct})
+	rec, err := s.beginStep(ctx, p, modelgate.StepCanary, map[string]string{"percent": strconv.Itoa(pct)})
 	if err != nil {
 		return err
 	}
@@ -213,19 +175,13 @@ func (s *Service) canary(ctx context.Context, p *modelgate.Promotion) error {
 	}
 	if err != nil {
 		p.Reasons = []string{"the canary could not be started: " + modelgate.ErrorMessage(err)}
-		if err := s.finishStep(ctx, p, rec, "failed", map[string]any{"error": err.Error()}); err != nil {
-			return err
-		}
-		return s.advance(ctx, p, modelgate.StepRollback)
+		return s.complete(ctx, p, rec, modelgate.ResultFailed, modelgate.CanaryEvidence{Traffic: want, Error: err.Error()})
 	}
 	if p.CanaryStart.IsZero() {
 		p.CanaryStart = s.now()
 	}
-	if err := s.finishStep(ctx, p, rec, "ok", map[string]any{"traffic": want}); err != nil {
-		return err
-	}
 	s.emit(p, fmt.Sprintf("canary %s takes %d%% of production, %s keeps %d%%", p.Version, pct, p.Previous, 100-pct), nil)
-	return s.advance(ctx, p, modelgate.StepWindow)
+	return s.complete(ctx, p, rec, modelgate.ResultOK, modelgate.CanaryEvidence{Traffic: want})
 }
 
 func (s *Service) trafficIs(model string, want modelgate.TrafficSplit) func(context.Context) (bool, error) {
@@ -253,11 +209,18 @@ func (s *Service) failBeforeProduction(ctx context.Context, p *modelgate.Promoti
 	if transient(cause) {
 		return cause
 	}
-	p.Reasons = []string{modelgate.ErrorMessage(cause)}
-	if err := s.finishStep(ctx, p, rec, "failed", map[string]any{"error": modelgate.ErrorMessage(cause)}); err != nil {
-		return err
+	msg := modelgate.ErrorMessage(cause)
+	p.Reasons = []string{msg}
+	var ev modelgate.Evidence
+	switch rec.Step {
+	case modelgate.StepVerify:
+		ev = modelgate.VerifyEvidence{Error: msg}
+	case modelgate.StepStaging:
+		ev = modelgate.StagingEvidence{Error: msg}
+	default:
+		return modelgate.Errorf(modelgate.EINTERNAL, "step %s cannot fail before production", rec.Step)
 	}
-	return s.end(ctx, p, modelgate.OutcomeFailed, rec.Step)
+	return s.complete(ctx, p, rec, modelgate.ResultFailed, ev)
 }
 
 // transient reports whether err may go away by itself (an unreachable

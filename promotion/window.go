@@ -2,68 +2,58 @@ package promotion
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/modelgate/modelgate"
 )
 
-// windowEvidence is the window step's record, rewritten after every look so
-// the last figures survive a crash.
-type windowEvidence struct {
-	Looks     int                 `json:"looks"`
-	Elapsed   string              `json:"elapsed"`
-	Window    string              `json:"window"`
-	Extended  bool                `json:"extended"`
-	Decision  modelgate.Decision  `json:"decision"`
-	Judgement modelgate.Judgement `json:"judgement"`
-	Figures   *modelgate.Window   `json:"figures"`
-	// Logs are production's serving logs per revision, when the platform
-	// can read them (modelgate.LogSource); LogsError says why they are missing.
-	Logs      []modelgate.RevisionLogs `json:"logs,omitempty"`
-	LogsError string                   `json:"logs_error,omitempty"`
-}
-
 // window is playbook step 5: one look at canary against production per call.
 // It sleeps until the next look when the judge says continue.
 func (s *Service) window(ctx context.Context, p *modelgate.Promotion) error {
-	rec, err := s.beginStep(ctx, p, modelgate.StepWindow, map[string]any{"window": s.Policy.Window.String(), "interval": s.Policy.Interval.String()})
+	rec, err := s.beginStep(ctx, p, modelgate.StepWindow, map[string]string{"window": s.Policy.Window.String(), "interval": s.Policy.Interval.String()})
 	if err != nil {
 		return err
 	}
+	prev := windowEvidence(rec)
 	length := s.windowLength(p)
 	elapsed := s.now().Sub(p.CanaryStart)
 	w, err := s.Metrics.Observe(ctx, p.Model)
 	if err != nil {
-		return s.metricsFailed(ctx, p, rec, err)
+		return s.metricsFailed(ctx, p, rec, prev, err)
 	}
-	s.metricFailures = 0
 	if w.Reference == nil {
 		if w.Reference, err = s.reference(ctx, p); err != nil {
 			return err
 		}
 	}
 	j := s.Judge.Judge(w, modelgate.Progress{Elapsed: elapsed, Window: length, Final: elapsed >= length})
-	ev := windowEvidence{Looks: prevLooks(rec) + 1, Elapsed: elapsed.Round(time.Second).String(), Window: length.String(), Extended: p.Extended, Decision: j.Decision, Judgement: j, Figures: w}
+	ev := modelgate.WindowEvidence{Looks: prev.Looks + 1, Elapsed: elapsed.Round(time.Second).String(), Window: length.String(),
+		Extended: p.Extended, Decision: j.Decision, Judgement: &j, Figures: w}
 	ev.Logs, ev.LogsError = s.revisionLogs(ctx, p.Model)
 	s.emit(p, "canary window", func(e *Event) {
 		e.Elapsed, e.Remaining, e.Judgement, e.Window = elapsed, max(length-elapsed, 0), &j, w
 	})
 	switch j.Decision {
 	case modelgate.DecisionContinue:
-		return s.keepWatching(ctx, p, rec, ev, length-elapsed)
+		return s.keepWatching(ctx, rec, ev, length-elapsed)
 	case modelgate.DecisionHold:
 		return s.hold(ctx, p, rec, ev, j)
+	case modelgate.DecisionRollback:
+		p.Reasons = j.Reasons
+		return s.complete(ctx, p, rec, modelgate.ResultRollback, ev)
 	}
 	p.Reasons = j.Reasons
-	if err := s.finishStep(ctx, p, rec, string(j.Decision), ev); err != nil {
-		return err
+	return s.complete(ctx, p, rec, modelgate.ResultPromote, ev)
+}
+
+// windowEvidence is what the window recorded at its last look (zero before
+// the first).
+func windowEvidence(rec *modelgate.StepRecord) modelgate.WindowEvidence {
+	if e, err := rec.DecodeEvidence(); err == nil && e != nil {
+		return *e.(*modelgate.WindowEvidence)
 	}
-	if j.Decision == modelgate.DecisionRollback {
-		return s.decide(ctx, p, modelgate.DecisionRollback, j, modelgate.StepRollback)
-	}
-	return s.advance(ctx, p, modelgate.StepDecision)
+	return modelgate.WindowEvidence{}
 }
 
 func (s *Service) windowLength(p *modelgate.Promotion) time.Duration {
@@ -73,18 +63,8 @@ func (s *Service) windowLength(p *modelgate.Promotion) time.Duration {
 	return s.Policy.Window
 }
 
-func prevLooks(rec *modelgate.StepRecord) int {
-	var ev windowEvidence
-	if len(rec.Evidence) > 0 && json.Unmarshal(rec.Evidence, &ev) == nil {
-		return ev.Looks
-	}
-	return 0
-}
-
-func (s *Service) keepWatching(ctx context.Context, p *modelgate.Promotion, rec *modelgate.StepRecord, ev windowEvidence, remaining time.Duration) error {
-	r := *rec
-	r.Evidence = mustJSON(ev)
-	if err := s.Store.SaveStep(ctx, &r); err != nil {
+func (s *Service) keepWatching(ctx context.Context, rec *modelgate.StepRecord, ev modelgate.WindowEvidence, remaining time.Duration) error {
+	if err := s.saveEvidence(ctx, rec, modelgate.ResultRunning, ev); err != nil {
 		return fmt.Errorf("save window figures: %w", err)
 	}
 	return s.sleep(ctx, min(s.Policy.Interval, max(remaining, time.Second)))
@@ -92,7 +72,7 @@ func (s *Service) keepWatching(ctx context.Context, p *modelgate.Promotion, rec 
 
 // hold extends the window once when it ended without enough data, and after
 // that stops for a person: never promote silently on missing data.
-func (s *Service) hold(ctx context.Context, p *modelgate.Promotion, rec *modelgate.StepRecord, ev windowEvidence, j modelgate.Judgement) error {
+func (s *Service) hold(ctx context.Context, p *modelgate.Promotion, rec *modelgate.StepRecord, ev modelgate.WindowEvidence, j modelgate.Judgement) error {
 	if !p.Extended && s.Policy.Extension > 0 {
 		p.Extended = true
 		s.emit(p, "not enough data at the end of the window; extending it once by "+s.Policy.Extension.String(), nil)
@@ -102,13 +82,11 @@ func (s *Service) hold(ctx context.Context, p *modelgate.Promotion, rec *modelga
 		return s.advance(ctx, p, modelgate.StepWindow)
 	}
 	p.Reasons = append(j.Reasons, "held for a person: run `modelgate promote "+p.Model+" --resume` to keep watching, or `modelgate rollback "+p.Model+"`")
-	r := *rec
-	r.Evidence, r.Outcome = mustJSON(ev), "held"
-	if err := s.Store.SaveStep(ctx, &r); err != nil {
+	if err := s.saveEvidence(ctx, rec, modelgate.ResultHeld, ev); err != nil {
 		return fmt.Errorf("save window figures: %w", err)
 	}
 	p.Outcome = modelgate.OutcomeHeld
-	if err := s.audit(ctx, p, "promotion.held", "held", r.Evidence, ""); err != nil {
+	if err := s.audit(ctx, p, "promotion.held", "held", rec.Evidence, ""); err != nil {
 		return err
 	}
 	if err := s.advance(ctx, p, modelgate.StepWindow); err != nil {
@@ -119,18 +97,20 @@ func (s *Service) hold(ctx context.Context, p *modelgate.Promotion, rec *modelga
 }
 
 // metricsFailed tolerates a few failed looks in a row, then rolls back:
-// a canary nobody can measure is not judged healthy.
-func (s *Service) metricsFailed(ctx context.Context, p *modelgate.Promotion, rec *modelgate.StepRecord, err error) error {
-	s.metricFailures++
-	if s.metricFailures < s.Policy.MaxMetricFailures {
+// a canary nobody can measure is not judged healthy. The count is kept in
+// the window's record, so a restart does not reset it.
+func (s *Service) metricsFailed(ctx context.Context, p *modelgate.Promotion, rec *modelgate.StepRecord, ev modelgate.WindowEvidence, err error) error {
+	ev.MetricFailures++
+	ev.Error = modelgate.ErrorMessage(err)
+	if ev.MetricFailures < s.Policy.MaxMetricFailures {
 		s.logger().Warn("cannot read canary metrics; will retry", "promotion", p.ID, "err", err)
+		if err := s.saveEvidence(ctx, rec, modelgate.ResultRunning, ev); err != nil {
+			return err
+		}
 		return s.sleep(ctx, s.Policy.Interval)
 	}
-	p.Reasons = []string{fmt.Sprintf("canary metrics could not be read %d times in a row: %s", s.metricFailures, modelgate.ErrorMessage(err))}
-	if err := s.finishStep(ctx, p, rec, "failed", map[string]string{"error": err.Error()}); err != nil {
-		return err
-	}
-	return s.advance(ctx, p, modelgate.StepRollback)
+	p.Reasons = []string{fmt.Sprintf("canary metrics could not be read %d times in a row: %s", ev.MetricFailures, ev.Error)}
+	return s.complete(ctx, p, rec, modelgate.ResultFailed, ev)
 }
 
 // revisionLogs reads production's serving logs per revision when the

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -72,13 +71,8 @@ func Entry(p *modelgate.Promotion, steps []*modelgate.StepRecord) string {
 }
 
 func versionTags(steps []*modelgate.StepRecord) map[string]string {
-	for _, s := range steps {
-		var ev struct {
-			Version *modelgate.ModelVersion `json:"version"`
-		}
-		if s.Step == modelgate.StepPreconditions && json.Unmarshal(s.Evidence, &ev) == nil && ev.Version != nil {
-			return ev.Version.Tags
-		}
+	if ev, ok := modelgate.FindEvidence[modelgate.PreconditionsEvidence](steps); ok && ev.Version != nil {
+		return ev.Version.Tags
 	}
 	return map[string]string{}
 }

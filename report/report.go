@@ -84,8 +84,8 @@ func Markdown(p *modelgate.Promotion, steps []*modelgate.StepRecord) string {
 		}
 		b.WriteString("\n")
 	}
-	if j := lastJudgement(steps); j != nil {
-		writeChecks(&b, j)
+	if w, ok := modelgate.FindEvidence[modelgate.WindowEvidence](steps); ok && w.Figures != nil && w.Judgement != nil {
+		writeChecks(&b, w)
 	}
 	b.WriteString("## Steps\n\n| step | started | ended | outcome |\n|---|---|---|---|\n")
 	for _, s := range steps {
@@ -101,7 +101,7 @@ func ended(s *modelgate.StepRecord) string {
 	return s.EndedAt.UTC().Format("15:04:05")
 }
 
-func writeChecks(b *strings.Builder, j *judgementEvidence) {
+func writeChecks(b *strings.Builder, j modelgate.WindowEvidence) {
 	fmt.Fprintf(b, "## Canary against production\n\nWindow %s of %s, decision **%s**; canary %d requests (%d errors), production %d requests (%d errors).\n\n",
 		j.Elapsed, j.Window, j.Decision, j.Figures.Canary.Requests, j.Figures.Canary.Errors, j.Figures.Stable.Requests, j.Figures.Stable.Errors)
 	b.WriteString("| check | canary | production | limit | verdict |\n|---|---|---|---|---|\n")
@@ -109,23 +109,4 @@ func writeChecks(b *strings.Builder, j *judgementEvidence) {
 		fmt.Fprintf(b, "| %s | %.4g%s | %.4g%s | %.4g%s | %s |\n", c.Name, c.Canary, c.Unit, c.Production, c.Unit, c.Limit, c.Unit, c.Verdict)
 	}
 	b.WriteString("\n")
-}
-
-// judgementEvidence is the part of the window step's evidence a report shows.
-type judgementEvidence struct {
-	Elapsed   string              `json:"elapsed"`
-	Window    string              `json:"window"`
-	Decision  modelgate.Decision  `json:"decision"`
-	Judgement modelgate.Judgement `json:"judgement"`
-	Figures   *modelgate.Window   `json:"figures"`
-}
-
-func lastJudgement(steps []*modelgate.StepRecord) *judgementEvidence {
-	for _, s := range steps {
-		var j judgementEvidence
-		if s.Step == modelgate.StepWindow && json.Unmarshal(s.Evidence, &j) == nil && j.Figures != nil {
-			return &j
-		}
-	}
-	return nil
 }

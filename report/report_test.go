@@ -2,7 +2,6 @@ package report_test
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,11 +15,13 @@ import (
 func promotion(id, version string, o modelgate.Outcome) (*modelgate.Promotion, []*modelgate.StepRecord) {
 	t := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	p := &modelgate.Promotion{ID: id, Model: "demand-forecast", Version: version, Previous: "1", Outcome: o, StartedAt: t, EndedAt: t.Add(time.Hour), Reasons: []string{"because"}}
-	ev, _ := json.Marshal(map[string]any{"version": modelgate.ModelVersion{Tags: map[string]string{"git_sha": "abc"}}})
-	win, _ := json.Marshal(map[string]any{"elapsed": "30m", "window": "30m", "decision": "promote",
-		"judgement": modelgate.Judgement{Checks: []modelgate.Check{{Name: "error_rate", Verdict: modelgate.VerdictPass}}},
-		"figures":   modelgate.Window{Canary: modelgate.RevisionStats{Requests: 10}}})
-	return p, []*modelgate.StepRecord{{Step: modelgate.StepPreconditions, Evidence: ev}, {Step: modelgate.StepWindow, Evidence: win}}
+	pre := &modelgate.StepRecord{Step: modelgate.StepPreconditions}
+	_ = pre.SetEvidence(modelgate.PreconditionsEvidence{Version: &modelgate.ModelVersion{Tags: map[string]string{"git_sha": "abc"}}})
+	win := &modelgate.StepRecord{Step: modelgate.StepWindow}
+	_ = win.SetEvidence(modelgate.WindowEvidence{Elapsed: "30m", Window: "30m", Decision: modelgate.DecisionPromote,
+		Judgement: &modelgate.Judgement{Checks: []modelgate.Check{{Name: "error_rate", Verdict: modelgate.VerdictPass}}},
+		Figures:   &modelgate.Window{Canary: modelgate.RevisionStats{Requests: 10}}})
+	return p, []*modelgate.StepRecord{pre, win}
 }
 
 func TestFiles_ChangelogNewestFirstAndOnce(t *testing.T) {

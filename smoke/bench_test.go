@@ -44,7 +44,8 @@ func BenchmarkEvaluation(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					rows += float64(r.Evidence.(smoke.EvaluationEvidence).Rows)
+					ev, _ := smoke.EvaluationOf(r)
+					rows += float64(ev.Rows)
 				}
 				b.ReportMetric(rows/time.Since(start).Seconds(), "rows/s")
 			})

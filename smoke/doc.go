@@ -6,7 +6,7 @@
 // sends a ground-truth data set (CSV or Parquet, a path or a registry
 // artifact) through the staging endpoint in batches, computes metrics
 // overall and per segment, and compares them with the training run's and
-// with production's on the same data. Both implement promotion.Gate, and
+// with production's on the same data. Both implement modelgate.Gate, and
 // every check names itself, the expected and the observed value.
 //
 // It imports the root package, promotion, inference (the V1/V2 client), the

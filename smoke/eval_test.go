@@ -15,7 +15,6 @@ import (
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/gateway"
 	"github.com/modelgate/modelgate/mlmodel"
-	"github.com/modelgate/modelgate/promotion"
 	"github.com/modelgate/modelgate/smoke"
 )
 
@@ -70,8 +69,8 @@ func deployment(t testing.TB, v string) modelgate.Deployment {
 	return modelgate.Deployment{Model: "demand-forecast", Version: v, ModelDir: dir, Digest: "sha-" + v}
 }
 
-func candidate(t testing.TB, v string) promotion.Candidate {
-	return promotion.Candidate{
+func candidate(t testing.TB, v string) modelgate.Candidate {
+	return modelgate.Candidate{
 		Version: &modelgate.ModelVersion{Name: "demand-forecast", Version: v},
 		Dir:     deployment(t, v).ModelDir, Metrics: loggedMetrics(t, "v"+v),
 	}
@@ -79,12 +78,15 @@ func candidate(t testing.TB, v string) promotion.Candidate {
 
 // checkReproduces fails unless every logged metric is reproduced within a
 // relative 1e-6.
-func checkReproduces(t *testing.T, r promotion.GateResult, logged map[string]float64) smoke.EvaluationEvidence {
+func checkReproduces(t *testing.T, r modelgate.GateResult, logged map[string]float64) smoke.EvaluationEvidence {
 	t.Helper()
 	if !r.Passed {
 		t.Fatalf("evaluation failed: %v", r.Failures)
 	}
-	ev := r.Evidence.(smoke.EvaluationEvidence)
+	ev, err := smoke.EvaluationOf(r)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, want := range logged {
 		got := ev.Metrics[name]
 		if rel := math.Abs(got-want) / math.Abs(want); !(rel <= 1e-6) {
@@ -119,7 +121,11 @@ func TestEvaluation_ComparesWithProduction(t *testing.T) {
 	if err != nil || !r.Passed {
 		t.Fatalf("v2 against production v1: %v %v", err, r.Failures)
 	}
-	prod := r.Evidence.(smoke.EvaluationEvidence).Production
+	ev, err := smoke.EvaluationOf(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod := ev.Production
 	if prod == nil || prod.Version != "1" || math.Abs(prod.Metrics["mae"]-loggedMetrics(t, "v1")["mae"]) > 1e-9 {
 		t.Fatalf("production result %+v", prod)
 	}
@@ -148,11 +154,11 @@ func TestEvaluation_AccuracyBelowLogged(t *testing.T) {
 	for _, proto := range []string{"v1", "v2"} {
 		ep := badServer{answer: values("12", "FP64", 0)}.start(t) // errors 2 and 8: mae 5, wape 10/30
 		g := &smoke.Evaluation{Dataset: path, Protocol: proto}
-		r, err := g.Check(context.Background(), ep, promotion.Candidate{Metrics: map[string]float64{"mae": 5, "r2": -1.56}})
+		r, err := g.Check(context.Background(), ep, modelgate.Candidate{Metrics: map[string]float64{"mae": 5, "r2": -1.56}})
 		if err != nil || !r.Passed {
 			t.Fatalf("%s matching metrics: %v %v", proto, err, r.Failures)
 		}
-		r, err = g.Check(context.Background(), ep, promotion.Candidate{Metrics: map[string]float64{"mae": 4, "r2": 0.5}})
+		r, err = g.Check(context.Background(), ep, modelgate.Candidate{Metrics: map[string]float64{"mae": 4, "r2": 0.5}})
 		msg := strings.Join(r.Failures, "\n")
 		if err != nil || r.Passed || !strings.Contains(msg, "evaluation mae vs logged failed: expected ≤ 4.04 (logged 4 + 1%), observed 5") ||
 			!strings.Contains(msg, "evaluation r2 vs logged failed: expected ≥ 0.495") {
@@ -173,7 +179,7 @@ func TestEvaluation_BadAnswersAreErrors(t *testing.T) {
 	for name, b := range map[string]badServer{
 		"5xx": {status: 503}, "NaN": {answer: values("NaN", "FP64", 0)}, "WrongShape": {answer: values("1", "FP64", 1)},
 	} {
-		_, err := (&smoke.Evaluation{Dataset: path}).Check(context.Background(), b.start(t), promotion.Candidate{})
+		_, err := (&smoke.Evaluation{Dataset: path}).Check(context.Background(), b.start(t), modelgate.Candidate{})
 		if err == nil || !strings.Contains(err.Error(), "expected") {
 			t.Errorf("%s: err = %v", name, err)
 		}
@@ -273,7 +279,10 @@ func TestRequests_GeneratedFromInputExample_NativeGateway(t *testing.T) {
 	if err != nil || !r.Passed {
 		t.Fatalf("%v %v", err, r.Failures)
 	}
-	ev := r.Evidence.(smoke.RequestsEvidence)
+	ev, err := smoke.RequestsOf(r)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !ev.Generated || !strings.Contains(ev.Example, `"shape":[5]`) {
 		t.Fatalf("generated %v, example %s", ev.Generated, ev.Example)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/inference"
-	"github.com/modelgate/modelgate/promotion"
 )
 
 // Evaluation is the ground-truth gate: the data set goes through the staging
@@ -42,9 +41,9 @@ type ProductionFinder interface {
 	Production(ctx context.Context, model string) (modelgate.Endpoint, error)
 }
 
-var _ promotion.Gate = (*Evaluation)(nil)
+var _ modelgate.Gate = (*Evaluation)(nil)
 
-// Name implements promotion.Gate.
+// Name implements modelgate.Gate.
 func (e *Evaluation) Name() string { return "evaluation" }
 
 // EvaluationEvidence is the evaluation gate's evidence.
@@ -69,23 +68,23 @@ type ProductionResult struct {
 	Segments map[string]map[string]float64 `json:"segments,omitempty"`
 }
 
-// Check implements promotion.Gate.
-func (e *Evaluation) Check(ctx context.Context, ep modelgate.Endpoint, c promotion.Candidate) (promotion.GateResult, error) {
+// Check implements modelgate.Gate.
+func (e *Evaluation) Check(ctx context.Context, ep modelgate.Endpoint, c modelgate.Candidate) (modelgate.GateResult, error) {
 	if t := e.task(); t != TaskRegression && t != TaskClassification {
-		return promotion.GateResult{}, modelgate.Errorf(modelgate.EINVALID, "evaluation task %q: expected regression or classification", t)
+		return modelgate.GateResult{}, modelgate.Errorf(modelgate.EINVALID, "evaluation task %q: expected regression or classification", t)
 	}
 	path, err := resolveDataset(e.Dataset, c.Dir)
 	if err != nil {
-		return promotion.GateResult{}, err
+		return modelgate.GateResult{}, err
 	}
 	ds, err := readDataset(path, e.target(), e.Segment)
 	if err != nil {
-		return promotion.GateResult{}, err
+		return modelgate.GateResult{}, err
 	}
 	start := time.Now()
 	preds, err := e.PredictAll(ctx, ep, ds.rows)
 	if err != nil {
-		return promotion.GateResult{}, err
+		return modelgate.GateResult{}, err
 	}
 	secs := time.Since(start).Seconds()
 	ev := EvaluationEvidence{
@@ -94,14 +93,14 @@ func (e *Evaluation) Check(ctx context.Context, ep modelgate.Endpoint, c promoti
 	}
 	ev.Metrics, ev.Segments = e.metrics(ds, preds)
 	if ev.Production, err = e.production(ctx, c, ds); err != nil {
-		return promotion.GateResult{}, err
+		return modelgate.GateResult{}, err
 	}
 	ev.Checks = e.compare("logged", c.Metrics, ev.Metrics)
 	if ev.Production != nil {
 		ev.Checks = append(ev.Checks, e.compare("production version "+ev.Production.Version, ev.Production.Metrics, ev.Metrics)...)
 	}
 	fails := failures(ev.Checks)
-	return promotion.GateResult{Passed: len(fails) == 0, Summary: e.summary(ev), Failures: fails, Evidence: ev}, nil
+	return result(len(fails) == 0, e.summary(ev), fails, ev)
 }
 
 func (e *Evaluation) summary(ev EvaluationEvidence) string {
@@ -204,7 +203,7 @@ func (e *Evaluation) metrics(ds *dataset, preds []float64) (map[string]float64, 
 
 // production evaluates the same data on production's stable version; nil
 // when there is no Production finder or nothing in production.
-func (e *Evaluation) production(ctx context.Context, c promotion.Candidate, ds *dataset) (*ProductionResult, error) {
+func (e *Evaluation) production(ctx context.Context, c modelgate.Candidate, ds *dataset) (*ProductionResult, error) {
 	if e.Production == nil || c.Version == nil {
 		return nil, nil
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/inference"
-	"github.com/modelgate/modelgate/promotion"
 )
 
 // PlaybookRequest is the smoke request of the playbook.
@@ -44,9 +43,9 @@ type Requests struct {
 	Client inference.Client
 }
 
-var _ promotion.Gate = (*Requests)(nil)
+var _ modelgate.Gate = (*Requests)(nil)
 
-// Name implements promotion.Gate.
+// Name implements modelgate.Gate.
 func (r *Requests) Name() string { return "smoke" }
 
 // RequestsEvidence is the smoke gate's evidence.
@@ -65,18 +64,18 @@ type LatencySummary struct {
 	Max      float64 `json:"max"`
 }
 
-// Check implements promotion.Gate.
-func (r *Requests) Check(ctx context.Context, ep modelgate.Endpoint, c promotion.Candidate) (promotion.GateResult, error) {
+// Check implements modelgate.Gate.
+func (r *Requests) Check(ctx context.Context, ep modelgate.Endpoint, c modelgate.Candidate) (modelgate.GateResult, error) {
 	bodies, generated, spec, err := r.bodies(c.Dir)
 	if err != nil {
-		return promotion.GateResult{}, err
+		return modelgate.GateResult{}, err
 	}
 	ev := RequestsEvidence{Latency: map[string]LatencySummary{}, Generated: generated}
 	for _, proto := range r.protocols() {
 		run := &smokeRun{g: r, ep: ep, proto: proto, spec: spec}
 		checks, lat, example, err := run.do(ctx, bodies)
 		if err != nil {
-			return promotion.GateResult{}, err
+			return modelgate.GateResult{}, err
 		}
 		ev.Checks, ev.Latency[proto], ev.Example = append(ev.Checks, checks...), lat, example
 	}
@@ -87,7 +86,7 @@ func (r *Requests) Check(ctx context.Context, ep modelgate.Endpoint, c promotion
 		parts = append(parts, fmt.Sprintf("%s: %d requests, p95 %.2fms", proto, l.Requests, l.P95))
 	}
 	summary := fmt.Sprintf("%d of %d checks passed (%s; bound %s)", len(ev.Checks)-len(fails), len(ev.Checks), strings.Join(parts, ", "), r.bound())
-	return promotion.GateResult{Passed: len(fails) == 0, Summary: summary, Failures: fails, Evidence: ev}, nil
+	return result(len(fails) == 0, summary, fails, ev)
 }
 
 func (r *Requests) protocols() []string {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate"
-	"github.com/modelgate/modelgate/promotion"
 	"github.com/modelgate/modelgate/smoke"
 )
 
@@ -99,7 +98,7 @@ func TestRequests_BadEndpoints(t *testing.T) {
 			t.Run(tt.name+"/"+proto, func(t *testing.T) {
 				g := tt.gate
 				g.Count, g.Warmup, g.Protocols = 10, 1, []string{proto}
-				r, err := g.Check(context.Background(), tt.server.start(t), promotion.Candidate{})
+				r, err := g.Check(context.Background(), tt.server.start(t), modelgate.Candidate{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -120,11 +119,14 @@ func TestRequests_BadEndpoints(t *testing.T) {
 
 func TestRequests_Evidence(t *testing.T) {
 	g := &smoke.Requests{Count: 5, Warmup: 1, Protocols: []string{"v1", "v2"}}
-	r, err := g.Check(context.Background(), badServer{answer: values("3", "FP64", 0)}.start(t), promotion.Candidate{})
+	r, err := g.Check(context.Background(), badServer{answer: values("3", "FP64", 0)}.start(t), modelgate.Candidate{})
 	if err != nil || !r.Passed {
 		t.Fatalf("%v %v", err, r.Failures)
 	}
-	ev := r.Evidence.(smoke.RequestsEvidence)
+	ev, err := smoke.RequestsOf(r)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(ev.Checks) != 10 || ev.Latency["v2"].Requests != 5 {
 		t.Fatalf("evidence = %+v", ev)
 	}

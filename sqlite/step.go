@@ -12,19 +12,23 @@ import (
 )
 
 // SaveStep inserts or replaces the record of (PromotionID, Step). ENOTFOUND
-// if the promotion is missing; EINVALID if Inputs or Evidence is not JSON.
+// if the promotion is missing; EINVALID if Evidence is not JSON.
 func (s *PromotionStore) SaveStep(ctx context.Context, r *modelgate.StepRecord) error {
 	if err := validateStep(r); err != nil {
 		return err
 	}
-	err := s.db.update(ctx, func(tx *sql.Tx) error {
+	inputs, err := encodeInputs(r.Inputs)
+	if err != nil {
+		return err
+	}
+	err = s.db.update(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO promotion_steps
 			(promotion_id, step, started_at, ended_at, inputs, outcome, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (promotion_id, step) DO UPDATE SET started_at = excluded.started_at,
 				ended_at = excluded.ended_at, inputs = excluded.inputs, outcome = excluded.outcome,
 				evidence = excluded.evidence`,
 			r.PromotionID, string(r.Step), formatTime(r.StartedAt), formatTime(r.EndedAt),
-			nullJSON(r.Inputs), r.Outcome, nullJSON(r.Evidence))
+			inputs, string(r.Outcome), nullJSON(r.Evidence))
 		if isForeignKey(err) {
 			return promotionNotFound(r.PromotionID)
 		}
@@ -37,12 +41,22 @@ func validateStep(r *modelgate.StepRecord) error {
 	switch {
 	case r.PromotionID == "" || r.Step == "":
 		return modelgate.Errorf(modelgate.EINVALID, "step record needs a promotion id and a step")
-	case r.Inputs != nil && !json.Valid(r.Inputs):
-		return modelgate.Errorf(modelgate.EINVALID, "step %s: inputs are not valid JSON", r.Step)
 	case r.Evidence != nil && !json.Valid(r.Evidence):
 		return modelgate.Errorf(modelgate.EINVALID, "step %s: evidence is not valid JSON", r.Step)
 	}
 	return nil
+}
+
+// encodeInputs stores empty inputs as NULL.
+func encodeInputs(in modelgate.StepInputs) (any, error) {
+	if in.ConfigHash == "" && len(in.Settings) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		return nil, modelgate.Errorf(modelgate.EINVALID, "encode step inputs: %v", err)
+	}
+	return string(b), nil
 }
 
 // nullJSON stores an absent document as NULL, so it reads back as nil.
@@ -78,14 +92,16 @@ func (s *PromotionStore) Steps(ctx context.Context, promotionID string) ([]*mode
 
 func scanStep(rows *sql.Rows) (*modelgate.StepRecord, error) {
 	var r modelgate.StepRecord
-	var step, started, ended string
+	var step, started, ended, outcome string
 	var inputs, evidence sql.NullString
-	if err := rows.Scan(&r.PromotionID, &step, &started, &ended, &inputs, &r.Outcome, &evidence); err != nil {
+	if err := rows.Scan(&r.PromotionID, &step, &started, &ended, &inputs, &outcome, &evidence); err != nil {
 		return nil, err
 	}
-	r.Step = modelgate.Step(step)
+	r.Step, r.Outcome = modelgate.Step(step), modelgate.StepResult(outcome)
 	if inputs.Valid {
-		r.Inputs = json.RawMessage(inputs.String)
+		// Inputs of other versions' shapes read as empty: they are
+		// informative, never a reason to refuse a record.
+		_ = json.Unmarshal([]byte(inputs.String), &r.Inputs)
 	}
 	if evidence.Valid {
 		r.Evidence = json.RawMessage(evidence.String)

@@ -2,7 +2,6 @@ package web
 
 import (
 	"embed"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -39,18 +38,8 @@ func Handler(store modelgate.PromotionStore) http.Handler {
 type detailPage struct {
 	P       *modelgate.Promotion
 	Steps   []*modelgate.StepRecord
-	Look    *look
+	Look    *modelgate.WindowEvidence // the window's last look; nil before it
 	Running bool
-}
-
-// look is the window step's evidence as the engine records it.
-type look struct {
-	Looks     int                 `json:"looks"`
-	Elapsed   string              `json:"elapsed"`
-	Window    string              `json:"window"`
-	Decision  modelgate.Decision  `json:"decision"`
-	Judgement modelgate.Judgement `json:"judgement"`
-	Figures   *modelgate.Window   `json:"figures"`
 }
 
 func detail(r *http.Request, store modelgate.PromotionStore) (*detailPage, error) {
@@ -63,11 +52,8 @@ func detail(r *http.Request, store modelgate.PromotionStore) (*detailPage, error
 		return nil, err
 	}
 	page := &detailPage{P: p, Steps: steps, Running: p.Outcome == modelgate.OutcomeNone}
-	for _, s := range steps {
-		var l look
-		if s.Step == modelgate.StepWindow && json.Unmarshal(s.Evidence, &l) == nil && l.Figures != nil {
-			page.Look = &l
-		}
+	if w, ok := modelgate.FindEvidence[modelgate.WindowEvidence](steps); ok && w.Figures != nil && w.Judgement != nil {
+		page.Look = &w
 	}
 	return page, nil
 }

@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -29,10 +28,13 @@ func TestHandler(t *testing.T) {
 	if err := store.CreatePromotion(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	ev, _ := json.Marshal(map[string]any{"looks": 4, "elapsed": "8s", "window": "1m0s", "decision": "continue",
-		"judgement": modelgate.Judgement{Checks: []modelgate.Check{{Name: "prediction_mean", Canary: 262, Production: 145, Verdict: modelgate.VerdictFail}}},
-		"figures":   modelgate.Window{Canary: modelgate.RevisionStats{Requests: 80, Errors: 1}, Stable: modelgate.RevisionStats{Requests: 720}}})
-	if err := store.SaveStep(ctx, &modelgate.StepRecord{PromotionID: "p1", Step: modelgate.StepWindow, StartedAt: now, Outcome: "running", Evidence: ev}); err != nil {
+	rec := &modelgate.StepRecord{PromotionID: "p1", Step: modelgate.StepWindow, StartedAt: now, Outcome: modelgate.ResultRunning}
+	if err := rec.SetEvidence(modelgate.WindowEvidence{Looks: 4, Elapsed: "8s", Window: "1m0s", Decision: modelgate.DecisionContinue,
+		Judgement: &modelgate.Judgement{Checks: []modelgate.Check{{Name: "prediction_mean", Canary: 262, Production: 145, Verdict: modelgate.VerdictFail}}},
+		Figures:   &modelgate.Window{Canary: modelgate.RevisionStats{Requests: 80, Errors: 1}, Stable: modelgate.RevisionStats{Requests: 720}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SaveStep(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(web.Handler(store))

@@ -299,7 +299,7 @@ func (a *app) policy() promotion.Policy {
 	return p
 }
 
-func (a *app) gates() []promotion.Gate {
+func (a *app) gates() []modelgate.Gate {
 	c := a.cfg
 	client := &http.Client{Timeout: 30 * time.Second}
 	s := &smoke.Requests{Protocols: c.Smoke.Protocols, Count: c.Smoke.Count, Warmup: c.Smoke.Warmup, P95Max: c.Smoke.P95Max.D(),
@@ -308,7 +308,7 @@ func (a *app) gates() []promotion.Gate {
 	for _, r := range c.Smoke.Requests {
 		s.Bodies = append(s.Bodies, mustMarshal(r))
 	}
-	gates := []promotion.Gate{s}
+	gates := []modelgate.Gate{s}
 	if e := c.Evaluation; e.Dataset != "" {
 		dataset := e.Dataset
 		if !strings.HasPrefix(dataset, "artifact:") {

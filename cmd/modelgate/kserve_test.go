@@ -166,25 +166,24 @@ func mustEvidence(t *testing.T, reportJSON string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep struct {
-		Steps []struct {
-			Step     modelgate.Step
-			Outcome  string
-			Evidence struct {
-				Logs  []modelgate.RevisionLogs `json:"logs"`
-				Smoke *struct{ Passed bool }   `json:"smoke"`
-			}
-		}
-	}
+	var rep struct{ Steps []*modelgate.StepRecord }
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
 	found := map[modelgate.Step]bool{}
 	for _, s := range rep.Steps {
-		if s.Step == modelgate.StepSmoke && (s.Outcome != "ok" || s.Evidence.Smoke == nil || !s.Evidence.Smoke.Passed) {
-			t.Errorf("smoke step: outcome %q, evidence %+v; want the smoke gate passed", s.Outcome, s.Evidence.Smoke)
+		var logs []modelgate.RevisionLogs
+		switch ev, _ := s.DecodeEvidence(); ev := ev.(type) {
+		case *modelgate.SmokeEvidence:
+			if s.Outcome != modelgate.ResultOK || len(ev.Gates) == 0 || ev.Gates[0].Name != "smoke" || !ev.Gates[0].Passed {
+				t.Errorf("smoke step: outcome %q, evidence %s; want the smoke gate passed", s.Outcome, s.Evidence)
+			}
+		case *modelgate.WindowEvidence:
+			logs = ev.Logs
+		case *modelgate.RollbackEvidence:
+			logs = ev.Logs
 		}
-		for _, l := range s.Evidence.Logs {
+		for _, l := range logs {
 			if l.Version == "3" && len(l.Pods) > 0 && len(l.ReadErrors) == 0 {
 				found[s.Step] = true
 			}

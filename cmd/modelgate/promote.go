@@ -122,7 +122,7 @@ func failedStep(ctx context.Context, svc *promotion.Service, p *modelgate.Promot
 		return string(p.Step)
 	}
 	for i := len(steps) - 1; i >= 0; i-- {
-		if steps[i].Outcome == "failed" {
+		if steps[i].Outcome == modelgate.ResultFailed {
 			return string(steps[i].Step)
 		}
 	}
