@@ -50,7 +50,7 @@ type Service struct {
 	Audit    modelgate.AuditLog
 	Judge    modelgate.Judge
 	Gates    []modelgate.Gate // staging checks (smoke tests, evaluation), run in order
-	Records  Records // changelog and reports; nil writes none
+	Records  Records          // changelog and reports; nil writes none
 	Policy   Policy
 	Mode     Mode               // how the registry marks candidate and production; default StageMode
 	Notifier modelgate.Notifier // announcements (e-mail, webhooks), best-effort; nil for none
