@@ -231,14 +231,9 @@ func transient(err error) bool {
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// Artifact returns the verified artifact of model/version as a deployment,
-// from the cache when it is there and still has the right digest, else
-// downloaded and checked against the version's model_sha256 tag.
-func (s *Service) Artifact(ctx context.Context, model, version string) (modelgate.Deployment, error) {
-	return s.deployment(ctx, model, version)
-}
-
-// deployment is Artifact.
+// deployment returns the verified artifact of model/version, from the
+// cache when it is there and still has the right digest, else downloaded
+// and checked against the version's model_sha256 tag.
 func (s *Service) deployment(ctx context.Context, model, version string) (modelgate.Deployment, error) {
 	mv, err := s.Registry.GetVersion(ctx, model, version)
 	if err != nil {

@@ -18,6 +18,8 @@ import (
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/examples"
 	"github.com/modelgate/modelgate/gateway"
+	"github.com/modelgate/modelgate/mlmodel"
+	"github.com/modelgate/modelgate/promotion"
 )
 
 type demoOptions struct {
@@ -211,12 +213,16 @@ func seedDemo(ctx context.Context, a *app, dir string) error {
 	if err := readJSON(filepath.Join(ex, "models", "metrics.json"), &metrics); err != nil {
 		return err
 	}
+	sample, err := readInstances(filepath.Join(ex, "data", "sales.csv"))
+	if err != nil {
+		return err
+	}
 	for _, v := range vf.Versions {
 		st, err := modelgate.ParseStage(v.Stage)
 		if err != nil {
 			return err
 		}
-		dir, err := withReferenceProfile(filepath.Join(ex, v.Dir), filepath.Join(ex, "data", "sales.csv"))
+		dir, err := mlmodel.WithReferenceProfile(filepath.Join(ex, v.Dir), sample)
 		if err != nil {
 			return err
 		}
@@ -240,14 +246,8 @@ func seedDemo(ctx context.Context, a *app, dir string) error {
 }
 
 func serveProduction(ctx context.Context, a *app, mv *modelgate.ModelVersion) error {
-	d, err := a.service(actor(), nil).Artifact(ctx, mv.Name, mv.Version)
-	if err != nil {
-		return err
-	}
-	if err := a.deployer.Rollback(ctx, d); err != nil {
-		return fmt.Errorf("serve version %s: %w", mv.Version, err)
-	}
-	return nil
+	_, err := a.service("modelgate-demo", nil).Deploy(ctx, mv.Name, mv.Version, promotion.DeployOptions{Reason: "the demo's first deployment"})
+	return err
 }
 
 func readJSON(path string, v any) error {

@@ -108,3 +108,19 @@ func TestUsageAndConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// version reads the toolchain's build information: the module path is the
+// one `go install` takes.
+func TestVersion(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "version", "-o", "json")
+	if code != 0 {
+		t.Fatalf("version exit %d: %s", code, stderr)
+	}
+	var b buildInfo
+	if err := json.Unmarshal([]byte(stdout), &b); err != nil {
+		t.Fatal(err)
+	}
+	if b.Module != "github.com/modelgate/modelgate" || b.Version == "" || !strings.HasPrefix(b.Go, "go1.") {
+		t.Fatalf("version printed %+v", b)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/mlmodel"
 )
 
 func newRegistryCmd(g *globals) *cobra.Command {
@@ -174,7 +175,11 @@ features with it.`,
 				}
 			}
 			if sample != "" {
-				dir, err := withReferenceProfile(nv.Dir, sample)
+				rows, err := readInstances(sample)
+				if err != nil {
+					return &usageErr{fmt.Errorf("--reference-sample: %v", err)}
+				}
+				dir, err := mlmodel.WithReferenceProfile(nv.Dir, rows)
 				if err != nil {
 					return err
 				}
