@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/wire"
 )
 
 // answer is the outcome of one prediction request.
@@ -21,7 +22,7 @@ type answer struct {
 }
 
 func failed(err error) answer {
-	return answer{status: dataStatus(err), body: errorBody{Error: modelgate.ErrorMessage(err)}, err: err}
+	return answer{status: dataStatus(err), body: wire.ErrorBody{Error: modelgate.ErrorMessage(err)}, err: err}
 }
 
 // predictHandler wraps a protocol's prediction function: it picks the

@@ -4,23 +4,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/wire"
 )
-
-// v1Request is a KServe V1 prediction request; KServe also accepts "inputs".
-type v1Request struct {
-	Instances []any `json:"instances"`
-	Inputs    []any `json:"inputs"`
-}
-
-type v1Response struct {
-	Predictions []float64 `json:"predictions"`
-}
-
-type v1ModelResponse struct {
-	Name  string `json:"name"`
-	Ready bool   `json:"ready"`
-}
 
 // handleV1Model answers GET /v1/models/{name}.
 func (s *Server) handleV1Model(e env) http.HandlerFunc {
@@ -32,7 +17,7 @@ func (s *Server) handleV1Model(e env) http.HandlerFunc {
 			return
 		}
 		w.Header().Set(HeaderModelVersion, rev.dep.Version)
-		writeJSON(w, http.StatusOK, v1ModelResponse{Name: name, Ready: true})
+		writeJSON(w, http.StatusOK, wire.ModelReady{Name: name, Ready: true})
 	}
 }
 
@@ -53,20 +38,17 @@ func (s *Server) handleV1Predict(e env) http.HandlerFunc {
 }
 
 func v1Predict(t target, w http.ResponseWriter, r *http.Request) answer {
-	var req v1Request
+	var req wire.V1Request
 	if err := decodeBody(w, r, &req); err != nil {
 		return failed(err)
 	}
-	instances := req.Instances
-	if instances == nil {
-		instances = req.Inputs
-	}
-	if instances == nil {
-		return failed(modelgate.Errorf(modelgate.EINVALID, `request has no "instances"`))
+	instances, err := req.InstancesOrInputs()
+	if err != nil {
+		return failed(err)
 	}
 	rows, preds, err := infer(r.Context(), t.rev.model, instances)
 	if err != nil {
 		return failed(err)
 	}
-	return answer{status: http.StatusOK, body: v1Response{Predictions: preds}, rows: rows, preds: preds}
+	return answer{status: http.StatusOK, body: wire.V1Response{Predictions: preds}, rows: rows, preds: preds}
 }
