@@ -327,38 +327,7 @@ func (a *app) gates() []promotion.Gate {
 
 // modelSpec reads a model directory's signature and input example, from
 // which the smoke gate builds its requests when none are configured.
-func modelSpec(dir string) (*smoke.ModelSpec, error) {
-	text, err := os.ReadFile(filepath.Join(dir, "MLmodel"))
-	if err != nil {
-		return nil, err
-	}
-	ml, err := mlmodel.ParseMLmodel(text)
-	if err != nil {
-		return nil, err
-	}
-	spec, err := smoke.ReadExample(dir)
-	if err != nil {
-		return nil, err
-	}
-	if ml.Signature != nil {
-		spec.Inputs, spec.Outputs = columns(ml.Signature.Inputs), columns(ml.Signature.Outputs)
-	}
-	return spec, nil
-}
-
-func columns(specs []mlmodel.ColumnSpec) []smoke.Column {
-	out := make([]smoke.Column, len(specs))
-	for i, s := range specs {
-		out[i] = smoke.Column{Name: s.Name, Type: s.Type}
-		if s.TensorSpec != nil {
-			out[i].DType = s.TensorSpec.DType
-			for _, d := range s.TensorSpec.Shape {
-				out[i].Shape = append(out[i].Shape, int64(d))
-			}
-		}
-	}
-	return out
-}
+func modelSpec(dir string) (*smoke.ModelSpec, error) { return smoke.ReadSpec(dir) }
 
 // newActuals returns the actuals store the configuration asks for, or nil.
 func newActuals(c ActualsConfig) *payload.Actuals {
