@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/wire"
 )
 
 // client calls a gateway over HTTP and translates its answers into
@@ -98,7 +99,7 @@ func responseError(method, path string, resp *http.Response) error {
 	if json.Unmarshal(b, &ae) == nil && ae.Code != "" && ae.Message != "" {
 		return &modelgate.Error{Code: ae.Code, Message: ae.Message, Hint: ae.Hint}
 	}
-	var eb errorBody
+	var eb wire.ErrorBody
 	msg := strings.TrimSpace(string(b))
 	if json.Unmarshal(b, &eb) == nil && eb.Error != "" {
 		msg = eb.Error

@@ -5,9 +5,11 @@
 // every production revision (requests, errors, latency, predictions, feature
 // values as DDSketches). Server is the gateway; Deployer and MetricsSource
 // drive it through its /admin/ API and implement modelgate.Deployer and
-// modelgate.MetricsSource. It imports only the root package modelgate; models
-// come in through the Loader seam, never by importing mlmodel. A revision
-// can also be an external model server (StartUpstream: an upstream URL or a
-// command started on a port the gateway chooses, speaking V1 or V2), loaded
-// through Options.DeploymentLoader, proxied and measured like a native model.
+// modelgate.MetricsSource. It imports the root package modelgate and the
+// shared leaves sketch and wire (the V1 and V2 messages, read and written
+// there); models come in through the Loader seam, never by importing
+// mlmodel. A revision can also be an external model server (StartUpstream:
+// an upstream URL or a command started on a port the gateway chooses,
+// speaking V1 or V2), loaded through Options.DeploymentLoader, proxied and
+// measured like a native model.
 package gateway

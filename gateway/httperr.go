@@ -6,12 +6,8 @@ import (
 	"net/http"
 
 	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/wire"
 )
-
-// errorBody is the data plane's error answer, as KServe sends it.
-type errorBody struct {
-	Error string `json:"error"`
-}
 
 // AdminError is the admin API's error answer; the clients map it back to a
 // *modelgate.Error.
@@ -74,7 +70,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeDataError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, errorBody{Error: msg})
+	writeJSON(w, status, wire.ErrorBody{Error: msg})
 }
 
 func writeAdminError(w http.ResponseWriter, err error) {

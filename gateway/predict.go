@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/wire"
 )
 
 // answer is the outcome of one prediction request.
@@ -21,13 +22,20 @@ type answer struct {
 }
 
 func failed(err error) answer {
-	return answer{status: dataStatus(err), body: errorBody{Error: modelgate.ErrorMessage(err)}, err: err}
+	return answer{status: dataStatus(err), body: wire.ErrorBody{Error: modelgate.ErrorMessage(err)}, err: err}
 }
 
-// predictHandler wraps a protocol's prediction function: it picks the
-// revision, times the request, records it and writes the answer.
-func (s *Server) predictHandler(e env, name string, w http.ResponseWriter, r *http.Request,
-	run func(t target, r *http.Request) answer) {
+// reader decodes one protocol's prediction request: the instances to
+// predict and how to answer with their predictions. Errors are EINVALID.
+type reader func(w http.ResponseWriter, r *http.Request, t target) ([]any, replier, error)
+
+// replier turns predictions into a protocol's answer body.
+type replier func(preds []float64) any
+
+// predictHandler serves one prediction request of a protocol: it picks the
+// revision, reads the request, predicts, times and records the request and
+// writes the answer.
+func (s *Server) predictHandler(e env, name string, w http.ResponseWriter, r *http.Request, read reader) {
 	t, ok := s.pick(e, name, r)
 	if !ok {
 		writeDataError(w, http.StatusNotFound, notServed(e, name))
@@ -37,7 +45,7 @@ func (s *Server) predictHandler(e env, name string, w http.ResponseWriter, r *ht
 	id := requestID(r)
 	w.Header().Set(HeaderModelVersion, t.rev.dep.Version)
 	w.Header().Set(HeaderRequestID, id)
-	a := run(t, r)
+	a := predict(w, r, t, read)
 	t.stats.record(observation{
 		status:      a.status,
 		latency:     s.opts.Now().Sub(start),
@@ -50,6 +58,19 @@ func (s *Server) predictHandler(e env, name string, w http.ResponseWriter, r *ht
 			"status", a.status, "error", a.err)
 	}
 	writeJSON(w, a.status, a.body)
+}
+
+// predict reads the request with read and answers it with t's model.
+func predict(w http.ResponseWriter, r *http.Request, t target, read reader) answer {
+	instances, reply, err := read(w, r, t)
+	if err != nil {
+		return failed(err)
+	}
+	rows, preds, err := infer(r.Context(), t.rev.model, instances)
+	if err != nil {
+		return failed(err)
+	}
+	return answer{status: http.StatusOK, body: reply(preds), rows: rows, preds: preds}
 }
 
 // infer turns instances into features and predictions. Errors are

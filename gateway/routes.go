@@ -34,12 +34,12 @@ func (s *Server) routes() *http.ServeMux {
 		if e == envStaging {
 			p = StagingPrefix
 		}
-		mux.HandleFunc("GET "+p+"/v1/models/{name}", s.handleV1Model(e))
+		mux.HandleFunc("GET "+p+"/v1/models/{name}", s.modelHandler(e, modelReady))
 		mux.HandleFunc("POST "+p+"/v1/models/{rest}", s.handleV1Predict(e))
 		mux.HandleFunc("GET "+p+"/v2/health/live", s.handleLive)
 		mux.HandleFunc("GET "+p+"/v2/health/ready", s.handleReady)
-		mux.HandleFunc("GET "+p+"/v2/models/{name}", s.handleV2Metadata(e))
-		mux.HandleFunc("GET "+p+"/v2/models/{name}/ready", s.handleV2ModelReady(e))
+		mux.HandleFunc("GET "+p+"/v2/models/{name}", s.modelHandler(e, v2Metadata))
+		mux.HandleFunc("GET "+p+"/v2/models/{name}/ready", s.modelHandler(e, modelReady))
 		mux.HandleFunc("POST "+p+"/v2/models/{name}/infer", s.handleV2Infer(e))
 	}
 	s.adminRoutes(mux)
@@ -111,6 +111,21 @@ func (s *Server) served(e env, name string) (*revision, *production, bool) {
 		return nil, nil, false
 	}
 	return m.prod.stable, m.prod, true
+}
+
+// modelHandler answers a GET about the model {name} served in e with the
+// body answer returns, or 404 when e does not serve it.
+func (s *Server) modelHandler(e env, answer func(name string, rev *revision, prod *production) any) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		rev, prod, ok := s.served(e, name)
+		if !ok {
+			writeDataError(w, http.StatusNotFound, notServed(e, name))
+			return
+		}
+		w.Header().Set(HeaderModelVersion, rev.dep.Version)
+		writeJSON(w, http.StatusOK, answer(name, rev, prod))
+	}
 }
 
 func notServed(e env, name string) string {

@@ -10,11 +10,11 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/wire"
 )
 
 // Upstream protocols.
@@ -202,7 +202,7 @@ func (u *Upstream) PredictInstances(ctx context.Context, instances []any) ([]flo
 	}
 	preds, err := u.decode(b)
 	if err != nil {
-		return nil, modelgate.Errorf(modelgate.EINTERNAL, "upstream %s: %v", u.base, err)
+		return nil, modelgate.Errorf(modelgate.EINTERNAL, "answer of upstream %s: %s", u.base, modelgate.ErrorMessage(err))
 	}
 	if len(preds) != len(instances) {
 		return nil, modelgate.Errorf(modelgate.EINTERNAL, "upstream %s answered %d predictions for %d instances", u.base, len(preds), len(instances))
@@ -212,42 +212,27 @@ func (u *Upstream) PredictInstances(ctx context.Context, instances []any) ([]flo
 
 func (u *Upstream) request(instances []any) (string, []byte, error) {
 	if u.spec.Protocol == UpstreamV1 {
-		b, err := json.Marshal(v1Request{Instances: instances})
+		b, err := json.Marshal(wire.V1Request{Instances: instances})
 		return "/v1/models/" + url.PathEscape(u.name) + ":predict", b, err
 	}
-	inputs, err := instanceTensors(instances)
+	inputs, err := wire.TensorsFromInstances(instances)
 	if err != nil {
 		return "", nil, err
 	}
-	b, err := json.Marshal(v2InferRequest{Inputs: inputs})
+	b, err := json.Marshal(wire.V2Request{Inputs: inputs})
 	return "/v2/models/" + url.PathEscape(u.name) + "/infer", b, err
 }
 
+// decode reads the upstream's answer in its protocol.
 func (u *Upstream) decode(b []byte) ([]float64, error) {
 	if u.spec.Protocol == UpstreamV1 {
-		var out struct {
-			Predictions []float64 `json:"predictions"`
-		}
-		if err := json.Unmarshal(b, &out); err != nil {
-			return nil, fmt.Errorf("answer is not V1 predictions: %v", err)
-		}
-		return out.Predictions, nil
+		return wire.DecodeV1Predictions(b)
 	}
-	var out struct {
-		Outputs []struct {
-			Name string    `json:"name"`
-			Data []float64 `json:"data"`
-		} `json:"outputs"`
+	out, err := wire.DecodeV2Response(b)
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("answer is not a V2 response of numbers: %v", err)
-	}
-	for _, o := range out.Outputs {
-		if o.Name == "predict" || len(out.Outputs) == 1 {
-			return o.Data, nil
-		}
-	}
-	return nil, fmt.Errorf("answer has %d outputs and none is named predict", len(out.Outputs))
+	return out.Predictions()
 }
 
 func (u *Upstream) post(ctx context.Context, path string, body []byte) (int, []byte, error) {
@@ -270,7 +255,7 @@ func (u *Upstream) post(ctx context.Context, path string, body []byte) (int, []b
 
 // upstreamMessage extracts {"error": "..."} (KServe's form) or clips the body.
 func upstreamMessage(b []byte) string {
-	var e errorBody
+	var e wire.ErrorBody
 	if json.Unmarshal(b, &e) == nil && e.Error != "" {
 		return e.Error
 	}
@@ -346,7 +331,7 @@ func (u *Upstream) readFeatureNames(ctx context.Context) []string {
 		return nil
 	}
 	defer resp.Body.Close()
-	var md v2Metadata
+	var md wire.V2Metadata
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&md) != nil {
 		return nil
 	}
@@ -355,56 +340,6 @@ func (u *Upstream) readFeatureNames(ctx context.Context) []string {
 		names[i] = in.Name
 	}
 	return names
-}
-
-// instanceTensors turns instances into V2 input tensors, the inverse of
-// v2Instances: arrays of feature values become one FP64 [N, F] tensor
-// "input-0"; objects one tensor per field of shape [N], BYTES for strings
-// and FP64 otherwise.
-func instanceTensors(instances []any) ([]v2Tensor, error) {
-	if len(instances) == 0 {
-		return nil, modelgate.Errorf(modelgate.EINVALID, "request has no instances")
-	}
-	if first, ok := instances[0].([]any); ok {
-		for i, inst := range instances {
-			if row, ok := inst.([]any); !ok || len(row) != len(first) {
-				return nil, modelgate.Errorf(modelgate.EINVALID, "instance %d: expected an array of %d feature values like instance 0", i, len(first))
-			}
-		}
-		return []v2Tensor{{Name: "input-0", Shape: []int64{int64(len(instances)), int64(len(first))}, Datatype: "FP64", Data: instances}}, nil
-	}
-	first, ok := instances[0].(map[string]any)
-	if !ok {
-		return nil, modelgate.Errorf(modelgate.EINVALID, "instance 0: expected an object of fields or an array of feature values")
-	}
-	names := make([]string, 0, len(first))
-	for k := range first {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	tensors := make([]v2Tensor, len(names))
-	for j, name := range names {
-		col, dt := make([]any, len(instances)), "FP64"
-		for i, inst := range instances {
-			m, ok := inst.(map[string]any)
-			if !ok {
-				return nil, modelgate.Errorf(modelgate.EINVALID, "instance %d: expected an object of fields like instance 0", i)
-			}
-			v, ok := m[name]
-			if !ok {
-				return nil, modelgate.Errorf(modelgate.EINVALID, "instance %d: missing field %q", i, name)
-			}
-			if b, isBool := v.(bool); isBool {
-				v = map[bool]float64{false: 0, true: 1}[b]
-			}
-			if _, isString := v.(string); isString {
-				dt = "BYTES"
-			}
-			col[i] = v
-		}
-		tensors[j] = v2Tensor{Name: name, Shape: []int64{int64(len(instances))}, Datatype: dt, Data: col}
-	}
-	return tensors, nil
 }
 
 // forward predicts through an external server; feature rows are computed

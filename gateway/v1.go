@@ -4,37 +4,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/wire"
 )
-
-// v1Request is a KServe V1 prediction request; KServe also accepts "inputs".
-type v1Request struct {
-	Instances []any `json:"instances"`
-	Inputs    []any `json:"inputs"`
-}
-
-type v1Response struct {
-	Predictions []float64 `json:"predictions"`
-}
-
-type v1ModelResponse struct {
-	Name  string `json:"name"`
-	Ready bool   `json:"ready"`
-}
-
-// handleV1Model answers GET /v1/models/{name}.
-func (s *Server) handleV1Model(e env) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		name := r.PathValue("name")
-		rev, _, ok := s.served(e, name)
-		if !ok {
-			writeDataError(w, http.StatusNotFound, notServed(e, name))
-			return
-		}
-		w.Header().Set(HeaderModelVersion, rev.dep.Version)
-		writeJSON(w, http.StatusOK, v1ModelResponse{Name: name, Ready: true})
-	}
-}
 
 // handleV1Predict answers POST /v1/models/{name}:predict. ServeMux cannot
 // match "{name}:predict", so the segment is split here.
@@ -46,27 +17,22 @@ func (s *Server) handleV1Predict(e env) http.HandlerFunc {
 			writeDataError(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
 			return
 		}
-		s.predictHandler(e, rest[:i], w, r, func(t target, r *http.Request) answer {
-			return v1Predict(t, w, r)
-		})
+		s.predictHandler(e, rest[:i], w, r, readV1)
 	}
 }
 
-func v1Predict(t target, w http.ResponseWriter, r *http.Request) answer {
-	var req v1Request
+// readV1 reads a V1 request: its "instances" (or "inputs"); the answer is
+// {"predictions": [...]}.
+func readV1(w http.ResponseWriter, r *http.Request, _ target) ([]any, replier, error) {
+	var req wire.V1Request
 	if err := decodeBody(w, r, &req); err != nil {
-		return failed(err)
+		return nil, nil, err
 	}
-	instances := req.Instances
-	if instances == nil {
-		instances = req.Inputs
-	}
-	if instances == nil {
-		return failed(modelgate.Errorf(modelgate.EINVALID, `request has no "instances"`))
-	}
-	rows, preds, err := infer(r.Context(), t.rev.model, instances)
-	if err != nil {
-		return failed(err)
-	}
-	return answer{status: http.StatusOK, body: v1Response{Predictions: preds}, rows: rows, preds: preds}
+	instances, err := req.InstancesOrInputs()
+	return instances, func(preds []float64) any { return wire.V1Response{Predictions: preds} }, err
+}
+
+// modelReady answers GET /v1/models/{name} and GET /v2/models/{name}/ready.
+func modelReady(name string, _ *revision, _ *production) any {
+	return wire.ModelReady{Name: name, Ready: true}
 }

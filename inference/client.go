@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/wire"
 )
 
 // Client sends V1 predict requests (Predict, PredictRaw) and V2 infer
@@ -37,14 +38,16 @@ func PredictURL(ep modelgate.Endpoint) string {
 // answer is returned in Result with a nil error; transport failures are
 // EUNAVAILABLE.
 func (c Client) Predict(ctx context.Context, ep modelgate.Endpoint, instances []any) (*Result, error) {
-	body, err := json.Marshal(map[string]any{"instances": instances})
+	body, err := json.Marshal(wire.V1Request{Instances: instances})
 	if err != nil {
 		return nil, fmt.Errorf("encode instances: %w", err)
 	}
 	return c.PredictRaw(ctx, ep, body)
 }
 
-// PredictRaw posts a ready-made V1 request body.
+// PredictRaw posts a ready-made V1 request body. A 200 answer that is not
+// one number per prediction (wire.DecodeV1Predictions) is EINVALID, with
+// the result.
 func (c Client) PredictRaw(ctx context.Context, ep modelgate.Endpoint, body []byte) (*Result, error) {
 	status, header, b, latency, err := c.post(ctx, PredictURL(ep), body)
 	if err != nil {
@@ -54,21 +57,15 @@ func (c Client) PredictRaw(ctx context.Context, ep modelgate.Endpoint, body []by
 	if status != http.StatusOK {
 		return r, nil
 	}
-	var out struct {
-		Predictions *[]any `json:"predictions"`
+	if r.Predictions, err = wire.DecodeV1Predictions(b); err != nil {
+		return r, answerError(PredictURL(ep), err)
 	}
-	if err := json.Unmarshal(NonFiniteAsStrings(b), &out); err != nil {
-		return r, modelgate.Errorf(modelgate.EINVALID, "answer of %s is not a V1 predictions object: %v", PredictURL(ep), err)
-	}
-	if out.Predictions == nil {
-		return r, modelgate.Errorf(modelgate.EINVALID, `answer of %s has no "predictions"`, PredictURL(ep))
-	}
-	preds, ok := Numbers(*out.Predictions)
-	if !ok {
-		return r, modelgate.Errorf(modelgate.EINVALID, "answer of %s: predictions are not all numbers: %.200s", PredictURL(ep), b)
-	}
-	r.Predictions = preds
 	return r, nil
+}
+
+// answerError is EINVALID: the answer of u does not decode.
+func answerError(u string, err error) error {
+	return &modelgate.Error{Code: modelgate.EINVALID, Message: "answer of " + u + ": " + modelgate.ErrorMessage(err), Err: err}
 }
 
 // post sends body as JSON to u and reads the whole answer. Transport

@@ -7,5 +7,7 @@
 // reader, stops at format v3 and LightGBM 4.x writes v4. Entry points: Parse,
 // ParseFile, and Model.Predict / PredictRow / PredictBatch. It imports only
 // the standard library and the root modelgate package (for *modelgate.Error);
-// it knows nothing of MLflow (see package mlmodel).
+// it knows nothing of MLflow. Package mlmodel, which runs an MLflow model's
+// lightgbm flavor with it, is its only importer: the one adapter-to-adapter
+// import, documented in docs/ARCHITECTURE.md.
 package lightgbm

@@ -4,7 +4,12 @@
 // transform declared in MLmodel metadata.modelgate.feature_transform, then
 // Model.Predict.
 //
-// Only the lightgbm flavor is served natively (through package lightgbm).
-// It imports the root package, lightgbm and gopkg.in/yaml.v3, and nothing
-// that talks to an MLflow server: fetching artifacts is package mlflow's job.
+// The MLmodel file itself (flavors, signature, input example, the feature
+// transform declaration) is read by the shared leaf mlmodelfile; this
+// package compiles the transform against the booster and runs it. Only the
+// lightgbm flavor is served natively, through package lightgbm: the one
+// adapter-to-adapter import, documented in docs/ARCHITECTURE.md (lightgbm
+// knows nothing of MLflow and never imports mlmodel). It imports the root
+// package, mlmodelfile and lightgbm, and nothing that talks to an MLflow
+// server: fetching artifacts is package mlflow's job.
 package mlmodel

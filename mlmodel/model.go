@@ -1,26 +1,23 @@
 package mlmodel
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/lightgbm"
+	"github.com/modelgate/modelgate/mlmodelfile"
 )
 
 // Model is a loaded MLflow model directory, ready to predict. It is
 // read-only after Load and safe for concurrent use.
 type Model struct {
 	dir       string
-	mlmodel   *MLmodel
+	mlmodel   *mlmodelfile.MLmodel
 	booster   *lightgbm.Model
-	declared  *FeatureTransform // nil when MLmodel declares none
-	transform *transform        // declared, checked against the booster
+	transform *transform // the declared transform, checked against the booster
 }
 
 // Load reads the model directory dir: its MLmodel file, the lightgbm
@@ -28,7 +25,7 @@ type Model struct {
 // they agree. ENOTFOUND if dir does not exist; EINVALID, naming dir, for
 // anything that cannot be served.
 func Load(dir string) (*Model, error) {
-	ml, text, err := readMLmodel(dir)
+	ml, err := mlmodelfile.Read(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -36,36 +33,16 @@ func Load(dir string) (*Model, error) {
 	if m.booster, err = loadBooster(dir, ml); err != nil {
 		return nil, err
 	}
-	if m.declared, err = decodeTransform(text); err != nil {
-		return nil, invalidf("model %s: %v", dir, err)
-	}
-	if m.declared != nil {
-		if m.transform, err = m.declared.compile(m.booster.FeatureNames()); err != nil {
+	if ml.FeatureTransform != nil {
+		if m.transform, err = compile(ml.FeatureTransform, m.booster.FeatureNames()); err != nil {
 			return nil, invalidf("model %s: %v", dir, err)
 		}
 	}
 	return m, nil
 }
 
-func readMLmodel(dir string) (*MLmodel, []byte, error) {
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, modelgate.Errorf(modelgate.ENOTFOUND, "model directory %s does not exist", dir)
-	}
-	text, err := os.ReadFile(filepath.Join(dir, "MLmodel"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, invalidf("%s is not an MLflow model directory: it has no MLmodel file", dir)
-	} else if err != nil {
-		return nil, nil, fmt.Errorf("read MLmodel: %w", err)
-	}
-	ml, err := ParseMLmodel(text)
-	if err != nil {
-		return nil, nil, invalidf("model %s: MLmodel: %s", dir, modelgate.ErrorMessage(err))
-	}
-	return ml, text, nil
-}
-
 // loadBooster parses the lightgbm flavor's model file.
-func loadBooster(dir string, ml *MLmodel) (*lightgbm.Model, error) {
+func loadBooster(dir string, ml *mlmodelfile.MLmodel) (*lightgbm.Model, error) {
 	flavor, ok := ml.LightGBM()
 	if !ok {
 		return nil, invalidf("model %s: model flavor %s is not supported natively; supported: lightgbm", dir, flavorNames(ml))
@@ -91,7 +68,7 @@ func loadBooster(dir string, ml *MLmodel) (*lightgbm.Model, error) {
 
 // flavorNames lists the model's flavors other than python_function, which
 // every MLflow model has.
-func flavorNames(ml *MLmodel) string {
+func flavorNames(ml *mlmodelfile.MLmodel) string {
 	var names []string
 	for name := range ml.Flavors {
 		if name != "python_function" {
@@ -109,15 +86,15 @@ func flavorNames(ml *MLmodel) string {
 func (m *Model) Dir() string { return m.dir }
 
 // MLmodel is the parsed MLmodel file: flavors, signature, metadata, input
-// example. Callers must not modify it.
-func (m *Model) MLmodel() *MLmodel { return m.mlmodel }
+// example, feature transform. Callers must not modify it.
+func (m *Model) MLmodel() *mlmodelfile.MLmodel { return m.mlmodel }
 
 // Booster is the LightGBM model behind the flavor.
 func (m *Model) Booster() *lightgbm.Model { return m.booster }
 
 // Transform is the declared feature transform, nil if MLmodel declares none.
 // Callers must not modify it.
-func (m *Model) Transform() *FeatureTransform { return m.declared }
+func (m *Model) Transform() *mlmodelfile.FeatureTransform { return m.mlmodel.FeatureTransform }
 
 // InputExamplePath is the path of the logged input example
 // (input_example.json), "" if none was logged.

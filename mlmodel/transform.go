@@ -5,56 +5,12 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-)
-
-// DefaultDateFormat is the Go layout of date sources when a transform names none.
-const DefaultDateFormat = "2006-01-02"
-
-// Ops of a FeatureSpec.
-const (
-	OpNumber     = "number"       // a JSON number, a numeric string, or a bool (0/1); null is missing
-	OpWeekday    = "weekday"      // Monday=0 … Sunday=6
-	OpDayOfYear  = "day_of_year"  // 1..366
-	OpMonth      = "month"        // 1..12
-	OpDayOfMonth = "day_of_month" // 1..31
-	OpYear       = "year"         // e.g. 2025
-	OpDaysSince  = "days_since"   // whole days from Origin to the date, rounded down
+	"github.com/modelgate/modelgate/mlmodelfile"
 )
 
 // ops lists the ops in the order error messages name them.
-var ops = []string{OpNumber, OpWeekday, OpDayOfYear, OpMonth, OpDayOfMonth, OpYear, OpDaysSince}
-
-// FeatureTransform is metadata.modelgate.feature_transform of an MLmodel:
-// how the raw fields of a request become the model's features. The training
-// code applies the same declaration, so serving cannot drift from it.
-type FeatureTransform struct {
-	DateFormat string        `yaml:"date_format"` // Go time layout; "" means DefaultDateFormat
-	Features   []FeatureSpec `yaml:"features"`    // in the model's feature order
-}
-
-// FeatureSpec computes one feature from one request field.
-type FeatureSpec struct {
-	Name   string `yaml:"name"`   // must equal the booster's feature name at this index
-	Source string `yaml:"source"` // the request field it is computed from
-	Op     string `yaml:"op"`     // one of the Op constants
-	Origin string `yaml:"origin"` // days_since only: the day counted as 0, in DateFormat
-}
-
-// decodeTransform returns the declared transform, nil if there is none.
-func decodeTransform(text []byte) (*FeatureTransform, error) {
-	var doc struct {
-		Metadata struct {
-			Modelgate struct {
-				FeatureTransform *FeatureTransform `yaml:"feature_transform"`
-			} `yaml:"modelgate"`
-		} `yaml:"metadata"`
-	}
-	if err := yaml.Unmarshal(text, &doc); err != nil {
-		return nil, fmt.Errorf("metadata.modelgate.feature_transform: %w", err)
-	}
-	return doc.Metadata.Modelgate.FeatureTransform, nil
-}
+var ops = []string{mlmodelfile.OpNumber, mlmodelfile.OpWeekday, mlmodelfile.OpDayOfYear, mlmodelfile.OpMonth,
+	mlmodelfile.OpDayOfMonth, mlmodelfile.OpYear, mlmodelfile.OpDaysSince}
 
 // transform is a FeatureTransform checked against a booster.
 type transform struct {
@@ -63,15 +19,15 @@ type transform struct {
 }
 
 type feature struct {
-	FeatureSpec
+	mlmodelfile.FeatureSpec
 	origin time.Time // days_since only
 }
 
 // compile checks t against the booster's feature names.
-func (t *FeatureTransform) compile(names []string) (*transform, error) {
+func compile(t *mlmodelfile.FeatureTransform, names []string) (*transform, error) {
 	c := &transform{layout: t.DateFormat}
 	if c.layout == "" {
-		c.layout = DefaultDateFormat
+		c.layout = mlmodelfile.DefaultDateFormat
 	}
 	if err := checkLayout(c.layout); err != nil {
 		return nil, err
@@ -104,7 +60,7 @@ func checkLayout(layout string) error {
 	return nil
 }
 
-func compileFeature(spec FeatureSpec, layout string) (feature, error) {
+func compileFeature(spec mlmodelfile.FeatureSpec, layout string) (feature, error) {
 	f := feature{FeatureSpec: spec}
 	switch {
 	case spec.Name == "":
@@ -113,9 +69,9 @@ func compileFeature(spec FeatureSpec, layout string) (feature, error) {
 		return f, fmt.Errorf("no source")
 	case !knownOp(spec.Op):
 		return f, fmt.Errorf("unknown op %q; supported: %s", spec.Op, strings.Join(ops, ", "))
-	case spec.Op == OpDaysSince && spec.Origin == "":
+	case spec.Op == mlmodelfile.OpDaysSince && spec.Origin == "":
 		return f, fmt.Errorf("op days_since needs an origin date in layout %s", layout)
-	case spec.Op == OpDaysSince:
+	case spec.Op == mlmodelfile.OpDaysSince:
 		var err error
 		if f.origin, err = time.Parse(layout, spec.Origin); err != nil {
 			return f, fmt.Errorf("origin %q is not a date in layout %s", spec.Origin, layout)
@@ -152,7 +108,7 @@ func (c *transform) row(fields map[string]any) ([]float64, error) {
 
 // apply computes the feature from the raw field value.
 func (f *feature) apply(raw any, layout string) (float64, error) {
-	if f.Op == OpNumber {
+	if f.Op == mlmodelfile.OpNumber {
 		return toNumber(raw)
 	}
 	t, err := toDate(raw, layout)
@@ -160,15 +116,15 @@ func (f *feature) apply(raw any, layout string) (float64, error) {
 		return 0, err
 	}
 	switch f.Op {
-	case OpWeekday:
+	case mlmodelfile.OpWeekday:
 		return float64((int(t.Weekday()) + 6) % 7), nil // Go counts from Sunday
-	case OpDayOfYear:
+	case mlmodelfile.OpDayOfYear:
 		return float64(t.YearDay()), nil
-	case OpMonth:
+	case mlmodelfile.OpMonth:
 		return float64(t.Month()), nil
-	case OpDayOfMonth:
+	case mlmodelfile.OpDayOfMonth:
 		return float64(t.Day()), nil
-	case OpYear:
+	case mlmodelfile.OpYear:
 		return float64(t.Year()), nil
 	}
 	return float64(daysSince(f.origin, t)), nil

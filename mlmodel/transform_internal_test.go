@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/modelgate/modelgate/mlmodelfile"
 )
 
 func TestDaysSince(t *testing.T) {
@@ -29,27 +29,17 @@ func TestDaysSince(t *testing.T) {
 	}
 }
 
-// TestDecodeTransform_UnquotedDates checks YAML timestamps decode as text,
-// whether or not whoever wrote MLmodel quoted them.
-func TestDecodeTransform_UnquotedDates(t *testing.T) {
-	text := `
-metadata:
-  modelgate:
-    feature_transform:
-      date_format: 2006-01-02
-      features:
-        - {name: d, source: date, op: days_since, origin: 2023-01-01}
-`
-	got, err := decodeTransform([]byte(text))
+// TestCompile_DaysSince compiles a days_since feature: its origin is read
+// in the transform's date format.
+func TestCompile_DaysSince(t *testing.T) {
+	ft := &mlmodelfile.FeatureTransform{DateFormat: "2006-01-02", Features: []mlmodelfile.FeatureSpec{
+		{Name: "d", Source: "date", Op: mlmodelfile.OpDaysSince, Origin: "2023-01-01"}}}
+	c, err := compile(ft, []string{"d"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &FeatureTransform{DateFormat: "2006-01-02", Features: []FeatureSpec{{Name: "d", Source: "date", Op: "days_since", Origin: "2023-01-01"}}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("transform (-want +got):\n%s", diff)
-	}
-	if _, err := got.compile([]string{"d"}); err != nil {
-		t.Error(err)
+	if got := c.features[0].origin; !got.Equal(time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("origin %v", got)
 	}
 }
 

@@ -15,7 +15,11 @@
 // own small interface) and serves POST /actuals, turning actuals posted
 // later into per-version modelgate.Accuracy for the current window.
 //
-// It is an adapter: it imports the root package and sketch, never another
-// adapter or the policy packages (judge.JoinActuals is re-done
-// incrementally here). Memory is bounded in both types; see their limits.
+// Request and response bodies are read with package wire (LoggedInstances,
+// LoggedPredictions), the one owner of the V1 and V2 messages.
+//
+// It is an adapter: it imports the root package and the shared leaves sketch
+// and wire, never another adapter or the policy packages (judge.JoinActuals
+// is re-done incrementally here). Memory is bounded in both types; see
+// their limits.
 package payload

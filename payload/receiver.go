@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/modelgate/modelgate/wire"
 )
 
 // CloudEvent types the KServe inference logger sends.
@@ -182,12 +184,12 @@ func (r *Receiver) receive(w http.ResponseWriter, req *http.Request) (int, error
 	h := &half{id: id, version: version}
 	if typ == TypeRequest {
 		h.hasReq = true
-		if h.instances, err = parseInstances(body); err != nil {
+		if h.instances, err = wire.LoggedInstances(body); err != nil {
 			return http.StatusBadRequest, err
 		}
 	} else {
 		h.hasResp = true
-		if h.preds, err = parsePredictions(body); err != nil {
+		if h.preds, err = wire.LoggedPredictions(body); err != nil {
 			r.count(func(s *ReceiverStats) { s.Unparsed++ })
 			h.preds = nil // still paired, so the request's features count
 		}

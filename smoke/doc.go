@@ -10,6 +10,7 @@
 // every check names itself, the expected and the observed value.
 //
 // It imports the root package, promotion, inference (the V1/V2 client), the
-// Parquet reader and the standard library; no adapter. Model metadata comes
-// in through a SpecReader.
+// shared leaves wire (the V1/V2 messages) and mlmodelfile (the MLmodel
+// signature, read by ReadSpec), the Parquet reader and the standard library;
+// no adapter. Model metadata comes in through a SpecReader.
 package smoke

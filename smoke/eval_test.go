@@ -237,44 +237,9 @@ func TestEvaluation_ParquetArtifact(t *testing.T) {
 	}
 }
 
-// mlmodelSpec is the SpecReader cmd/modelgate wires: signature and input
-// example from mlmodel.
-func mlmodelSpec(dir string) (*smoke.ModelSpec, error) {
-	text, err := os.ReadFile(filepath.Join(dir, "MLmodel"))
-	if err != nil {
-		return nil, err
-	}
-	ml, err := mlmodel.ParseMLmodel(text)
-	if err != nil {
-		return nil, err
-	}
-	spec, err := smoke.ReadExample(dir)
-	if err != nil {
-		return nil, err
-	}
-	if ml.Signature != nil {
-		spec.Inputs, spec.Outputs = columns(ml.Signature.Inputs), columns(ml.Signature.Outputs)
-	}
-	return spec, nil
-}
-
-func columns(specs []mlmodel.ColumnSpec) []smoke.Column {
-	out := make([]smoke.Column, len(specs))
-	for i, s := range specs {
-		out[i] = smoke.Column{Name: s.Name, Type: s.Type}
-		if s.TensorSpec != nil {
-			out[i].DType = s.TensorSpec.DType
-			for _, d := range s.TensorSpec.Shape {
-				out[i].Shape = append(out[i].Shape, int64(d))
-			}
-		}
-	}
-	return out
-}
-
 func TestRequests_GeneratedFromInputExample_NativeGateway(t *testing.T) {
 	_, ep := nativeGateway(t, "", "2")
-	g := &smoke.Requests{Count: 20, Warmup: 2, Protocols: []string{"v1", "v2"}, Spec: mlmodelSpec, Min: ptr(0), Max: ptr(10000)}
+	g := &smoke.Requests{Count: 20, Warmup: 2, Protocols: []string{"v1", "v2"}, Spec: smoke.ReadSpec, Min: ptr(0), Max: ptr(10000)}
 	r, err := g.Check(context.Background(), ep, candidate(t, "2"))
 	if err != nil || !r.Passed {
 		t.Fatalf("%v %v", err, r.Failures)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/inference"
+	"github.com/modelgate/modelgate/wire"
 )
 
 // Evaluation is the ground-truth gate: the data set goes through the staging
@@ -260,11 +261,11 @@ func (e *Evaluation) predictBatch(ctx context.Context, ep modelgate.Endpoint, ba
 		}
 		status, preds, body = res.Status, res.Predictions, res.Body
 	case ProtocolV2:
-		tensors, err := inference.TensorsFromInstances(batch)
+		tensors, err := wire.TensorsFromInstances(batch)
 		if err != nil {
 			return nil, err
 		}
-		res, err := e.Client.Infer(ctx, ep, inference.V2Request{Inputs: tensors})
+		res, err := e.Client.Infer(ctx, ep, wire.V2Request{Inputs: tensors})
 		if res == nil || (err != nil && res.Status == 200) {
 			return nil, err
 		}

@@ -33,7 +33,7 @@ func TestKServe_SmokeAndEvaluation(t *testing.T) {
 	ep := kserveEndpoint(t, "2")
 	ctx := context.Background()
 	t.Run("Smoke", func(t *testing.T) {
-		g := &smoke.Requests{Count: 50, Warmup: 5, Protocols: []string{"v1", "v2"}, Spec: mlmodelSpec, Min: ptr(0), Max: ptr(10000)}
+		g := &smoke.Requests{Count: 50, Warmup: 5, Protocols: []string{"v1", "v2"}, Spec: smoke.ReadSpec, Min: ptr(0), Max: ptr(10000)}
 		r, err := g.Check(ctx, ep, candidate(t, "2"))
 		if err != nil || !r.Passed {
 			t.Fatalf("generated requests: %v %v", err, r.Failures)

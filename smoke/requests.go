@@ -11,6 +11,7 @@ import (
 
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/inference"
+	"github.com/modelgate/modelgate/wire"
 )
 
 // PlaybookRequest is the smoke request of the playbook.
@@ -27,7 +28,7 @@ const (
 // status, structure, finite, bounds and latency_p95.
 type Requests struct {
 	// Bodies are V1 request bodies, sent in turn; over V2 their instances
-	// go as tensors (inference.TensorsFromInstances). Default: generated
+	// go as tensors (wire.TensorsFromInstances). Default: generated
 	// from the model's input example (Spec), else PlaybookRequest.
 	Bodies []json.RawMessage
 	// Protocols to test; default [v1].
@@ -218,11 +219,11 @@ func (s *smokeRun) prepare(ctx context.Context, bodies []json.RawMessage) ([][]b
 		if s.proto != ProtocolV2 {
 			continue
 		}
-		tensors, err := inference.TensorsFromInstances(req.Instances)
+		tensors, err := wire.TensorsFromInstances(req.Instances)
 		if err != nil {
 			return nil, nil, fmt.Errorf("smoke request %d as V2: %w", i+1, err)
 		}
-		if reqs[i], err = json.Marshal(inference.V2Request{ID: fmt.Sprintf("smoke-%d", i+1), Inputs: tensors}); err != nil {
+		if reqs[i], err = json.Marshal(wire.V2Request{ID: fmt.Sprintf("smoke-%d", i+1), Inputs: tensors}); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/mlmodelfile"
 )
 
 // ModelSpec is what smoke tests read from a model directory: the MLmodel
@@ -35,10 +36,43 @@ type Example struct {
 	Data    [][]any
 }
 
-// SpecReader reads the ModelSpec of a model directory. cmd/modelgate wires
-// one built on mlmodel (signature and example); ReadExample is the
-// standard-library default (example only).
+// SpecReader reads the ModelSpec of a model directory: ReadSpec (signature
+// and example; cmd/modelgate wires it) or ReadExample (example only; the
+// default).
 type SpecReader func(dir string) (*ModelSpec, error)
+
+// ReadSpec reads the signature of an MLflow model directory's MLmodel file
+// (package mlmodelfile) and its input example (ReadExample). ENOTFOUND or
+// EINVALID when dir is not an MLflow model directory.
+func ReadSpec(dir string) (*ModelSpec, error) {
+	ml, err := mlmodelfile.Read(dir)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := ReadExample(dir)
+	if err != nil {
+		return nil, err
+	}
+	if ml.Signature != nil {
+		spec.Inputs, spec.Outputs = signatureColumns(ml.Signature.Inputs), signatureColumns(ml.Signature.Outputs)
+	}
+	return spec, nil
+}
+
+// signatureColumns translates MLmodel signature entries.
+func signatureColumns(specs []mlmodelfile.ColumnSpec) []Column {
+	out := make([]Column, len(specs))
+	for i, s := range specs {
+		out[i] = Column{Name: s.Name, Type: s.Type}
+		if s.TensorSpec != nil {
+			out[i].DType = s.TensorSpec.DType
+			for _, d := range s.TensorSpec.Shape {
+				out[i].Shape = append(out[i].Shape, int64(d))
+			}
+		}
+	}
+	return out
+}
 
 // ReadExample is the default SpecReader: it reads input_example.json (or,
 // failing that, serving_input_example.json) of an MLflow model directory,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/inference"
+	"github.com/modelgate/modelgate/wire"
 )
 
 // outputSpec is one V2 output a smoke test expects: the name ("" for any),
@@ -31,7 +32,7 @@ func (o outputSpec) String() string {
 	if shape == nil {
 		shape = []int64{-1}
 	}
-	return fmt.Sprintf("%s %s %s", name, dt, shapeString(shape))
+	return fmt.Sprintf("%s %s %s", name, dt, wire.ShapeString(shape))
 }
 
 // expectedOutputs are the outputs the endpoint declares in its V2 metadata,
@@ -96,7 +97,7 @@ func v2Structure(res *inference.V2Result, decodeErr error, want []outputSpec, n 
 	return ""
 }
 
-func findOutput(outputs []inference.Tensor, used []bool, name string) int {
+func findOutput(outputs []wire.Tensor, used []bool, name string) int {
 	for j, o := range outputs {
 		if !used[j] && (name == "" || o.Name == name) {
 			return j
@@ -105,7 +106,7 @@ func findOutput(outputs []inference.Tensor, used []bool, name string) int {
 	return -1
 }
 
-func outputNames(outputs []inference.Tensor) string {
+func outputNames(outputs []wire.Tensor) string {
 	names := make([]string, len(outputs))
 	for i, o := range outputs {
 		names[i] = strconv.Quote(o.Name)
@@ -114,23 +115,23 @@ func outputNames(outputs []inference.Tensor) string {
 }
 
 // tensorMismatch compares one output with its expectation.
-func tensorMismatch(t inference.Tensor, w outputSpec, n int) string {
-	desc := fmt.Sprintf("output %q %s %s", t.Name, t.Datatype, shapeString(t.Shape))
+func tensorMismatch(t wire.Tensor, w outputSpec, n int) string {
+	desc := fmt.Sprintf("output %q %s %s", t.Name, t.Datatype, wire.ShapeString(t.Shape))
 	if w.datatype != "" && t.Datatype != w.datatype {
 		return desc + fmt.Sprintf(", datatype %s instead of %s", t.Datatype, w.datatype)
 	}
-	if w.datatype == "" && !numericDatatype(t.Datatype) {
+	if w.datatype == "" && !wire.IsNumeric(t.Datatype) {
 		return desc + ", not a numeric datatype"
 	}
 	if len(t.Shape) == 0 || t.Shape[0] != int64(n) {
 		return desc + fmt.Sprintf(" for %d instances, expected first dimension %d", n, n)
 	}
 	if w.shape != nil && len(t.Shape) != len(w.shape) {
-		return desc + fmt.Sprintf(", rank %d instead of the declared %s", len(t.Shape), shapeString(w.shape))
+		return desc + fmt.Sprintf(", rank %d instead of the declared %s", len(t.Shape), wire.ShapeString(w.shape))
 	}
 	for i := 1; i < len(w.shape); i++ {
 		if w.shape[i] >= 0 && t.Shape[i] != w.shape[i] {
-			return desc + fmt.Sprintf(", dimension %d is %d instead of the declared %s", i, t.Shape[i], shapeString(w.shape))
+			return desc + fmt.Sprintf(", dimension %d is %d instead of the declared %s", i, t.Shape[i], wire.ShapeString(w.shape))
 		}
 	}
 	vals, _ := t.Data.([]any)
@@ -141,28 +142,12 @@ func tensorMismatch(t inference.Tensor, w outputSpec, n int) string {
 	if int64(len(vals)) != size {
 		return desc + fmt.Sprintf(" holding %d values", len(vals))
 	}
-	if numericDatatype(t.Datatype) {
+	if wire.IsNumeric(t.Datatype) {
 		for i, v := range vals {
-			if _, ok := inference.Number(v); !ok {
+			if _, ok := wire.Number(v); !ok {
 				return desc + fmt.Sprintf(", value %d is %v, not a number", i, v)
 			}
 		}
 	}
 	return ""
-}
-
-func numericDatatype(dt string) bool {
-	switch dt {
-	case "FP16", "BF16", "FP32", "FP64", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64":
-		return true
-	}
-	return false
-}
-
-func shapeString(shape []int64) string {
-	parts := make([]string, len(shape))
-	for i, d := range shape {
-		parts[i] = strconv.FormatInt(d, 10)
-	}
-	return "[" + strings.Join(parts, ", ") + "]"
 }

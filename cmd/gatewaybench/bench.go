@@ -3,16 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,34 +74,6 @@ func deployment(example, version string) (modelgate.Deployment, error) {
 		return modelgate.Deployment{}, fmt.Errorf("digest example version %s: %w", version, err)
 	}
 	return modelgate.Deployment{Model: model, Version: version, ModelDir: dir, Digest: digest}, nil
-}
-
-// liveBodies turns the example's live request rows into V1 bodies with one
-// instance each, numbers as JSON numbers.
-func liveBodies(path string) ([][]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil || len(recs) < 2 {
-		return nil, fmt.Errorf("read live requests %s: %v (need a header and a row)", path, err)
-	}
-	bodies := make([][]byte, 0, len(recs)-1)
-	for _, rec := range recs[1:] {
-		inst := map[string]any{}
-		for i, h := range recs[0] {
-			if v, err := strconv.ParseFloat(rec[i], 64); err == nil {
-				inst[h] = v
-			} else {
-				inst[h] = rec[i]
-			}
-		}
-		b, _ := json.Marshal(map[string]any{"instances": []any{inst}})
-		bodies = append(bodies, b)
-	}
-	return bodies, nil
 }
 
 // openLoop offers rate requests/s: a warm-up, then the measured run.

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/modelgate/modelgate/gateway/loadgen"
 )
 
 const model = "demand-forecast"
@@ -106,10 +108,11 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	bodies, err := liveBodies(filepath.Join(o.example, "data", "live_requests.csv"))
+	rows, err := loadgen.ReadInstances(filepath.Join(o.example, "data", "live_requests.csv"))
 	if err != nil {
-		return err
+		return fmt.Errorf("live requests: %w", err)
 	}
+	bodies := loadgen.V1Bodies(rows)
 	base, stop, err := startGateway(ctx, o)
 	if err != nil {
 		return err

@@ -303,7 +303,7 @@ func (a *app) gates() []modelgate.Gate {
 	c := a.cfg
 	client := &http.Client{Timeout: 30 * time.Second}
 	s := &smoke.Requests{Protocols: c.Smoke.Protocols, Count: c.Smoke.Count, Warmup: c.Smoke.Warmup, P95Max: c.Smoke.P95Max.D(),
-		Min: c.Smoke.Min, Max: c.Smoke.Max, Spec: modelSpec}
+		Min: c.Smoke.Min, Max: c.Smoke.Max, Spec: smoke.ReadSpec}
 	s.Client.HTTP = client
 	for _, r := range c.Smoke.Requests {
 		s.Bodies = append(s.Bodies, mustMarshal(r))
@@ -323,41 +323,6 @@ func (a *app) gates() []modelgate.Gate {
 		gates = append(gates, g)
 	}
 	return gates
-}
-
-// modelSpec reads a model directory's signature and input example, from
-// which the smoke gate builds its requests when none are configured.
-func modelSpec(dir string) (*smoke.ModelSpec, error) {
-	text, err := os.ReadFile(filepath.Join(dir, "MLmodel"))
-	if err != nil {
-		return nil, err
-	}
-	ml, err := mlmodel.ParseMLmodel(text)
-	if err != nil {
-		return nil, err
-	}
-	spec, err := smoke.ReadExample(dir)
-	if err != nil {
-		return nil, err
-	}
-	if ml.Signature != nil {
-		spec.Inputs, spec.Outputs = columns(ml.Signature.Inputs), columns(ml.Signature.Outputs)
-	}
-	return spec, nil
-}
-
-func columns(specs []mlmodel.ColumnSpec) []smoke.Column {
-	out := make([]smoke.Column, len(specs))
-	for i, s := range specs {
-		out[i] = smoke.Column{Name: s.Name, Type: s.Type}
-		if s.TensorSpec != nil {
-			out[i].DType = s.TensorSpec.DType
-			for _, d := range s.TensorSpec.Shape {
-				out[i].Shape = append(out[i].Shape, int64(d))
-			}
-		}
-	}
-	return out
 }
 
 // newActuals returns the actuals store the configuration asks for, or nil.

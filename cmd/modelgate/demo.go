@@ -18,6 +18,7 @@ import (
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/examples"
 	"github.com/modelgate/modelgate/gateway"
+	"github.com/modelgate/modelgate/gateway/loadgen"
 	"github.com/modelgate/modelgate/mlmodel"
 	"github.com/modelgate/modelgate/promotion"
 )
@@ -213,7 +214,7 @@ func seedDemo(ctx context.Context, a *app, dir string) error {
 	if err := readJSON(filepath.Join(ex, "models", "metrics.json"), &metrics); err != nil {
 		return err
 	}
-	sample, err := readInstances(filepath.Join(ex, "data", "sales.csv"))
+	sample, err := loadgen.ReadInstances(filepath.Join(ex, "data", "sales.csv"))
 	if err != nil {
 		return err
 	}

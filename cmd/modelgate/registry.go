@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/gateway/loadgen"
 	"github.com/modelgate/modelgate/mlmodel"
 )
 
@@ -175,7 +176,7 @@ features with it.`,
 				}
 			}
 			if sample != "" {
-				rows, err := readInstances(sample)
+				rows, err := loadgen.ReadInstances(sample)
 				if err != nil {
 					return &usageErr{fmt.Errorf("--reference-sample: %v", err)}
 				}

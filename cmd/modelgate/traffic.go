@@ -2,17 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
-	"encoding/json"
-	"fmt"
 	"net/http"
-	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/gateway/loadgen"
 	"github.com/modelgate/modelgate/inference"
 )
 
@@ -87,42 +83,9 @@ func (t *trafficDriver) stop() (int64, int64) {
 
 // liveBodies turns the example's live request rows into V1 bodies.
 func liveBodies(path string) ([][]byte, error) {
-	rows, err := readInstances(path)
+	rows, err := loadgen.ReadInstances(path)
 	if err != nil {
 		return nil, err
 	}
-	bodies := make([][]byte, 0, len(rows))
-	for _, inst := range rows {
-		b, _ := json.Marshal(map[string]any{"instances": []any{inst}})
-		bodies = append(bodies, b)
-	}
-	return bodies, nil
-}
-
-// readInstances reads a CSV into request instances: numbers where a field
-// parses as one, strings otherwise.
-func readInstances(path string) ([]map[string]any, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil || len(recs) < 2 {
-		return nil, fmt.Errorf("read %s: %v (expected a header and at least one row)", path, err)
-	}
-	header := recs[0]
-	out := make([]map[string]any, 0, len(recs)-1)
-	for _, rec := range recs[1:] {
-		inst := make(map[string]any, len(header))
-		for i, h := range header {
-			if v, err := strconv.ParseFloat(rec[i], 64); err == nil {
-				inst[h] = v
-			} else {
-				inst[h] = rec[i]
-			}
-		}
-		out = append(out, inst)
-	}
-	return out, nil
+	return loadgen.V1Bodies(rows), nil
 }

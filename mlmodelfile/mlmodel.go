@@ -1,8 +1,12 @@
-package mlmodel
+package mlmodelfile
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 
 	"go.yaml.in/yaml/v3"
 
@@ -25,6 +29,9 @@ type MLmodel struct {
 	Signature    *Signature                `yaml:"signature"`                // nil if none was logged
 	InputExample *InputExampleInfo         `yaml:"saved_input_example_info"` // nil if none was logged
 	Metadata     map[string]any            `yaml:"metadata"`                 // free-form; see FeatureTransform
+	// FeatureTransform is metadata.modelgate.feature_transform, nil if the
+	// file declares none.
+	FeatureTransform *FeatureTransform `yaml:"-"`
 }
 
 // InputExampleInfo says where the logged input example is.
@@ -104,12 +111,37 @@ func (m *MLmodel) LightGBM() (LightGBMFlavor, bool) {
 	return LightGBMFlavor{Data: str("data"), LGBVersion: str("lgb_version"), ModelClass: str("model_class")}, true
 }
 
-// ParseMLmodel decodes the text of an MLmodel file. EINVALID if it is not
-// YAML of the expected shape.
-func ParseMLmodel(text []byte) (*MLmodel, error) {
+// Read reads and parses the MLmodel file of the model directory dir.
+// ENOTFOUND if dir does not exist; EINVALID, naming dir, if it has no
+// MLmodel file or the file does not parse.
+func Read(dir string) (*MLmodel, error) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, modelgate.Errorf(modelgate.ENOTFOUND, "model directory %s does not exist", dir)
+	}
+	text, err := os.ReadFile(filepath.Join(dir, "MLmodel"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, modelgate.Errorf(modelgate.EINVALID, "%s is not an MLflow model directory: it has no MLmodel file", dir)
+	} else if err != nil {
+		return nil, fmt.Errorf("read MLmodel: %w", err)
+	}
+	ml, err := Parse(text)
+	if err != nil {
+		return nil, &modelgate.Error{Code: modelgate.EINVALID, Message: fmt.Sprintf("model %s: MLmodel: %s", dir, modelgate.ErrorMessage(err)), Err: err}
+	}
+	return ml, nil
+}
+
+// Parse decodes the text of an MLmodel file, its feature transform
+// included. EINVALID if it is not YAML of the expected shape.
+func Parse(text []byte) (*MLmodel, error) {
 	var m MLmodel
 	if err := yaml.Unmarshal(text, &m); err != nil {
 		return nil, &modelgate.Error{Code: modelgate.EINVALID, Message: err.Error(), Err: err}
 	}
+	ft, err := parseFeatureTransform(text)
+	if err != nil {
+		return nil, &modelgate.Error{Code: modelgate.EINVALID, Message: err.Error(), Err: err}
+	}
+	m.FeatureTransform = ft
 	return &m, nil
 }
