@@ -46,6 +46,10 @@ type RevisionStats struct {
 	// outcome has arrived (joined by request id). Nil when no actuals are
 	// collected.
 	Accuracy *Accuracy `json:"accuracy,omitempty"`
+	// Paired holds the canary's predictions on production's own requests,
+	// mirrored to it, next to production's answers. Nil when the platform
+	// does not mirror.
+	Paired *Paired `json:"paired,omitempty"`
 }
 
 // Accuracy summarises absolute errors |prediction − actual| over the
@@ -118,6 +122,10 @@ type Window struct {
 	// Reference is the canary version's training reference profile, for
 	// judges that check feature drift. Nil when the version has none.
 	Reference *Profile `json:"reference,omitempty"`
+	// Expected is what staging showed of the candidate's predictions
+	// against production's on the same inputs. Nil when staging measured
+	// nothing.
+	Expected *Expectation `json:"expected,omitempty"`
 }
 
 // MetricsSource measures production's revisions. Implementations: gateway

@@ -82,10 +82,6 @@ func (t Thresholds) checks(w *modelgate.Window, final bool) ([]modelgate.Check, 
 	return append(checks, within("prediction_mean", c.Predictions.Mean(), s.Predictions.Mean(), se, t.RelativeTolerance, final)), nil
 }
 
-func relLimit(prod, tol, floor float64) float64 {
-	return prod + math.Max(prod*tol, floor)
-}
-
 // upper passes when canary ≤ limit.
 func upper(name, unit string, canary, prod, limit float64) modelgate.Check {
 	c := modelgate.Check{Name: name, Unit: unit, Canary: canary, Production: prod, Limit: limit, Verdict: modelgate.VerdictPass}
@@ -167,7 +163,7 @@ func decide(checks []modelgate.Check, p modelgate.Progress, early bool) modelgat
 		switch c.Verdict {
 		case modelgate.VerdictFail:
 			return modelgate.DecisionRollback
-		case modelgate.VerdictPass:
+		case modelgate.VerdictPass, modelgate.VerdictNotJudged:
 			pass++
 		case modelgate.VerdictInconclusive:
 			inconclusive = true

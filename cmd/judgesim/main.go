@@ -40,12 +40,23 @@ func run(args []string, out io.Writer) error {
 }
 
 // scenarios maps a name to how it changes the canary.
-var scenarioNames = []string{"aa", "errors2x", "p95+80ms", "predshift0.2sd", "errors+0.25pp", "errors+0.5pp"}
+var scenarioNames = []string{"aa", "retrain", "errors2x", "p95+80ms", "v3", "x3", "predshift0.2sd", "errors+0.25pp", "errors+0.5pp"}
 
 func scenario(name string, base simConfig) (simConfig, error) {
 	c := base
 	switch name {
 	case "aa":
+	case "retrain":
+		// A different model doing the same job: predictions correlate 0.95
+		// with production's, 2% lower on average; same errors and latency.
+		c.Correlation, c.RelShift = 0.95, -0.02
+	case "v3":
+		// Fine offline, far off live on a segment: +70% on 30% of requests
+		// (the example's v3 on dates beyond its training range).
+		c.Correlation, c.SegmentShare, c.SegmentFactor = 0.95, 0.3, 1.7
+	case "x3":
+		// Forecasts three times too high everywhere.
+		c.Correlation, c.RelShift = 0.95, 2
 	case "errors2x":
 		c.CanaryErrors = 2 * base.ErrorRate
 	case "p95+80ms":
@@ -81,7 +92,10 @@ func runSim(args []string, out io.Writer) error {
 	fs.Float64Var(&c.PredSD, "prediction-sd", 20, "standard deviation of predictions")
 	alpha := fs.Float64("alpha", 0.05, "sequential judge's overall level")
 	strict := fs.Bool("strict-error-margin", false, "error-rate check fails only when its confidence sequence clears the margin")
-	predMargin := fs.Float64("prediction-margin", judge.DefaultSequential().PredictionMargin, "largest acceptable KS distance of predictions")
+	predMargin := fs.Float64("prediction-margin", judge.DefaultSequential().PredictionMargin, "largest acceptable KS distance of predictions when staging justified none")
+	predTol := fs.Float64("prediction-tolerance", judge.DefaultSequential().PredictionTolerance, "largest acceptable relative shift of the mean prediction when staging justified none")
+	rule := fs.String("rule", string(judge.RulePlaybook), "end-of-window rule: playbook or strict")
+	fs.Float64Var(&c.Mirror, "mirror", 0, "share of production's requests mirrored to the canary for paired comparison (the local gateway's canary.mirror_percent/100)")
 	def := judge.DefaultSequential()
 	errMargin := fs.Float64("error-margin", def.ErrorRateMargin, "error-rate margin, absolute")
 	p95Margin := fs.Duration("p95-margin", def.LatencyP95Margin, "latency p95 margin")
@@ -99,7 +113,13 @@ func runSim(args []string, out io.Writer) error {
 	c.CanaryShare = *pct / 100
 	c.CanaryErrors = c.ErrorRate
 	seq := judge.DefaultSequential()
-	seq.Alpha, seq.StrictErrorMargin, seq.PredictionMargin = *alpha, *strict, *predMargin
+	seq.Alpha, seq.StrictErrorMargin, seq.PredictionMargin, seq.PredictionTolerance = *alpha, *strict, *predMargin, *predTol
+	switch judge.Rule(*rule) {
+	case judge.RulePlaybook, judge.RuleStrict:
+		seq.Rule = judge.Rule(*rule)
+	default:
+		return fmt.Errorf("-rule %q: expected playbook or strict", *rule)
+	}
 	seq.ErrorRateMargin, seq.LatencyP95Margin, seq.RelativeTolerance, seq.LatencyFloor = *errMargin, *p95Margin, *relTol, *floor
 	seq.MinRequests, seq.PriorStrength, seq.EarlyPromotion = *minReq, *prior, *early
 	naive := judge.DefaultThresholds()
@@ -144,6 +164,7 @@ func printSummary(w io.Writer, s summary, took string) {
 	fmt.Fprintf(w, "  %-40s promote %.3f, hold %.3f\n", "sequential judge: otherwise at the end", s.Promote, s.Hold)
 	fmt.Fprintf(w, "  %-40s %s\n", "  minutes to rollback", fmtQ(s.DetectMinutes))
 	fmt.Fprintf(w, "  %-40s %v\n", "  failed checks at rollback", s.FailedChecks)
+	fmt.Fprintf(w, "  %-40s %v\n", "  checks holding at the end", s.HeldChecks)
 	fmt.Fprintf(w, "  %-40s %s\n", "naive: judge.Thresholds every look", fmtRate(s.Naive))
 	fmt.Fprintf(w, "  %-40s %s\n", "  minutes to rollback", fmtQ(s.NaiveMinutes))
 	fmt.Fprintf(w, "  %-40s %s\n", "naive: z-test on errors every look", fmtRate(s.ZTest))

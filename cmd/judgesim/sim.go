@@ -28,13 +28,26 @@ type simConfig struct {
 	PredMean     float64       `json:"prediction_mean"`
 	PredSD       float64       `json:"prediction_sd"`
 	CanaryShift  float64       `json:"canary_prediction_shift_sd"`
+	// A retrain: the canary's predictions correlate Correlation with
+	// production's on the same request and sit RelShift (relative) apart.
+	Correlation float64 `json:"canary_prediction_correlation"`
+	RelShift    float64 `json:"canary_prediction_relative_shift"`
+	// A live shift on a segment: on SegmentShare of the requests the
+	// canary forecasts SegmentFactor times production's.
+	SegmentShare  float64 `json:"segment_share"`
+	SegmentFactor float64 `json:"segment_factor"`
+	// Mirror is the share of production's requests also sent to the
+	// canary, whose answer is only compared (the local gateway's mirroring).
+	Mirror float64 `json:"mirror"`
+	// Expected is what staging showed, when the scenario has it.
+	Expected *modelgate.Expectation `json:"expected,omitempty"`
 }
 
 // runResult is what each judge decided in one simulated canary.
 type runResult struct {
 	Seq       modelgate.Decision // sequential judge's decision (rollback at first failure, else the final look's)
 	SeqAt     time.Duration      // when it rolled back
-	SeqChecks []string           // checks that failed at the rollback
+	SeqChecks []string           // checks that failed at the rollback, or held at the end
 	Naive     bool               // judge.Thresholds rolled back at some per-interval look
 	NaiveAt   time.Duration
 	ZTest     bool // one-sided two-proportion z-test on error rates at α, at every naive look
@@ -44,12 +57,35 @@ type runResult struct {
 type arm struct {
 	requests, errors int64
 	latency, preds   *sketch.Dist
+	paired           *modelgate.Paired
 }
 
 func newArm() *arm { return &arm{latency: sketch.New(), preds: sketch.New()} }
 
 func (a *arm) stats(version string) modelgate.RevisionStats {
-	return modelgate.RevisionStats{Version: version, Requests: a.requests, Errors: a.errors, LatencyMS: a.latency.Distribution(), Predictions: a.preds.Distribution()}
+	s := modelgate.RevisionStats{Version: version, Requests: a.requests, Errors: a.errors, LatencyMS: a.latency.Distribution(), Predictions: a.preds.Distribution()}
+	if a.paired != nil {
+		p := *a.paired
+		s.Paired = &p
+	}
+	return s
+}
+
+// predictions returns production's and the canary's prediction for one
+// request: the request is a standard normal input z and, for the segment
+// scenario, whether it falls in the shifted segment.
+func (c simConfig) predictions(r *rand.Rand) (prod, canary float64) {
+	z := r.NormFloat64()
+	prod = c.PredMean + c.PredSD*z
+	zc := z
+	if c.Correlation > 0 && c.Correlation < 1 {
+		zc = c.Correlation*z + math.Sqrt(1-c.Correlation*c.Correlation)*r.NormFloat64()
+	}
+	canary = c.PredMean*(1+c.RelShift) + c.PredSD*(zc+c.CanaryShift)
+	if c.SegmentShare > 0 && r.Float64() < c.SegmentShare {
+		canary *= c.SegmentFactor
+	}
+	return prod, canary
 }
 
 // simulate runs one canary. Requests are simulated one by one (routing,
@@ -58,6 +94,9 @@ func (a *arm) stats(version string) modelgate.RevisionStats {
 func simulate(c simConfig, seq judge.Sequential, naive judge.Thresholds, zAlpha float64, seed, run uint64) runResult {
 	r := rand.New(rand.NewPCG(seed, run))
 	prod, can := newArm(), newArm()
+	if c.Mirror > 0 {
+		can.paired = &modelgate.Paired{}
+	}
 	mu := math.Log(c.LatencyMed)
 	q50 := c.LatencyMed
 	q95 := c.LatencyMed * math.Exp(1.6448536269514722*c.LatencySigma)
@@ -85,22 +124,26 @@ func simulate(c simConfig, seq judge.Sequential, naive judge.Thresholds, zAlpha 
 				a.errors++
 				continue
 			}
-			pred := c.PredMean + c.PredSD*r.NormFloat64()
+			prod, cand := c.predictions(r)
 			if canary {
-				pred += c.CanaryShift * c.PredSD
+				a.preds.Add(cand)
+				continue
 			}
-			a.preds.Add(pred)
+			a.preds.Add(prod)
+			if c.Mirror > 0 && r.Float64() < c.Mirror {
+				can.paired.Add(cand, prod)
+			}
 		}
 		elapsed := time.Duration(s) * time.Second
 		final := s == seconds
 		if !seqDone && (s%every == 0 || final) {
-			w := &modelgate.Window{Stable: prod.stats("v1"), Canary: can.stats("v2")}
+			w := &modelgate.Window{Stable: prod.stats("v1"), Canary: can.stats("v2"), Expected: c.Expected}
 			j := seq.Judge(w, modelgate.Progress{Elapsed: elapsed, Window: c.Window, Final: final})
 			if j.Decision != modelgate.DecisionContinue {
 				seqDone = true
 				res.Seq, res.SeqAt = j.Decision, elapsed
 				for _, ch := range j.Checks {
-					if ch.Verdict == modelgate.VerdictFail {
+					if ch.Verdict == modelgate.VerdictFail || ch.Verdict == modelgate.VerdictInconclusive {
 						res.SeqChecks = append(res.SeqChecks, ch.Name)
 					}
 				}
@@ -179,6 +222,7 @@ type summary struct {
 	Hold          float64        `json:"sequential_hold"`
 	DetectMinutes *quantiles     `json:"sequential_minutes_to_rollback,omitempty"`
 	FailedChecks  map[string]int `json:"sequential_failed_checks"`
+	HeldChecks    map[string]int `json:"sequential_held_checks"`
 	Naive         rate           `json:"thresholds_every_look_rollback"`
 	NaiveMinutes  *quantiles     `json:"thresholds_minutes_to_rollback,omitempty"`
 	ZTest         rate           `json:"ztest_every_look_rollback"`
@@ -233,7 +277,7 @@ func quantilesOf(v []float64) *quantiles {
 }
 
 func summarise(name string, rs []runResult) summary {
-	s := summary{Scenario: name, Runs: len(rs), FailedChecks: map[string]int{}}
+	s := summary{Scenario: name, Runs: len(rs), FailedChecks: map[string]int{}, HeldChecks: map[string]int{}}
 	var seqT, naiveT, zT []float64
 	var rb, pr, ho, nv, zt int
 	for _, r := range rs {
@@ -248,6 +292,9 @@ func summarise(name string, rs []runResult) summary {
 			pr++
 		case modelgate.DecisionHold:
 			ho++
+			for _, c := range r.SeqChecks {
+				s.HeldChecks[c]++
+			}
 		}
 		if r.Naive {
 			nv++
