@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"strings"
 
-	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/modelgate/modelgate"
 )
@@ -70,35 +70,54 @@ func (d *Deployer) RequiredPermissions() []Permission {
 // installed and that the namespaces and the service account exist
 // (EPRECONDITION).
 func (d *Deployer) CheckTarget(ctx context.Context, model string) error {
-	if _, err := d.kube.Discovery().ServerVersion(); err != nil {
+	if err := d.raw.Get().AbsPath("/version").Do(ctx).Error(); err != nil {
 		return d.apiError(err, "reach the Kubernetes API server")
 	}
 	if err := d.checkPermissions(ctx); err != nil {
 		return err
 	}
-	if _, err := d.kube.Discovery().ServerResourcesForGroupVersion(isvcGVR.GroupVersion().String()); err != nil {
-		if apierrors.IsNotFound(err) {
-			return modelgate.Errorf(modelgate.EPRECONDITION, "the API server does not serve %s: the InferenceService CRD is not installed", isvcGVR.GroupVersion()).
-				WithHint("install KServe (https://kserve.github.io/website/)")
-		}
-		return d.apiError(err, "discover %s", isvcGVR.GroupVersion())
+	if err := d.checkCRD(ctx); err != nil {
+		return err
 	}
 	for _, ns := range []string{d.opts.StagingNamespace, d.opts.ProductionNamespace} {
-		if _, err := d.kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err != nil {
-			if apierrors.IsNotFound(err) {
-				return modelgate.Errorf(modelgate.EPRECONDITION, "namespace %s does not exist", ns).WithHint("create it: kubectl create namespace %s", ns)
-			}
-			return d.apiError(err, "read namespace %s", ns)
+		if err := d.checkNamespace(ctx, ns); err != nil {
+			return err
 		}
-		if sa := d.opts.ServiceAccount; sa != "" {
-			if _, err := d.kube.CoreV1().ServiceAccounts(ns).Get(ctx, sa, metav1.GetOptions{}); err != nil {
-				if apierrors.IsNotFound(err) {
-					return modelgate.Errorf(modelgate.EPRECONDITION, "service account %s does not exist in namespace %s", sa, ns).
-						WithHint("create it (kubectl -n %s create serviceaccount %s) with the storage credentials KServe needs", ns, sa)
-				}
-				return d.apiError(err, "read service account %s/%s", ns, sa)
-			}
+	}
+	return nil
+}
+
+// checkCRD asks discovery for the InferenceService's group version, as
+// kubectl api-resources does.
+func (d *Deployer) checkCRD(ctx context.Context) error {
+	gv := isvcGVR.GroupVersion()
+	err := d.raw.Get().AbsPath("/apis", gv.Group, gv.Version).Do(ctx).Error()
+	if apierrors.IsNotFound(err) {
+		return modelgate.Errorf(modelgate.EPRECONDITION, "the API server does not serve %s: the InferenceService CRD is not installed", gv).
+			WithHint("install KServe (https://kserve.github.io/website/)")
+	}
+	return d.apiError(err, "discover %s", gv)
+}
+
+// checkNamespace checks that ns and, when one is configured, the service
+// account in it exist.
+func (d *Deployer) checkNamespace(ctx context.Context, ns string) error {
+	if _, err := d.dyn.Resource(namespacesGVR).Get(ctx, ns, metav1.GetOptions{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return modelgate.Errorf(modelgate.EPRECONDITION, "namespace %s does not exist", ns).WithHint("create it: kubectl create namespace %s", ns)
 		}
+		return d.apiError(err, "read namespace %s", ns)
+	}
+	sa := d.opts.ServiceAccount
+	if sa == "" {
+		return nil
+	}
+	if _, err := d.dyn.Resource(serviceAccountsGVR).Namespace(ns).Get(ctx, sa, metav1.GetOptions{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return modelgate.Errorf(modelgate.EPRECONDITION, "service account %s does not exist in namespace %s", sa, ns).
+				WithHint("create it (kubectl -n %s create serviceaccount %s) with the storage credentials KServe needs", ns, sa)
+		}
+		return d.apiError(err, "read service account %s/%s", ns, sa)
 	}
 	return nil
 }
@@ -106,16 +125,11 @@ func (d *Deployer) CheckTarget(ctx context.Context, model string) error {
 func (d *Deployer) checkPermissions(ctx context.Context) error {
 	var missing []string
 	for _, p := range d.RequiredPermissions() {
-		review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
-			ResourceAttributes: &authorizationv1.ResourceAttributes{
-				Namespace: p.Namespace, Verb: p.Verb, Group: p.Group, Resource: p.Resource, Subresource: p.Subresource,
-			},
-		}}
-		got, err := d.kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+		ok, err := d.allowed(ctx, p)
 		if err != nil {
 			return d.apiError(err, "check permission to %s", p)
 		}
-		if !got.Status.Allowed {
+		if !ok {
 			missing = append(missing, p.String())
 		}
 	}
@@ -124,4 +138,26 @@ func (d *Deployer) checkPermissions(ctx context.Context) error {
 			WithHint("grant the Role and ClusterRole in deploy/rbac.yaml")
 	}
 	return nil
+}
+
+// allowed asks the API server, with a SelfSubjectAccessReview, whether
+// modelgate may do p.
+func (d *Deployer) allowed(ctx context.Context, p Permission) (bool, error) {
+	attrs := map[string]any{"verb": p.Verb, "resource": p.Resource}
+	for k, v := range map[string]string{"namespace": p.Namespace, "group": p.Group, "subresource": p.Subresource} {
+		if v != "" {
+			attrs[k] = v
+		}
+	}
+	review := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "authorization.k8s.io/v1",
+		"kind":       "SelfSubjectAccessReview",
+		"spec":       map[string]any{"resourceAttributes": attrs},
+	}}
+	got, err := d.dyn.Resource(accessReviewsGVR).Create(ctx, review, metav1.CreateOptions{})
+	if err != nil {
+		return false, err
+	}
+	ok, _, err := unstructured.NestedBool(got.Object, "status", "allowed")
+	return ok, err
 }

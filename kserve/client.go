@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -34,6 +37,40 @@ func RESTConfig(kubeconfig, context string) (*rest.Config, error) {
 	}
 	cfg.UserAgent = "modelgate"
 	return cfg, nil
+}
+
+// The built-in resources the Deployer reads, through the dynamic client.
+var (
+	namespacesGVR      = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	serviceAccountsGVR = schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}
+	podsGVR            = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+	accessReviewsGVR   = schema.GroupVersionResource{Group: "authorization.k8s.io", Version: "v1", Resource: "selfsubjectaccessreviews"}
+)
+
+// newClients returns the dynamic client and a REST client for absolute
+// paths, sharing one HTTP client. The REST client is configured as the
+// dynamic client is (JSON, API errors decoded as metav1.Status), so both
+// fail with the same *apierrors.StatusError that apiError translates.
+func newClients(cfg *rest.Config) (dynamic.Interface, rest.Interface, error) {
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	dyn, err := dynamic.NewForConfigAndClient(cfg, hc)
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := newRawClient(cfg, hc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return dyn, raw, nil
+}
+
+func newRawClient(cfg *rest.Config, hc *http.Client) (rest.Interface, error) {
+	c := dynamic.ConfigFor(cfg)
+	c.GroupVersion, c.APIPath = nil, ""
+	return rest.UnversionedRESTClientForConfigAndClient(c, hc)
 }
 
 // apply server-side applies obj under FieldManager with strict field

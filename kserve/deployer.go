@@ -7,7 +7,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/modelgate/modelgate"
@@ -19,7 +18,10 @@ var _ modelgate.Deployer = (*Deployer)(nil)
 type Deployer struct {
 	opts Options
 	dyn  dynamic.Interface
-	kube kubernetes.Interface
+	// raw reaches what has no resource for the dynamic client (/version,
+	// discovery, pods/log); not the typed clientset, which would add about
+	// 40 MB to the binary for these few calls.
+	raw rest.Interface
 	// Logs reads a pod container's log; nil uses the API server's pods/log.
 	// Tests set it since no kubelet runs behind a test API server.
 	Logs LogReader
@@ -39,15 +41,11 @@ func New(cfg *rest.Config, opts Options) (*Deployer, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, &modelgate.Error{Code: modelgate.EINVALID, Message: err.Error(), Err: err}
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
+	dyn, raw, err := newClients(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create Kubernetes client: %w", err)
 	}
-	kube, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("create Kubernetes client: %w", err)
-	}
-	return &Deployer{opts: opts.withDefaults(), dyn: dyn, kube: kube}, nil
+	return &Deployer{opts: opts.withDefaults(), dyn: dyn, raw: raw}, nil
 }
 
 // Open loads the client configuration from opts (see RESTConfig) and

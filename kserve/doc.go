@@ -7,7 +7,10 @@
 //
 // It imports the root package, client-go and apimachinery only: no KServe Go
 // types (they drag in KServe's replace lines), so the InferenceService is an
-// unstructured object and its status a few local structs.
+// unstructured object and its status a few local structs. Nor the typed
+// clientset (k8s.io/client-go/kubernetes, about 40 MB of the binary): built-in
+// resources go through the dynamic client too, and /version, discovery and
+// pods/log through a plain REST client (newClients).
 //
 // KServe facts it relies on (kserve v0.20.0):
 //   - canaryTrafficPercent N splits latest N / last rolled-out 100−N only once a

@@ -153,12 +153,24 @@ func TestPromotionAndRollback(t *testing.T) {
 		t.Errorf("Production = %+v, %v", pe, err)
 	}
 
+	// pods/log through the real API server, as the RBAC-limited identity:
+	// no kubelet runs the pods, so every log reads as empty.
+	logs, err := d.PredictorLogs(ctx, "demand-forecast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range logs {
+		if len(l.ReadErrors) > 0 || l.Lines != 0 {
+			t.Errorf("revision %s read through pods/log: %+v", l.Revision, l)
+		}
+	}
+
 	// The predictor logs, per revision (a stub stands in for the kubelet).
 	d.Logs = func(ctx context.Context, ns, pod, container string, tail int64) (io.ReadCloser, error) {
 		body := "INFO started\nWARNING slow request\nERROR model failed\nINFO ok\n"
 		return io.NopCloser(strings.NewReader(body)), nil
 	}
-	logs, err := modelgate.LogSource(d).RevisionLogs(ctx, "demand-forecast")
+	logs, err = modelgate.LogSource(d).RevisionLogs(ctx, "demand-forecast")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,8 @@ import (
 	"io"
 	"regexp"
 	"sort"
+	"strconv"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/modelgate/modelgate"
@@ -39,7 +39,7 @@ var (
 // rollback's evidence. A pod whose log cannot be read is noted, not fatal.
 func (d *Deployer) PredictorLogs(ctx context.Context, model string) ([]RevisionLogs, error) {
 	ns, name := d.opts.ProductionNamespace, d.opts.ServiceName(model)
-	pods, err := d.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labelISVC + "=" + name})
+	pods, err := d.dyn.Resource(podsGVR).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: labelISVC + "=" + name})
 	if err != nil {
 		return nil, d.apiError(err, "list predictor pods of %s/%s", ns, name)
 	}
@@ -48,20 +48,21 @@ func (d *Deployer) PredictorLogs(ctx context.Context, model string) ([]RevisionL
 		versions = v.revisions()
 	}
 	byRev := map[string]*RevisionLogs{}
-	sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].Name < pods.Items[j].Name })
+	sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].GetName() < pods.Items[j].GetName() })
 	for _, pod := range pods.Items {
-		rev := pod.Labels[labelRevision]
+		labels := pod.GetLabels()
+		rev := labels[labelRevision]
 		r := byRev[rev]
 		if r == nil {
 			r = &RevisionLogs{Revision: rev, Version: versions[rev]}
 			if r.Version == "" {
-				r.Version = pod.Labels[LabelVersion]
+				r.Version = labels[LabelVersion]
 			}
 			byRev[rev] = r
 		}
-		r.Pods = append(r.Pods, pod.Name)
-		if err := d.scanPod(ctx, pod, r); err != nil {
-			r.ReadErrors = append(r.ReadErrors, pod.Name+": "+err.Error())
+		r.Pods = append(r.Pods, pod.GetName())
+		if err := d.scanPod(ctx, ns, pod.GetName(), r); err != nil {
+			r.ReadErrors = append(r.ReadErrors, pod.GetName()+": "+err.Error())
 		}
 	}
 	out := make([]RevisionLogs, 0, len(byRev))
@@ -77,12 +78,12 @@ func (d *Deployer) RevisionLogs(ctx context.Context, model string) ([]modelgate.
 	return d.PredictorLogs(ctx, model)
 }
 
-func (d *Deployer) scanPod(ctx context.Context, pod corev1.Pod, r *RevisionLogs) error {
+func (d *Deployer) scanPod(ctx context.Context, ns, pod string, r *RevisionLogs) error {
 	read := d.Logs
 	if read == nil {
 		read = d.apiLogs
 	}
-	rc, err := read(ctx, pod.Namespace, pod.Name, predictorContainer, logScan)
+	rc, err := read(ctx, ns, pod, predictorContainer, logScan)
 	if err != nil {
 		return err
 	}
@@ -108,8 +109,10 @@ func (d *Deployer) scanPod(ctx context.Context, pod corev1.Pod, r *RevisionLogs)
 	return sc.Err()
 }
 
+// apiLogs streams pods/log as kubectl logs --tail does.
 func (d *Deployer) apiLogs(ctx context.Context, ns, pod, container string, tail int64) (io.ReadCloser, error) {
-	rc, err := d.kube.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: container, TailLines: &tail}).Stream(ctx)
+	rc, err := d.raw.Get().AbsPath("/api/v1/namespaces", ns, "pods", pod, "log").
+		Param("container", container).Param("tailLines", strconv.FormatInt(tail, 10)).Stream(ctx)
 	if err != nil {
 		return nil, d.apiError(err, "read log of pod %s/%s", ns, pod)
 	}

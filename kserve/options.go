@@ -7,88 +7,89 @@ import (
 )
 
 // Options configures a Deployer. Zero fields take the defaults of
-// DefaultOptions; yaml tags match modelgate.yaml's `platform:` block.
+// DefaultOptions. cmd/modelgate fills it from modelgate.yaml's platform
+// block, one key per field.
 type Options struct {
 	// Kubeconfig is the kubeconfig file; "" loads as kubectl does ($KUBECONFIG,
 	// then ~/.kube/config, then the in-cluster service account).
-	Kubeconfig string `yaml:"kubeconfig"`
+	Kubeconfig string
 	// Context is the kubeconfig context; "" means the current context.
-	Context string `yaml:"context"`
+	Context string
 	// StagingNamespace and ProductionNamespace hold the InferenceServices.
 	// Defaults mlops-staging and mlops (the playbook's).
-	StagingNamespace    string `yaml:"staging_namespace"`
-	ProductionNamespace string `yaml:"production_namespace"`
+	StagingNamespace    string
+	ProductionNamespace string
 	// Name is the InferenceService name; "" derives it from the model name
 	// (lowercased, other characters than [a-z0-9-] replaced by "-").
-	Name string `yaml:"name"`
+	Name string
 	// ModelFormat is spec.predictor.model.modelFormat.name (required, e.g.
 	// "sklearn", "lightgbm", "mlflow"); ModelFormatVersion its optional version.
-	ModelFormat        string `yaml:"model_format"`
-	ModelFormatVersion string `yaml:"model_format_version"`
+	ModelFormat        string
+	ModelFormatVersion string
 	// Runtime names the (Cluster)ServingRuntime; "" lets KServe choose.
-	Runtime string `yaml:"runtime"`
+	Runtime string
 	// ProtocolVersion is v1, v2, grpc-v1 or grpc-v2; "" lets the runtime choose.
-	ProtocolVersion string `yaml:"protocol_version"`
+	ProtocolVersion string
 	// StorageURI maps the registry's artifact location to the storageUri
 	// KServe downloads from: the first rule whose From prefixes the source
 	// replaces that prefix with To. A source no rule matches is used as is
 	// when it has a scheme KServe knows (s3, gs, pvc, https, …), else it is
 	// an error.
-	StorageURI []StorageRule `yaml:"storage_uri"`
+	StorageURI []StorageRule
 	// Resources are the predictor container's requests and limits, e.g.
 	// {requests: {cpu: 500m, memory: 1Gi}, limits: {memory: 2Gi}}.
-	Resources Resources `yaml:"resources"`
+	Resources Resources
 	// ServiceAccount is spec.predictor.serviceAccountName (it must exist in
 	// both namespaces); "" means the namespace's default.
-	ServiceAccount string `yaml:"service_account"`
+	ServiceAccount string
 	// Logger, when URL is set, turns on KServe's payload logger.
-	Logger Logger `yaml:"logger"`
+	Logger Logger
 	// Labels and Annotations are added to the InferenceService and its pods,
 	// next to modelgate's own (model name and version).
-	Labels      map[string]string `yaml:"labels"`
-	Annotations map[string]string `yaml:"annotations"`
+	Labels      map[string]string
+	Annotations map[string]string
 	// MinReplicas is spec.predictor.minReplicas; nil leaves KServe's default.
-	MinReplicas *int64 `yaml:"min_replicas"`
+	MinReplicas *int64
 	// CanaryTimeout bounds StartCanary, Promote and Rollback's waits for the
 	// split to take effect. Default 5m.
-	CanaryTimeout time.Duration `yaml:"canary_timeout"`
+	CanaryTimeout time.Duration
 	// PollInterval is how often status is read while waiting. Default 2s.
-	PollInterval time.Duration `yaml:"poll_interval"`
+	PollInterval time.Duration
 	// GitOpsDir, when set, switches to GitOps mode: manifests are written
 	// under GitOpsDir/serving/ instead of being applied, and the Deployer waits
 	// for the cluster to reach them.
-	GitOpsDir string `yaml:"gitops_dir"`
+	GitOpsDir string
 	// VirtualService, when set, is the Istio VirtualService whose route
 	// weights are checked against the split as well; "{name}" is replaced by
 	// the InferenceService name (Knative's is "{name}-predictor-ingress").
-	VirtualService string `yaml:"virtual_service"`
+	VirtualService string
 	// LogTail is how many last lines of each predictor pod are kept as
 	// evidence. Default 20.
-	LogTail int `yaml:"log_tail"`
+	LogTail int
 }
 
 // StorageRule rewrites a source prefix into a storageUri prefix, e.g.
 // {from: "mlflow-artifacts:/", to: "s3://mlflow/artifacts/"}.
 type StorageRule struct {
-	From string `yaml:"from"`
-	To   string `yaml:"to"`
+	From string
+	To   string
 }
 
 // Resources are Kubernetes quantities by resource name.
 type Resources struct {
-	Requests map[string]string `yaml:"requests"`
-	Limits   map[string]string `yaml:"limits"`
+	Requests map[string]string
+	Limits   map[string]string
 }
 
 // Logger is spec.predictor.logger.
 type Logger struct {
-	URL  string `yaml:"url"`
-	Mode string `yaml:"mode"` // all (default), request or response
+	URL  string
+	Mode string // all (default), request or response
 	// MetadataHeaders are request headers copied into the logged events.
-	MetadataHeaders []string `yaml:"metadata_headers"`
+	MetadataHeaders []string
 	// MetadataAnnotations are pod annotations forwarded in Ce-Annotations,
 	// besides modelgate.dev/version, which is always forwarded.
-	MetadataAnnotations []string `yaml:"metadata_annotations"`
+	MetadataAnnotations []string
 }
 
 // DefaultOptions returns the playbook's defaults.
@@ -122,7 +123,8 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Validate reports the first option that cannot work, naming its yaml key.
+// Validate reports the first option that cannot work, naming it by its key
+// in modelgate.yaml (platform.*), which is what a user edits.
 func (o Options) Validate() error {
 	if o.ModelFormat == "" {
 		return fmt.Errorf("platform.model_format: required for kserve (e.g. sklearn, lightgbm, mlflow)")

@@ -10,21 +10,21 @@ import (
 type Metrics struct {
 	// Requests is a request counter; "" counts the latency histogram's
 	// _count series instead.
-	Requests string `yaml:"requests"`
+	Requests string
 	// Latency is the latency histogram's base name (without _bucket).
-	Latency string `yaml:"latency"`
+	Latency string
 	// LatencyUnit is "ms" or "s", the histogram's unit.
-	LatencyUnit string `yaml:"latency_unit"`
+	LatencyUnit string
 	// RevisionLabel carries the revision; RevisionValue formats its value
 	// from the revision name ("{revision}" is replaced).
-	RevisionLabel string `yaml:"revision_label"`
-	RevisionValue string `yaml:"revision_value"`
+	RevisionLabel string
+	RevisionValue string
 	// NamespaceLabel carries the namespace ("" does not filter on it).
-	NamespaceLabel string `yaml:"namespace_label"`
+	NamespaceLabel string
 	// CodeLabel carries the HTTP status code (or class, "5xx").
-	CodeLabel string `yaml:"code_label"`
+	CodeLabel string
 	// Matchers are extra label matchers, e.g. `reporter="destination"`.
-	Matchers []string `yaml:"matchers"`
+	Matchers []string
 }
 
 // The families modelgate knows (kserve.md §4: Knative ≤ 1.18, ≥ 1.21 and

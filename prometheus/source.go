@@ -38,18 +38,18 @@ type Split struct {
 // kserve.Deployer.Revisions).
 type Resolver func(ctx context.Context, model string) (Split, error)
 
-// Options configures a MetricsSource; yaml tags match modelgate.yaml's
-// `metrics:` block.
+// Options configures a MetricsSource. cmd/modelgate fills it from
+// modelgate.yaml's metrics block, one key per field.
 type Options struct {
 	// URL is Prometheus's base URL, e.g. http://prometheus.monitoring:9090.
-	URL string `yaml:"url"`
+	URL string
 	// Family is knative (≤ 1.18 revision_app_request_*), knative-otel
 	// (≥ 1.21, the default) or istio.
-	Family string `yaml:"family"`
+	Family string
 	// Names overrides the family's metric and label names field by field.
-	Names Metrics `yaml:"names"`
+	Names Metrics
 	// Lookback is the window when the split's start is unknown. Default 30m.
-	Lookback time.Duration `yaml:"lookback"`
+	Lookback time.Duration
 }
 
 // MetricsSource reads stable and canary figures from Prometheus.

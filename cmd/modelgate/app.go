@@ -133,7 +133,7 @@ func (a *app) openPlatform() error {
 		a.metrics = gateway.NewMetricsSource(base, client)
 		return nil
 	case "kserve":
-		kd, err := kserve.Open(a.cfg.Platform.KServe)
+		kd, err := kserve.Open(kserveOptions(a.cfg.Platform.KServe))
 		if err != nil {
 			return err
 		}
@@ -141,6 +141,37 @@ func (a *app) openPlatform() error {
 		return a.openPrometheus(kd)
 	}
 	return configErrorf("platform.type: %q is not supported; expected local or kserve", a.cfg.Platform.Type)
+}
+
+// kserveOptions converts platform's kserve keys; the kserve package knows
+// nothing of the config file.
+func kserveOptions(c KServeConfig) kserve.Options {
+	o := kserve.Options{
+		Kubeconfig: c.Kubeconfig, Context: c.Context,
+		StagingNamespace: c.StagingNamespace, ProductionNamespace: c.ProductionNamespace, Name: c.Name,
+		ModelFormat: c.ModelFormat, ModelFormatVersion: c.ModelFormatVersion, Runtime: c.Runtime, ProtocolVersion: c.ProtocolVersion,
+		Resources:      kserve.Resources{Requests: c.Resources.Requests, Limits: c.Resources.Limits},
+		ServiceAccount: c.ServiceAccount,
+		Logger: kserve.Logger{URL: c.Logger.URL, Mode: c.Logger.Mode,
+			MetadataHeaders: c.Logger.MetadataHeaders, MetadataAnnotations: c.Logger.MetadataAnnotations},
+		Labels: c.Labels, Annotations: c.Annotations, MinReplicas: c.MinReplicas,
+		CanaryTimeout: c.CanaryTimeout.D(), PollInterval: c.PollInterval.D(),
+		GitOpsDir: c.GitOpsDir, VirtualService: c.VirtualService, LogTail: c.LogTail,
+	}
+	for _, r := range c.StorageURI {
+		o.StorageURI = append(o.StorageURI, kserve.StorageRule{From: r.From, To: r.To})
+	}
+	return o
+}
+
+// prometheusOptions converts metrics' prometheus keys.
+func prometheusOptions(c PrometheusConfig) promsrc.Options {
+	n := c.Names
+	return promsrc.Options{URL: c.URL, Family: c.Family, Lookback: c.Lookback.D(), Names: promsrc.Metrics{
+		Requests: n.Requests, Latency: n.Latency, LatencyUnit: n.LatencyUnit,
+		RevisionLabel: n.RevisionLabel, RevisionValue: n.RevisionValue,
+		NamespaceLabel: n.NamespaceLabel, CodeLabel: n.CodeLabel, Matchers: n.Matchers,
+	}}
 }
 
 // openNotifiers builds one notifier per configured destination; a bad
@@ -180,7 +211,7 @@ func (a *app) openNotifiers() error {
 func (a *app) openPrometheus(kd *kserve.Deployer) error {
 	switch a.cfg.Metrics.Type {
 	case "prometheus":
-		src, err := promsrc.New(a.cfg.Metrics.Prometheus, func(ctx context.Context, model string) (promsrc.Split, error) {
+		src, err := promsrc.New(prometheusOptions(a.cfg.Metrics.Prometheus), func(ctx context.Context, model string) (promsrc.Split, error) {
 			r, err := kd.Revisions(ctx, model)
 			if err != nil {
 				return promsrc.Split{}, err

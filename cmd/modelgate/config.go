@@ -9,11 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/modelgate/modelgate/kserve"
-	promsrc "github.com/modelgate/modelgate/prometheus"
 )
 
 // Config is modelgate.yaml. Every field has the playbook's default; see
@@ -68,16 +66,84 @@ type PlatformConfig struct {
 	State    string                    `yaml:"state"`    // local: file where `serve` keeps what it serves
 	External map[string]ExternalConfig `yaml:"external"` // local: models served by an external server, by model name
 
-	// kserve: every key of kserve.Options (kubeconfig, context, namespaces,
-	// model_format, storage_uri, …) sits directly under platform.
-	KServe kserve.Options `yaml:",inline"`
+	// kserve: its keys (kubeconfig, context, namespaces, model_format,
+	// storage_uri, …) sit directly under platform.
+	KServe KServeConfig `yaml:",inline"`
+}
+
+// KServeConfig is platform's keys for type kserve; kserveOptions turns it
+// into kserve.Options, whose fields say what each one does. Zero values
+// take the kserve package's defaults.
+type KServeConfig struct {
+	Kubeconfig          string             `yaml:"kubeconfig"`
+	Context             string             `yaml:"context"`
+	StagingNamespace    string             `yaml:"staging_namespace"`
+	ProductionNamespace string             `yaml:"production_namespace"`
+	Name                string             `yaml:"name"`
+	ModelFormat         string             `yaml:"model_format"`
+	ModelFormatVersion  string             `yaml:"model_format_version"`
+	Runtime             string             `yaml:"runtime"`
+	ProtocolVersion     string             `yaml:"protocol_version"`
+	StorageURI          []StorageURIConfig `yaml:"storage_uri"`
+	Resources           ResourcesConfig    `yaml:"resources"`
+	ServiceAccount      string             `yaml:"service_account"`
+	Logger              LoggerConfig       `yaml:"logger"`
+	Labels              map[string]string  `yaml:"labels"`
+	Annotations         map[string]string  `yaml:"annotations"`
+	MinReplicas         *int64             `yaml:"min_replicas"`
+	CanaryTimeout       Duration           `yaml:"canary_timeout"`
+	PollInterval        Duration           `yaml:"poll_interval"`
+	GitOpsDir           string             `yaml:"gitops_dir"`
+	VirtualService      string             `yaml:"virtual_service"`
+	LogTail             int                `yaml:"log_tail"`
+}
+
+// StorageURIConfig is one rule of platform.storage_uri.
+type StorageURIConfig struct {
+	From string `yaml:"from"`
+	To   string `yaml:"to"`
+}
+
+type ResourcesConfig struct {
+	Requests map[string]string `yaml:"requests"`
+	Limits   map[string]string `yaml:"limits"`
+}
+
+// LoggerConfig is platform.logger, KServe's payload logger.
+type LoggerConfig struct {
+	URL                 string   `yaml:"url"`
+	Mode                string   `yaml:"mode"`
+	MetadataHeaders     []string `yaml:"metadata_headers"`
+	MetadataAnnotations []string `yaml:"metadata_annotations"`
 }
 
 // MetricsConfig names where canary and production figures come from: the
 // local gateway measures itself; on KServe they come from Prometheus.
 type MetricsConfig struct {
-	Type       string          `yaml:"type"` // "" (the platform's own) or prometheus
-	Prometheus promsrc.Options `yaml:",inline"`
+	Type       string           `yaml:"type"` // "" (the platform's own) or prometheus
+	Prometheus PrometheusConfig `yaml:",inline"`
+}
+
+// PrometheusConfig is metrics' keys for type prometheus; prometheusOptions
+// turns it into prometheus.Options.
+type PrometheusConfig struct {
+	URL      string      `yaml:"url"`
+	Family   string      `yaml:"family"`
+	Names    NamesConfig `yaml:"names"`
+	Lookback Duration    `yaml:"lookback"`
+}
+
+// NamesConfig is metrics.names: overrides of the family's metric and label
+// names (prometheus.Metrics).
+type NamesConfig struct {
+	Requests       string   `yaml:"requests"`
+	Latency        string   `yaml:"latency"`
+	LatencyUnit    string   `yaml:"latency_unit"`
+	RevisionLabel  string   `yaml:"revision_label"`
+	RevisionValue  string   `yaml:"revision_value"`
+	NamespaceLabel string   `yaml:"namespace_label"`
+	CodeLabel      string   `yaml:"code_label"`
+	Matchers       []string `yaml:"matchers"`
 }
 
 // ExternalConfig serves a model's revisions through an external model server
@@ -295,11 +361,19 @@ func explainYAML(err error) string {
 	return s
 }
 
+// keyOf turns a config type's name into its key: StorageURI is storage_uri.
 func keyOf(typ string) string {
 	if typ == "" {
 		return "the top level"
 	}
-	return strings.ToLower(typ[:1]) + typ[1:]
+	var b strings.Builder
+	for i, r := range typ {
+		if i > 0 && unicode.IsUpper(r) && unicode.IsLower(rune(typ[i-1])) {
+			b.WriteByte('_')
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
 }
 
 // validate checks ranges and names the key and the expected form.
@@ -335,7 +409,7 @@ func (c *Config) validate() error {
 	check(c.Metrics.Type != "prometheus" || c.Platform.Type == "kserve", "metrics.type: prometheus needs platform.type kserve (the local gateway measures itself)")
 	check(c.Payload.Listen == "" || c.Platform.Type == "kserve", "payload.listen: the CloudEvents receiver is for platform kserve (the local gateway measures payloads itself)")
 	if c.Platform.Type == "kserve" {
-		if err := c.Platform.KServe.Validate(); err != nil {
+		if err := kserveOptions(c.Platform.KServe).Validate(); err != nil {
 			errs = append(errs, "platform: "+err.Error())
 		}
 	}

@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,7 +19,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 )
 
@@ -51,15 +49,15 @@ type Cluster struct {
 	// deploy/rbac.yaml's permissions.
 	Kubeconfig string
 
-	env  *envtest.Environment
-	stop context.CancelFunc
-	dir  string
+	plane *controlPlane
+	stop  context.CancelFunc
 }
 
-// Start starts the API server, installs the CRDs, creates the playbook's
-// namespaces (mlops-staging, mlops) and service accounts (mlops/modelgate,
-// kserve-sa in both), applies deploy/rbac.yaml and runs the fake controller.
-// ErrNotInstalled (wrapped) when the binaries are missing. Stop it with Stop.
+// Start starts etcd and the API server, installs the CRDs, creates the
+// playbook's namespaces (mlops-staging, mlops) and service accounts
+// (mlops/modelgate, kserve-sa in both), applies deploy/rbac.yaml and runs
+// the fake controller. ErrNotInstalled (wrapped) when the binaries are
+// missing. Stop it with Stop.
 func Start() (*Cluster, error) {
 	assets := AssetsDir()
 	for _, b := range []string{"kube-apiserver", "etcd"} {
@@ -71,33 +69,26 @@ func Start() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{env: &envtest.Environment{
-		BinaryAssetsDirectory: assets,
-		CRDInstallOptions: envtest.CRDInstallOptions{
-			Paths: []string{
-				filepath.Join(mod, "config/crd/full/serving.kserve.io_inferenceservices.yaml"),
-				filepath.Join(mod, "test/crds/istio_virtualservice.yaml"),
-			},
-			ErrorIfPathMissing: true,
-			MaxTime:            time.Minute, // the default 10s is too short on a busy 2-core machine
-		},
-	}}
-	if c.Admin, err = c.env.Start(); err != nil {
-		return nil, fmt.Errorf("start envtest: %w", err)
+	plane, err := startControlPlane(assets)
+	if err != nil {
+		return nil, fmt.Errorf("start the test control plane: %w", err)
 	}
-	if err := c.setup(); err != nil {
+	c := &Cluster{plane: plane}
+	if err := c.setup(mod); err != nil {
 		_ = c.Stop()
 		return nil, err
 	}
 	return c, nil
 }
 
-func (c *Cluster) setup() error {
-	var err error
-	if c.Dyn, err = dynamic.NewForConfig(c.Admin); err != nil {
+func (c *Cluster) setup(kserveModule string) error {
+	if err := c.connect(); err != nil {
 		return err
 	}
-	if c.Kube, err = kubernetes.NewForConfig(c.Admin); err != nil {
+	err := c.installCRDs(
+		filepath.Join(kserveModule, "config/crd/full/serving.kserve.io_inferenceservices.yaml"),
+		filepath.Join(kserveModule, "test/crds/istio_virtualservice.yaml"))
+	if err != nil {
 		return err
 	}
 	if err := c.CreateNamespaces("mlops-staging", "mlops"); err != nil {
@@ -123,32 +114,40 @@ func (c *Cluster) setup() error {
 	return nil
 }
 
+// connect makes the cluster-admin clients.
+func (c *Cluster) connect() error {
+	var err error
+	if c.Admin, err = c.plane.config("admin", "system:masters"); err != nil {
+		return err
+	}
+	if c.Dyn, err = dynamic.NewForConfig(c.Admin); err != nil {
+		return err
+	}
+	c.Kube, err = kubernetes.NewForConfig(c.Admin)
+	return err
+}
+
 // writeKubeconfig writes Kubeconfig for modelgate's service account.
 func (c *Cluster) writeKubeconfig() error {
-	u, err := c.env.AddUser(envtest.User{Name: ServiceAccountUser(ModelgateNamespace, ModelgateAccount), Groups: serviceAccountGroups(ModelgateNamespace)}, nil)
-	if err != nil {
-		return fmt.Errorf("add user %s: %w", ModelgateAccount, err)
-	}
-	kc, err := u.KubeConfig()
+	cfg, err := c.plane.config(ServiceAccountUser(ModelgateNamespace, ModelgateAccount), serviceAccountGroups(ModelgateNamespace)...)
 	if err != nil {
 		return err
 	}
-	if c.dir, err = os.MkdirTemp("", "kservetest-"); err != nil {
+	kc, err := kubeconfig(cfg)
+	if err != nil {
 		return err
 	}
-	c.Kubeconfig = filepath.Join(c.dir, "kubeconfig")
+	c.Kubeconfig = filepath.Join(c.plane.dir, "kubeconfig")
 	return os.WriteFile(c.Kubeconfig, kc, 0o600)
 }
 
-// Stop stops the controller and the API server and removes the kubeconfig.
+// Stop stops the controller, the API server and etcd, and removes their
+// directory (certificates, data, logs, the kubeconfig).
 func (c *Cluster) Stop() error {
 	if c.stop != nil {
 		c.stop()
 	}
-	if c.dir != "" {
-		_ = os.RemoveAll(c.dir)
-	}
-	return c.env.Stop()
+	return c.plane.stop()
 }
 
 // Check skips tb when err is ErrNotInstalled (fails it instead with
