@@ -2,6 +2,7 @@ package modelgate
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -50,4 +51,14 @@ type Deployer interface {
 	Rollback(ctx context.Context, previous Deployment) error
 	// Production returns production's endpoint.
 	Production(ctx context.Context, model string) (Endpoint, error)
+}
+
+// RequestSampler is an optional capability of a Deployer: production's
+// recent request inputs (raw V1 instances, newest last), so staging can
+// score the same inputs through the candidate and production before the
+// canary. The engine finds it by type assertion. Implementations: gateway.
+type RequestSampler interface {
+	// RecentRequests returns up to n of model's most recent production
+	// instances; none (not an error) when production has seen no traffic.
+	RecentRequests(ctx context.Context, model string, n int) ([]json.RawMessage, error)
 }

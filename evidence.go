@@ -58,6 +58,21 @@ type SmokeEvidence struct {
 	Gates []GateRecord `json:"gates"`
 }
 
+// Expectation gathers what the gates measured of the candidate's
+// predictions against production's on the same rows; nil when none did.
+func (e SmokeEvidence) Expectation() *Expectation {
+	var x Expectation
+	for _, g := range e.Gates {
+		if g.Divergence != nil {
+			x.Divergences = append(x.Divergences, *g.Divergence)
+		}
+	}
+	if len(x.Divergences) == 0 {
+		return nil
+	}
+	return &x
+}
+
 // CanaryEvidence is the split the canary step set and verified (step 4).
 type CanaryEvidence struct {
 	Traffic TrafficSplit `json:"traffic"`

@@ -26,6 +26,9 @@ type GateResult struct {
 	Passed   bool     `json:"passed"`
 	Summary  string   `json:"summary"`
 	Failures []string `json:"failures,omitempty"`
+	// Divergence is how differently the candidate predicted from
+	// production on the rows the gate sent through both, when it did.
+	Divergence *Divergence `json:"divergence,omitempty"`
 	// Evidence is the gate's own record (its figures), kept as the gate
 	// wrote it: gates are pluggable, so its shape belongs to the gate.
 	Evidence json.RawMessage `json:"evidence,omitempty"`
