@@ -91,6 +91,11 @@ type WindowEvidence struct {
 	Figures   *Window    `json:"figures,omitempty"`
 	// MetricFailures counts looks in a row whose figures could not be read.
 	MetricFailures int `json:"metric_failures,omitempty"`
+	// Plan is what this window can detect at the traffic of its first
+	// looks; NotJudged says what it does not judge and why. Both are set
+	// once, when the canary first has traffic.
+	Plan      *PowerPlan `json:"plan,omitempty"`
+	NotJudged []string   `json:"not_judged,omitempty"`
 	// Logs are production's serving logs per revision, when the platform
 	// can read them (LogSource); LogsError says why they are missing.
 	Logs      []RevisionLogs `json:"logs,omitempty"`

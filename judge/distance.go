@@ -177,3 +177,8 @@ func lInf(p, q []float64) float64 {
 	}
 	return d
 }
+
+// KSDistance is the exact two-sample Kolmogorov–Smirnov distance between
+// two sets of values (NaN and ±Inf left out): the largest gap between their
+// empirical distribution functions.
+func KSDistance(a, b []float64) float64 { return ksD(newSample(a), newSample(b)) }

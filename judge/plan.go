@@ -41,8 +41,16 @@ func (s Sequential) planErrors(plan *modelgate.PowerPlan, w *modelgate.Window, n
 	se := math.Sqrt(pp*(1-pp)/nc + pp*(1-pp)/np)
 	r := asympCSRadius(se*math.Sqrt(nc), nc, s.TuneRequests, s.CheckAlpha())
 	detect := math.Max(s.ErrorRateMargin, r) + z90*se
-	plan.Lines = append(plan.Lines, fmt.Sprintf("Errors: production fails about %.2f%% of requests; a canary failing %.2f%% (%.1f× production's) or more is rolled back with about 90%% power.",
-		100*pp, 100*(pp+detect), (pp+detect)/pp))
+	base := fmt.Sprintf("production fails about %.2f%% of requests", 100*pp)
+	if w.Stable.Errors == 0 {
+		base = fmt.Sprintf("production has failed none of %d requests so far", w.Stable.Requests)
+	}
+	ratio := ""
+	if w.Stable.Errors > 0 {
+		ratio = fmt.Sprintf(", %.1f× production's", (pp+detect)/pp)
+	}
+	plan.Lines = append(plan.Lines, fmt.Sprintf("Errors: %s; a canary failing %.2f%% of its requests or more (%.2f points above production%s) is rolled back with about 90%% power.",
+		base, 100*(pp+detect), 100*detect, ratio))
 	if !s.resolvable(se, s.ErrorRateMargin) {
 		plan.Warnings = append(plan.Warnings, s.outOfReach("the error-rate margin of "+fmt.Sprintf("%.2f points", 100*s.ErrorRateMargin),
 			fmt.Sprintf("±%.2f points", 100*se), se, s.ErrorRateMargin, nc, window))

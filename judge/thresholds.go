@@ -3,6 +3,7 @@ package judge
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/modelgate/modelgate"
@@ -74,7 +75,7 @@ func (t Thresholds) checks(w *modelgate.Window, final bool) ([]modelgate.Check, 
 	if c.Predictions.Count == 0 && s.Predictions.Count == 0 {
 		// Metrics backends (Prometheus) carry no predictions: say so rather
 		// than compare zero with zero.
-		return checks, []string{"prediction_mean not judged: the metrics source reports no predictions for either version"}
+		return checks, []string{"The mean prediction is not judged: the metrics source reports no predictions for either version."}
 	}
 	// Only the mean: a median of skewed forecasts is much noisier and says
 	// little the mean does not.
@@ -84,12 +85,17 @@ func (t Thresholds) checks(w *modelgate.Window, final bool) ([]modelgate.Check, 
 
 // upper passes when canary ≤ limit.
 func upper(name, unit string, canary, prod, limit float64) modelgate.Check {
-	c := modelgate.Check{Name: name, Unit: unit, Canary: canary, Production: prod, Limit: limit, Verdict: modelgate.VerdictPass}
-	c.Detail = fmt.Sprintf("%s: canary %s vs production %s (limit %s)", name, num(canary, unit), num(prod, unit), num(limit, unit))
-	if canary > limit {
-		c.Verdict = modelgate.VerdictFail
-		c.Detail = fmt.Sprintf("%s: canary %s exceeds the limit %s (production %s)", name, num(canary, unit), num(limit, unit), num(prod, unit))
+	u := unit
+	if u == "" {
+		u = "rate"
 	}
+	c := modelgate.Check{Name: name, Unit: u, Canary: canary, Production: prod, Limit: limit, Verdict: modelgate.VerdictPass}
+	c.Detail = fmt.Sprintf("canary %s vs production %s (limit %s)", num(canary, unit), num(prod, unit), num(limit, unit))
+	word := "within"
+	if canary > limit {
+		c.Verdict, word = modelgate.VerdictFail, "beyond"
+	}
+	c.Summary = fmt.Sprintf("The canary's %s is %s against production's %s, %s the limit %s.", strings.ReplaceAll(name, "_", " "), num(canary, unit), num(prod, unit), word, num(limit, unit))
 	return c
 }
 
@@ -113,7 +119,8 @@ func within(name string, canary, prod, se, tol float64, final bool) modelgate.Ch
 	if prod != 0 {
 		rel = diff / math.Abs(prod)
 	}
-	c.Detail = fmt.Sprintf("%s: canary %.4g vs production %.4g (%+.1f%%, allowed ±%.1f%%)", name, canary, prod, 100*rel, 100*tol)
+	c.Detail = fmt.Sprintf("canary %.4g vs production %.4g (%+.1f%%, allowed ±%.1f%%)", canary, prod, 100*rel, 100*tol)
+	c.Summary = fmt.Sprintf("The canary's mean prediction is %.4g against production's %.4g (%+.1f%%; ±%.1f%% allowed).", canary, prod, 100*rel, 100*tol)
 	outside := math.Abs(diff) > band
 	confident := c.Low > band || c.High < -band
 	switch {
@@ -125,8 +132,8 @@ func within(name string, canary, prod, se, tol float64, final bool) modelgate.Ch
 		c.Verdict = modelgate.VerdictContinue
 	}
 	if outside {
-		c.Detail = fmt.Sprintf("%s: canary %.4g differs from production %.4g by %+.1f%%, more than the allowed ±%.1f%% (difference %+.4g, %g-sigma interval [%+.4g, %+.4g])",
-			name, canary, prod, 100*rel, 100*tol, diff, zWithin, c.Low, c.High)
+		c.Detail = fmt.Sprintf("canary %.4g differs from production %.4g by %+.1f%%, more than the allowed ±%.1f%% (difference %+.4g, %g-sigma interval [%+.4g, %+.4g])",
+			canary, prod, 100*rel, 100*tol, diff, zWithin, c.Low, c.High)
 	}
 	return c
 }
@@ -182,13 +189,13 @@ func decide(checks []modelgate.Check, p modelgate.Progress, early bool) modelgat
 
 func reasons(checks []modelgate.Check, w *modelgate.Window, min int64, enough bool) []string {
 	if !enough {
-		return []string{fmt.Sprintf("not enough traffic to judge: canary %d and production %d requests, need %d each", w.Canary.Requests, w.Stable.Requests, min)}
+		return []string{fmt.Sprintf("Not enough traffic to judge yet: the canary answered %d requests and production %d; each needs %d.", w.Canary.Requests, w.Stable.Requests, min)}
 	}
 	var failed, all []string
 	for _, c := range checks {
-		all = append(all, c.Detail)
+		all = append(all, c.Reason())
 		if c.Verdict == modelgate.VerdictFail || c.Verdict == modelgate.VerdictInconclusive {
-			failed = append(failed, c.Detail)
+			failed = append(failed, c.Reason())
 		}
 	}
 	if len(failed) > 0 {

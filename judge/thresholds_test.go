@@ -52,7 +52,10 @@ func TestThresholds(t *testing.T) {
 			if len(got.Reasons) == 0 {
 				t.Fatal("no reasons given")
 			}
-			if tt.failed != "" && !strings.HasPrefix(got.Reasons[0], tt.failed) {
+			if r := got.Reasons[0]; !strings.HasPrefix(r, "The ") && !strings.HasPrefix(r, "Not enough") {
+				t.Fatalf("first reason %q does not start with a plain sentence", r)
+			}
+			if tt.failed != "" && !strings.Contains(got.Reasons[0], "("+tt.failed+":") {
 				t.Fatalf("first reason %q, want it about %s", got.Reasons[0], tt.failed)
 			}
 		})
@@ -79,7 +82,7 @@ func TestThresholds_NoPredictions(t *testing.T) {
 			t.Fatalf("prediction_mean judged without predictions: %+v", ch)
 		}
 	}
-	if got.Decision != modelgate.DecisionPromote || !strings.Contains(strings.Join(got.Reasons, "\n"), "prediction_mean not judged") {
+	if got.Decision != modelgate.DecisionPromote || !strings.Contains(strings.Join(got.Reasons, "\n"), "The mean prediction is not judged") {
 		t.Fatalf("decision %s, reasons %v", got.Decision, got.Reasons)
 	}
 }

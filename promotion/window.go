@@ -3,6 +3,7 @@ package promotion
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/modelgate/modelgate"
@@ -22,14 +23,16 @@ func (s *Service) window(ctx context.Context, p *modelgate.Promotion) error {
 	if err != nil {
 		return s.metricsFailed(ctx, p, rec, prev, err)
 	}
-	if w.Reference == nil {
-		if w.Reference, err = s.reference(ctx, p); err != nil {
-			return err
-		}
+	if err := s.context(ctx, p, w); err != nil {
+		return err
 	}
-	j := s.Judge.Judge(w, modelgate.Progress{Elapsed: elapsed, Window: length, Final: elapsed >= length})
+	progress := modelgate.Progress{Elapsed: elapsed, Window: length, Final: elapsed >= length}
+	j := s.Judge.Judge(w, progress)
 	ev := modelgate.WindowEvidence{Looks: prev.Looks + 1, Elapsed: elapsed.Round(time.Second).String(), Window: length.String(),
-		Extended: p.Extended, Decision: j.Decision, Judgement: &j, Figures: w}
+		Extended: p.Extended, Decision: j.Decision, Judgement: &j, Figures: w, Plan: prev.Plan, NotJudged: prev.NotJudged}
+	if err := s.plan(ctx, p, &ev, w, progress); err != nil {
+		return err
+	}
 	ev.Logs, ev.LogsError = s.revisionLogs(ctx, p.Model)
 	s.emit(p, "canary window", func(e *Event) {
 		e.Elapsed, e.Remaining, e.Judgement, e.Window = elapsed, max(length-elapsed, 0), &j, w
@@ -45,6 +48,44 @@ func (s *Service) window(ctx context.Context, p *modelgate.Promotion) error {
 	}
 	p.Reasons = j.Reasons
 	return s.complete(ctx, p, rec, modelgate.ResultPromote, ev)
+}
+
+// context gives the judge what it compares the canary with besides
+// production: the candidate's training reference profile and what staging
+// showed of its predictions on the same rows as production.
+func (s *Service) context(ctx context.Context, p *modelgate.Promotion, w *modelgate.Window) error {
+	var err error
+	if w.Reference == nil {
+		if w.Reference, err = s.reference(ctx, p); err != nil {
+			return err
+		}
+	}
+	if w.Expected == nil {
+		steps, err := s.Store.Steps(ctx, p.ID)
+		if err != nil {
+			return fmt.Errorf("read steps: %w", err)
+		}
+		if smoke, ok := modelgate.FindEvidence[modelgate.SmokeEvidence](steps); ok {
+			w.Expected = smoke.Expectation()
+		}
+	}
+	return nil
+}
+
+// plan says once, when the canary first has traffic, what this window can
+// detect and what it does not judge: in the progress output, the record
+// and the audit trail.
+func (s *Service) plan(ctx context.Context, p *modelgate.Promotion, ev *modelgate.WindowEvidence, w *modelgate.Window, pr modelgate.Progress) error {
+	planner, ok := s.Judge.(modelgate.Planner)
+	if !ok || ev.Plan != nil || w.Canary.Requests == 0 || w.Stable.Requests == 0 {
+		return nil
+	}
+	plan := planner.Plan(w, pr)
+	ev.Plan, ev.NotJudged = &plan, ev.Judgement.NotJudged
+	for _, l := range append(append(plan.Lines, plan.Warnings...), ev.NotJudged...) {
+		s.emit(p, l, nil)
+	}
+	return s.audit(ctx, p, "window.plan", "planned", mustJSON(plan), strings.Join(plan.Warnings, " "))
 }
 
 // windowEvidence is what the window recorded at its last look (zero before

@@ -104,9 +104,33 @@ func ended(s *modelgate.StepRecord) string {
 func writeChecks(b *strings.Builder, j modelgate.WindowEvidence) {
 	fmt.Fprintf(b, "## Canary against production\n\nWindow %s of %s, decision **%s**; canary %d requests (%d errors), production %d requests (%d errors).\n\n",
 		j.Elapsed, j.Window, j.Decision, j.Figures.Canary.Requests, j.Figures.Canary.Errors, j.Figures.Stable.Requests, j.Figures.Stable.Errors)
-	b.WriteString("| check | canary | production | limit | verdict |\n|---|---|---|---|---|\n")
+	b.WriteString("| check | canary | production | allowed | verdict | what it means |\n|---|---|---|---|---|---|\n")
 	for _, c := range j.Judgement.Checks {
-		fmt.Fprintf(b, "| %s | %.4g%s | %.4g%s | %.4g%s | %s |\n", c.Name, c.Canary, c.Unit, c.Production, c.Unit, c.Limit, c.Unit, c.Verdict)
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", c.Name, c.CanaryText(), c.ProductionText(), c.LimitText(), c.Verdict, cell(c.Summary))
+	}
+	b.WriteString("\n")
+	writeList(b, "What this window could detect", planLines(j.Plan))
+	writeList(b, "Not judged", j.Judgement.NotJudged)
+}
+
+// planLines are the power plan's sentences, warnings last.
+func planLines(p *modelgate.PowerPlan) []string {
+	if p == nil {
+		return nil
+	}
+	return append(append([]string(nil), p.Lines...), p.Warnings...)
+}
+
+func writeList(b *strings.Builder, title string, lines []string) {
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "### %s\n\n", title)
+	for _, l := range lines {
+		fmt.Fprintf(b, "- %s\n", l)
 	}
 	b.WriteString("\n")
 }
+
+// cell keeps text inside one Markdown table cell.
+func cell(s string) string { return strings.ReplaceAll(s, "|", "\\|") }

@@ -93,18 +93,41 @@ func (e *Evaluation) Check(ctx context.Context, ep modelgate.Endpoint, c modelga
 		Logged: c.Metrics, Tolerance: e.tolerance(),
 	}
 	ev.Metrics, ev.Segments = e.metrics(ds, preds)
-	if ev.Production, err = e.production(ctx, c, ds); err != nil {
+	prodPreds, err := e.production(ctx, c, ds, &ev)
+	if err != nil {
 		return modelgate.GateResult{}, err
 	}
 	ev.Checks = e.compare("logged", c.Metrics, ev.Metrics)
+	var div *modelgate.Divergence
 	if ev.Production != nil {
 		ev.Checks = append(ev.Checks, e.compare("production version "+ev.Production.Version, ev.Production.Metrics, ev.Metrics)...)
+		div = divergence("evaluation", preds, prodPreds, ds.segments)
+		div.Accuracy = e.accuracy(ev)
 	}
 	fails := failures(ev.Checks)
-	return result(len(fails) == 0, e.summary(ev), fails, ev)
+	r, err := result(len(fails) == 0, e.summary(ev, div), fails, ev)
+	r.Divergence = div
+	return r, err
 }
 
-func (e *Evaluation) summary(ev EvaluationEvidence) string {
+// accuracy compares both versions on the ground truth by the task's
+// headline metric; the candidate is at least as good within the tolerance.
+func (e *Evaluation) accuracy(ev EvaluationEvidence) *modelgate.AccuracyComparison {
+	a := &modelgate.AccuracyComparison{Metric: "mae", LowerIsBetter: true}
+	if e.task() == TaskClassification {
+		a.Metric, a.LowerIsBetter = "auc", false
+	}
+	a.Candidate, a.Production = ev.Metrics[a.Metric], ev.Production.Metrics[a.Metric]
+	tol := e.tolerance() * math.Abs(a.Production)
+	if a.LowerIsBetter {
+		a.AtLeastAsGood = a.Candidate <= a.Production+tol
+	} else {
+		a.AtLeastAsGood = a.Candidate >= a.Production-tol
+	}
+	return a
+}
+
+func (e *Evaluation) summary(ev EvaluationEvidence, div *modelgate.Divergence) string {
 	m := ev.Metrics
 	s := fmt.Sprintf("%d rows over %s at %.0f rows/s", ev.Rows, ev.Protocol, ev.RowsPerSecond)
 	if e.task() == TaskClassification {
@@ -117,6 +140,9 @@ func (e *Evaluation) summary(ev EvaluationEvidence) string {
 	}
 	if ev.Production != nil {
 		s += fmt.Sprintf("; production version %s on the same data: %s", ev.Production.Version, headline(ev.Production.Metrics, e.task()))
+	}
+	if div != nil {
+		s += "; " + divergenceWords(div, "labelled rows")
 	}
 	return s
 }
@@ -202,9 +228,10 @@ func (e *Evaluation) metrics(ds *dataset, preds []float64) (map[string]float64, 
 	return overall, segs
 }
 
-// production evaluates the same data on production's stable version; nil
-// when there is no Production finder or nothing in production.
-func (e *Evaluation) production(ctx context.Context, c modelgate.Candidate, ds *dataset) (*ProductionResult, error) {
+// production evaluates the same data on production's stable version into
+// ev.Production and returns production's predictions; nothing when there
+// is no Production finder or nothing in production.
+func (e *Evaluation) production(ctx context.Context, c modelgate.Candidate, ds *dataset, ev *EvaluationEvidence) ([]float64, error) {
 	if e.Production == nil || c.Version == nil {
 		return nil, nil
 	}
@@ -224,7 +251,8 @@ func (e *Evaluation) production(ctx context.Context, c modelgate.Candidate, ds *
 		return nil, fmt.Errorf("evaluate production version %s: %w", split.Stable, err)
 	}
 	m, segs := e.metrics(ds, preds)
-	return &ProductionResult{Version: split.Stable, Metrics: m, Segments: segs}, nil
+	ev.Production = &ProductionResult{Version: split.Stable, Metrics: m, Segments: segs}
+	return preds, nil
 }
 
 // PredictAll sends rows (V1 instances) through ep in batches of BatchSize

@@ -309,9 +309,9 @@ func (a *app) judge() modelgate.Judge {
 		}
 	case "sequential":
 		s := judge.DefaultSequential()
-		s.Alpha, s.StrictErrorMargin = j.Alpha, j.StrictErrorMargin
+		s.Alpha, s.StrictErrorMargin, s.Rule = j.Alpha, j.StrictErrorMargin, judge.Rule(j.DecisionRule)
 		s.ErrorRateMargin, s.LatencyP95Margin, s.RelativeTolerance, s.LatencyFloor = t.ErrorRateMargin, t.LatencyP95Margin.D(), t.RelativeTolerance, t.LatencyFloor.D()
-		s.PredictionMargin, s.FeatureMargin = j.PredictionMargin, j.FeatureMargin
+		s.PredictionMargin, s.PredictionTolerance, s.FeatureMargin = j.PredictionMargin, j.PredictionTolerance, j.FeatureMargin
 		s.PSIAlert, s.WassersteinAlert, s.LInfAlert = j.PSIAlert, j.WassersteinAlert, j.LInfAlert
 		s.MinRequests, s.MinDriftSamples, s.EarlyPromotion = c.MinRequests, j.MinDriftSamples, c.EarlyPromotion
 		s.KPITolerance, s.MinActuals, s.RequireKPI = j.KPITolerance, j.MinActuals, j.RequireKPI
@@ -350,6 +350,13 @@ func (a *app) gates() []modelgate.Gate {
 		if e.CompareProduction {
 			g.Production = a.deployer
 		}
+		g.Client.HTTP = client
+		gates = append(gates, g)
+	}
+	if sampler, ok := a.deployer.(modelgate.RequestSampler); ok && c.Evaluation.RecentRequests > 0 {
+		e := c.Evaluation
+		g := &smoke.Recent{Sampler: sampler, Production: a.deployer, Rows: e.RecentRequests, Segment: e.Segment,
+			Tolerance: c.Judge.PredictionTolerance, BatchSize: e.BatchSize, Protocol: e.Protocol}
 		g.Client.HTTP = client
 		gates = append(gates, g)
 	}

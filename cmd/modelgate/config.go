@@ -224,18 +224,20 @@ type WebhookConfig struct {
 // JudgeConfig chooses and tunes the canary judge. The margins shared with the
 // threshold judge live under thresholds.
 type JudgeConfig struct {
-	Type              string  `yaml:"type"` // sequential or thresholds
-	Alpha             float64 `yaml:"alpha"`
-	StrictErrorMargin bool    `yaml:"strict_error_margin"`
-	PredictionMargin  float64 `yaml:"prediction_margin"`
-	FeatureMargin     float64 `yaml:"feature_margin"`
-	PSIAlert          float64 `yaml:"psi_alert"`
-	WassersteinAlert  float64 `yaml:"wasserstein_alert"`
-	LInfAlert         float64 `yaml:"linf_alert"`
-	MinDriftSamples   int64   `yaml:"min_drift_samples"`
-	KPITolerance      float64 `yaml:"kpi_tolerance"`
-	MinActuals        int64   `yaml:"min_actuals"`
-	RequireKPI        bool    `yaml:"require_kpi"`
+	Type                string  `yaml:"type"` // sequential or thresholds
+	Alpha               float64 `yaml:"alpha"`
+	DecisionRule        string  `yaml:"decision_rule"` // playbook or strict
+	StrictErrorMargin   bool    `yaml:"strict_error_margin"`
+	PredictionTolerance float64 `yaml:"prediction_tolerance"`
+	PredictionMargin    float64 `yaml:"prediction_margin"`
+	FeatureMargin       float64 `yaml:"feature_margin"`
+	PSIAlert            float64 `yaml:"psi_alert"`
+	WassersteinAlert    float64 `yaml:"wasserstein_alert"`
+	LInfAlert           float64 `yaml:"linf_alert"`
+	MinDriftSamples     int64   `yaml:"min_drift_samples"`
+	KPITolerance        float64 `yaml:"kpi_tolerance"`
+	MinActuals          int64   `yaml:"min_actuals"`
+	RequireKPI          bool    `yaml:"require_kpi"`
 }
 
 type StagingConfig struct {
@@ -262,6 +264,7 @@ type EvaluationConfig struct {
 	BatchSize         int     `yaml:"batch_size"`
 	Tolerance         float64 `yaml:"tolerance"`
 	CompareProduction bool    `yaml:"compare_production"`
+	RecentRequests    int     `yaml:"recent_requests"` // production's recent requests scored through both; 0 = none
 }
 
 type PreconditionsConfig struct {
@@ -303,12 +306,12 @@ func defaultConfig() *Config {
 			Extension: Duration(15 * time.Minute), MinRequests: 200},
 		Thresholds: ThresholdsConfig{ErrorRateMargin: 0.005, LatencyP95Margin: Duration(50 * time.Millisecond),
 			RelativeTolerance: 0.05, LatencyFloor: Duration(10 * time.Millisecond)},
-		Judge: JudgeConfig{Type: "sequential", Alpha: 0.05, PredictionMargin: 0.025, FeatureMargin: 0.025, PSIAlert: 0.2,
+		Judge: JudgeConfig{Type: "sequential", Alpha: 0.05, DecisionRule: "playbook", PredictionTolerance: 0.05, PredictionMargin: 0.15, FeatureMargin: 0.025, PSIAlert: 0.2,
 			WassersteinAlert: 0.1, LInfAlert: 0.1, MinDriftSamples: 1000, KPITolerance: 0.05, MinActuals: 200},
 		Staging: StagingConfig{Timeout: Duration(5 * time.Minute)},
 		Smoke:   SmokeConfig{Protocols: []string{"v1"}, Count: 50, Warmup: 5, P95Max: Duration(200 * time.Millisecond)},
 		Evaluation: EvaluationConfig{Target: "units_sold", Task: "regression", Threshold: 0.5, Protocol: "v1",
-			BatchSize: 100, Tolerance: 0.01, CompareProduction: true},
+			BatchSize: 100, Tolerance: 0.01, CompareProduction: true, RecentRequests: 500},
 		Preconditions: PreconditionsConfig{RequiredTags: []string{"git_sha", "dataset_version", "approver"},
 			RequiredApprovals: []string{"data_science_lead", "compliance_officer"}},
 		Records: RecordsConfig{Audit: ".modelgate/audit.jsonl", Changelog: "CHANGELOG.md", Reports: ".modelgate/reports"},
@@ -422,12 +425,15 @@ func (c *Config) validate() error {
 	check(c.Thresholds.RelativeTolerance > 0 && c.Thresholds.RelativeTolerance < 1, "thresholds.relative_tolerance: expected a fraction like 0.05, got %v", c.Thresholds.RelativeTolerance)
 	check(c.Judge.Type == "sequential" || c.Judge.Type == "thresholds", "judge.type: expected sequential or thresholds, got %q", c.Judge.Type)
 	check(c.Judge.Alpha > 0 && c.Judge.Alpha < 0.5, "judge.alpha: expected a level like 0.05, got %v", c.Judge.Alpha)
+	check(c.Judge.DecisionRule == "playbook" || c.Judge.DecisionRule == "strict", "judge.decision_rule: expected playbook or strict, got %q", c.Judge.DecisionRule)
+	check(c.Judge.PredictionTolerance > 0 && c.Judge.PredictionTolerance < 1, "judge.prediction_tolerance: expected a relative shift in (0, 1) like 0.05, got %v", c.Judge.PredictionTolerance)
 	check(c.Judge.PredictionMargin > 0 && c.Judge.PredictionMargin < 1, "judge.prediction_margin: expected a Kolmogorov-Smirnov distance in (0, 1), got %v", c.Judge.PredictionMargin)
 	check(c.Judge.FeatureMargin > 0 && c.Judge.FeatureMargin < 1, "judge.feature_margin: expected a Kolmogorov-Smirnov distance in (0, 1), got %v", c.Judge.FeatureMargin)
 	check(c.Staging.Timeout > 0, "staging.timeout: expected a positive duration like 5m")
 	check(c.Smoke.Count >= 1, "smoke.count: expected at least 1")
 	check(c.Smoke.P95Max > 0, "smoke.p95_max: expected a positive duration like 200ms")
 	check(c.Evaluation.Tolerance >= 0, "evaluation.tolerance: expected a fraction ≥ 0")
+	check(c.Evaluation.RecentRequests >= 0, "evaluation.recent_requests: expected a number of requests ≥ 0 (0 turns it off)")
 	check(c.Evaluation.Task == "regression" || c.Evaluation.Task == "classification", "evaluation.task: expected regression or classification, got %q", c.Evaluation.Task)
 	check(c.Evaluation.Protocol == "v1" || c.Evaluation.Protocol == "v2", "evaluation.protocol: expected v1 or v2, got %q", c.Evaluation.Protocol)
 	for _, p := range c.Smoke.Protocols {

@@ -171,11 +171,7 @@ model: demand-forecast
 registry: {type: local, path: ./registry}
 platform: {type: local, listen: %s, state: ./.modelgate/gateway.json}
 state: {dir: ./.modelgate}
-canary: {percent: 10, window: %s, interval: 2s, extension: 20s, min_requests: 150}
-# A better model's forecasts differ from the old one's (v2 vs v1: Kolmogorov-Smirnov
-# distance about 0.1 on live traffic), so the demo allows 0.2; v3's is about 0.6.
-# The default, 0.025, is for catching subtle shifts in a retrained model.
-judge: {type: sequential, prediction_margin: 0.2}
+canary: {percent: 10, window: %s, interval: 2s, extension: 20s}
 evaluation: {dataset: ./example/data/ground_truth.csv, target: units_sold}
 records: {audit: ./.modelgate/audit.jsonl, changelog: ./CHANGELOG.md, reports: ./reports}
 `

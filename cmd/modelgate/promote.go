@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"strings"
 	"time"
@@ -157,12 +158,19 @@ func (g *globals) progress() func(promotion.Event) {
 
 func windowLine(e promotion.Event) string {
 	c, s := e.Window.Canary, e.Window.Stable
-	pm, sm := c.Predictions.Mean(), s.Predictions.Mean()
-	shift := 0.0
-	if sm != 0 {
-		shift = 100 * (pm - sm) / sm
-	}
-	return fmt.Sprintf("%s elapsed, %s left | canary %d req %.2f%% err p95 %.1fms | production %d req %.2f%% err p95 %.1fms | prediction mean %.2f vs %.2f (%+.1f%%) -> %s",
+	return fmt.Sprintf("%s elapsed, %s left | canary %d req %.2f%% err p95 %.1fms | production %d req %.2f%% err p95 %.1fms | %s -> %s",
 		e.Elapsed.Round(time.Second), e.Remaining.Round(time.Second), c.Requests, 100*c.ErrorRate(), c.LatencyMS.P95,
-		s.Requests, 100*s.ErrorRate(), s.LatencyMS.P95, pm, sm, shift, e.Judgement.Decision)
+		s.Requests, 100*s.ErrorRate(), s.LatencyMS.P95, predictionWords(c.Predictions, s.Predictions), e.Judgement.Decision)
+}
+
+// predictionWords compares the mean predictions, once both arms have some.
+func predictionWords(c, s modelgate.Distribution) string {
+	if c.Count == 0 || s.Count == 0 {
+		return "no predictions from both yet"
+	}
+	pm, sm := c.Mean(), s.Mean()
+	if sm == 0 {
+		return fmt.Sprintf("prediction mean %.2f vs %.2f", pm, sm)
+	}
+	return fmt.Sprintf("prediction mean %.2f vs %.2f (%+.1f%%)", pm, sm, 100*(pm-sm)/math.Abs(sm))
 }

@@ -38,7 +38,6 @@ func newCLIWorld(t *testing.T) *cliWorld {
 	cfg := fmt.Sprintf(`model: demand-forecast
 platform: {type: local, listen: %s}
 canary: {percent: 50, window: 5s, interval: 1s, extension: 10s, min_requests: 20}
-judge: {type: sequential, prediction_margin: 0.2}   # v2's forecasts differ from v1's by about 0.1 (see the demo)
 smoke: {count: 10, warmup: 1}
 `, w.listen)
 	if err := os.WriteFile(w.config, []byte(cfg), 0o644); err != nil {

@@ -40,6 +40,8 @@ type modelStatus struct {
 	Platform   string                  `json:"platform"`
 	Active     *modelgate.Promotion    `json:"active,omitempty"`
 	Steps      []*modelgate.StepRecord `json:"steps,omitempty"`
+	// Window is the active promotion's last look at its canary.
+	Window *modelgate.WindowEvidence `json:"window,omitempty"`
 }
 
 func (g *globals) status(ctx context.Context, a *app, model string) error {
@@ -88,6 +90,9 @@ func (a *app) modelStatus(ctx context.Context, model string) (*modelStatus, erro
 	if p, err := a.store.ActivePromotion(ctx, model); err == nil {
 		ms.Active = p
 		ms.Steps, _ = a.store.Steps(ctx, p.ID)
+		if w, ok := modelgate.FindEvidence[modelgate.WindowEvidence](ms.Steps); ok && w.Judgement != nil {
+			ms.Window = &w
+		}
 	}
 	return ms, nil
 }
@@ -108,6 +113,27 @@ func printModelStatus(g *globals, ms *modelStatus) {
 		for _, s := range ms.Steps {
 			fmt.Fprintf(g.stdout, "    %-13s %s\n", s.Step, s.Outcome)
 		}
+		printWindow(g, ms.Window)
 	}
 	fmt.Fprintln(g.stdout)
+}
+
+// printWindow shows the canary's last look in plain words: each check, what
+// the window can detect, and what it does not judge.
+func printWindow(g *globals, w *modelgate.WindowEvidence) {
+	if w == nil {
+		return
+	}
+	fmt.Fprintf(g.stdout, "  canary window: %s of %s, %d looks, judge says %s\n", w.Elapsed, w.Window, w.Looks, w.Decision)
+	for _, c := range w.Judgement.Checks {
+		fmt.Fprintf(g.stdout, "    %-12s %s\n", c.Verdict, c.Summary)
+	}
+	if w.Plan != nil {
+		for _, l := range append(append([]string(nil), w.Plan.Lines...), w.Plan.Warnings...) {
+			fmt.Fprintf(g.stdout, "    plan: %s\n", l)
+		}
+	}
+	for _, n := range w.Judgement.NotJudged {
+		fmt.Fprintf(g.stdout, "    not judged: %s\n", n)
+	}
 }
