@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -219,6 +220,14 @@ type permanent struct{ error }
 
 func (p permanent) Unwrap() error { return p.error }
 
+// gaveUp reports whether the caller's ctx has ended. The connection's
+// deadline is ctx's, so at a deadline the read fails before ctx's own timer
+// marks ctx done: a deadline passed counts as ended.
+func gaveUp(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ctx.Err() != nil || (ok && !time.Now().Before(d))
+}
+
 // translate turns a failed exchange into a *modelgate.Error and says
 // whether retrying may help: a 4xx reply or a network failure may pass, a
 // 5xx reply, a certificate or configuration problem will not.
@@ -241,8 +250,9 @@ func translate(ctx context.Context, addr string, err error) (bool, error) {
 		return wrap(modelgate.EINVALID, false)
 	case errors.As(err, &cv):
 		return wrap(modelgate.EUNAUTHORIZED, false)
-	case ctx.Err() != nil: // the caller gave up; its retries stop too
-		return false, &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: fmt.Sprintf("send e-mail via %s: %v (%v)", addr, context.Cause(ctx), err), Err: err}
+	case gaveUp(ctx): // the caller gave up; its retries stop too
+		cause := cmp.Or(context.Cause(ctx), context.DeadlineExceeded)
+		return false, &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: fmt.Sprintf("send e-mail via %s: %v (%v)", addr, cause, err), Err: err}
 	case errors.As(err, &ne), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED):
 		return wrap(modelgate.EUNAVAILABLE, true)

@@ -5,7 +5,6 @@ import (
 	"io"
 	"mime"
 	"mime/quotedprintable"
-	"net"
 	"net/mail"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/modelgatetest"
 	"github.com/modelgate/modelgate/smtp"
 )
 
@@ -122,7 +122,7 @@ func TestNotifier_Notify_StartTLSAuth(t *testing.T) {
 	t.Run("WrongPassword", func(t *testing.T) {
 		t.Setenv("TEST_SMTP_PASSWORD", "wrong")
 		rec, err := mustNew(t, o).Notify(context.Background(), nt)
-		wantFailure(t, rec, err, false, modelgate.EUNAUTHORIZED)
+		modelgatetest.WantNotifyFailure(t, rec, err, false, modelgate.EUNAUTHORIZED)
 		if strings.Contains(err.Error(), "wrong") {
 			t.Errorf("the error shows the password: %v", err)
 		}
@@ -131,13 +131,13 @@ func TestNotifier_Notify_StartTLSAuth(t *testing.T) {
 		o := o
 		o.CAFile = ""
 		rec, err := mustNew(t, o).Notify(context.Background(), nt)
-		wantFailure(t, rec, err, false, modelgate.EUNAUTHORIZED)
+		modelgatetest.WantNotifyFailure(t, rec, err, false, modelgate.EUNAUTHORIZED)
 	})
 	t.Run("NoStartTLSWhenRequired", func(t *testing.T) {
 		o := o
 		o.StartTLS, o.UsernameEnv, o.PasswordEnv = false, "", ""
 		rec, err := mustNew(t, o).Notify(context.Background(), nt)
-		wantFailure(t, rec, err, false, modelgate.EUNAUTHORIZED) // 530 Must issue a STARTTLS command first
+		modelgatetest.WantNotifyFailure(t, rec, err, false, modelgate.EUNAUTHORIZED) // 530 Must issue a STARTTLS command first
 	})
 	if got := len(s.messages(t)); got != 1 {
 		t.Errorf("server received %d messages after the failures, want still 1", got)
@@ -148,7 +148,7 @@ func TestNotifier_Notify_ServerWithoutStartTLS(t *testing.T) {
 	s := startServer(t, serverOptions{})
 	n := mustNew(t, smtp.Options{Addr: s.Addr, StartTLS: true, From: "a@example.com", To: []string{"b@example.com"}})
 	rec, err := n.Notify(context.Background(), rolledBack())
-	wantFailure(t, rec, err, false, modelgate.EINVALID)
+	modelgatetest.WantNotifyFailure(t, rec, err, false, modelgate.EINVALID)
 	if !strings.Contains(err.Error(), "STARTTLS") {
 		t.Errorf("error does not name STARTTLS: %v", err)
 	}
@@ -166,7 +166,7 @@ func TestNotifier_Notify_RecipientReplies(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			n := mustNew(t, smtp.Options{Addr: s.Addr, From: "a@example.com", To: []string{"ok@example.com", tc.to}})
 			rec, err := n.Notify(context.Background(), rolledBack())
-			wantFailure(t, rec, err, tc.recoverable, modelgate.EUNAVAILABLE)
+			modelgatetest.WantNotifyFailure(t, rec, err, tc.recoverable, modelgate.EUNAVAILABLE)
 			if !strings.Contains(err.Error(), tc.to) {
 				t.Errorf("error does not name the recipient: %v", err)
 			}
@@ -175,44 +175,6 @@ func TestNotifier_Notify_RecipientReplies(t *testing.T) {
 	if got := len(s.messages(t)); got != 0 {
 		t.Errorf("server accepted %d messages, want 0", got)
 	}
-}
-
-func TestNotifier_Notify_ConnectionRefused(t *testing.T) {
-	n := mustNew(t, smtp.Options{Addr: freeAddr(t), From: "a@example.com", To: []string{"b@example.com"}})
-	rec, err := n.Notify(context.Background(), rolledBack())
-	wantFailure(t, rec, err, true, modelgate.EUNAVAILABLE)
-}
-
-func TestNotifier_Notify_Timeout(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0") // accepts, never greets
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
-	n := mustNew(t, smtp.Options{Addr: l.Addr().String(), From: "a@example.com", To: []string{"b@example.com"}, Timeout: 200 * time.Millisecond})
-	start := time.Now()
-	rec, err := n.Notify(context.Background(), rolledBack())
-	wantFailure(t, rec, err, true, modelgate.EUNAVAILABLE)
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("Notify took %s with a 200ms timeout", d)
-	}
-
-	t.Run("ContextCanceled", func(t *testing.T) {
-		n := mustNew(t, smtp.Options{Addr: l.Addr().String(), From: "a@example.com", To: []string{"b@example.com"}})
-		ctx, cancel := context.WithCancel(context.Background())
-		time.AfterFunc(100*time.Millisecond, cancel)
-		rec, err := n.Notify(ctx, rolledBack())
-		wantFailure(t, rec, err, false, modelgate.EUNAVAILABLE)
-	})
 }
 
 func TestNew_Invalid(t *testing.T) {
@@ -241,12 +203,6 @@ func TestNew_Invalid(t *testing.T) {
 	}
 }
 
-func TestNotifier_Notify_InvalidNotification(t *testing.T) {
-	n := mustNew(t, smtp.Options{Addr: freeAddr(t), From: "a@example.com", To: []string{"b@example.com"}})
-	rec, err := n.Notify(context.Background(), modelgate.Notification{Kind: "exploded"})
-	wantFailure(t, rec, err, false, modelgate.EINVALID)
-}
-
 func TestSubject(t *testing.T) {
 	nt := rolledBack()
 	for kind, want := range map[string]string{
@@ -270,17 +226,6 @@ func mustNew(t *testing.T, o smtp.Options) *smtp.Notifier {
 		t.Fatal(err)
 	}
 	return n
-}
-
-func wantFailure(t *testing.T, rec bool, err error, wantRec bool, wantCode string) {
-	t.Helper()
-	if err == nil {
-		t.Fatal("Notify succeeded, want a failure")
-	}
-	if rec != wantRec || modelgate.ErrorCode(err) != wantCode {
-		t.Errorf("Notify: recoverable=%v code=%s (%v), want recoverable=%v code=%s", rec, modelgate.ErrorCode(err), err, wantRec, wantCode)
-	}
-	t.Logf("Notify failed as expected: %v", err)
 }
 
 // parse reads a received message and decodes its quoted-printable body.

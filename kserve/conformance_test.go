@@ -1,0 +1,145 @@
+package kserve_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/kserve"
+	"github.com/modelgate/modelgate/kserve/kservetest"
+	"github.com/modelgate/modelgate/modelgatetest"
+)
+
+// headerVersion is where the stand-in data plane names the version that
+// answered.
+const headerVersion = "X-Model-Version"
+
+// TestDeployerConformance runs the deployer suite against the real API
+// server and CRD, as the RBAC-limited service account, with the fake KServe
+// controller converging status and a stand-in data plane answering at the
+// status.url it publishes. A repeated call must create no revision, change
+// no spec generation and keep when the split was set.
+func TestDeployerConformance(t *testing.T) {
+	c := mustCluster(t)
+	dp := httptest.NewServer(dataPlane{c})
+	t.Cleanup(dp.Close)
+	c.KServe.SetURL(func(ns, name string) string { return dp.URL + "/" + ns + "/" + name })
+	t.Cleanup(func() { c.KServe.SetURL(nil) })
+	d := mustDeployer(t, testOptions())
+	// A clock a minute further on at every reading: the split's start has a
+	// resolution of a second, so a restarted window would not show otherwise.
+	clock := modelgatetest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	d.Now = func() time.Time { clock.Advance(time.Minute); return clock.Now() }
+	modelgatetest.TestDeployer(t, func(t *testing.T) modelgatetest.DeployerSubject {
+		return modelgatetest.DeployerSubject{
+			Deployer:   d,
+			Deployment: verifiedDep,
+			Serves: func(ctx context.Context, ep modelgate.Endpoint) (string, error) {
+				return modelgatetest.ServedVersion(ctx, ep, `{"instances": [[1, 2]]}`, headerVersion)
+			},
+			State:          func(ctx context.Context, model string) (any, error) { return stateOf(ctx, c, d, model) },
+			StagingTimeout: 20 * time.Second,
+		}
+	})
+}
+
+// verifiedDep is dep with a model directory and its digest.
+func verifiedDep(t *testing.T, model, version string) modelgate.Deployment {
+	t.Helper()
+	d := dep(model, version)
+	d.ModelDir = modelgatetest.MustModelDir(t, model+"-v"+version)
+	digest, err := modelgate.DirDigest(d.ModelDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Digest = digest
+	return d
+}
+
+// platformState is what a repeated Deployer call must leave as it was.
+type platformState struct {
+	Production  kserve.Revisions    // zero until production exists
+	Generations map[string]int64    // namespace → the InferenceService's metadata.generation
+	Revisions   map[string][]string // namespace → the Knative revisions created, oldest first
+}
+
+func stateOf(ctx context.Context, c *kservetest.Cluster, d *kserve.Deployer, model string) (platformState, error) {
+	st := platformState{Generations: map[string]int64{}, Revisions: map[string][]string{}}
+	o, name := d.Options(), d.Options().ServiceName(model)
+	var err error
+	if st.Production, err = d.Revisions(ctx, model); err != nil && modelgate.ErrorCode(err) != modelgate.ENOTFOUND {
+		return st, err
+	}
+	for _, ns := range []string{o.StagingNamespace, o.ProductionNamespace} {
+		obj, err := c.Dyn.Resource(kservetest.ISVC).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return st, err
+		}
+		if err == nil {
+			st.Generations[ns] = obj.GetGeneration()
+		}
+		for _, r := range c.KServe.Revisions(ns, name) {
+			st.Revisions[ns] = append(st.Revisions[ns], r.Name+" (version "+r.Version+")")
+		}
+	}
+	return st, nil
+}
+
+// dataPlane stands in for KServe's data plane at <base>/<namespace>/<name>:
+// it answers V1 predictions of model <name> by the version of a revision
+// the InferenceService's status routes to, chosen by its traffic percents.
+type dataPlane struct{ c *kservetest.Cluster }
+
+func (p dataPlane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 3)
+	if len(parts) != 3 || r.Method != http.MethodPost || parts[2] != "v1/models/"+parts[1]+":predict" {
+		http.NotFound(w, r)
+		return
+	}
+	version, err := p.route(r.Context(), parts[0], parts[1])
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set(headerVersion, version)
+	_, _ = io.WriteString(w, `{"predictions": [0]}`)
+}
+
+func (p dataPlane) route(ctx context.Context, ns, name string) (string, error) {
+	obj, err := p.c.Dyn.Resource(kservetest.ISVC).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	traffic, _, _ := unstructured.NestedSlice(obj.Object, "status", "components", "predictor", "traffic")
+	pick := rand.Int64N(100)
+	for _, t := range traffic {
+		m, _ := t.(map[string]any)
+		pct, _ := m["percent"].(int64)
+		if pick < pct {
+			rev, _ := m["revisionName"].(string)
+			return p.versionOf(ns, name, rev)
+		}
+		pick -= pct
+	}
+	return "", fmt.Errorf("no revision of %s/%s takes traffic", ns, name)
+}
+
+func (p dataPlane) versionOf(ns, name, revision string) (string, error) {
+	for _, r := range p.c.KServe.Revisions(ns, name) {
+		if r.Name == revision {
+			return r.Version, nil
+		}
+	}
+	return "", fmt.Errorf("revision %s of %s/%s was never created", revision, ns, name)
+}
