@@ -53,6 +53,20 @@ type Promotion struct {
 	// measured from it, so a resumed run does not restart the clock.
 	CanaryStart time.Time `json:"canary_start,omitzero"`
 	Extended    bool      `json:"extended,omitempty"` // the window was extended once for lack of data
+	// ConfigHash identifies the effective configuration the promotion last
+	// ran under; a resume under another one is recorded.
+	ConfigHash string `json:"config_hash,omitempty"`
+}
+
+// AbortRequest is a person's request to end a promotion, left in the store
+// for the process running it (which acts on it within a second) or taken
+// up by the requester when no live process runs it.
+type AbortRequest struct {
+	PromotionID string    `json:"promotion_id"`
+	By          string    `json:"by"`
+	Source      string    `json:"source,omitempty"` // where By came from, e.g. "env:USER"
+	Reason      string    `json:"reason"`
+	At          time.Time `json:"at"`
 }
 
 // Active reports whether the promotion has not ended.
@@ -128,6 +142,18 @@ type PromotionStore interface {
 	AcquireLock(ctx context.Context, model, owner string, ttl time.Duration) error
 	// ReleaseLock frees the lock if owner holds it.
 	ReleaseLock(ctx context.Context, model, owner string) error
+	// LockHolder returns who holds the model's unexpired lock and until
+	// when; "" when it is free.
+	LockHolder(ctx context.Context, model string) (owner string, expires time.Time, err error)
+	// BreakLock frees the lock if holder still holds it (compare and
+	// delete), for a holder known to be gone.
+	BreakLock(ctx context.Context, model, holder string) error
+
+	// RequestAbort records a request to end a promotion; the first request
+	// stands. ENOTFOUND if the promotion is missing.
+	RequestAbort(ctx context.Context, r *AbortRequest) error
+	// AbortRequested returns the promotion's abort request, nil if none.
+	AbortRequested(ctx context.Context, promotionID string) (*AbortRequest, error)
 
 	// AddApproval records an approval (replacing the same role's earlier one).
 	AddApproval(ctx context.Context, a *Approval) error

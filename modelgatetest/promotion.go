@@ -30,6 +30,8 @@ func TestPromotionStore(t *testing.T, open func(t *testing.T, now func() time.Ti
 		{"Actions", testActions},
 		{"Lock", testLock},
 		{"LockExtendAndRelease", testLockExtendAndRelease},
+		{"LockHolderAndBreak", testLockHolderAndBreak},
+		{"AbortRequests", testAbortRequests},
 		{"Approvals", testApprovals},
 	}
 	for _, tt := range tests {
@@ -43,7 +45,7 @@ func TestPromotionStore(t *testing.T, open func(t *testing.T, now func() time.Ti
 func newPromotion(id, model, version string, started time.Time) *modelgate.Promotion {
 	return &modelgate.Promotion{
 		ID: id, Model: model, Version: version, Previous: "1", Step: modelgate.StepVerify,
-		Actor: "alice", StartedAt: started, UpdatedAt: started,
+		Actor: "alice", StartedAt: started, UpdatedAt: started, ConfigHash: "cfg-" + version,
 	}
 }
 

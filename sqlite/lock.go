@@ -68,3 +68,35 @@ func (s *PromotionStore) ReleaseLock(ctx context.Context, model, owner string) e
 	})
 	return translate(fmt.Sprintf("release lock on %s for %s", model, owner), err)
 }
+
+// LockHolder returns who holds model's unexpired lock and until when; ""
+// when the lock is free or expired.
+func (s *PromotionStore) LockHolder(ctx context.Context, model string) (string, time.Time, error) {
+	var owner, expiresText string
+	err := s.db.view(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT owner, expires_at FROM promotion_locks WHERE model = ?`, model).Scan(&owner, &expiresText)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", time.Time{}, nil
+	} else if err != nil {
+		return "", time.Time{}, translate("read lock on "+model, err)
+	}
+	expires, err := parseTime(expiresText)
+	if err != nil {
+		return "", time.Time{}, translate("read lock on "+model, err)
+	}
+	if !s.db.Now().Before(expires) {
+		return "", time.Time{}, nil
+	}
+	return owner, expires, nil
+}
+
+// BreakLock frees model's lock if holder still holds it, in one statement,
+// so a holder that renewed meanwhile under another name is not disturbed.
+func (s *PromotionStore) BreakLock(ctx context.Context, model, holder string) error {
+	err := s.db.update(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM promotion_locks WHERE model = ? AND owner = ?`, model, holder)
+		return err
+	})
+	return translate(fmt.Sprintf("break lock on %s held by %s", model, holder), err)
+}
