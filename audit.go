@@ -10,7 +10,8 @@ type AuditEntry struct {
 	Seq            int64     `json:"seq"`
 	Time           time.Time `json:"time"`
 	Actor          string    `json:"actor"`
-	Action         string    `json:"action"` // e.g. "promotion.start", "canary.start", "registry.transition"
+	ActorSource    string    `json:"actor_source,omitempty"` // where Actor came from, e.g. "env:USER"
+	Action         string    `json:"action"`                 // e.g. "promotion.start", "canary.start", "registry.transition"
 	Model          string    `json:"model"`
 	Version        string    `json:"version"`
 	PromotionID    string    `json:"promotion_id,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // StepResult is how a step ended, as its record keeps it.
@@ -16,6 +17,7 @@ const (
 	ResultHeld     StepResult = "held"     // the window ended without a decision; a person decides
 	ResultPromote  StepResult = "promote"  // the window or the decision said promote
 	ResultRollback StepResult = "rollback" // the window or the decision said roll back
+	ResultReverted StepResult = "reverted" // a person reverted a promoted version
 )
 
 // Evidence is what a step records: one named type per step, so the engine
@@ -101,6 +103,17 @@ type WindowEvidence struct {
 	Logs      []RevisionLogs `json:"logs,omitempty"`
 	LogsError string         `json:"logs_error,omitempty"`
 	Error     string         `json:"error,omitempty"`
+	// Accepted is a person's acceptance of a held window.
+	Accepted *Override `json:"accepted,omitempty"`
+}
+
+// Override is a person's decision in place of the judge's: who (and where
+// the name came from), why and when.
+type Override struct {
+	By     string    `json:"by"`
+	Source string    `json:"source,omitempty"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
 }
 
 // DecisionEvidence is playbook step 6.
@@ -108,14 +121,17 @@ type DecisionEvidence struct {
 	Decision Decision `json:"decision"`
 	Reasons  []string `json:"reasons,omitempty"`
 	Checks   []Check  `json:"checks,omitempty"`
+	// Accepted is set when a person, not the judge, decided to promote.
+	Accepted *Override `json:"accepted,omitempty"`
 }
 
 // RolloutEvidence is playbook step 7.
 type RolloutEvidence struct {
 	Traffic      TrafficSplit `json:"traffic"`
-	Production   string       `json:"production"`
+	Production   string       `json:"production,omitempty"`
 	Replaced     string       `json:"replaced"`
 	RegistryMode string       `json:"registry_mode"`
+	Error        string       `json:"error,omitempty"` // why the rollout did not happen
 }
 
 // BaselineEvidence keeps the canary's figures as the next release's
@@ -126,9 +142,15 @@ type BaselineEvidence struct {
 
 // RollbackEvidence is the rollback path's record.
 type RollbackEvidence struct {
-	Traffic   TrafficSplit   `json:"traffic"`
-	Archived  string         `json:"archived"`
-	Reasons   []string       `json:"reasons,omitempty"`
+	Traffic  TrafficSplit `json:"traffic"`
+	Archived string       `json:"archived"`
+	Reasons  []string     `json:"reasons,omitempty"`
+	// Reverted is set when a person reverted a version promoted earlier.
+	Reverted bool `json:"reverted,omitempty"`
+	// VersionTags and PreviousTags are both versions' registry tags, so the
+	// record names what left production and what came back.
+	VersionTags  map[string]string `json:"version_tags,omitempty"`
+	PreviousTags map[string]string `json:"previous_tags,omitempty"`
 	Logs      []RevisionLogs `json:"logs,omitempty"`
 	LogsError string         `json:"logs_error,omitempty"`
 }

@@ -33,6 +33,7 @@ const (
 	OutcomeRolledBack Outcome = "rolled_back" // the canary was judged worse
 	OutcomeFailed     Outcome = "failed"      // stopped by an error or a failed gate; production untouched or restored
 	OutcomeHeld       Outcome = "held"        // waiting for a person
+	OutcomeReverted   Outcome = "reverted"    // promoted earlier, then reverted by a person
 )
 
 // Promotion is one attempt to take a version to production.

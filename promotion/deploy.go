@@ -87,6 +87,8 @@ func retired(mv *modelgate.ModelVersion) string {
 	switch {
 	case mv.Tags["modelgate.outcome"] == string(modelgate.OutcomeRolledBack):
 		return fmt.Sprintf("was rolled back by promotion %s", mv.Tags["modelgate.promotion_id"])
+	case mv.Tags["modelgate.outcome"] == string(modelgate.OutcomeReverted):
+		return fmt.Sprintf("was reverted after promotion (%s)", mv.Tags["modelgate.promotion_id"])
 	case mv.Stage == modelgate.StageArchived:
 		return "is Archived in the registry"
 	}
@@ -94,7 +96,7 @@ func retired(mv *modelgate.ModelVersion) string {
 }
 
 func (s *Service) auditDeploy(ctx context.Context, d modelgate.Deployment, outcome, detail string) error {
-	e := modelgate.AuditEntry{Time: s.now(), Actor: s.Actor, Action: "deploy", Model: d.Model, Version: d.Version, Outcome: outcome, Detail: detail}
+	e := modelgate.AuditEntry{Time: s.now(), Actor: s.Actor, ActorSource: s.ActorSource, Action: "deploy", Model: d.Model, Version: d.Version, Outcome: outcome, Detail: detail}
 	if _, err := s.Audit.Append(ctx, e); err != nil {
 		return fmt.Errorf("write audit trail: %w", err)
 	}

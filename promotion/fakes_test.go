@@ -229,6 +229,7 @@ func (w *world) seed(t *testing.T) {
 func (w *world) service(owner string) *promotion.Service {
 	p := promotion.DefaultPolicy()
 	p.Window, p.Interval, p.Extension = 5*time.Minute, time.Minute, 2*time.Minute
+	p.AbortPoll = 15 * time.Second
 	return &promotion.Service{
 		Registry: w.reg, Deployer: w.dep, Metrics: metrics{w.dep, &w.fixed3}, Store: w.store, Audit: w.audit,
 		Judge: judge.DefaultThresholds(), Gates: []modelgate.Gate{w.gate}, Policy: p, Mode: w.mode,

@@ -25,9 +25,11 @@ func (s *Service) decision(ctx context.Context, p *modelgate.Promotion) error {
 	if win.Outcome == modelgate.ResultRollback {
 		ev.Decision = modelgate.DecisionRollback
 	}
-	if w := windowEvidence(win); w.Judgement != nil {
+	w := windowEvidence(win)
+	if w.Judgement != nil {
 		ev.Checks = w.Judgement.Checks
 	}
+	ev.Accepted = w.Accepted
 	s.emit(p, fmt.Sprintf("decision: %s", ev.Decision), nil)
 	return s.complete(ctx, p, rec, modelgate.StepResult(ev.Decision), ev)
 }
@@ -38,6 +40,13 @@ func (s *Service) rollout(ctx context.Context, p *modelgate.Promotion) error {
 	rec, err := s.beginStep(ctx, p, modelgate.StepRollout, nil)
 	if err != nil {
 		return err
+	}
+	if changed, err := s.registryChanged(ctx, p); err != nil {
+		return err
+	} else if changed != "" {
+		p.Reasons = []string{"The registry changed outside modelgate during the promotion, so it is not rolled out: " + changed +
+			"; production goes back to version " + p.Previous + "."}
+		return s.complete(ctx, p, rec, modelgate.ResultFailed, modelgate.RolloutEvidence{Replaced: p.Previous, RegistryMode: s.mode().Name(), Error: changed})
 	}
 	want := modelgate.TrafficSplit{Stable: p.Version}
 	err = s.act(ctx, p, "promote_traffic", s.trafficIs(p.Model, want), func(ctx context.Context) error {
@@ -61,9 +70,23 @@ func (s *Service) rollout(ctx context.Context, p *modelgate.Promotion) error {
 }
 
 func (s *Service) setStage(ctx context.Context, p *modelgate.Promotion, action, version string, stage modelgate.Stage, archiveExisting bool) error {
+	// Done means the whole effect is there: with archiveExisting, also no
+	// other version left in the stage (someone may have put one there).
 	done := func(ctx context.Context) (bool, error) {
-		mv, err := s.Registry.GetVersion(ctx, p.Model, version)
-		return err == nil && mv.Stage == stage, err
+		vs, err := s.Registry.ListVersions(ctx, p.Model)
+		if err != nil {
+			return false, err
+		}
+		ok := false
+		for _, v := range vs {
+			switch {
+			case v.Version == version:
+				ok = v.Stage == stage
+			case archiveExisting && v.Stage == stage:
+				return false, nil
+			}
+		}
+		return ok, nil
 	}
 	return s.act(ctx, p, action, done, func(ctx context.Context) error {
 		_, err := s.Registry.TransitionStage(ctx, p.Model, version, stage, archiveExisting)
@@ -127,6 +150,10 @@ func (s *Service) rollback(ctx context.Context, p *modelgate.Promotion) error {
 	if err != nil {
 		return err
 	}
+	ev, err := s.rollbackEvidence(ctx, p)
+	if err != nil {
+		return err
+	}
 	want := modelgate.TrafficSplit{Stable: p.Previous}
 	logs, logsErr := s.revisionLogs(ctx, p.Model) // read while the canary's pods still run
 	s.emit(p, "rolling back: all traffic to version "+p.Previous, nil)
@@ -150,8 +177,48 @@ func (s *Service) rollback(ctx context.Context, p *modelgate.Promotion) error {
 	if err := s.tagOutcome(ctx, p, outcome); err != nil {
 		return err
 	}
-	ev := modelgate.RollbackEvidence{Traffic: want, Archived: p.Version, Reasons: p.Reasons, Logs: logs, LogsError: logsErr}
+	ev.Traffic, ev.Logs, ev.LogsError, ev.Reverted = want, logs, logsErr, result == modelgate.ResultReverted
 	return s.complete(ctx, p, rec, result, ev)
+}
+
+// registryChanged re-reads the registry before the rollout's first action
+// and says what someone changed outside modelgate since the preconditions:
+// the candidate is no longer the candidate, or production is no longer the
+// version the promotion replaces (or is two versions at once).
+func (s *Service) registryChanged(ctx context.Context, p *modelgate.Promotion) (string, error) {
+	if state, err := s.Store.ActionState(ctx, p.ID, "promote_traffic"); err != nil || state != "" {
+		return "", err // the rollout began: its own actions changed the registry
+	}
+	mv, err := s.Registry.GetVersion(ctx, p.Model, p.Version)
+	if err != nil {
+		return "", fmt.Errorf("re-read %s version %s: %w", p.Model, p.Version, err)
+	}
+	if msg := s.mode().CheckCandidate(mv); msg != "" {
+		return msg, nil
+	}
+	current, problem, err := s.mode().Current(ctx, s.Registry, p.Model, p.Version)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("re-read %s's production version: %w", p.Model, err)
+	case problem != "":
+		return problem, nil
+	case current != p.Previous:
+		return fmt.Sprintf("the registry's production version is now %s, not %s", current, p.Previous), nil
+	}
+	return "", nil
+}
+
+// rollbackEvidence reads both versions' tags before the registry changes.
+func (s *Service) rollbackEvidence(ctx context.Context, p *modelgate.Promotion) (modelgate.RollbackEvidence, error) {
+	ev := modelgate.RollbackEvidence{Archived: p.Version, Reasons: p.Reasons}
+	for v, tags := range map[string]*map[string]string{p.Version: &ev.VersionTags, p.Previous: &ev.PreviousTags} {
+		mv, err := s.Registry.GetVersion(ctx, p.Model, v)
+		if err != nil {
+			return ev, fmt.Errorf("read %s version %s: %w", p.Model, v, err)
+		}
+		*tags = mv.Tags
+	}
+	return ev, nil
 }
 
 // rollbackResult is rollback when the judge found the canary worse or a
@@ -167,10 +234,9 @@ func (s *Service) rollbackResult(ctx context.Context, p *modelgate.Promotion) (m
 			return modelgate.ResultRollback, nil
 		}
 	}
-	// A person's revert of a promoted version (it starts at the rollback
-	// step) takes production back too: rolled back, not failed.
+	// A person's revert of a promoted version starts at the rollback step.
 	if len(steps) > 0 && steps[0].Step == modelgate.StepRollback {
-		return modelgate.ResultRollback, nil
+		return modelgate.ResultReverted, nil
 	}
 	return modelgate.ResultOK, nil
 }

@@ -48,15 +48,18 @@ func playbook() map[modelgate.Step]stepSpec {
 			modelgate.ResultFailed: to(modelgate.StepRollback)}},
 		modelgate.StepDecision: {run: (*Service).decision, production: true, on: map[modelgate.StepResult]next{
 			modelgate.ResultPromote: to(modelgate.StepRollout), modelgate.ResultRollback: to(modelgate.StepRollback)}},
+		// A rollout that finds the registry changed outside modelgate fails
+		// and goes back: never two versions in production.
 		modelgate.StepRollout: {run: (*Service).rollout, production: true, on: map[modelgate.StepResult]next{
-			modelgate.ResultOK: to(modelgate.StepBaseline)}},
+			modelgate.ResultOK: to(modelgate.StepBaseline), modelgate.ResultFailed: to(modelgate.StepRollback)}},
 		modelgate.StepBaseline: {run: (*Service).baseline, production: true, on: map[modelgate.StepResult]next{
 			modelgate.ResultOK: endWith(modelgate.OutcomePromoted)}},
-		// The rollback records rollback when it undid a canary judged worse (or
-		// a promoted version a person reverted), ok when it ended a promotion
-		// stopped by an error or an abort.
+		// The rollback records rollback when it undid a canary judged worse,
+		// reverted when a person reverted a version promoted earlier, and ok
+		// when it ended a promotion stopped by an error or an abort.
 		modelgate.StepRollback: {run: (*Service).rollback, production: true, on: map[modelgate.StepResult]next{
-			modelgate.ResultRollback: endWith(modelgate.OutcomeRolledBack), modelgate.ResultOK: endWith(modelgate.OutcomeFailed)}},
+			modelgate.ResultRollback: endWith(modelgate.OutcomeRolledBack), modelgate.ResultReverted: endWith(modelgate.OutcomeReverted),
+			modelgate.ResultOK: endWith(modelgate.OutcomeFailed)}},
 	}
 }
 
@@ -133,6 +136,8 @@ func recordedReasons(rec *modelgate.StepRecord) []string {
 	case *modelgate.StagingEvidence:
 		return nonEmpty(ev.Error)
 	case *modelgate.CanaryEvidence:
+		return nonEmpty(ev.Error)
+	case *modelgate.RolloutEvidence:
 		return nonEmpty(ev.Error)
 	case *modelgate.SmokeEvidence:
 		return gateFailures(ev.Gates)

@@ -8,52 +8,48 @@ import (
 )
 
 // Rollback is a person's rollback of model. An unfinished promotion is
-// ended: before its canary took traffic it simply fails (production was
-// never touched); after, it goes through the rollback path. Without an
-// unfinished promotion, the last promoted version is reverted to the version
-// it replaced. The promotion to run is returned; pass it to Run.
-func (s *Service) Rollback(ctx context.Context, model, reason string) (*modelgate.Promotion, error) {
-	if err := s.lock(ctx, model); err != nil {
-		return nil, err
+// aborted (see Abort: before its canary took traffic it simply fails; after,
+// it goes through the rollback path), whether a live process runs it or not.
+// Without one, version — which must be what production serves, put there by
+// a modelgate promotion — is reverted to the version it replaced, recorded as
+// reverted after promotion. mine is true when this process is to carry it
+// out: pass the promotion to Run; otherwise Await it.
+func (s *Service) Rollback(ctx context.Context, model, version, reason string) (p *modelgate.Promotion, mine bool, err error) {
+	if _, err := s.Store.ActivePromotion(ctx, model); err == nil {
+		return s.Abort(ctx, model, reason)
+	} else if modelgate.ErrorCode(err) != modelgate.ENOTFOUND {
+		return nil, false, fmt.Errorf("look for an active promotion: %w", err)
 	}
-	p, err := s.rollbackTarget(ctx, model, reason)
+	if err := s.lock(ctx, model); err != nil {
+		return nil, false, err
+	}
+	p, err = s.revert(ctx, model, version, reason)
 	if err != nil {
 		_ = s.Store.ReleaseLock(context.WithoutCancel(ctx), model, s.Owner)
+		return nil, false, err
 	}
-	return p, err
+	return p, true, nil
 }
 
-func (s *Service) rollbackTarget(ctx context.Context, model, reason string) (*modelgate.Promotion, error) {
-	p, err := s.Store.ActivePromotion(ctx, model)
-	if err == nil {
-		return p, s.abort(ctx, p, reason)
-	}
-	if modelgate.ErrorCode(err) != modelgate.ENOTFOUND {
-		return nil, fmt.Errorf("look for an active promotion: %w", err)
-	}
+// revert starts the revert of a promoted version: a promotion that begins at
+// the rollback step.
+func (s *Service) revert(ctx context.Context, model, version, reason string) (*modelgate.Promotion, error) {
 	last, err := s.lastPromoted(ctx, model)
 	if err != nil {
 		return nil, err
 	}
+	if version != last.Version {
+		return nil, modelgate.Errorf(modelgate.EPRECONDITION, "model %s has no unfinished promotion, and production's version is %s, not %q", model, last.Version, version).
+			WithHint("to revert the last promotion, name it: `modelgate rollback %s --version %s --reason TEXT` (version %s comes back)", model, last.Version, last.Previous)
+	}
 	now := s.now()
-	p = &modelgate.Promotion{ID: s.newID(), Model: model, Version: last.Version, Previous: last.Previous, Step: modelgate.StepRollback,
-		Actor: s.Actor, StartedAt: now, UpdatedAt: now, Reasons: []string{reason}}
+	p := &modelgate.Promotion{ID: s.newID(), Model: model, Version: last.Version, Previous: last.Previous, Step: modelgate.StepRollback,
+		Actor: s.Actor, StartedAt: now, UpdatedAt: now, ConfigHash: s.ConfigHash,
+		Reasons: []string{fmt.Sprintf("Reverted after promotion by %s: %s", s.Actor, reason)}}
 	if err := s.Store.CreatePromotion(ctx, p); err != nil {
-		return nil, fmt.Errorf("create rollback: %w", err)
+		return nil, fmt.Errorf("create the revert: %w", err)
 	}
-	return p, s.audit(ctx, p, "rollback.start", "started", nil, reason)
-}
-
-func (s *Service) abort(ctx context.Context, p *modelgate.Promotion, reason string) error {
-	p.Reasons = append(p.Reasons, reason)
-	p.Outcome = modelgate.OutcomeNone
-	if err := s.audit(ctx, p, "rollback.start", "started", nil, reason); err != nil {
-		return err
-	}
-	if !touchesProduction(p.Step) {
-		return s.end(ctx, p, modelgate.OutcomeFailed, p.Step)
-	}
-	return s.advance(ctx, p, modelgate.StepRollback)
+	return p, s.audit(ctx, p, "revert.start", "started", nil, reason)
 }
 
 // lastPromoted finds the promotion that put today's Production version there.

@@ -29,8 +29,8 @@ type Mode interface {
 
 // StageMode uses MLflow's stages: the candidate is in Staging; promotion moves
 // it to Production and archives the previous version in the same change;
-// rollback archives the candidate and keeps (or puts back) the previous
-// version in Production.
+// rollback keeps (or puts back) the previous version in Production as the
+// only one there and archives the candidate.
 type StageMode struct{}
 
 func (StageMode) Name() string { return "stage" }
@@ -68,7 +68,7 @@ func (StageMode) Promote(ctx context.Context, s *Service, p *modelgate.Promotion
 }
 
 func (StageMode) Rollback(ctx context.Context, s *Service, p *modelgate.Promotion) error {
-	if err := s.setStage(ctx, p, "registry_restore", p.Previous, modelgate.StageProduction, false); err != nil {
+	if err := s.setStage(ctx, p, "registry_restore", p.Previous, modelgate.StageProduction, true); err != nil {
 		return err
 	}
 	return s.setStage(ctx, p, "registry_archive", p.Version, modelgate.StageArchived, false)

@@ -11,6 +11,7 @@ import (
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/promotion"
+	"github.com/modelgate/modelgate/report"
 )
 
 func run(t *testing.T, svc *promotion.Service, version string) *modelgate.Promotion {
@@ -186,9 +187,14 @@ func TestRollback_Manual(t *testing.T) {
 	ctx := context.Background()
 	run(t, w.service("a"), "2")
 	svc := w.service("b")
-	p, err := svc.Rollback(ctx, model, "forecasts too high")
-	if err != nil {
-		t.Fatal(err)
+	// A finished promotion is reverted only when named.
+	if _, _, err := svc.Rollback(ctx, model, "", "forecasts too high"); modelgate.ErrorCode(err) != modelgate.EPRECONDITION ||
+		!strings.Contains(modelgate.ErrorMessage(err), "--version 2") {
+		t.Fatalf("revert without a version: %v", err)
+	}
+	p, mine, err := svc.Rollback(ctx, model, "2", "forecasts too high")
+	if err != nil || !mine {
+		t.Fatalf("revert: mine %v, %v", mine, err)
 	}
 	if _, err := svc.Run(ctx, p); err != nil {
 		t.Fatal(err)
@@ -197,10 +203,20 @@ func TestRollback_Manual(t *testing.T) {
 	if got.Split != (modelgate.TrafficSplit{Stable: "1"}) || got.Stages["1"] != modelgate.StageProduction || got.Stages["2"] != modelgate.StageArchived {
 		t.Fatalf("after manual rollback: %+v", got)
 	}
-	if got.Outcome != modelgate.OutcomeRolledBack || got.Tags["outcome"] != "rolled_back" {
-		t.Fatalf("a revert is recorded as %q (tag %q), want rolled_back", got.Outcome, got.Tags["outcome"])
+	if got.Outcome != modelgate.OutcomeReverted || got.Tags["outcome"] != "reverted" {
+		t.Fatalf("a revert is recorded as %q (tag %q), want reverted", got.Outcome, got.Tags["outcome"])
 	}
-	if _, err := w.service("c").Rollback(ctx, model, "again"); modelgate.ErrorCode(err) != modelgate.ENOTFOUND {
+	steps, err := w.store.Steps(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := report.Entry(p, steps)
+	for _, want := range []string{"was reverted after promotion", "Version 2: git_sha `abc123`", "Version 1: git_sha", "Reverted after promotion by test: forecasts too high"} {
+		if !strings.Contains(entry, want) {
+			t.Errorf("changelog entry lacks %q:\n%s", want, entry)
+		}
+	}
+	if _, _, err := w.service("c").Rollback(ctx, model, "1", "again"); modelgate.ErrorCode(err) != modelgate.ENOTFOUND {
 		t.Fatalf("second rollback: %v, want not found", err)
 	}
 }

@@ -99,7 +99,7 @@ func (s *Service) complete(ctx context.Context, p *modelgate.Promotion, rec *mod
 }
 
 func (s *Service) audit(ctx context.Context, p *modelgate.Promotion, action, outcome string, evidence []byte, detail string) error {
-	e := modelgate.AuditEntry{Time: s.now(), Actor: s.Actor, Action: action, Model: p.Model, Version: p.Version, PromotionID: p.ID, Outcome: outcome, Detail: detail}
+	e := modelgate.AuditEntry{Time: s.now(), Actor: s.Actor, ActorSource: s.ActorSource, Action: action, Model: p.Model, Version: p.Version, PromotionID: p.ID, Outcome: outcome, Detail: detail}
 	if len(evidence) > 0 {
 		sum := sha256.Sum256(evidence)
 		e.EvidenceDigest = hex.EncodeToString(sum[:])

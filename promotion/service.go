@@ -22,8 +22,9 @@ type Policy struct {
 	RequiredTags       []string      // version tags that must be set; default git_sha, dataset_version, approver
 	RequiredApprovals  []string      // roles that must approve the version; default data_science_lead, compliance_officer
 	AllowMissingDigest bool          // accept a version without a model_sha256 tag (never a mismatch)
-	LockTTL            time.Duration // how long a promotion lock lives without renewal; default 2m
+	LockTTL            time.Duration // how long a promotion lock lives without renewal (a live holder renews it every third of that); default 15s
 	MaxMetricFailures  int           // consecutive failed looks before rolling back; default 3
+	AbortPoll          time.Duration // how often a waiting promotion checks for a person's abort; default 1s
 }
 
 // DefaultPolicy returns the playbook's numbers.
@@ -36,8 +37,9 @@ func DefaultPolicy() Policy {
 		StagingTimeout:    5 * time.Minute,
 		RequiredTags:      append([]string(nil), modelgate.RequiredTags...),
 		RequiredApprovals: []string{"data_science_lead", "compliance_officer"},
-		LockTTL:           2 * time.Minute,
+		LockTTL:           15 * time.Second,
 		MaxMetricFailures: 3,
+		AbortPoll:         time.Second,
 	}
 }
 
@@ -60,6 +62,13 @@ type Service struct {
 	CacheDir string // verified artifacts, one directory per digest
 	Owner    string // lock owner, unique per process
 	Actor    string // who is promoting, for the records
+	// ActorSource says where Actor came from (e.g. "env:USER"), for the
+	// records.
+	ActorSource string
+	// HolderGone reports whether a lock holder is known to have stopped (a
+	// process on this host that no longer runs), so its lock is taken over
+	// at once. Nil: only the lease's expiry frees a lock.
+	HolderGone func(owner string) bool
 	// ConfigHash identifies the effective configuration; it is recorded
 	// with every step, so a resume under other settings shows.
 	ConfigHash string
@@ -160,7 +169,7 @@ func (s *Service) start(ctx context.Context, model, version string) (*modelgate.
 	case err == nil && active.Version == version:
 		s.emit(active, "resuming the unfinished promotion "+active.ID, nil)
 		s.reopen(active)
-		return active, nil
+		return active, s.recordResume(ctx, active)
 	case err == nil:
 		return nil, modelgate.Errorf(modelgate.ECONFLICT, "model %s has an unfinished promotion %s of version %s", model, active.ID, active.Version).
 			WithHint("finish it with `modelgate promote %s --resume` or end it with `modelgate rollback %s`", model, model)
@@ -168,7 +177,8 @@ func (s *Service) start(ctx context.Context, model, version string) (*modelgate.
 		return nil, fmt.Errorf("look for an active promotion: %w", err)
 	}
 	now := s.now()
-	p := &modelgate.Promotion{ID: s.newID(), Model: model, Version: version, Step: modelgate.StepPreconditions, Actor: s.Actor, StartedAt: now, UpdatedAt: now}
+	p := &modelgate.Promotion{ID: s.newID(), Model: model, Version: version, Step: modelgate.StepPreconditions, Actor: s.Actor, StartedAt: now, UpdatedAt: now,
+		ConfigHash: s.ConfigHash}
 	ev, err := s.preconditions(ctx, p)
 	if err != nil {
 		s.auditRejected(ctx, p, err)
@@ -200,6 +210,10 @@ func (s *Service) Resume(ctx context.Context, model string) (*modelgate.Promotio
 		return nil, err
 	}
 	s.reopen(p)
+	if err := s.recordResume(ctx, p); err != nil {
+		_ = s.Store.ReleaseLock(context.WithoutCancel(ctx), model, s.Owner)
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -230,6 +244,12 @@ func (s *Service) Run(ctx context.Context, p *modelgate.Promotion) (*modelgate.P
 		if err := s.lock(ctx, p.Model); err != nil {
 			return p, err
 		}
+		if err := s.honourAbort(ctx, p); err != nil {
+			return p, fmt.Errorf("abort promotion %s: %w", p.ID, err)
+		}
+		if p.Outcome != modelgate.OutcomeNone {
+			break
+		}
 		if err := s.Step(ctx, p); err != nil {
 			return p, err
 		}
@@ -237,10 +257,10 @@ func (s *Service) Run(ctx context.Context, p *modelgate.Promotion) (*modelgate.P
 	return p, nil
 }
 
-// keepLock renews the lock every third of its lifetime while a step runs (a
-// step may wait longer than the lifetime, e.g. for a platform). If renewal
-// fails, the returned context is cancelled, so a process that lost its lock
-// stops acting instead of racing the one that took it over.
+// keepLock renews the lock every third of its lifetime while the promotion
+// runs (a step may wait longer than the lifetime, e.g. for a platform). If
+// renewal fails, the returned context is cancelled, so a process that lost
+// its lock stops acting instead of racing the one that took it over.
 func (s *Service) keepLock(ctx context.Context, model string) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	done := make(chan struct{})
@@ -252,7 +272,7 @@ func (s *Service) keepLock(ctx context.Context, model string) (context.Context, 
 			case <-done:
 				return
 			case <-t.C:
-				if err := s.lock(ctx, model); err != nil {
+				if err := s.Store.AcquireLock(ctx, model, s.Owner, s.lockTTL()); err != nil {
 					cancel(fmt.Errorf("lost the promotion lock of %s: %w", model, err))
 					return
 				}
@@ -262,18 +282,34 @@ func (s *Service) keepLock(ctx context.Context, model string) (context.Context, 
 	return ctx, func() { close(done); cancel(nil) }
 }
 
+// lock takes the model's lock, taking it over from a holder known to be
+// gone (a crashed process on this host), with an audit entry saying so.
 func (s *Service) lock(ctx context.Context, model string) error {
 	err := s.Store.AcquireLock(ctx, model, s.Owner, s.lockTTL())
-	if err != nil && modelgate.ErrorCode(err) == modelgate.ECONFLICT {
+	if modelgate.ErrorCode(err) != modelgate.ECONFLICT {
+		return err
+	}
+	holder, _, herr := s.Store.LockHolder(ctx, model)
+	if herr != nil || holder == "" || s.HolderGone == nil || !s.HolderGone(holder) {
 		var e *modelgate.Error
 		errors.As(err, &e)
-		return e.WithHint("another modelgate is promoting %s; wait for it, or for its lock to expire if it crashed", model)
+		return e.WithHint("another modelgate is working on %s; `modelgate abort %s --reason TEXT` asks it to stop and roll back", model, model)
 	}
-	return err
+	if err := s.Store.BreakLock(ctx, model, holder); err != nil {
+		return err
+	}
+	entry := modelgate.AuditEntry{Time: s.now(), Actor: s.Actor, ActorSource: s.ActorSource, Action: "lock.taken_over", Model: model, Outcome: "taken_over",
+		Detail: "the holder " + holder + " no longer runs"}
+	if _, err := s.Audit.Append(ctx, entry); err != nil {
+		return fmt.Errorf("write audit trail: %w", err)
+	}
+	s.logger().Info("took over the lock of a process that no longer runs", "model", model, "holder", holder)
+	return s.Store.AcquireLock(ctx, model, s.Owner, s.lockTTL())
 }
 
-// lockTTL outlives the longest wait between renewals (a staging wait, a
-// sleep between looks), so a live process never loses its lock.
 func (s *Service) lockTTL() time.Duration {
-	return max(s.Policy.LockTTL, s.Policy.StagingTimeout+time.Minute, 3*s.Policy.Interval)
+	if s.Policy.LockTTL > 0 {
+		return s.Policy.LockTTL
+	}
+	return 15 * time.Second
 }

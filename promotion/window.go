@@ -39,7 +39,7 @@ func (s *Service) window(ctx context.Context, p *modelgate.Promotion) error {
 	})
 	switch j.Decision {
 	case modelgate.DecisionContinue:
-		return s.keepWatching(ctx, rec, ev, length-elapsed)
+		return s.keepWatching(ctx, p, rec, ev, length-elapsed)
 	case modelgate.DecisionHold:
 		return s.hold(ctx, p, rec, ev, j)
 	case modelgate.DecisionRollback:
@@ -104,11 +104,11 @@ func (s *Service) windowLength(p *modelgate.Promotion) time.Duration {
 	return s.Policy.Window
 }
 
-func (s *Service) keepWatching(ctx context.Context, rec *modelgate.StepRecord, ev modelgate.WindowEvidence, remaining time.Duration) error {
+func (s *Service) keepWatching(ctx context.Context, p *modelgate.Promotion, rec *modelgate.StepRecord, ev modelgate.WindowEvidence, remaining time.Duration) error {
 	if err := s.saveEvidence(ctx, rec, modelgate.ResultRunning, ev); err != nil {
 		return fmt.Errorf("save window figures: %w", err)
 	}
-	return s.sleep(ctx, min(s.Policy.Interval, max(remaining, time.Second)))
+	return s.pause(ctx, p, min(s.Policy.Interval, max(remaining, time.Second)))
 }
 
 // hold extends the window once when it ended without enough data, and after
@@ -148,7 +148,7 @@ func (s *Service) metricsFailed(ctx context.Context, p *modelgate.Promotion, rec
 		if err := s.saveEvidence(ctx, rec, modelgate.ResultRunning, ev); err != nil {
 			return err
 		}
-		return s.sleep(ctx, s.Policy.Interval)
+		return s.pause(ctx, p, s.Policy.Interval)
 	}
 	p.Reasons = []string{fmt.Sprintf("canary metrics could not be read %d times in a row: %s", ev.MetricFailures, ev.Error)}
 	return s.complete(ctx, p, rec, modelgate.ResultFailed, ev)

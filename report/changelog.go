@@ -53,16 +53,22 @@ func (f Files) writeChangelog(p *modelgate.Promotion, steps []*modelgate.StepRec
 func Entry(p *modelgate.Promotion, steps []*modelgate.StepRecord) string {
 	var b strings.Builder
 	date := p.EndedAt.UTC().Format("2006-01-02")
-	tags := versionTags(steps)
+	rb, _ := modelgate.FindEvidence[modelgate.RollbackEvidence](steps)
 	switch p.Outcome {
 	case modelgate.OutcomePromoted:
 		fmt.Fprintf(&b, "## [%s %s] - %s\n\n### Changed\n\n", p.Model, p.Version, date)
 		fmt.Fprintf(&b, "- %s version %s serves production, replacing version %s.\n", p.Model, p.Version, p.Previous)
+	case modelgate.OutcomeReverted:
+		fmt.Fprintf(&b, "## [%s %s] - %s [YANKED]\n\n### Removed\n\n", p.Model, p.Version, date)
+		fmt.Fprintf(&b, "- %s version %s was reverted after promotion; version %s serves production again.\n", p.Model, p.Version, p.Previous)
 	default:
 		fmt.Fprintf(&b, "## [%s %s] - %s [YANKED]\n\n### Removed\n\n", p.Model, p.Version, date)
 		fmt.Fprintf(&b, "- %s version %s was rolled back during its canary; version %s serves production.\n", p.Model, p.Version, p.Previous)
 	}
-	fmt.Fprintf(&b, "- git_sha `%s`, dataset_version `%s`, approver %s.\n", tags[modelgate.TagGitSHA], tags[modelgate.TagDatasetVersion], tags[modelgate.TagApprover])
+	writeTags(&b, p.Version, versionTags(steps, rb))
+	if rb.PreviousTags != nil {
+		writeTags(&b, p.Previous, rb.PreviousTags)
+	}
 	for _, r := range p.Reasons {
 		fmt.Fprintf(&b, "- %s\n", r)
 	}
@@ -70,9 +76,19 @@ func Entry(p *modelgate.Promotion, steps []*modelgate.StepRecord) string {
 	return b.String()
 }
 
-func versionTags(steps []*modelgate.StepRecord) map[string]string {
+func writeTags(b *strings.Builder, version string, tags map[string]string) {
+	fmt.Fprintf(b, "- Version %s: git_sha `%s`, dataset_version `%s`, approver %s.\n", version,
+		tags[modelgate.TagGitSHA], tags[modelgate.TagDatasetVersion], tags[modelgate.TagApprover])
+}
+
+// versionTags are the promoted version's tags: from its preconditions, or
+// for a revert (which has none) from its rollback record.
+func versionTags(steps []*modelgate.StepRecord, rb modelgate.RollbackEvidence) map[string]string {
 	if ev, ok := modelgate.FindEvidence[modelgate.PreconditionsEvidence](steps); ok && ev.Version != nil {
 		return ev.Version.Tags
+	}
+	if rb.VersionTags != nil {
+		return rb.VersionTags
 	}
 	return map[string]string{}
 }

@@ -24,7 +24,7 @@ func (f Files) Write(ctx context.Context, p *modelgate.Promotion, steps []*model
 			return err
 		}
 	}
-	if f.Changelog != "" && (p.Outcome == modelgate.OutcomePromoted || p.Outcome == modelgate.OutcomeRolledBack) {
+	if f.Changelog != "" && (p.Outcome == modelgate.OutcomePromoted || p.Outcome == modelgate.OutcomeRolledBack || p.Outcome == modelgate.OutcomeReverted) {
 		return f.writeChangelog(p, steps)
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 	"github.com/modelgate/modelgate/gateway"
 	"github.com/modelgate/modelgate/judge"
 	"github.com/modelgate/modelgate/kserve"
+	"github.com/modelgate/modelgate/lease"
 	"github.com/modelgate/modelgate/mlflow"
 	"github.com/modelgate/modelgate/mlmodel"
 	"github.com/modelgate/modelgate/payload"
@@ -273,7 +274,6 @@ func (a *app) Close() {
 // service builds the promotion engine from the configuration.
 func (a *app) service(actor string, progress func(promotion.Event)) *promotion.Service {
 	c := a.cfg
-	host, _ := os.Hostname()
 	return &promotion.Service{
 		Registry: a.registry, Deployer: a.deployer, Metrics: a.metrics, Store: a.store, Audit: a.audit,
 		Judge:    a.judge(),
@@ -282,11 +282,13 @@ func (a *app) service(actor string, progress func(promotion.Event)) *promotion.S
 		Policy:   a.policy(),
 		Mode:     a.mode(),
 		Notifier: a.notifier, ReportPath: c.path(c.Records.Reports),
-		CacheDir: filepath.Join(c.path(c.State.Dir), "artifacts"),
-		Owner:    fmt.Sprintf("%s:%d:%d", host, os.Getpid(), time.Now().UnixNano()),
-		Actor:    actor,
-		Progress: progress,
-		Logger:   a.logger,
+		CacheDir:   filepath.Join(c.path(c.State.Dir), "artifacts"),
+		Owner:      lease.Self(),
+		HolderGone: lease.Gone,
+		Actor:      actor,
+		ConfigHash: c.hash(),
+		Progress:   progress,
+		Logger:     a.logger,
 	}
 }
 

@@ -268,7 +268,7 @@ func (g *globals) demoPromote(ctx context.Context, a *app, cfg *Config, version 
 	if p.Outcome == modelgate.OutcomeHeld {
 		// Nobody is there to decide: end it so the next promotion can start.
 		g.say("version %s was held for a person; the demo rolls it back", version)
-		rb, err := svc.Rollback(ctx, p.Model, "demo: no person to decide a held promotion")
+		rb, _, err := svc.Abort(ctx, p.Model, "demo: no person to decide a held promotion")
 		if err != nil {
 			return demoPromotion{}, err
 		}

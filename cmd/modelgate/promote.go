@@ -16,8 +16,8 @@ import (
 )
 
 func newPromoteCmd(g *globals) *cobra.Command {
-	var version string
-	var resume bool
+	var version, reason string
+	var resume, accept bool
 	var window time.Duration
 	var percent int
 	cmd := &cobra.Command{
@@ -30,16 +30,26 @@ playbook runs step by step; every step is persisted, so if modelgate is stopped
 or crashes, run the same command again (or add --resume) to continue where it
 stopped. Only one promotion per model runs at a time.
 
+A promotion held for a person (the window ended with a figure outside its threshold
+but without significant harm) is decided by a person: --resume keeps watching for
+one more extension; --resume --accept --reason TEXT promotes it on that person's
+word (the judge's figures at that moment, who and why go into the audit trail); and
+'modelgate abort MODEL --reason TEXT' rolls it back.
+
 Exit codes: 0 promoted; 3 rolled back (the canary was judged worse and production
 is back on the previous version); 1 error or failed gate (state is consistent; the
 message says what to do next); 2 usage or configuration error.`,
 		Example: `  modelgate promote demand-forecast --version 7
   modelgate promote demand-forecast --resume
+  modelgate promote demand-forecast --resume --accept --reason "p99 within SLO; reviewed by ops"
   modelgate promote demand-forecast --version 7 --window 10m --percent 5 -o json`,
 		Args: nArgs(1, "MODEL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if version == "" && !resume {
 				return &usageErr{fmt.Errorf("promote needs --version V (or --resume to continue an unfinished promotion)")}
+			}
+			if accept && (!resume || reason == "") {
+				return &usageErr{fmt.Errorf("--accept goes with --resume and --reason TEXT: a person's decision is recorded with who and why")}
 			}
 			cfg, err := g.config(cmd)
 			if err != nil {
@@ -54,17 +64,27 @@ message says what to do next); 2 usage or configuration error.`,
 			if err := cfg.validate(); err != nil {
 				return configErrorf("%v", err)
 			}
-			return g.promote(cmd.Context(), cfg, args[0], version, resume)
+			return g.promote(cmd.Context(), cfg, args[0], version, resume, acceptReason(accept, reason))
 		},
 	}
 	cmd.Flags().StringVar(&version, "version", "", "registry version to promote (must be in Staging)")
 	cmd.Flags().BoolVar(&resume, "resume", false, "continue the model's unfinished promotion")
+	cmd.Flags().BoolVar(&accept, "accept", false, "with --resume: promote a held promotion on your word")
+	cmd.Flags().StringVar(&reason, "reason", "", "with --accept: why (required)")
 	cmd.Flags().DurationVar(&window, "window", 0, "canary window (overrides canary.window)")
 	cmd.Flags().IntVar(&percent, "percent", 0, "canary traffic percent (overrides canary.percent)")
 	return cmd
 }
 
-func (g *globals) promote(ctx context.Context, cfg *Config, model, version string, resume bool) error {
+// acceptReason is the reason of an acceptance, or "" when none was asked.
+func acceptReason(accept bool, reason string) string {
+	if !accept {
+		return ""
+	}
+	return reason
+}
+
+func (g *globals) promote(ctx context.Context, cfg *Config, model, version string, resume bool, accept string) error {
 	a, err := openApp(cfg, slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return err
@@ -75,13 +95,16 @@ func (g *globals) promote(ctx context.Context, cfg *Config, model, version strin
 	}
 	svc := a.service(actor(), g.progress())
 	var p *modelgate.Promotion
-	if resume {
+	switch {
+	case accept != "":
+		p, err = svc.Accept(ctx, model, accept)
+	case resume:
 		p, err = svc.Resume(ctx, model)
 		if err == nil && version != "" && p.Version != version {
 			_ = svc.Store.ReleaseLock(context.WithoutCancel(ctx), model, svc.Owner)
 			return &usageErr{fmt.Errorf("--resume --version %s: the unfinished promotion %s is of version %s", version, p.ID, p.Version)}
 		}
-	} else {
+	default:
 		p, err = svc.Start(ctx, model, version)
 	}
 	if err != nil {
@@ -95,10 +118,24 @@ func (g *globals) promote(ctx context.Context, cfg *Config, model, version strin
 func (g *globals) finish(ctx context.Context, svc *promotion.Service, p *modelgate.Promotion, cfg *Config) error {
 	p, err := svc.Run(ctx, p)
 	if err != nil {
-		return &modelgate.Error{Code: modelgate.ErrorCode(err), Err: err,
-			Message: fmt.Sprintf("promotion %s stopped at step %s: %s", p.ID, p.Step, modelgate.ErrorMessage(err)),
-			Hint:    fmt.Sprintf("its state is saved; continue with `modelgate promote %s --resume` or undo with `modelgate rollback %s`", p.Model, p.Model)}
+		return stopped(ctx, svc, p, err)
 	}
+	return g.outcome(ctx, svc, p, cfg)
+}
+
+// stopped explains a promotion that stopped on an error, and offers to
+// resume only when there is an unfinished promotion to resume.
+func stopped(ctx context.Context, svc *promotion.Service, p *modelgate.Promotion, err error) error {
+	e := &modelgate.Error{Code: modelgate.ErrorCode(err), Err: err,
+		Message: fmt.Sprintf("promotion %s stopped at step %s: %s", p.ID, p.Step, modelgate.ErrorMessage(err))}
+	if q, qerr := svc.Store.GetPromotion(context.WithoutCancel(ctx), p.ID); qerr == nil && q.Active() {
+		e.Hint = fmt.Sprintf("its state is saved; continue with `modelgate promote %s --resume` or end it with `modelgate abort %s --reason TEXT`", p.Model, p.Model)
+	}
+	return e
+}
+
+// outcome prints how a promotion ended and turns it into an exit code.
+func (g *globals) outcome(ctx context.Context, svc *promotion.Service, p *modelgate.Promotion, cfg *Config) error {
 	reportPath := filepath.Join(cfg.path(cfg.Records.Reports), p.ID+".md")
 	if g.json() {
 		_ = g.printJSON(map[string]any{"promotion": p, "report": reportPath})
@@ -106,7 +143,7 @@ func (g *globals) finish(ctx context.Context, svc *promotion.Service, p *modelga
 		printOutcome(g, p, reportPath)
 	}
 	switch p.Outcome {
-	case modelgate.OutcomePromoted:
+	case modelgate.OutcomePromoted, modelgate.OutcomeReverted:
 		return nil
 	case modelgate.OutcomeRolledBack:
 		return &exitErr{code: exitRolledBack, msg: "rolled back"}
