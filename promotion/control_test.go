@@ -48,6 +48,7 @@ func TestAbort_RunningProcessRollsBackWithinAPoll(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	runner := w.service("runner")
+	runner.Policy.LockTTL = time.Hour // the store's clock is the fake one the runner's waits advance
 	// The runner's waits take real (short) time, so the aborter acts while it runs.
 	runner.Sleep = func(ctx context.Context, d time.Duration) error {
 		w.clock.Advance(d)
