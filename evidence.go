@@ -151,8 +151,8 @@ type RollbackEvidence struct {
 	// record names what left production and what came back.
 	VersionTags  map[string]string `json:"version_tags,omitempty"`
 	PreviousTags map[string]string `json:"previous_tags,omitempty"`
-	Logs      []RevisionLogs `json:"logs,omitempty"`
-	LogsError string         `json:"logs_error,omitempty"`
+	Logs         []RevisionLogs    `json:"logs,omitempty"`
+	LogsError    string            `json:"logs_error,omitempty"`
 }
 
 func (PreconditionsEvidence) Step() Step { return StepPreconditions }

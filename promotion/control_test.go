@@ -13,7 +13,9 @@ import (
 // judgeFunc is a judge whose answer the test chooses.
 type judgeFunc func(*modelgate.Window, modelgate.Progress) modelgate.Judgement
 
-func (f judgeFunc) Judge(w *modelgate.Window, p modelgate.Progress) modelgate.Judgement { return f(w, p) }
+func (f judgeFunc) Judge(w *modelgate.Window, p modelgate.Progress) modelgate.Judgement {
+	return f(w, p)
+}
 
 // holdAtEnd watches until the window ends, then holds.
 func holdAtEnd(_ *modelgate.Window, p modelgate.Progress) modelgate.Judgement {
@@ -219,4 +221,3 @@ func TestResume_RecordsWhoAndAConfigurationChange(t *testing.T) {
 }
 
 var _ modelgate.Judge = judgeFunc(nil)
-

@@ -15,6 +15,8 @@ import (
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/modelgate/modelgate"
 )
 
 // Config is modelgate.yaml. Every field has the playbook's default; see
@@ -37,7 +39,8 @@ type Config struct {
 	Preconditions PreconditionsConfig `yaml:"preconditions"`
 	Records       RecordsConfig       `yaml:"records"`
 
-	dir string // the config file's directory; relative paths are relative to it
+	dir  string // the config file's directory; relative paths are relative to it
+	file string // the file read; "" when none was found and the defaults apply
 }
 
 type RegistryConfig struct {
@@ -347,7 +350,7 @@ func loadConfig(path string, explicit bool) (*Config, error) {
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, configErrorf("config %s: %s", path, explainYAML(err))
 	}
-	cfg.dir = filepath.Dir(path)
+	cfg.dir, cfg.file = filepath.Dir(path), path
 	if err := cfg.validate(); err != nil {
 		return nil, configErrorf("config %s: %v", path, err)
 	}
@@ -473,4 +476,37 @@ func (c *Config) hash() string {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// describe names the configuration and the paths a command reads.
+func (c *Config) describe() string {
+	file := c.file
+	if file == "" {
+		file = "no modelgate.yaml (defaults)"
+	}
+	reg := c.Registry.Type
+	if reg == "local" {
+		reg = c.path(c.Registry.Path)
+	} else if c.Registry.URI != "" {
+		reg = c.Registry.URI
+	}
+	return fmt.Sprintf("config %s; registry %s; state %s", file, reg, c.path(c.State.Dir))
+}
+
+// mustExist refuses to read where nothing was ever written: no config file
+// and none of the state a command would otherwise create empty.
+func (c *Config) mustExist() error {
+	if c.file != "" {
+		return nil
+	}
+	state := filepath.Join(c.path(c.State.Dir), "state.db")
+	registry := filepath.Join(c.path(c.Registry.Path), "registry.db")
+	for _, p := range []string{state, registry} {
+		if _, err := os.Stat(p); err == nil {
+			return nil
+		}
+	}
+	return &modelgate.Error{Code: modelgate.ENOTFOUND,
+		Message: fmt.Sprintf("nothing to read here: no modelgate.yaml and no state (%s) or registry (%s)", state, registry),
+		Hint:    "run it where your modelgate.yaml is, pass --config FILE, or try `modelgate demo`"}
 }

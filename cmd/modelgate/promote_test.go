@@ -101,7 +101,11 @@ func TestPromoteCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(w.run(t, 0, "status", "demand-forecast", "-o", "json")), &st); err != nil || st.Model.Production != "2" || st.Model.Traffic.Stable != "2" {
 		t.Fatalf("status after promote: %+v %v", st, err)
 	}
-	w.run(t, 0, "rollback", "demand-forecast", "--reason", "test")
+	// A bare rollback after a finished promotion does not silently revert it.
+	if out := runErr(t, w, 1, "rollback", "demand-forecast", "--reason", "test"); !strings.Contains(out, "--version 2 --reason") {
+		t.Fatalf("rollback without --version: %s", out)
+	}
+	w.run(t, 0, "rollback", "demand-forecast", "--version", "2", "--reason", "test")
 	if err := json.Unmarshal([]byte(w.run(t, 0, "status", "demand-forecast", "-o", "json")), &st); err != nil || st.Model.Production != "1" || st.Model.Traffic.Stable != "1" {
 		t.Fatalf("status after rollback: %+v %v", st, err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -28,6 +29,28 @@ version tags, training metrics and artifacts addressed by their model_sha256 dig
 	return cmd
 }
 
+// withReadApp opens the configured adapters for a command that only reads:
+// it says on stderr which configuration and paths it reads, and refuses,
+// rather than create an empty registry and state, where there are none.
+func (g *globals) withReadApp(cmd *cobra.Command, f func(a *app) error) error {
+	cfg, err := g.config(cmd)
+	if err != nil {
+		return err
+	}
+	if err := cfg.mustExist(); err != nil {
+		return err
+	}
+	if !g.json() {
+		fmt.Fprintf(g.stderr, "modelgate: %s\n", cfg.describe())
+	}
+	a, err := openApp(cfg, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return f(a)
+}
+
 // withApp opens the configured adapters for one command.
 func (g *globals) withApp(cmd *cobra.Command, f func(a *app) error) error {
 	cfg, err := g.config(cmd)
@@ -46,7 +69,7 @@ func registryList(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use: "list", Short: "List registered models and the version in each stage", Args: nArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.withApp(cmd, func(a *app) error {
+			return g.withReadApp(cmd, func(a *app) error {
 				models, err := a.registry.ListModels(cmd.Context())
 				if err != nil {
 					return err
@@ -92,7 +115,7 @@ func registryShow(g *globals) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.withApp(cmd, func(a *app) error {
+			return g.withReadApp(cmd, func(a *app) error {
 				if len(args) == 2 {
 					return showVersion(g, cmd, a, args[0], args[1])
 				}
@@ -188,7 +211,12 @@ features with it.`,
 				nv.Dir = dir
 			}
 			return g.withApp(cmd, func(a *app) error {
-				v, err := a.registry.CreateVersion(cmd.Context(), nv)
+				var v *modelgate.ModelVersion
+				err := a.service(actor(), nil).RegistryChange(cmd.Context(), nv.Name, "", "register "+args[1], func(ctx context.Context) error {
+					var err error
+					v, err = a.registry.CreateVersion(ctx, nv)
+					return err
+				})
 				if err != nil {
 					return err
 				}
@@ -253,10 +281,17 @@ func registryTag(g *globals) *cobra.Command {
 				if _, err := a.registry.GetVersion(cmd.Context(), args[0], args[1]); err != nil {
 					return err
 				}
-				for _, k := range sortedKeys(tags) {
-					if err := a.registry.SetVersionTag(cmd.Context(), args[0], args[1], k, tags[k]); err != nil {
-						return err
+				what := "tag " + strings.Join(args[2:], " ")
+				err := a.service(actor(), nil).RegistryChange(cmd.Context(), args[0], args[1], what, func(ctx context.Context) error {
+					for _, k := range sortedKeys(tags) {
+						if err := a.registry.SetVersionTag(ctx, args[0], args[1], k, tags[k]); err != nil {
+							return err
+						}
 					}
+					return nil
+				})
+				if err != nil {
+					return err
 				}
 				fmt.Fprintf(g.stdout, "%s version %s: %d tag(s) set\n", args[0], args[1], len(tags))
 				return nil
@@ -283,7 +318,13 @@ func registryTransition(g *globals) *cobra.Command {
 				return &usageErr{err}
 			}
 			return g.withApp(cmd, func(a *app) error {
-				v, err := a.registry.TransitionStage(cmd.Context(), args[0], args[1], st, archive)
+				var v *modelgate.ModelVersion
+				what := fmt.Sprintf("transition to %s (archive existing: %v)", st, archive)
+				err := a.service(actor(), nil).RegistryChange(cmd.Context(), args[0], args[1], what, func(ctx context.Context) error {
+					var err error
+					v, err = a.registry.TransitionStage(ctx, args[0], args[1], st, archive)
+					return err
+				})
 				if err != nil {
 					return err
 				}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/lease"
 )
 
 func newStatusCmd(g *globals) *cobra.Command {
@@ -27,7 +28,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 			if len(args) == 1 {
 				model = args[0]
 			}
-			return g.withApp(cmd, func(a *app) error { return g.status(cmd.Context(), a, model) })
+			return g.withReadApp(cmd, func(a *app) error { return g.status(cmd.Context(), a, model) })
 		},
 	}
 }
@@ -42,6 +43,12 @@ type modelStatus struct {
 	Steps      []*modelgate.StepRecord `json:"steps,omitempty"`
 	// Window is the active promotion's last look at its canary.
 	Window *modelgate.WindowEvidence `json:"window,omitempty"`
+	// Runner names the process running the active promotion; "" when none
+	// is (held, or crashed).
+	Runner string `json:"runner,omitempty"`
+	// Warnings flag what needs a person: registry and serving disagree, a
+	// promotion nobody runs.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func (g *globals) status(ctx context.Context, a *app, model string) error {
@@ -93,8 +100,33 @@ func (a *app) modelStatus(ctx context.Context, model string) (*modelStatus, erro
 		if w, ok := modelgate.FindEvidence[modelgate.WindowEvidence](ms.Steps); ok && w.Judgement != nil {
 			ms.Window = &w
 		}
+		ms.Runner, _, _ = a.store.LockHolder(ctx, model)
+		if ms.Runner != "" && lease.Gone(ms.Runner) {
+			ms.Runner = ""
+		}
 	}
+	ms.Warnings = statusWarnings(ms)
 	return ms, nil
+}
+
+// statusWarnings flags a registry and a platform that disagree, and an
+// unfinished promotion no process runs.
+func statusWarnings(ms *modelStatus) []string {
+	var w []string
+	if t := ms.Traffic; t != nil && ms.Active == nil && t.Stable != ms.Production && ms.Production != "-" {
+		w = append(w, fmt.Sprintf("the registry's Production version is %s but production serves version %q: make them agree (`modelgate deploy` or `modelgate registry transition`)", ms.Production, t.Stable))
+	}
+	if t := ms.Traffic; t != nil && ms.Active == nil && t.Canary != "" {
+		w = append(w, fmt.Sprintf("production runs a canary of version %s with no promotion watching it", t.Canary))
+	}
+	if p := ms.Active; p != nil && ms.Runner == "" {
+		state := "no process is running it: it crashed or was killed"
+		if p.Outcome == modelgate.OutcomeHeld {
+			state = "it is held for a person"
+		}
+		w = append(w, fmt.Sprintf("promotion %s is unfinished and %s; continue with `modelgate promote %s --resume` (or --resume --accept --reason TEXT if held), or end it with `modelgate abort %s --reason TEXT`", p.ID, state, p.Model, p.Model))
+	}
+	return w
 }
 
 func printModelStatus(g *globals, ms *modelStatus) {
@@ -107,6 +139,9 @@ func printModelStatus(g *globals, ms *modelStatus) {
 		fmt.Fprintln(g.stdout)
 	} else {
 		fmt.Fprintf(g.stdout, "  serving:  unknown (%s)\n", ms.Platform)
+	}
+	for _, w := range ms.Warnings {
+		fmt.Fprintf(g.stdout, "  WARNING: %s\n", w)
 	}
 	if ms.Active != nil {
 		fmt.Fprintf(g.stdout, "  active promotion %s of version %s at step %s\n", ms.Active.ID, ms.Active.Version, ms.Active.Step)

@@ -23,7 +23,7 @@ latest look at the canary window.`,
 		Example: `  modelgate ui --listen 127.0.0.1:8090   # then open http://127.0.0.1:8090/`,
 		Args:    nArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.withApp(cmd, func(a *app) error {
+			return g.withReadApp(cmd, func(a *app) error {
 				ln, err := net.Listen("tcp", listen)
 				if err != nil {
 					return modelgate.Errorf(modelgate.EUNAVAILABLE, "cannot listen on %s: %v", listen, err)
