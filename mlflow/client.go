@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -38,6 +39,7 @@ type client struct {
 	timeout time.Duration
 	retries int
 	backoff time.Duration
+	logger  *slog.Logger
 
 	calls, attempts, retried, nanos atomic.Int64
 }
@@ -51,8 +53,12 @@ func newClient(o Options) (*client, error) {
 	if err != nil {
 		return nil, err
 	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	return &client{base: base, http: hc, auth: o.authHeader(), headers: o.Headers,
-		timeout: o.Timeout, retries: o.Retries, backoff: o.Backoff}, nil
+		timeout: o.Timeout, retries: o.Retries, backoff: o.Backoff, logger: logger}, nil
 }
 
 func (c *client) stats() Stats {
@@ -124,6 +130,8 @@ func (c *client) call(ctx context.Context, r request, handle func(*http.Response
 		}
 		c.retried.Add(1)
 		d := wait/2 + rand.N(wait) // jitter in [wait/2, 3wait/2)
+		c.logger.Warn(fmt.Sprintf("MLflow did not answer %s %s (attempt %d of %d, each up to %s): %s; retrying in %s",
+			r.method, r.path, attempt+1, c.retries+1, c.timeout, modelgate.ErrorMessage(err), d.Round(10*time.Millisecond)))
 		wait = min(2*wait, 5*time.Second)
 		select {
 		case <-ctx.Done():

@@ -3,6 +3,7 @@ package mlflow
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -58,6 +59,9 @@ type Options struct {
 	// HTTPClient replaces the client built from CAFile, Insecure and
 	// Timeout (tests).
 	HTTPClient *http.Client
+	// Logger hears about every retry, so a person waiting on a slow or
+	// frozen MLflow sees why; nil discards.
+	Logger *slog.Logger
 }
 
 // OptionsFromEnv returns Options read from the variables MLflow's Python

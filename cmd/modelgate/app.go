@@ -107,6 +107,7 @@ func (a *app) mlflowOptions() mlflow.Options {
 	for _, k := range c.PublicKeys {
 		o.PublicKeys = append(o.PublicKeys, a.cfg.path(k))
 	}
+	o.Logger = a.logger
 	return o
 }
 
