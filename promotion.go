@@ -57,6 +57,11 @@ type Promotion struct {
 	// ConfigHash identifies the effective configuration the promotion last
 	// ran under; a resume under another one is recorded.
 	ConfigHash string `json:"config_hash,omitempty"`
+	// AuditAnchor is the audit trail's entry of the promotion's end as
+	// "seq:hash", also tagged on the version in the registry and printed in
+	// the report: `modelgate audit verify --anchor` checks a trail still
+	// holds it.
+	AuditAnchor string `json:"audit_anchor,omitempty"`
 }
 
 // AbortRequest is a person's request to end a promotion, left in the store

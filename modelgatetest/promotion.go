@@ -45,7 +45,7 @@ func TestPromotionStore(t *testing.T, open func(t *testing.T, now func() time.Ti
 func newPromotion(id, model, version string, started time.Time) *modelgate.Promotion {
 	return &modelgate.Promotion{
 		ID: id, Model: model, Version: version, Previous: "1", Step: modelgate.StepVerify,
-		Actor: "alice", StartedAt: started, UpdatedAt: started, ConfigHash: "cfg-" + version,
+		Actor: "alice", StartedAt: started, UpdatedAt: started, ConfigHash: "cfg-" + version, AuditAnchor: "7:ab" + version,
 	}
 }
 

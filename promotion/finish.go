@@ -241,26 +241,30 @@ func (s *Service) rollbackResult(ctx context.Context, p *modelgate.Promotion) (m
 	return modelgate.ResultOK, nil
 }
 
-// end finishes a promotion: records, outcome, audit.
+// end finishes a promotion: audit, the audit anchor kept outside the
+// trail (on the version in the registry, in the report), records, outcome.
 func (s *Service) end(ctx context.Context, p *modelgate.Promotion, o modelgate.Outcome, last modelgate.Step) error {
-	if s.Records != nil {
-		steps, err := s.Store.Steps(ctx, p.ID)
-		if err != nil {
-			return fmt.Errorf("read steps: %w", err)
-		}
-		final := *p
-		final.Outcome, final.EndedAt = o, s.now()
-		if err := s.Records.Write(ctx, &final, steps); err != nil {
-			return fmt.Errorf("write records: %w", err)
-		}
-	}
 	detail := ""
 	if len(p.Reasons) > 0 {
 		detail = p.Reasons[0]
 	}
 	// Audit before persisting the end: a crash in between repeats the entry
-	// on resume rather than losing it.
-	if err := s.audit(ctx, p, "promotion.end", string(o), mustJSON(p), detail); err != nil {
+	// on resume rather than losing it. Once the entry's anchor is saved, a
+	// resume keeps it, so the registry is tagged with one anchor, once.
+	if p.AuditAnchor == "" {
+		e, err := s.auditEntry(ctx, p, "promotion.end", string(o), mustJSON(p), detail)
+		if err != nil {
+			return err
+		}
+		p.AuditAnchor = fmt.Sprintf("%d:%s", e.Seq, e.Hash)
+		if err := s.advance(ctx, p, p.Step); err != nil {
+			return err
+		}
+	}
+	if err := s.anchorInRegistry(ctx, p, o); err != nil {
+		return err
+	}
+	if err := s.writeRecords(ctx, p, o); err != nil {
 		return err
 	}
 	p.Outcome, p.EndedAt = o, s.now()
@@ -271,4 +275,37 @@ func (s *Service) end(ctx context.Context, p *modelgate.Promotion, o modelgate.O
 	// After the last write, so a resumed promotion does not announce twice.
 	s.notify(ctx, p, string(o), fmt.Sprintf("%s version %s: %s (previous version %s)", p.Model, p.Version, o, p.Previous))
 	return nil
+}
+
+func (s *Service) writeRecords(ctx context.Context, p *modelgate.Promotion, o modelgate.Outcome) error {
+	if s.Records == nil {
+		return nil
+	}
+	steps, err := s.Store.Steps(ctx, p.ID)
+	if err != nil {
+		return fmt.Errorf("read steps: %w", err)
+	}
+	final := *p
+	final.Outcome, final.EndedAt = o, s.now()
+	if err := s.Records.Write(ctx, &final, steps); err != nil {
+		return fmt.Errorf("write records: %w", err)
+	}
+	return nil
+}
+
+// anchorInRegistry tags the version whose production fate was decided with
+// the audit trail's entry of that decision, so a trail rewritten later (all
+// hashes recomputed) disagrees with a record held elsewhere.
+func (s *Service) anchorInRegistry(ctx context.Context, p *modelgate.Promotion, o modelgate.Outcome) error {
+	if o != modelgate.OutcomePromoted && o != modelgate.OutcomeRolledBack && o != modelgate.OutcomeReverted {
+		return nil
+	}
+	const tag = "modelgate.audit_anchor"
+	done := func(ctx context.Context) (bool, error) {
+		mv, err := s.Registry.GetVersion(ctx, p.Model, p.Version)
+		return err == nil && mv.Tags[tag] == p.AuditAnchor, err
+	}
+	return s.act(ctx, p, "registry_audit_anchor", done, func(ctx context.Context) error {
+		return s.Registry.SetVersionTag(ctx, p.Model, p.Version, tag, p.AuditAnchor)
+	})
 }

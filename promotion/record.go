@@ -99,15 +99,23 @@ func (s *Service) complete(ctx context.Context, p *modelgate.Promotion, rec *mod
 }
 
 func (s *Service) audit(ctx context.Context, p *modelgate.Promotion, action, outcome string, evidence []byte, detail string) error {
+	_, err := s.auditEntry(ctx, p, action, outcome, evidence, detail)
+	return err
+}
+
+// auditEntry appends an entry about p and returns it as written (with its
+// sequence number and hash).
+func (s *Service) auditEntry(ctx context.Context, p *modelgate.Promotion, action, outcome string, evidence []byte, detail string) (modelgate.AuditEntry, error) {
 	e := modelgate.AuditEntry{Time: s.now(), Actor: s.Actor, ActorSource: s.ActorSource, Action: action, Model: p.Model, Version: p.Version, PromotionID: p.ID, Outcome: outcome, Detail: detail}
 	if len(evidence) > 0 {
 		sum := sha256.Sum256(evidence)
 		e.EvidenceDigest = hex.EncodeToString(sum[:])
 	}
-	if _, err := s.Audit.Append(ctx, e); err != nil {
-		return fmt.Errorf("write audit trail: %w", err)
+	e, err := s.Audit.Append(ctx, e)
+	if err != nil {
+		return e, fmt.Errorf("write audit trail: %w", err)
 	}
-	return nil
+	return e, nil
 }
 
 func (s *Service) auditRejected(ctx context.Context, p *modelgate.Promotion, cause error) {

@@ -75,8 +75,12 @@ func writeAtomic(path string, b []byte) error {
 func Markdown(p *modelgate.Promotion, steps []*modelgate.StepRecord) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Promotion %s: %s version %s\n\n", p.ID, p.Model, p.Version)
-	fmt.Fprintf(&b, "- Outcome: **%s**\n- Previous production version: %s\n- Started: %s by %s\n- Ended: %s\n\n",
+	fmt.Fprintf(&b, "- Outcome: **%s**\n- Previous production version: %s\n- Started: %s by %s\n- Ended: %s\n",
 		p.Outcome, p.Previous, p.StartedAt.UTC().Format("2006-01-02 15:04:05Z"), p.Actor, p.EndedAt.UTC().Format("2006-01-02 15:04:05Z"))
+	if p.AuditAnchor != "" {
+		fmt.Fprintf(&b, "- Audit anchor: `%s` (check the trail with `modelgate audit verify PATH --anchor %s`)\n", p.AuditAnchor, p.AuditAnchor)
+	}
+	b.WriteString("\n")
 	if len(p.Reasons) > 0 {
 		b.WriteString("## Reasons\n\n")
 		for _, r := range p.Reasons {

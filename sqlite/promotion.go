@@ -24,7 +24,7 @@ func NewPromotionStore(db *DB) *PromotionStore {
 }
 
 const promotionColumns = `id, model, version, previous, step, outcome, reasons, error, actor,
-	started_at, updated_at, ended_at, canary_start, extended, config_hash`
+	started_at, updated_at, ended_at, canary_start, extended, config_hash, audit_anchor`
 
 // CreatePromotion stores p, refusing with ECONFLICT if the model already has
 // an active promotion. The check and the insert share one write transaction,
@@ -41,7 +41,7 @@ func (s *PromotionStore) CreatePromotion(ctx context.Context, p *modelgate.Promo
 		if err := checkNoActive(ctx, tx, p.Model); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO promotions (`+promotionColumns+`) VALUES (`+placeholders(15)+`)`, args...)
+		_, err := tx.ExecContext(ctx, `INSERT INTO promotions (`+promotionColumns+`) VALUES (`+placeholders(16)+`)`, args...)
 		if isUnique(err) {
 			return modelgate.Errorf(modelgate.ECONFLICT, "promotion %s already exists", p.ID)
 		}
@@ -87,7 +87,7 @@ func (s *PromotionStore) UpdatePromotion(ctx context.Context, p *modelgate.Promo
 		return err
 	}
 	err = s.db.update(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE promotions SET (`+promotionColumns+`) = (`+placeholders(15)+`)
+		res, err := tx.ExecContext(ctx, `UPDATE promotions SET (`+promotionColumns+`) = (`+placeholders(16)+`)
 			WHERE id = ?`, append(args, p.ID)...)
 		if isUnique(err) {
 			return modelgate.Errorf(modelgate.ECONFLICT, "model %s already has another active promotion", p.Model)
@@ -171,7 +171,7 @@ func promotionArgs(p *modelgate.Promotion) ([]any, error) {
 	}
 	return []any{p.ID, p.Model, p.Version, p.Previous, string(p.Step), string(p.Outcome), string(reasonsJSON),
 		p.Error, p.Actor, formatTime(p.StartedAt), formatTime(p.UpdatedAt), formatTime(p.EndedAt),
-		formatTime(p.CanaryStart), p.Extended, p.ConfigHash}, nil
+		formatTime(p.CanaryStart), p.Extended, p.ConfigHash, p.AuditAnchor}, nil
 }
 
 // queryPromotions selects promotions with the given WHERE/ORDER clause.
@@ -196,7 +196,7 @@ func scanPromotion(rows *sql.Rows) (*modelgate.Promotion, error) {
 	var p modelgate.Promotion
 	var step, outcome, reasons, started, updated, ended, canary string
 	err := rows.Scan(&p.ID, &p.Model, &p.Version, &p.Previous, &step, &outcome, &reasons, &p.Error, &p.Actor,
-		&started, &updated, &ended, &canary, &p.Extended, &p.ConfigHash)
+		&started, &updated, &ended, &canary, &p.Extended, &p.ConfigHash, &p.AuditAnchor)
 	if err != nil {
 		return nil, err
 	}
