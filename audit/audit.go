@@ -167,12 +167,18 @@ func (l *Log) Head(ctx context.Context) (seq int64, hash string, err error) {
 	if err != nil || last.Seq == 0 {
 		return 0, "", err
 	}
-	if last.MAC != "" && last.KeyID != KeyID(l.Key) {
+	mine := KeyID(l.Key)
+	switch {
+	case last.MAC != "" && last.KeyID != mine && last.NextKeyID == mine:
+		// The rotation to our key, sealed with the previous one: Verify
+		// checks it with that key.
+	case last.MAC != "" && last.KeyID != mine:
 		return 0, "", modelgate.Errorf(modelgate.EINVALID, "audit trail %s: the last entry is sealed with key %s, not with the configured key", l.Path, last.KeyID)
-	}
-	if h, err := digest(last, l.Key); err != nil || h != last.Hash {
-		return 0, "", modelgate.Errorf(modelgate.EINVALID, "audit trail %s: the last entry's hash does not match its content", l.Path).
-			WithHint("run `modelgate audit verify %s`", l.Path)
+	default:
+		if h, err := digest(last, l.Key); err != nil || h != last.Hash {
+			return 0, "", modelgate.Errorf(modelgate.EINVALID, "audit trail %s: the last entry's hash does not match its content", l.Path).
+				WithHint("run `modelgate audit verify %s`", l.Path)
+		}
 	}
 	return last.Seq, last.Hash, nil
 }

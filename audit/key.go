@@ -86,10 +86,13 @@ func headSeal(key []byte, seq int64, hash string) string {
 // keyring maps key ids to keys.
 type keyring map[string][]byte
 
+// newKeyring skips empty keys, so a caller may pass a key it did not find.
 func newKeyring(keys [][]byte) keyring {
 	r := keyring{}
 	for _, k := range keys {
-		r[KeyID(k)] = k
+		if len(k) > 0 {
+			r[KeyID(k)] = k
+		}
 	}
 	return r
 }

@@ -251,6 +251,7 @@ func TestUnkeyed_Report(t *testing.T) {
 		t.Fatalf("report %+v", r)
 	}
 	wantProblem(t, path, keys(keyA), 1, audit.KindUnkeyed)
+	mustCheck(t, path, keys(nil)) // a key the caller did not find is no key
 }
 
 func TestAppend_RefusesAnotherKey(t *testing.T) {
@@ -310,6 +311,9 @@ func TestRotateKey(t *testing.T) {
 	rot, err := l.RotateKey(ctx, modelgate.AuditEntry{Actor: "ops"}, keyB)
 	if err != nil || rot.KeyID != audit.KeyID(keyA) || rot.NextKeyID != audit.KeyID(keyB) || rot.Action != audit.RotationAction {
 		t.Fatalf("RotateKey = %+v, %v", rot, err)
+	}
+	if seq, _, err := l.Head(ctx); seq != 3 || err != nil {
+		t.Fatalf("Head after the rotation = %d, %v", seq, err)
 	}
 	if _, err := l.Append(ctx, modelgate.AuditEntry{Action: "x"}); err != nil {
 		t.Fatal(err)

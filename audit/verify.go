@@ -63,9 +63,10 @@ func ParseAnchor(s string) (Anchor, error) {
 // VerifyOptions says what Check checks besides the chain itself.
 type VerifyOptions struct {
 	// Keys are the keys that may have sealed entries: the current one and,
-	// after rotations, the earlier ones. With none, a keyed entry is a
-	// KindNoKey problem; with some, a trail with no keyed entry at all is a
-	// KindUnkeyed problem (it was not keyed, or was rewritten without the key).
+	// after rotations, the earlier ones; empty ones are skipped. With none, a
+	// keyed entry is a KindNoKey problem; with some, a trail with no keyed
+	// entry at all is a KindUnkeyed problem (it was not keyed, or was
+	// rewritten without the key).
 	Keys [][]byte
 	// Anchors must each still be in the trail: the entry at Seq with Hash.
 	Anchors []Anchor
