@@ -120,6 +120,9 @@ func (a *app) openState() error {
 	if err != nil {
 		return err
 	}
+	if l.Key, err = a.cfg.auditKey(); err != nil {
+		return err
+	}
 	a.audit = l
 	return nil
 }
