@@ -1,12 +1,10 @@
 package audit
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,12 +18,22 @@ import (
 // genesis is the PrevHash of the first entry.
 const genesis = "0000000000000000000000000000000000000000000000000000000000000000"
 
+// RotationAction is the Action of the entry RotateKey appends.
+const RotationAction = "audit.key_rotation"
+
 // Log appends entries to a JSON Lines file. It is safe for concurrent use in
 // one process, and an exclusive file lock serialises writers across
 // processes.
 type Log struct {
 	Path string
 	Now  func() time.Time // stamps entries whose Time is zero; default time.Now
+
+	// Key seals new entries with HMAC-SHA256; see ParseKey for its form. Nil
+	// seals them with plain SHA-256: an unkeyed trail, which whoever can
+	// write the file can rewrite undetected. Set it before the first Append;
+	// RotateKey changes it. Append refuses a key that does not continue the
+	// trail (a keyed trail with no key, or another key without a rotation).
+	Key []byte
 
 	mu sync.Mutex
 }
@@ -40,33 +48,72 @@ func Open(path string) (*Log, error) {
 	return &Log{Path: path, Now: time.Now}, nil
 }
 
-// Append chains e onto the trail and writes it durably (fsync) before
-// returning, because the audit trail is mandatory evidence.
+// Append chains e onto the trail, seals it with l.Key (or plain SHA-256 when
+// there is none) and writes it durably (fsync) before returning, because the
+// audit trail is mandatory evidence. Seq, PrevHash, MAC, KeyID, NextKeyID and
+// Hash are the log's to fill in.
 func (l *Log) Append(ctx context.Context, e modelgate.AuditEntry) (modelgate.AuditEntry, error) {
+	e.NextKeyID = ""
+	return l.append(e, nil)
+}
+
+// RotateKey appends e (Action RotationAction and Outcome "ok" unless set)
+// sealed with the current key and naming newKey's id in NextKeyID, then
+// seals every later entry with newKey. Verify accepts a change of key only
+// right after such an entry, so a retired key cannot extend the trail. The
+// trail must be keyed already: to key an unkeyed trail, just set Key.
+func (l *Log) RotateKey(ctx context.Context, e modelgate.AuditEntry, newKey []byte) (modelgate.AuditEntry, error) {
+	if len(l.Key) == 0 {
+		return e, modelgate.Errorf(modelgate.EINVALID, "audit trail %s: no key is configured, so there is nothing to rotate", l.Path).
+			WithHint("configure the key instead; the unkeyed entries before it stay as they are")
+	}
+	if len(newKey) < MinKeyLen {
+		return e, modelgate.Errorf(modelgate.EINVALID, "the new audit key has %d bytes; at least %d are needed", len(newKey), MinKeyLen)
+	}
+	if KeyID(newKey) == KeyID(l.Key) {
+		return e, modelgate.Errorf(modelgate.EINVALID, "the new audit key is the current one (%s)", KeyID(newKey))
+	}
+	if e.Action == "" {
+		e.Action = RotationAction
+	}
+	if e.Outcome == "" {
+		e.Outcome = "ok"
+	}
+	e.NextKeyID = KeyID(newKey)
+	return l.append(e, newKey)
+}
+
+// append writes e and, when next is set, switches l.Key to it.
+func (l *Log) append(e modelgate.AuditEntry, next []byte) (modelgate.AuditEntry, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	f, err := os.OpenFile(l.Path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := openLocked(l.Path, os.O_RDWR|os.O_CREATE|os.O_APPEND, syscall.LOCK_EX)
 	if err != nil {
-		return e, fmt.Errorf("open audit trail: %w", err)
+		return e, err
 	}
-	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		return e, fmt.Errorf("lock audit trail: %w", err)
-	}
-	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-
-	seq, prev, err := lastEntry(l.Path)
+	defer f.Close() // releases the lock
+	last, err := lastEntry(l.Path)
 	if err != nil {
+		return e, err
+	}
+	if err := l.follows(last); err != nil {
 		return e, err
 	}
 	if e.Time.IsZero() {
 		e.Time = l.Now()
 	}
 	e.Time = e.Time.UTC()
-	e.Seq, e.PrevHash = seq+1, prev
-	line, err := seal(&e)
-	if err != nil {
+	e.Seq, e.PrevHash = last.Seq+1, last.Hash
+	e.MAC, e.KeyID = "", ""
+	if len(l.Key) > 0 {
+		e.MAC, e.KeyID = HMACSHA256, KeyID(l.Key)
+	}
+	if e.Hash, err = digest(e, l.Key); err != nil {
 		return e, err
+	}
+	line, err := json.Marshal(e)
+	if err != nil {
+		return e, fmt.Errorf("encode audit entry: %w", err)
 	}
 	if _, err := f.Write(append(line, '\n')); err != nil {
 		return e, fmt.Errorf("write audit trail: %w", err)
@@ -74,143 +121,125 @@ func (l *Log) Append(ctx context.Context, e modelgate.AuditEntry) (modelgate.Aud
 	if err := f.Sync(); err != nil {
 		return e, fmt.Errorf("sync audit trail: %w", err)
 	}
-	return e, writeHead(l.Path, e)
-}
-
-// seal computes e.Hash and returns the entry's canonical line.
-func seal(e *modelgate.AuditEntry) ([]byte, error) {
-	e.Hash = ""
-	body, err := json.Marshal(e)
-	if err != nil {
-		return nil, fmt.Errorf("encode audit entry: %w", err)
+	err = writeHead(l.Path, e, l.Key)
+	if next != nil {
+		l.Key = next
 	}
-	sum := sha256.Sum256(body)
-	e.Hash = hex.EncodeToString(sum[:])
-	return json.Marshal(e)
+	return e, err
 }
 
-// lastEntry returns the sequence and hash of the file's last entry, trusting
-// the file itself rather than the head (the head may lag after a crash
-// between the two writes).
-func lastEntry(path string) (int64, string, error) {
+// follows checks that an entry sealed with l.Key may come after last.
+func (l *Log) follows(last modelgate.AuditEntry) error {
+	mine := "none"
+	if len(l.Key) > 0 {
+		mine = KeyID(l.Key)
+	}
+	switch {
+	case last.NextKeyID != "" && mine != last.NextKeyID:
+		return modelgate.Errorf(modelgate.EINVALID, "audit trail %s: entry %d rotated the key to %s, but the configured key is %s", l.Path, last.Seq, last.NextKeyID, mine).
+			WithHint("configure the key %s", last.NextKeyID)
+	case last.NextKeyID != "", last.MAC == "", mine == last.KeyID:
+		return nil
+	case len(l.Key) == 0:
+		return modelgate.Errorf(modelgate.EINVALID, "audit trail %s is sealed with key %s but no key is configured: an unkeyed entry would break it", l.Path, last.KeyID).
+			WithHint("configure the key that sealed it")
+	}
+	return modelgate.Errorf(modelgate.EINVALID, "audit trail %s is sealed with key %s, not with the configured key %s", l.Path, last.KeyID, mine).
+		WithHint("configure key %s, or rotate to the new key with `modelgate audit rotate-key`", last.KeyID)
+}
+
+// Head returns the sequence and hash of the trail's last entry, to be kept
+// somewhere the trail's writers cannot change (a registry tag, a report) and
+// given back to Verify as an Anchor. An empty or missing trail gives 0 and
+// "". Head checks the last entry's own hash (under l.Key when it is keyed)
+// so that it does not hand out a forged entry as an anchor; it does not
+// check the rest of the trail: Verify does.
+func (l *Log) Head(ctx context.Context) (seq int64, hash string, err error) {
+	f, err := openLocked(l.Path, os.O_RDONLY, syscall.LOCK_SH)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, "", nil
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	last, err := lastEntry(l.Path)
+	if err != nil || last.Seq == 0 {
+		return 0, "", err
+	}
+	mine := KeyID(l.Key)
+	switch {
+	case last.MAC != "" && last.KeyID != mine && last.NextKeyID == mine:
+		// The rotation to our key, sealed with the previous one: Verify
+		// checks it with that key.
+	case last.MAC != "" && last.KeyID != mine:
+		return 0, "", modelgate.Errorf(modelgate.EINVALID, "audit trail %s: the last entry is sealed with key %s, not with the configured key", l.Path, last.KeyID)
+	default:
+		if h, err := digest(last, l.Key); err != nil || h != last.Hash {
+			return 0, "", modelgate.Errorf(modelgate.EINVALID, "audit trail %s: the last entry's hash does not match its content", l.Path).
+				WithHint("run `modelgate audit verify %s`", l.Path)
+		}
+	}
+	return last.Seq, last.Hash, nil
+}
+
+// openLocked opens the trail and takes a file lock on it; closing the file
+// releases the lock.
+func openLocked(path string, flag, how int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open audit trail: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock audit trail: %w", err)
+	}
+	return f, nil
+}
+
+// lastEntry returns the file's last entry (Seq 0 and the genesis hash when
+// there is none), trusting the file itself rather than the head (the head
+// may lag after a crash between the two writes).
+func lastEntry(path string) (modelgate.AuditEntry, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return 0, "", fmt.Errorf("read audit trail: %w", err)
+		return modelgate.AuditEntry{}, fmt.Errorf("read audit trail: %w", err)
 	}
 	lines := bytes.Split(bytes.TrimRight(data, "\n"), []byte("\n"))
 	last := lines[len(lines)-1]
 	if len(last) == 0 {
-		return 0, genesis, nil
+		return modelgate.AuditEntry{Hash: genesis}, nil
 	}
 	var e modelgate.AuditEntry
 	if err := json.Unmarshal(last, &e); err != nil {
-		return 0, "", modelgate.Errorf(modelgate.EINTERNAL, "audit trail %s: last line is not a valid entry: %v", path, err).
+		return e, modelgate.Errorf(modelgate.EINTERNAL, "audit trail %s: last line is not a valid entry: %v", path, err).
 			WithHint("run `modelgate audit verify %s`", path)
 	}
-	return e.Seq, e.Hash, nil
+	return e, nil
 }
 
+// head is the "<path>.head" sidecar. On a keyed trail it is sealed with the
+// key of the entry it names, so that someone without the key cannot cut the
+// tail and move the head back.
 type head struct {
-	Seq  int64  `json:"seq"`
-	Hash string `json:"hash"`
+	Seq   int64  `json:"seq"`
+	Hash  string `json:"hash"`
+	KeyID string `json:"key_id,omitempty"`
+	Seal  string `json:"seal,omitempty"`
 }
 
-func writeHead(path string, e modelgate.AuditEntry) error {
-	b, _ := json.Marshal(head{Seq: e.Seq, Hash: e.Hash})
+func writeHead(path string, e modelgate.AuditEntry, key []byte) error {
+	h := head{Seq: e.Seq, Hash: e.Hash}
+	if len(key) > 0 {
+		h.KeyID, h.Seal = KeyID(key), headSeal(key, e.Seq, e.Hash)
+	}
+	b, _ := json.Marshal(h)
 	tmp := path + ".head.tmp"
 	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write audit head: %w", err)
 	}
 	if err := os.Rename(tmp, path+".head"); err != nil {
 		return fmt.Errorf("write audit head: %w", err)
-	}
-	return nil
-}
-
-// Problem describes the first bad entry Verify found.
-type Problem struct {
-	Line   int    `json:"line"` // 1-based line of the trail file
-	Seq    int64  `json:"seq"`  // the sequence the line should carry
-	Reason string `json:"reason"`
-}
-
-func (p *Problem) Error() string {
-	return fmt.Sprintf("audit trail broken at entry %d (line %d): %s", p.Seq, p.Line, p.Reason)
-}
-
-// Verify checks the whole trail at path. It returns the number of good
-// entries and, when the trail was altered, a *Problem naming the first bad
-// entry (wrapped in a modelgate.Error with code EINVALID).
-func Verify(path string) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, modelgate.Errorf(modelgate.ENOTFOUND, "cannot open audit trail: %v", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	prev, n := genesis, 0
-	for sc.Scan() {
-		n++
-		e, perr := checkLine(sc.Bytes(), n, prev)
-		if perr != nil {
-			return n - 1, &modelgate.Error{Code: modelgate.EINVALID, Message: perr.Error(), Err: perr}
-		}
-		prev = e.Hash
-	}
-	if err := sc.Err(); err != nil {
-		return n, fmt.Errorf("read audit trail: %w", err)
-	}
-	if perr := checkHead(path, n, prev); perr != nil {
-		return n, &modelgate.Error{Code: modelgate.EINVALID, Message: perr.Error(), Err: perr}
-	}
-	return n, nil
-}
-
-func checkLine(line []byte, n int, prev string) (*modelgate.AuditEntry, *Problem) {
-	bad := func(format string, args ...any) *Problem {
-		return &Problem{Line: n, Seq: int64(n), Reason: fmt.Sprintf(format, args...)}
-	}
-	var e modelgate.AuditEntry
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil {
-		return nil, bad("not a valid entry: %v", err)
-	}
-	if e.Seq != int64(n) {
-		return nil, bad("sequence is %d, want %d: an entry was inserted, deleted or moved", e.Seq, n)
-	}
-	if e.PrevHash != prev {
-		return nil, bad("prev_hash does not match the previous entry: an entry was inserted, deleted or moved")
-	}
-	stored := e.Hash
-	canon, err := seal(&e)
-	if err != nil {
-		return nil, bad("%v", err)
-	}
-	if e.Hash != stored {
-		return nil, bad("hash does not match the content: the entry was edited")
-	}
-	if !bytes.Equal(canon, line) {
-		return nil, bad("the line differs from the entry's canonical form: the entry was edited")
-	}
-	return &e, nil
-}
-
-func checkHead(path string, n int, last string) *Problem {
-	b, err := os.ReadFile(path + ".head")
-	if os.IsNotExist(err) && n == 0 {
-		return nil
-	}
-	var h head
-	if err != nil || json.Unmarshal(b, &h) != nil {
-		return &Problem{Line: n, Seq: int64(n), Reason: "the head file " + path + ".head is missing or unreadable"}
-	}
-	if h.Seq > int64(n) {
-		return &Problem{Line: n + 1, Seq: int64(n + 1), Reason: fmt.Sprintf("the trail ends at entry %d but the head records %d entries: entries were removed from the end", n, h.Seq)}
-	}
-	if h.Seq == int64(n) && h.Hash != last {
-		return &Problem{Line: n, Seq: int64(n), Reason: "the last entry's hash differs from the head: the entry was replaced"}
 	}
 	return nil
 }

@@ -16,11 +16,18 @@ import (
 
 func mustTrail(t *testing.T, n int) (string, [][]byte) {
 	t.Helper()
+	return mustTrailWith(t, n, nil)
+}
+
+// mustTrailWith writes n entries sealed with key (unkeyed when nil).
+func mustTrailWith(t *testing.T, n int, key []byte) (string, [][]byte) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	l, err := audit.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	l.Key = key
 	clock := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	l.Now = func() time.Time { clock = clock.Add(time.Second); return clock }
 	for i := 0; i < n; i++ {
@@ -33,6 +40,9 @@ func mustTrail(t *testing.T, n int) (string, [][]byte) {
 		if e.Seq != int64(i+1) {
 			t.Fatalf("seq = %d, want %d", e.Seq, i+1)
 		}
+	}
+	if n == 0 {
+		return path, nil
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {

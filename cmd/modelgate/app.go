@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -120,6 +119,9 @@ func (a *app) openState() error {
 	a.store = sqlite.NewPromotionStore(a.stateDB)
 	l, err := audit.Open(a.cfg.path(a.cfg.Records.Audit))
 	if err != nil {
+		return err
+	}
+	if l.Key, err = a.cfg.auditKey(); err != nil {
 		return err
 	}
 	a.audit = l
@@ -272,8 +274,17 @@ func (a *app) Close() {
 	}
 }
 
-// service builds the promotion engine from the configuration.
-func (a *app) service(actor string, progress func(promotion.Event)) *promotion.Service {
+// service builds the promotion engine for the person running modelgate
+// (actorAndSource).
+func (a *app) service(progress func(promotion.Event)) *promotion.Service {
+	name, source := actorAndSource()
+	svc := a.serviceAs(name, progress)
+	svc.ActorSource = source
+	return svc
+}
+
+// serviceAs builds the promotion engine acting under a given name.
+func (a *app) serviceAs(actor string, progress func(promotion.Event)) *promotion.Service {
 	c := a.cfg
 	return &promotion.Service{
 		Registry: a.registry, Deployer: a.deployer, Metrics: a.metrics, Store: a.store, Audit: a.audit,
@@ -407,13 +418,3 @@ func newGateway(statePath string, external map[string]ExternalConfig, actuals *p
 	})
 }
 
-// actor names who runs modelgate, for the records.
-func actor() string {
-	if u := os.Getenv("MODELGATE_ACTOR"); u != "" {
-		return u
-	}
-	if u := os.Getenv("USER"); u != "" {
-		return u
-	}
-	return "unknown"
-}

@@ -283,6 +283,10 @@ type RecordsConfig struct {
 	Audit     string `yaml:"audit"`
 	Changelog string `yaml:"changelog"`
 	Reports   string `yaml:"reports"`
+	// The audit trail's HMAC key: a file, or an environment variable (named
+	// here, default MODELGATE_AUDIT_KEY). Neither set: an unkeyed trail.
+	AuditKeyFile string `yaml:"audit_key_file"`
+	AuditKeyEnv  string `yaml:"audit_key_env"`
 }
 
 // Duration is a time.Duration written as Go writes it ("30m", "90s").
@@ -320,7 +324,7 @@ func defaultConfig() *Config {
 			BatchSize: 100, Tolerance: 0.01, CompareProduction: true, RecentRequests: 500},
 		Preconditions: PreconditionsConfig{RequiredTags: []string{"git_sha", "dataset_version", "approver"},
 			RequiredApprovals: []string{"data_science_lead", "compliance_officer"}},
-		Records: RecordsConfig{Audit: ".modelgate/audit.jsonl", Changelog: "CHANGELOG.md", Reports: ".modelgate/reports"},
+		Records: RecordsConfig{Audit: ".modelgate/audit.jsonl", Changelog: "CHANGELOG.md", Reports: ".modelgate/reports", AuditKeyEnv: "MODELGATE_AUDIT_KEY"},
 		dir:     ".",
 	}
 }

@@ -115,7 +115,7 @@ func (g *globals) demo(ctx context.Context, o demoOptions) error {
 	}
 	sent, failed := traffic.stop()
 	g.say("live traffic: %d requests sent, %d failed", sent, failed)
-	return g.demoSummary(res)
+	return g.demoSummary(cfg, res)
 }
 
 func (g *globals) say(format string, args ...any) {
@@ -243,7 +243,7 @@ func seedDemo(ctx context.Context, a *app, dir string) error {
 }
 
 func serveProduction(ctx context.Context, a *app, mv *modelgate.ModelVersion) error {
-	_, err := a.service("modelgate-demo", nil).Deploy(ctx, mv.Name, mv.Version, promotion.DeployOptions{Reason: "the demo's first deployment"})
+	_, err := a.serviceAs("modelgate-demo", nil).Deploy(ctx, mv.Name, mv.Version, promotion.DeployOptions{Reason: "the demo's first deployment"})
 	return err
 }
 
@@ -257,7 +257,7 @@ func readJSON(path string, v any) error {
 
 func (g *globals) demoPromote(ctx context.Context, a *app, cfg *Config, version string) (demoPromotion, error) {
 	g.say("promoting demand-forecast version %s", version)
-	svc := a.service("modelgate-demo", g.progress())
+	svc := a.serviceAs("modelgate-demo", g.progress())
 	p, err := svc.Start(ctx, "demand-forecast", version)
 	if err != nil {
 		return demoPromotion{}, err
@@ -289,11 +289,16 @@ func (g *globals) demoPromote(ctx context.Context, a *app, cfg *Config, version 
 	return dp, nil
 }
 
-func (g *globals) demoSummary(res demoResult) error {
-	n, err := audit.Verify(res.Audit)
+func (g *globals) demoSummary(cfg *Config, res demoResult) error {
+	key, err := cfg.auditKey()
+	if err != nil {
+		return err
+	}
+	r, err := audit.Check(res.Audit, audit.VerifyOptions{Keys: [][]byte{key}})
 	if err != nil {
 		return fmt.Errorf("the demo's audit trail does not verify: %w", err)
 	}
+	n := r.Entries
 	if g.json() {
 		return g.printJSON(res)
 	}

@@ -34,7 +34,7 @@ already be in Production there.`,
 				return &usageErr{fmt.Errorf("--force needs --reason TEXT, for the records")}
 			}
 			return g.withApp(cmd, func(a *app) error {
-				d, err := a.service(actor(), nil).Deploy(cmd.Context(), args[0], version, opts)
+				d, err := a.service(nil).Deploy(cmd.Context(), args[0], version, opts)
 				if err != nil {
 					return err
 				}

@@ -93,7 +93,7 @@ func (g *globals) promote(ctx context.Context, cfg *Config, model, version strin
 	if err := a.servePayload(ctx); err != nil {
 		return err
 	}
-	svc := a.service(actor(), g.progress())
+	svc := a.service(g.progress())
 	var p *modelgate.Promotion
 	switch {
 	case accept != "":

@@ -212,7 +212,7 @@ features with it.`,
 			}
 			return g.withApp(cmd, func(a *app) error {
 				var v *modelgate.ModelVersion
-				err := a.service(actor(), nil).RegistryChange(cmd.Context(), nv.Name, "", "register "+args[1], func(ctx context.Context) error {
+				err := a.service(nil).RegistryChange(cmd.Context(), nv.Name, "", "register "+args[1], func(ctx context.Context) error {
 					var err error
 					v, err = a.registry.CreateVersion(ctx, nv)
 					return err
@@ -282,7 +282,7 @@ func registryTag(g *globals) *cobra.Command {
 					return err
 				}
 				what := "tag " + strings.Join(args[2:], " ")
-				err := a.service(actor(), nil).RegistryChange(cmd.Context(), args[0], args[1], what, func(ctx context.Context) error {
+				err := a.service(nil).RegistryChange(cmd.Context(), args[0], args[1], what, func(ctx context.Context) error {
 					for _, k := range sortedKeys(tags) {
 						if err := a.registry.SetVersionTag(ctx, args[0], args[1], k, tags[k]); err != nil {
 							return err
@@ -320,7 +320,7 @@ func registryTransition(g *globals) *cobra.Command {
 			return g.withApp(cmd, func(a *app) error {
 				var v *modelgate.ModelVersion
 				what := fmt.Sprintf("transition to %s (archive existing: %v)", st, archive)
-				err := a.service(actor(), nil).RegistryChange(cmd.Context(), args[0], args[1], what, func(ctx context.Context) error {
+				err := a.service(nil).RegistryChange(cmd.Context(), args[0], args[1], what, func(ctx context.Context) error {
 					var err error
 					v, err = a.registry.TransitionStage(ctx, args[0], args[1], st, archive)
 					return err

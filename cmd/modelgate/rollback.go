@@ -93,7 +93,7 @@ func (g *globals) control(cmd *cobra.Command, wait time.Duration, act func(conte
 	}
 	defer a.Close()
 	ctx := cmd.Context()
-	svc := a.service(actor(), g.progress())
+	svc := a.service(g.progress())
 	p, mine, err := act(ctx, svc)
 	if err != nil {
 		return err
