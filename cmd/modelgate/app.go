@@ -299,7 +299,7 @@ func (a *app) serviceAs(actor string, progress func(promotion.Event)) *promotion
 		HolderGone: lease.Gone,
 		Actor:      actor,
 		ConfigHash: c.hash(),
-		Progress:   progress,
+		Progress:   drillCrash(progress),
 		Logger:     a.logger,
 	}
 }
