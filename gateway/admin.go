@@ -95,7 +95,7 @@ func (s *Server) putCanary(w http.ResponseWriter, r *http.Request) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	return s.change(name, func(cur modelState) (modelState, error) { return s.withCanary(cur, d, req.Percent) })
+	return s.change(name, func(cur modelState) (modelState, error) { return s.withCanary(cur, d, req.Percent, req.MirrorPercent) })
 }
 
 func (s *Server) postPromote(w http.ResponseWriter, r *http.Request) (any, error) {

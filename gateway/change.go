@@ -60,12 +60,16 @@ func (s *Server) withStaging(cur modelState, d modelgate.Deployment) (modelState
 	return cur, nil
 }
 
-// withCanary serves d as canary at percent, or as stable at 100% when
-// production has no stable revision yet (the first deploy cannot be a
-// canary, as in KServe).
-func (s *Server) withCanary(cur modelState, d modelgate.Deployment, percent int) (modelState, error) {
+// withCanary serves d as canary at percent, mirroring mirror percent of
+// the stable requests to it, or as stable at 100% when production has no
+// stable revision yet (the first deploy cannot be a canary, as in KServe).
+// A new mirror share is a new split: its window starts again.
+func (s *Server) withCanary(cur modelState, d modelgate.Deployment, percent, mirror int) (modelState, error) {
 	if percent < 1 || percent > 99 {
 		return cur, modelgate.Errorf(modelgate.EINVALID, "canary percent must be between 1 and 99, not %d", percent)
+	}
+	if mirror < 0 || mirror > 100 {
+		return cur, modelgate.Errorf(modelgate.EINVALID, "mirror percent must be between 0 and 100, not %d", mirror)
 	}
 	p := cur.prod
 	switch {
@@ -76,14 +80,14 @@ func (s *Server) withCanary(cur modelState, d modelgate.Deployment, percent int)
 	case p.stable.dep.Version == d.Version:
 		return cur, modelgate.Errorf(modelgate.ECONFLICT,
 			"version %s of model %q is the stable revision; it cannot also be the canary", d.Version, d.Model)
-	case p.canary.sameDeployment(d) && p.percent == percent:
+	case p.canary.sameDeployment(d) && p.percent == percent && p.mirror == mirror:
 		return cur, nil
 	}
 	rev, err := s.revisionFor(d, p.canary, cur.staging)
 	if err != nil {
 		return cur, err
 	}
-	cur.prod = newProduction(p.stable, rev, percent, s.opts.Now())
+	cur.prod = newProduction(p.stable, rev, percent, mirror, s.opts.Now())
 	return cur, nil
 }
 
@@ -94,7 +98,7 @@ func (s *Server) promoted(name string, cur modelState, version string) (modelSta
 	case p == nil:
 		return cur, modelgate.Errorf(modelgate.ENOTFOUND, "model %q is not served in production", name)
 	case p.canary != nil && p.canary.dep.Version == version:
-		cur.prod = newProduction(p.canary, nil, 0, s.opts.Now())
+		cur.prod = newProduction(p.canary, nil, 0, 0, s.opts.Now())
 		return cur, nil
 	case p.canary == nil && p.stable.dep.Version == version:
 		return cur, nil
@@ -115,7 +119,7 @@ func (s *Server) withStable(cur modelState, d modelgate.Deployment) (modelState,
 	if err != nil {
 		return cur, err
 	}
-	cur.prod = newProduction(rev, nil, 0, s.opts.Now())
+	cur.prod = newProduction(rev, nil, 0, 0, s.opts.Now())
 	return cur, nil
 }
 

@@ -20,6 +20,10 @@ type Deployer struct {
 	// PollInterval is how often DeployStaging asks whether staging is
 	// ready. Default 100ms.
 	PollInterval time.Duration
+	// MirrorPercent is the share (0..100) of the stable revision's requests
+	// StartCanary asks the gateway to mirror to the canary for a paired
+	// comparison (RevisionStats.Paired). Default 0: no mirroring.
+	MirrorPercent int
 }
 
 // NewDeployer returns a Deployer for the gateway at baseURL (for example
@@ -110,10 +114,11 @@ func (d *Deployer) Status(ctx context.Context, model string) (Status, error) {
 	return st, err
 }
 
-// StartCanary serves dep next to the stable revision at percent (1..99);
-// without a stable revision dep becomes stable at 100%.
+// StartCanary serves dep next to the stable revision at percent (1..99),
+// mirroring MirrorPercent of the stable requests to it; without a stable
+// revision dep becomes stable at 100%.
 func (d *Deployer) StartCanary(ctx context.Context, dep modelgate.Deployment, percent int) error {
-	req := CanaryRequest{Deployment: dep, Percent: percent}
+	req := CanaryRequest{Deployment: dep, Percent: percent, MirrorPercent: d.MirrorPercent}
 	return d.c.do(ctx, http.MethodPut, modelPath(dep.Model, "/canary"), req, nil)
 }
 

@@ -3,7 +3,10 @@
 // Inference (V2) protocols, splits production traffic between a stable and a
 // canary revision, serves a staging environment under /staging and measures
 // every production revision (requests, errors, latency, predictions, feature
-// values as DDSketches). Server is the gateway; Deployer and MetricsSource
+// values as DDSketches). A share of the stable revision's requests can be
+// mirrored to the canary after production has answered, bounded and never
+// queued, for pairs of both answers on the same rows (modelgate.Paired).
+// Server is the gateway; Deployer and MetricsSource
 // drive it through its /admin/ API and implement modelgate.Deployer and
 // modelgate.MetricsSource. It imports the root package modelgate and the
 // shared leaves sketch and wire (the V1 and V2 messages, read and written

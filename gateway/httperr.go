@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/wire"
@@ -63,10 +65,21 @@ func dataStatus(err error) int {
 	return http.StatusInternalServerError
 }
 
+// writeJSON answers v with status. The body is encoded first so the
+// answer carries its Content-Length and can be flushed whole before the
+// handler returns.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		buf.Reset()
+		_ = json.NewEncoder(&buf).Encode(wire.ErrorBody{Error: "encode answer: " + err.Error()})
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
+	_, _ = w.Write(buf.Bytes()) // the client went away; nothing to do
 }
 
 func writeDataError(w http.ResponseWriter, status int, msg string) {

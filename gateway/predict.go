@@ -14,11 +14,12 @@ import (
 
 // answer is the outcome of one prediction request.
 type answer struct {
-	status int
-	body   any
-	rows   [][]float64
-	preds  []float64
-	err    error // why status is not 200
+	status    int
+	body      any
+	instances []any // the request's instances, once read
+	rows      [][]float64
+	preds     []float64
+	err       error // why status is not 200
 }
 
 func failed(err error) answer {
@@ -58,6 +59,21 @@ func (s *Server) predictHandler(e env, name string, w http.ResponseWriter, r *ht
 			"status", a.status, "error", a.err)
 	}
 	writeJSON(w, a.status, a.body)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush() // the client has its answer before any work below
+	}
+	s.afterAnswer(name, t, a)
+}
+
+// afterAnswer does the work a successful production answer leads to and
+// the client need not wait for: mirroring it to the canary.
+func (s *Server) afterAnswer(name string, t target, a answer) {
+	if a.status != http.StatusOK || t.stats == nil {
+		return
+	}
+	if t.mirror != nil {
+		s.startMirror(mirrorJob{model: name, canary: t.mirror, stats: t.mirrorStats, instances: a.instances, stable: a.preds})
+	}
 }
 
 // predict reads the request with read and answers it with t's model.
@@ -70,7 +86,7 @@ func predict(w http.ResponseWriter, r *http.Request, t target, read reader) answ
 	if err != nil {
 		return failed(err)
 	}
-	return answer{status: http.StatusOK, body: reply(preds), rows: rows, preds: preds}
+	return answer{status: http.StatusOK, body: reply(preds), instances: instances, rows: rows, preds: preds}
 }
 
 // infer turns instances into features and predictions. Errors are

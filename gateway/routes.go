@@ -57,6 +57,10 @@ type target struct {
 	rev    *revision
 	stats  *revisionStats // nil in staging: staging is not measured
 	window time.Time      // production's split start: the measurement window
+	// mirror is the canary to repeat a stable answer on, chosen with the
+	// split's mirror share; nil otherwise. mirrorStats are its figures.
+	mirror      *revision
+	mirrorStats *revisionStats
 }
 
 // pick chooses the revision of name that answers r in e; ok is false when
@@ -76,7 +80,11 @@ func (s *Server) pick(e env, name string, r *http.Request) (target, bool) {
 	if p.canary != nil && s.toCanary(p.percent, r.Header.Get(HeaderRequestKey)) {
 		return target{rev: p.canary, stats: p.canaryStats, window: p.start}, true
 	}
-	return target{rev: p.stable, stats: p.stableStats, window: p.start}, true
+	t := target{rev: p.stable, stats: p.stableStats, window: p.start}
+	if p.mirror > 0 && s.random()*100 < float64(p.mirror) {
+		t.mirror, t.mirrorStats = p.canary, p.canaryStats
+	}
+	return t, true
 }
 
 // toCanary decides the split: by the key's FNV-1a hash when there is a key,

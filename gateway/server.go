@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -37,6 +38,12 @@ type Options struct {
 	// serves POST /actuals and adds Accuracy to /observe. Default (nil): no
 	// actuals are collected.
 	Actuals Actuals
+	// MaxMirrors bounds the mirrored requests (CanaryRequest.MirrorPercent)
+	// running at once; a mirror beyond it is dropped and counted, so
+	// mirroring never queues work behind production. Default 4.
+	MaxMirrors int
+	// MirrorTimeout bounds one mirrored canary call. Default 10s.
+	MirrorTimeout time.Duration
 }
 
 // maxBodyBytes bounds request bodies.
@@ -55,6 +62,11 @@ type Server struct {
 
 	adminMu sync.Mutex // serialises admin changes (load, persist, swap)
 	randMu  sync.Mutex // guards opts.Rand
+
+	mirrorSlots chan struct{}   // one token per mirror in flight
+	mirrors     sync.WaitGroup  // mirrors in flight, awaited by Close
+	background  context.Context // background work's context; cancelled by Close
+	stop        context.CancelFunc
 }
 
 // NewServer returns a Server with defaults filled in; it serves nothing
@@ -69,7 +81,14 @@ func NewServer(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, models: map[string]modelState{}}
+	if opts.MaxMirrors <= 0 {
+		opts.MaxMirrors = defaultMaxMirrors
+	}
+	if opts.MirrorTimeout <= 0 {
+		opts.MirrorTimeout = defaultMirrorTimeout
+	}
+	s := &Server{opts: opts, models: map[string]modelState{}, mirrorSlots: make(chan struct{}, opts.MaxMirrors)}
+	s.background, s.stop = context.WithCancel(context.Background())
 	s.mux = s.routes()
 	return s
 }
@@ -89,10 +108,13 @@ func (s *Server) Open() error {
 	return nil
 }
 
-// Close stops answering readiness probes and closes the models that hold
-// resources (external servers it started). It never fails.
+// Close stops answering readiness probes, cancels and awaits background
+// work (mirrors) and closes the models that hold resources (external
+// servers it started). It never fails.
 func (s *Server) Close() error {
 	s.ready.Store(false)
+	s.stop()
+	s.mirrors.Wait()
 	s.adminMu.Lock()
 	defer s.adminMu.Unlock()
 	s.mu.RLock()
@@ -152,12 +174,12 @@ func (s *Server) restoreModel(rec modelRecord) (modelState, error) {
 	if m.staging, err = load(rec.Staging, stable, canary); err != nil {
 		return m, err
 	}
-	if canary != nil && (stable == nil || rec.CanaryPercent < 1 || rec.CanaryPercent > 99) {
+	if canary != nil && (stable == nil || rec.CanaryPercent < 1 || rec.CanaryPercent > 99 || rec.MirrorPercent < 0 || rec.MirrorPercent > 100) {
 		return m, modelgate.Errorf(modelgate.EINVALID,
-			"canary %s needs a stable revision and a percent between 1 and 99", canary.dep.Version)
+			"canary %s needs a stable revision, a percent between 1 and 99 and a mirror percent between 0 and 100", canary.dep.Version)
 	}
 	if stable != nil {
-		m.prod = newProduction(stable, canary, rec.CanaryPercent, s.opts.Now())
+		m.prod = newProduction(stable, canary, rec.CanaryPercent, rec.MirrorPercent, s.opts.Now())
 	}
 	return m, nil
 }

@@ -129,7 +129,9 @@ func (a *app) openPlatform() error {
 	case "local":
 		base := "http://" + a.cfg.Platform.Listen
 		client := &http.Client{Timeout: 30 * time.Second}
-		a.deployer = gateway.NewDeployer(base, client)
+		d := gateway.NewDeployer(base, client)
+		d.MirrorPercent = a.cfg.Canary.MirrorPercent
+		a.deployer = d
 		a.metrics = gateway.NewMetricsSource(base, client)
 		return nil
 	case "kserve":

@@ -168,6 +168,7 @@ type CanaryConfig struct {
 	Extension      Duration `yaml:"extension"`
 	MinRequests    int64    `yaml:"min_requests"`
 	EarlyPromotion bool     `yaml:"early_promotion"`
+	MirrorPercent  int      `yaml:"mirror_percent"` // local: stable requests also sent to the canary, for pairs
 }
 
 type ThresholdsConfig struct {
@@ -300,7 +301,7 @@ func defaultConfig() *Config {
 		Platform: PlatformConfig{Type: "local", Listen: "127.0.0.1:8080", State: ".modelgate/gateway.json"},
 		State:    StateConfig{Dir: ".modelgate"},
 		Canary: CanaryConfig{Percent: 10, Window: Duration(30 * time.Minute), Interval: Duration(30 * time.Second),
-			Extension: Duration(15 * time.Minute), MinRequests: 200},
+			Extension: Duration(15 * time.Minute), MinRequests: 200, MirrorPercent: 10},
 		Thresholds: ThresholdsConfig{ErrorRateMargin: 0.005, LatencyP95Margin: Duration(50 * time.Millisecond),
 			RelativeTolerance: 0.05, LatencyFloor: Duration(10 * time.Millisecond)},
 		Judge: JudgeConfig{Type: "sequential", Alpha: 0.05, PredictionMargin: 0.025, FeatureMargin: 0.025, PSIAlert: 0.2,
@@ -418,6 +419,7 @@ func (c *Config) validate() error {
 	check(c.Canary.Interval > 0, "canary.interval: expected a positive duration like 30s")
 	check(c.Canary.Extension >= 0, "canary.extension: expected a duration ≥ 0")
 	check(c.Canary.MinRequests >= 1, "canary.min_requests: expected at least 1")
+	check(c.Canary.MirrorPercent >= 0 && c.Canary.MirrorPercent <= 100, "canary.mirror_percent: expected an integer from 0 (off) to 100, got %d", c.Canary.MirrorPercent)
 	check(c.Thresholds.ErrorRateMargin >= 0 && c.Thresholds.ErrorRateMargin < 1, "thresholds.error_rate_margin: expected a rate from 0 to 1 (0.005 = 0.5 points), got %v", c.Thresholds.ErrorRateMargin)
 	check(c.Thresholds.RelativeTolerance > 0 && c.Thresholds.RelativeTolerance < 1, "thresholds.relative_tolerance: expected a fraction like 0.05, got %v", c.Thresholds.RelativeTolerance)
 	check(c.Judge.Type == "sequential" || c.Judge.Type == "thresholds", "judge.type: expected sequential or thresholds, got %q", c.Judge.Type)
