@@ -18,6 +18,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+m+"/rollback", s.admin(s.putStable))
 	mux.HandleFunc("PUT "+m+"/stable", s.admin(s.putStable))
 	mux.HandleFunc("GET "+m+"/observe", s.admin(s.getObserve))
+	mux.HandleFunc("GET "+m+"/recent", s.admin(s.getRecent))
 }
 
 // admin adapts an admin operation to an HTTP handler: 200 with the result

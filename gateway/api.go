@@ -17,6 +17,7 @@ import (
 //	POST /admin/models/{model}/rollback   modelgate.Deployment → Status
 //	PUT  /admin/models/{model}/stable     modelgate.Deployment → Status
 //	GET  /admin/models/{model}/observe    → modelgate.Window
+//	GET  /admin/models/{model}/recent?n=N → RecentAnswer (production's latest instances)
 //	POST /actuals                         actuals by request id (with Options.Actuals)
 //
 // Failures answer AdminError with the status of its code.

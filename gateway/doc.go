@@ -6,6 +6,8 @@
 // values as DDSketches). A share of the stable revision's requests can be
 // mirrored to the canary after production has answered, bounded and never
 // queued, for pairs of both answers on the same rows (modelgate.Paired).
+// The latest production instances of each model are kept in memory for
+// staging to score (Deployer.RecentRequests, modelgate.RequestSampler).
 // Server is the gateway; Deployer and MetricsSource
 // drive it through its /admin/ API and implement modelgate.Deployer and
 // modelgate.MetricsSource. It imports the root package modelgate and the

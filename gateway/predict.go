@@ -66,11 +66,13 @@ func (s *Server) predictHandler(e env, name string, w http.ResponseWriter, r *ht
 }
 
 // afterAnswer does the work a successful production answer leads to and
-// the client need not wait for: mirroring it to the canary.
+// the client need not wait for: keeping its instances among the recent
+// requests and mirroring it to the canary.
 func (s *Server) afterAnswer(name string, t target, a answer) {
 	if a.status != http.StatusOK || t.stats == nil {
 		return
 	}
+	s.recordRecent(name, a.instances)
 	if t.mirror != nil {
 		s.startMirror(mirrorJob{model: name, canary: t.mirror, stats: t.mirrorStats, instances: a.instances, stable: a.preds})
 	}

@@ -44,6 +44,13 @@ type Options struct {
 	MaxMirrors int
 	// MirrorTimeout bounds one mirrored canary call. Default 10s.
 	MirrorTimeout time.Duration
+	// RecentRequests is how many of each model's latest production
+	// instances are kept, in memory only, for GET .../recent and
+	// Deployer.RecentRequests. Default 1000; negative keeps none.
+	RecentRequests int
+	// RecentBytes bounds the memory those instances take per model, as
+	// JSON. Default 8 MiB.
+	RecentBytes int
 }
 
 // maxBodyBytes bounds request bodies.
@@ -62,6 +69,9 @@ type Server struct {
 
 	adminMu sync.Mutex // serialises admin changes (load, persist, swap)
 	randMu  sync.Mutex // guards opts.Rand
+
+	recentMu sync.Mutex // guards recent
+	recent   map[string]*recentRequests
 
 	mirrorSlots chan struct{}   // one token per mirror in flight
 	mirrors     sync.WaitGroup  // mirrors in flight, awaited by Close
@@ -87,7 +97,14 @@ func NewServer(opts Options) *Server {
 	if opts.MirrorTimeout <= 0 {
 		opts.MirrorTimeout = defaultMirrorTimeout
 	}
-	s := &Server{opts: opts, models: map[string]modelState{}, mirrorSlots: make(chan struct{}, opts.MaxMirrors)}
+	if opts.RecentRequests == 0 {
+		opts.RecentRequests = defaultRecentRequests
+	}
+	if opts.RecentBytes <= 0 {
+		opts.RecentBytes = defaultRecentBytes
+	}
+	s := &Server{opts: opts, models: map[string]modelState{}, recent: map[string]*recentRequests{},
+		mirrorSlots: make(chan struct{}, opts.MaxMirrors)}
 	s.background, s.stop = context.WithCancel(context.Background())
 	s.mux = s.routes()
 	return s
