@@ -22,18 +22,30 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 }
 
 // admin adapts an admin operation to an HTTP handler: 200 with the result
-// as JSON, or an AdminError.
+// as JSON, or an AdminError. Every change (any method but GET) is logged
+// with its outcome, refused ones too.
 func (s *Server) admin(op func(w http.ResponseWriter, r *http.Request) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v, err := op(w, r)
+		s.logAdmin(r, err)
 		if err != nil {
-			if modelgate.ErrorCode(err) == modelgate.EINTERNAL {
-				s.opts.Logger.Error("admin request failed", "method", r.Method, "path", r.URL.Path, "error", err)
-			}
 			writeAdminError(w, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+// logAdmin logs an admin change, or a failed admin read.
+func (s *Server) logAdmin(r *http.Request, err error) {
+	attrs := []any{"method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr}
+	switch {
+	case err != nil && modelgate.ErrorCode(err) == modelgate.EINTERNAL:
+		s.opts.Logger.Error("admin request failed", append(attrs, "error", err)...)
+	case err != nil && r.Method != http.MethodGet:
+		s.opts.Logger.Warn("admin change refused", append(attrs, "error", modelgate.ErrorMessage(err))...)
+	case r.Method != http.MethodGet:
+		s.opts.Logger.Info("admin change", attrs...)
 	}
 }
 

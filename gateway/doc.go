@@ -8,7 +8,10 @@
 // queued, for pairs of both answers on the same rows (modelgate.Paired).
 // The latest production instances of each model are kept in memory for
 // staging to score (Deployer.RecentRequests, modelgate.RequestSampler).
-// Server is the gateway; Deployer and MetricsSource
+// Before serving a model directory the gateway recomputes its digest
+// (modelgate.DirDigest) and refuses a change whose digest is not the one
+// named, so it serves exactly the bytes the engine verified; every admin
+// change is logged. Server is the gateway; Deployer and MetricsSource
 // drive it through its /admin/ API and implement modelgate.Deployer and
 // modelgate.MetricsSource. It imports the root package modelgate and the
 // shared leaves sketch and wire (the V1 and V2 messages, read and written

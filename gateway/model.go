@@ -37,6 +37,31 @@ func (r *revision) sameDeployment(d modelgate.Deployment) bool {
 	return r != nil && r.dep.Version == d.Version && r.dep.Digest == d.Digest
 }
 
+// verifyArtifact recomputes the digest of d.ModelDir and refuses d unless
+// it equals d.Digest. Checking the registry is the engine's duty; the
+// gateway's is to serve exactly the bytes whose digest the caller named,
+// so an admin call cannot make production serve an unregistered model.
+func (s *Server) verifyArtifact(d modelgate.Deployment) error {
+	if d.ModelDir == "" {
+		return modelgate.Errorf(modelgate.EINVALID, "deployment of model %q version %s has no model_dir", d.Model, d.Version)
+	}
+	if d.Digest == "" {
+		return modelgate.Errorf(modelgate.EINVALID,
+			"deployment of model %q version %s names no digest; the gateway serves only a model directory whose digest it can check", d.Model, d.Version)
+	}
+	got, err := s.opts.DirDigest(d.ModelDir)
+	if err != nil {
+		return loadError(d, err)
+	}
+	if got != d.Digest {
+		return modelgate.Errorf(modelgate.EINVALID,
+			"model directory %s of model %q version %s has digest %s, not %s as the request says; refusing to serve it",
+			d.ModelDir, d.Model, d.Version, got, d.Digest)
+	}
+	s.opts.Logger.Info("gateway verified artifact", "model", d.Model, "version", d.Version, "digest", got, "dir", d.ModelDir)
+	return nil
+}
+
 // loadRevision loads d.ModelDir with load, translating failures into
 // *modelgate.Error.
 func loadRevision(load Loader, d modelgate.Deployment) (*revision, error) {

@@ -23,6 +23,10 @@ type Options struct {
 	// through external servers (StartUpstream). A returned Model that
 	// implements io.Closer is closed once no environment serves it.
 	DeploymentLoader func(d modelgate.Deployment) (Model, error)
+	// DirDigest computes a model directory's digest, which must equal the
+	// deployment's Digest before the gateway serves the directory. Default
+	// modelgate.DirDigest; tests with fake model directories replace it.
+	DirDigest func(dir string) (string, error)
 	// StatePath is the JSON file where the served configuration is kept so
 	// a restarted gateway serves the same thing. "" keeps it in memory only.
 	StatePath string
@@ -90,6 +94,9 @@ func NewServer(opts Options) *Server {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.DirDigest == nil {
+		opts.DirDigest = modelgate.DirDigest
 	}
 	if opts.MaxMirrors <= 0 {
 		opts.MaxMirrors = defaultMaxMirrors
@@ -202,13 +209,17 @@ func (s *Server) restoreModel(rec modelRecord) (modelState, error) {
 }
 
 // revisionFor returns a revision serving d, reusing an already loaded model
-// of the same version and digest, loading d.ModelDir otherwise.
+// of the same version and digest (verified when it was loaded), loading
+// d.ModelDir otherwise once its digest is verified.
 func (s *Server) revisionFor(d modelgate.Deployment, loaded ...*revision) (*revision, error) {
 	if r := findRevision(d, loaded...); r != nil {
 		if r.dep == d {
 			return r, nil
 		}
 		return &revision{dep: d, model: r.model, features: r.features}, nil
+	}
+	if err := s.verifyArtifact(d); err != nil {
+		return nil, err
 	}
 	if s.opts.DeploymentLoader != nil {
 		return loadDeployment(s.opts.DeploymentLoader, d)

@@ -70,7 +70,7 @@ func TestServer_Open_Errors(t *testing.T) {
 	wantCode(t, err, modelgate.EINVALID, "is not valid JSON")
 
 	missing := filepath.Join(dir, "missing.json")
-	os.WriteFile(missing, []byte(`{"models": {"iris": {"stable": {"model": "iris", "version": "1", "model_dir": "/gone"}}}}`), 0o600)
+	os.WriteFile(missing, []byte(`{"models": {"iris": {"stable": {"model": "iris", "version": "1", "model_dir": "/gone", "digest": "sha-1"}}}}`), 0o600)
 	err = gateway.NewServer(gateway.Options{
 		Loader:    func(string) (gateway.Model, error) { return nil, os.ErrNotExist },
 		StatePath: missing,
@@ -78,9 +78,9 @@ func TestServer_Open_Errors(t *testing.T) {
 	wantCode(t, err, modelgate.ENOTFOUND, "load model iris version 1 from /gone")
 
 	canary := filepath.Join(dir, "canary.json")
-	os.WriteFile(canary, []byte(`{"models": {"iris": {"stable": {"model": "iris", "version": "1", "model_dir": "/m/1"},
-		"canary": {"model": "iris", "version": "2", "model_dir": "/m/2"}, "canary_percent": 0}}}`), 0o600)
-	err = gateway.NewServer(gateway.Options{Loader: load, StatePath: canary}).Open()
+	os.WriteFile(canary, []byte(`{"models": {"iris": {"stable": {"model": "iris", "version": "1", "model_dir": "/models/1", "digest": "sha-1"},
+		"canary": {"model": "iris", "version": "2", "model_dir": "/models/2", "digest": "sha-2"}, "canary_percent": 0}}}`), 0o600)
+	err = gateway.NewServer(gateway.Options{Loader: load, StatePath: canary, DirDigest: fakeDigest}).Open()
 	wantCode(t, err, modelgate.EINVALID, "percent between 1 and 99")
 
 	// A missing file is an empty gateway.
