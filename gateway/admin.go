@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -74,17 +75,24 @@ func (s *Server) getObserve(_ http.ResponseWriter, r *http.Request) (any, error)
 	if err != nil {
 		return nil, err
 	}
+	s.adminMu.Lock()
+	defer s.adminMu.Unlock()
 	m, _ := s.state(name)
 	if m.prod == nil {
 		return nil, modelgate.Errorf(modelgate.ENOTFOUND, "model %q is not served in production", name)
 	}
-	return &modelgate.Window{
-		Model:  name,
-		Start:  m.prod.start,
-		End:    s.opts.Now(),
-		Stable: s.withAccuracy(name, m.prod.start, m.prod.stableStats.snapshot()),
-		Canary: s.withAccuracy(name, m.prod.start, m.prod.canaryStats.snapshot()),
-	}, nil
+	// The figures answered are saved first, so a restart never shows fewer.
+	figs, err := s.saveState("", nil)
+	if err != nil {
+		return nil, fmt.Errorf("save measurements before answering: %w", err)
+	}
+	f := figs[name]
+	w := &modelgate.Window{Model: name, Start: m.prod.start, End: f.SavedAt,
+		Stable: s.withAccuracy(name, m.prod.start, f.Stable)}
+	if f.Canary != nil {
+		w.Canary = s.withAccuracy(name, m.prod.start, *f.Canary)
+	}
+	return w, nil
 }
 
 func (s *Server) putStaging(w http.ResponseWriter, r *http.Request) (any, error) {

@@ -34,6 +34,19 @@ type Status struct {
 	Since time.Time `json:"since,omitzero"`
 	// Mirror is how mirroring to the canary fares; nil when it is off.
 	Mirror *MirrorStatus `json:"mirror,omitempty"`
+	// Restored is set when the gateway restarted during this split and
+	// restored its figures; nil otherwise.
+	Restored *Restored `json:"restored,omitempty"`
+}
+
+// Restored says a split's figures were restored after a restart. They are
+// the figures saved at SavedAt: the gateway saves them every few seconds,
+// before every /observe answer and at Close, so they include everything
+// any reader was shown. Requests answered after SavedAt and before an
+// abrupt stop, which nobody had observed yet, are not counted.
+type Restored struct {
+	At      time.Time `json:"at"`       // when the gateway restored them
+	SavedAt time.Time `json:"saved_at"` // when they had been saved
 }
 
 // MirrorStatus counts the mirrored requests of the current split. A mirror
@@ -71,6 +84,7 @@ func statusOf(name string, m modelState) Status {
 	if m.prod != nil {
 		st.Since = m.prod.start
 		st.Mirror = m.prod.mirrorStatus()
+		st.Restored = m.prod.restored
 	}
 	return st
 }

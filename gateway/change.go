@@ -19,7 +19,7 @@ func (s *Server) change(name string, f func(cur modelState) (modelState, error))
 	if next == cur {
 		return statusOf(name, cur), nil
 	}
-	if err := s.persist(name, next); err != nil {
+	if _, err := s.saveState(name, &next); err != nil {
 		return Status{}, err
 	}
 	s.mu.Lock()
@@ -30,21 +30,6 @@ func (s *Server) change(name string, f func(cur modelState) (modelState, error))
 	s.opts.Logger.Info("gateway serving", "model", name, "stable", st.Traffic.Stable,
 		"canary", st.Traffic.Canary, "canary_percent", st.Traffic.CanaryPercent, "staging", st.Staging)
 	return st, nil
-}
-
-// persist writes the state file as it will be once name serves next.
-func (s *Server) persist(name string, next modelState) error {
-	if s.opts.StatePath == "" {
-		return nil
-	}
-	st := stateFile{Models: map[string]modelRecord{}}
-	s.mu.RLock()
-	for n, m := range s.models {
-		st.Models[n] = m.record()
-	}
-	s.mu.RUnlock()
-	st.Models[name] = next.record()
-	return writeState(s.opts.StatePath, st)
 }
 
 // withStaging serves d in staging.

@@ -11,7 +11,12 @@
 // Before serving a model directory the gateway recomputes its digest
 // (modelgate.DirDigest) and refuses a change whose digest is not the one
 // named, so it serves exactly the bytes the engine verified; every admin
-// change is logged. Server is the gateway; Deployer and MetricsSource
+// change is logged. The split and its measurements (counts, sketches,
+// pairs) are saved in Options.StatePath every few seconds, before every
+// /observe answer and at Close, and restored at Open with the window's
+// start, so a restart neither resets a canary window nor reports fewer
+// observations than were already reported (Status.Restored says it
+// happened). Server is the gateway; Deployer and MetricsSource
 // drive it through its /admin/ API and implement modelgate.Deployer and
 // modelgate.MetricsSource. It imports the root package modelgate and the
 // shared leaves sketch and wire (the V1 and V2 messages, read and written

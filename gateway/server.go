@@ -27,9 +27,15 @@ type Options struct {
 	// deployment's Digest before the gateway serves the directory. Default
 	// modelgate.DirDigest; tests with fake model directories replace it.
 	DirDigest func(dir string) (string, error)
-	// StatePath is the JSON file where the served configuration is kept so
-	// a restarted gateway serves the same thing. "" keeps it in memory only.
+	// StatePath is the JSON file where the served configuration and its
+	// measurements are kept so a restarted gateway serves the same thing
+	// and its canary window goes on. "" keeps it in memory only.
 	StatePath string
+	// SnapshotInterval is how often the measurements are saved to
+	// StatePath while requests keep coming; they are also saved before
+	// every /observe answer, with every admin change and at Close.
+	// Default 5s; negative saves them only on those occasions.
+	SnapshotInterval time.Duration
 	// Now is the clock for windows and latencies. Default time.Now.
 	Now func() time.Time
 	// Rand returns a uniform number in [0, 1) to split traffic; the server
@@ -79,6 +85,8 @@ type Server struct {
 
 	mirrorSlots chan struct{}   // one token per mirror in flight
 	mirrors     sync.WaitGroup  // mirrors in flight, awaited by Close
+	loops       sync.WaitGroup  // background loops (snapshots), awaited by Close
+	opened      atomic.Bool     // Open succeeded: Close saves the figures
 	background  context.Context // background work's context; cancelled by Close
 	stop        context.CancelFunc
 }
@@ -100,6 +108,9 @@ func NewServer(opts Options) *Server {
 	}
 	if opts.MaxMirrors <= 0 {
 		opts.MaxMirrors = defaultMaxMirrors
+	}
+	if opts.SnapshotInterval == 0 {
+		opts.SnapshotInterval = defaultSnapshotInterval
 	}
 	if opts.MirrorTimeout <= 0 {
 		opts.MirrorTimeout = defaultMirrorTimeout
@@ -127,18 +138,28 @@ func (s *Server) Open() error {
 		if err := s.restore(); err != nil {
 			return err
 		}
+		if s.opts.SnapshotInterval > 0 {
+			s.loops.Go(s.snapshotLoop)
+		}
 	}
+	s.opened.Store(true)
 	s.ready.Store(true)
 	return nil
 }
 
 // Close stops answering readiness probes, cancels and awaits background
-// work (mirrors) and closes the models that hold resources (external
+// work (mirrors, snapshots), saves the measurements and closes the models that hold resources (external
 // servers it started). It never fails.
 func (s *Server) Close() error {
 	s.ready.Store(false)
 	s.stop()
 	s.mirrors.Wait()
+	s.loops.Wait()
+	if s.opened.Swap(false) {
+		if err := s.snapshot(); err != nil {
+			s.opts.Logger.Error("gateway could not save its measurements", "path", s.opts.StatePath, "error", err)
+		}
+	}
 	s.adminMu.Lock()
 	defer s.adminMu.Unlock()
 	s.mu.RLock()
@@ -203,9 +224,21 @@ func (s *Server) restoreModel(rec modelRecord) (modelState, error) {
 			"canary %s needs a stable revision, a percent between 1 and 99 and a mirror percent between 0 and 100", canary.dep.Version)
 	}
 	if stable != nil {
-		m.prod = newProduction(stable, canary, rec.CanaryPercent, rec.MirrorPercent, s.opts.Now())
+		m.prod, err = s.restoreProduction(rec, stable, canary)
 	}
-	return m, nil
+	return m, err
+}
+
+// restoreProduction rebuilds a saved split: its window's start and the
+// figures measured so far, so a restart does not reset a canary window.
+func (s *Server) restoreProduction(rec modelRecord, stable, canary *revision) (*production, error) {
+	now := s.opts.Now()
+	start := rec.Since
+	if start.IsZero() {
+		start = now
+	}
+	p := newProduction(stable, canary, rec.CanaryPercent, rec.MirrorPercent, start)
+	return p, p.restoreFigures(rec.Figures, now)
 }
 
 // revisionFor returns a revision serving d, reusing an already loaded model

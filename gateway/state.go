@@ -26,6 +26,8 @@ type production struct {
 
 	stableStats *revisionStats
 	canaryStats *revisionStats // nil without a canary
+
+	restored *Restored // set when the figures were restored after a restart
 }
 
 func newProduction(stable, canary *revision, percent, mirror int, now time.Time) *production {
@@ -68,13 +70,18 @@ type modelRecord struct {
 	CanaryPercent int                   `json:"canary_percent,omitempty"`
 	MirrorPercent int                   `json:"mirror_percent,omitempty"`
 	Staging       *modelgate.Deployment `json:"staging,omitempty"`
+	// Since is when production's split was set, restored so the window
+	// goes on across a restart.
+	Since time.Time `json:"since,omitzero"`
+	// Figures are the split's measurements when the file was written.
+	Figures *figures `json:"figures,omitempty"`
 }
 
 func (m modelState) record() modelRecord {
 	var rec modelRecord
 	if m.prod != nil {
 		rec.Stable = &m.prod.stable.dep
-		rec.CanaryPercent, rec.MirrorPercent = m.prod.percent, m.prod.mirror
+		rec.CanaryPercent, rec.MirrorPercent, rec.Since = m.prod.percent, m.prod.mirror, m.prod.start
 		if m.prod.canary != nil {
 			rec.Canary = &m.prod.canary.dep
 		}

@@ -35,8 +35,9 @@ func TestServer_Persistence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := gateway.Status{Model: "iris", Staging: "3", Since: e2.clock.Now(),
-		Traffic: modelgate.TrafficSplit{Stable: "1", Canary: "2", CanaryPercent: 20}}
+	want := gateway.Status{Model: "iris", Staging: "3", Since: e.clock.Now(),
+		Traffic:  modelgate.TrafficSplit{Stable: "1", Canary: "2", CanaryPercent: 20},
+		Restored: &gateway.Restored{At: e2.clock.Now(), SavedAt: e.clock.Now()}}
 	if diff := cmp.Diff(want, st); diff != "" {
 		t.Errorf("restored status (-want +got):\n%s", diff)
 	}
