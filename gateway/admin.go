@@ -9,7 +9,9 @@ import (
 	"github.com/modelgate/modelgate"
 )
 
-func (s *Server) adminRoutes(mux *http.ServeMux) {
+// adminRoutes is the admin API, behind the token check.
+func (s *Server) adminRoutes() http.Handler {
+	mux := http.NewServeMux()
 	m := adminPrefix + "/{model}"
 	mux.HandleFunc("GET "+adminPrefix, s.admin(s.listModels))
 	mux.HandleFunc("GET "+m, s.admin(s.getStatus))
@@ -20,6 +22,10 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT "+m+"/stable", s.admin(s.putStable))
 	mux.HandleFunc("GET "+m+"/observe", s.admin(s.getObserve))
 	mux.HandleFunc("GET "+m+"/recent", s.admin(s.getRecent))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeAdminError(w, modelgate.Errorf(modelgate.ENOTFOUND, "no admin route for %s %s", r.Method, r.URL.Path))
+	})
+	return s.authorized(mux)
 }
 
 // admin adapts an admin operation to an HTTP handler: 200 with the result

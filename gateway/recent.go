@@ -138,7 +138,7 @@ func (d *Deployer) RecentRequests(ctx context.Context, model string, n int) ([]j
 		return nil, nil
 	}
 	var ans RecentAnswer
-	if err := d.c.do(ctx, http.MethodGet, modelPath(model, "/recent?n="+strconv.Itoa(n)), nil, &ans); err != nil {
+	if err := d.admin.do(ctx, http.MethodGet, modelPath(model, "/recent?n="+strconv.Itoa(n)), nil, &ans); err != nil {
 		return nil, err
 	}
 	return ans.Instances, nil

@@ -27,7 +27,9 @@ const (
 	HeaderRequestKey = "X-Request-Key"
 )
 
-func (s *Server) routes() *http.ServeMux {
+// dataRoutes is the data plane: predictions and metadata in production and
+// staging, and POST /actuals. It has no /admin/ path at all.
+func (s *Server) dataRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
 	for _, e := range []env{envProduction, envStaging} {
 		p := ""
@@ -42,7 +44,6 @@ func (s *Server) routes() *http.ServeMux {
 		mux.HandleFunc("GET "+p+"/v2/models/{name}/ready", s.modelHandler(e, modelReady))
 		mux.HandleFunc("POST "+p+"/v2/models/{name}/infer", s.handleV2Infer(e))
 	}
-	s.adminRoutes(mux)
 	if s.opts.Actuals != nil {
 		mux.Handle("POST /actuals", s.opts.Actuals)
 	}

@@ -42,6 +42,15 @@ type Options struct {
 	// serialises calls, so rand.New(rand.NewPCG(seed, seed)).Float64 is fine.
 	// Default math/rand/v2's Float64.
 	Rand func() float64
+	// AdminToken is the bearer token the admin API requires
+	// ("Authorization: Bearer <token>"), compared in constant time; a
+	// request without it or with another is refused with 401. "" leaves
+	// the admin API open, which only in-process use and tests should do:
+	// modelgate serve always sets one.
+	AdminToken string
+	// AdminTokenHint tells a refused caller how to supply the token (for
+	// modelgate: which config keys and files). Optional.
+	AdminTokenHint string
 	// Logger receives admin changes and model failures. Default: discard.
 	Logger *slog.Logger
 	// Actuals, when set, records production predictions by request id,
@@ -70,9 +79,11 @@ const maxBodyBytes = 32 << 20
 // under /staging) and the /admin/ API. Create it with NewServer, call Open,
 // serve Handler, and Close when done.
 type Server struct {
-	opts  Options
-	mux   *http.ServeMux
-	ready atomic.Bool // set by Open, cleared by Close
+	opts     Options
+	data     http.Handler // the data plane
+	adminAPI http.Handler // the admin API, behind the token check
+	both     http.Handler // both on one handler
+	ready    atomic.Bool  // set by Open, cleared by Close
 
 	mu     sync.RWMutex // guards models
 	models map[string]modelState
@@ -124,7 +135,11 @@ func NewServer(opts Options) *Server {
 	s := &Server{opts: opts, models: map[string]modelState{}, recent: map[string]*recentRequests{},
 		mirrorSlots: make(chan struct{}, opts.MaxMirrors)}
 	s.background, s.stop = context.WithCancel(context.Background())
-	s.mux = s.routes()
+	s.data, s.adminAPI = s.dataRoutes(), s.adminRoutes()
+	both := http.NewServeMux()
+	both.Handle("/admin/", s.adminAPI)
+	both.Handle("/", s.data)
+	s.both = both
 	return s
 }
 
@@ -172,8 +187,19 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// Handler returns the HTTP handler of the data plane and the admin API.
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler returns one HTTP handler for both the data plane and the admin
+// API (still behind Options.AdminToken when set), for tests and in-process
+// use. A served gateway keeps them apart: DataHandler and AdminHandler on
+// their own listeners (Serve).
+func (s *Server) Handler() http.Handler { return s.both }
+
+// DataHandler returns the data plane: predictions, metadata, health and
+// POST /actuals. It serves no /admin/ path at all (404).
+func (s *Server) DataHandler() http.Handler { return s.data }
+
+// AdminHandler returns the admin API (/admin/...), which answers only
+// requests carrying Options.AdminToken as a bearer token.
+func (s *Server) AdminHandler() http.Handler { return s.adminAPI }
 
 func (s *Server) restore() error {
 	st, err := readState(s.opts.StatePath)

@@ -127,12 +127,11 @@ func (a *app) openState() error {
 func (a *app) openPlatform() error {
 	switch a.cfg.Platform.Type {
 	case "local":
-		base := "http://" + a.cfg.Platform.Listen
-		client := &http.Client{Timeout: 30 * time.Second}
-		d := gateway.NewDeployer(base, client)
+		ep := a.cfg.gatewayEndpoints(&http.Client{Timeout: 30 * time.Second})
+		d := gateway.NewDeployerFor(ep)
 		d.MirrorPercent = a.cfg.Canary.MirrorPercent
 		a.deployer = d
-		a.metrics = gateway.NewMetricsSource(base, client)
+		a.metrics = gateway.NewMetricsSourceFor(ep)
 		return nil
 	case "kserve":
 		kd, err := kserve.Open(kserveOptions(a.cfg.Platform.KServe))
@@ -371,7 +370,7 @@ func newActuals(c ActualsConfig) *payload.Actuals {
 // newGateway builds the local serving gateway (for serve and demo). Models
 // named in external are served by their external server; the rest natively.
 // With actuals, the gateway takes POST /actuals and joins them by request id.
-func newGateway(statePath string, external map[string]ExternalConfig, actuals *payload.Actuals, logger *slog.Logger) *gateway.Server {
+func newGateway(statePath string, external map[string]ExternalConfig, actuals *payload.Actuals, logger *slog.Logger, edits ...func(*gateway.Options)) *gateway.Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -379,7 +378,7 @@ func newGateway(statePath string, external map[string]ExternalConfig, actuals *p
 	if actuals != nil {
 		acts = actuals
 	}
-	return gateway.NewServer(gateway.Options{
+	opts := gateway.Options{
 		Actuals: acts,
 		DeploymentLoader: func(d modelgate.Deployment) (gateway.Model, error) {
 			ext, ok := external[d.Model]
@@ -396,7 +395,16 @@ func newGateway(statePath string, external map[string]ExternalConfig, actuals *p
 		},
 		StatePath: statePath,
 		Logger:    logger,
-	})
+	}
+	for _, edit := range edits {
+		edit(&opts)
+	}
+	return gateway.NewServer(opts)
+}
+
+// withAdminToken makes the gateway's admin API require token.
+func withAdminToken(token, hint string) func(*gateway.Options) {
+	return func(o *gateway.Options) { o.AdminToken, o.AdminTokenHint = token, hint }
 }
 
 // actor names who runs modelgate, for the records.

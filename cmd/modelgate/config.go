@@ -66,6 +66,13 @@ type PlatformConfig struct {
 	State    string                    `yaml:"state"`    // local: file where `serve` keeps what it serves
 	External map[string]ExternalConfig `yaml:"external"` // local: models served by an external server, by model name
 
+	// local: the admin API's own listener (host:port or a unix socket
+	// path), and where its bearer token comes from (see adminTokenSource).
+	AdminListen      string `yaml:"admin_listen"`
+	AdminTokenFile   string `yaml:"admin_token_file"`
+	AdminTokenEnv    string `yaml:"admin_token_env"`
+	AllowNonLoopback bool   `yaml:"allow_non_loopback"` // local: listen beyond loopback, on purpose
+
 	// kserve: its keys (kubeconfig, context, namespaces, model_format,
 	// storage_uri, …) sit directly under platform.
 	KServe KServeConfig `yaml:",inline"`
@@ -298,8 +305,9 @@ func defaultConfig() *Config {
 	return &Config{
 		Registry: RegistryConfig{Type: "local", Path: "registry",
 			Aliases: AliasesConfig{Candidate: "challenger", Champion: "champion", Previous: "previous"}},
-		Platform: PlatformConfig{Type: "local", Listen: "127.0.0.1:8080", State: ".modelgate/gateway.json"},
-		State:    StateConfig{Dir: ".modelgate"},
+		Platform: PlatformConfig{Type: "local", Listen: "127.0.0.1:8080", State: ".modelgate/gateway.json",
+			AdminListen: "127.0.0.1:8081", AdminTokenEnv: "MODELGATE_ADMIN_TOKEN"},
+		State: StateConfig{Dir: ".modelgate"},
 		Canary: CanaryConfig{Percent: 10, Window: Duration(30 * time.Minute), Interval: Duration(30 * time.Second),
 			Extension: Duration(15 * time.Minute), MinRequests: 200, MirrorPercent: 10},
 		Thresholds: ThresholdsConfig{ErrorRateMargin: 0.005, LatencyP95Margin: Duration(50 * time.Millisecond),
@@ -405,6 +413,8 @@ func (c *Config) validate() error {
 		"registry.aliases: expected three different names for candidate, champion and previous")
 	check(c.Platform.Type == "local" || c.Platform.Type == "kserve", "platform.type: %q is not supported; expected local or kserve", c.Platform.Type)
 	check(c.Platform.Type != "local" || strings.Contains(c.Platform.Listen, ":"), "platform.listen: expected host:port, e.g. 127.0.0.1:8080, got %q", c.Platform.Listen)
+	check(c.Platform.Type != "local" || strings.ContainsAny(c.Platform.AdminListen, ":/") && c.Platform.AdminListen != c.Platform.Listen,
+		"platform.admin_listen: expected host:port other than platform.listen, e.g. 127.0.0.1:8081, or a unix socket path, got %q", c.Platform.AdminListen)
 	check(c.Metrics.Type == "" || c.Metrics.Type == "prometheus", "metrics.type: expected prometheus (or nothing, for the local gateway's own figures), got %q", c.Metrics.Type)
 	check(c.Platform.Type != "kserve" || c.Metrics.Type == "prometheus", "metrics.type: platform kserve needs metrics {type: prometheus, url: …}")
 	check(c.Metrics.Type != "prometheus" || c.Platform.Type == "kserve", "metrics.type: prometheus needs platform.type kserve (the local gateway measures itself)")
