@@ -115,7 +115,7 @@ func (s *Server) putCanary(w http.ResponseWriter, r *http.Request) (any, error) 
 		return nil, err
 	}
 	var req CanaryRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	if err := decodeBody(w, r, &req, adminBodyBytes); err != nil {
 		return nil, err
 	}
 	d, err := checkDeployment(name, req.Deployment)
@@ -131,7 +131,7 @@ func (s *Server) postPromote(w http.ResponseWriter, r *http.Request) (any, error
 		return nil, err
 	}
 	var req PromoteRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	if err := decodeBody(w, r, &req, adminBodyBytes); err != nil {
 		return nil, err
 	}
 	if req.Version == "" {
@@ -164,7 +164,7 @@ func deploymentRequest(w http.ResponseWriter, r *http.Request) (string, modelgat
 		return "", modelgate.Deployment{}, err
 	}
 	var d modelgate.Deployment
-	if err := decodeBody(w, r, &d); err != nil {
+	if err := decodeBody(w, r, &d, adminBodyBytes); err != nil {
 		return "", d, err
 	}
 	d, err = checkDeployment(name, d)

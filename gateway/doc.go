@@ -15,8 +15,15 @@
 // measurements in Options.StatePath so a restart neither resets a canary
 // window nor reports fewer observations than it already reported.
 //
-// It imports the root package modelgate and the shared leaves sketch and
-// wire; models come in through the Loader seam, never by importing mlmodel. A revision can also be an external model server
+// The data plane holds up under abuse: bounded bodies, instances per request
+// (decided while the body streams in) and predictions in flight, a request
+// timeout, work stopped between batches when the client goes away, and
+// strict input types (a boolean or null for a numeric feature only where
+// the model's signature declares it).
+//
+// It imports the root package modelgate and the shared leaves sketch, wire
+// and mlmodelfile (to read a model's declared input types); models come in
+// through the Loader seam, never by importing mlmodel. A revision can also be an external model server
 // (StartUpstream: a URL or a command started on a port the gateway chooses,
 // speaking V1 or V2), proxied and measured like a native model.
 package gateway

@@ -53,9 +53,14 @@ func statusCode(status int) string {
 	return modelgate.EINVALID
 }
 
-// dataStatus is the data plane's status for err: 400 for bad input, 404 for
-// a missing model, 500 for everything else (a model failure).
+// dataStatus is the data plane's status for err: its own for a limit or a
+// timeout, 400 for bad input, 404 for a missing model, 500 for everything
+// else (a model failure).
 func dataStatus(err error) int {
+	var se *statusError
+	if errors.As(err, &se) {
+		return se.status
+	}
 	switch modelgate.ErrorCode(err) {
 	case modelgate.EINVALID:
 		return http.StatusBadRequest

@@ -45,7 +45,11 @@ func (s *Server) startMirror(j mirrorJob) {
 func (s *Server) runMirror(j mirrorJob) {
 	ctx, cancel := context.WithTimeout(s.background, s.opts.MirrorTimeout)
 	defer cancel()
-	_, preds, err := infer(ctx, j.canary.model, j.instances)
+	err := j.canary.inputs.check(j.instances)
+	var preds []float64
+	if err == nil {
+		_, preds, err = infer(ctx, j.canary.model, j.instances)
+	}
 	if err != nil {
 		j.stats.mirrorEnded(nil, nil)
 		s.opts.Logger.Debug("mirrored request failed", "model", j.model, "version", j.canary.dep.Version, "error", err)

@@ -29,7 +29,13 @@ type Loader func(dir string) (Model, error)
 type revision struct {
 	dep      modelgate.Deployment
 	model    Model
-	features []string // FeatureNames, read once
+	features []string     // FeatureNames, read once
+	inputs   *inputPolicy // the JSON types it accepts; nil: not checked
+}
+
+// newRevision wraps a loaded model.
+func newRevision(d modelgate.Deployment, m Model) *revision {
+	return &revision{dep: d, model: m, features: m.FeatureNames(), inputs: policyOf(m)}
 }
 
 // sameDeployment reports whether r already serves d's artifact.
@@ -72,7 +78,7 @@ func loadRevision(load Loader, d modelgate.Deployment) (*revision, error) {
 	if err != nil {
 		return nil, loadError(d, err)
 	}
-	return &revision{dep: d, model: m, features: m.FeatureNames()}, nil
+	return newRevision(d, m), nil
 }
 
 func loadError(d modelgate.Deployment, err error) error {

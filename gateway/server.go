@@ -57,6 +57,21 @@ type Options struct {
 	// serves POST /actuals and adds Accuracy to /observe. Default (nil): no
 	// actuals are collected.
 	Actuals Actuals
+	// MaxBodyBytes bounds a prediction request's body: beyond it the
+	// answer is 413 naming the limit. Default 10 MiB.
+	MaxBodyBytes int64
+	// MaxInstances bounds the instances (rows) of one prediction request:
+	// beyond it the answer is 400 naming the limit, decided while the body
+	// is read. Default 10,000.
+	MaxInstances int
+	// MaxConcurrent bounds the predictions in flight; beyond it the answer
+	// is 429 with Retry-After, so overload is refused, not queued.
+	// Default 64.
+	MaxConcurrent int
+	// RequestTimeout bounds one prediction; the work stops within one
+	// batch of rows after it (504), or after the client went away.
+	// Default 30s.
+	RequestTimeout time.Duration
 	// MaxMirrors bounds the mirrored requests (CanaryRequest.MirrorPercent)
 	// running at once; a mirror beyond it is dropped and counted, so
 	// mirroring never queues work behind production. Default 4.
@@ -71,9 +86,6 @@ type Options struct {
 	// JSON. Default 8 MiB.
 	RecentBytes int
 }
-
-// maxBodyBytes bounds request bodies.
-const maxBodyBytes = 32 << 20
 
 // Server is the gateway: the data plane (production at the root, staging
 // under /staging) and the /admin/ API. Create it with NewServer, call Open,
@@ -94,6 +106,7 @@ type Server struct {
 	recentMu sync.Mutex // guards recent
 	recent   map[string]*recentRequests
 
+	slots       chan struct{}   // one token per prediction in flight
 	mirrorSlots chan struct{}   // one token per mirror in flight
 	mirrors     sync.WaitGroup  // mirrors in flight, awaited by Close
 	loops       sync.WaitGroup  // background loops (snapshots), awaited by Close
@@ -114,6 +127,7 @@ func NewServer(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	opts.setLimits()
 	if opts.DirDigest == nil {
 		opts.DirDigest = modelgate.DirDigest
 	}
@@ -133,7 +147,7 @@ func NewServer(opts Options) *Server {
 		opts.RecentBytes = defaultRecentBytes
 	}
 	s := &Server{opts: opts, models: map[string]modelState{}, recent: map[string]*recentRequests{},
-		mirrorSlots: make(chan struct{}, opts.MaxMirrors)}
+		slots: make(chan struct{}, opts.MaxConcurrent), mirrorSlots: make(chan struct{}, opts.MaxMirrors)}
 	s.background, s.stop = context.WithCancel(context.Background())
 	s.data, s.adminAPI = s.dataRoutes(), s.adminRoutes()
 	both := http.NewServeMux()
@@ -275,7 +289,7 @@ func (s *Server) revisionFor(d modelgate.Deployment, loaded ...*revision) (*revi
 		if r.dep == d {
 			return r, nil
 		}
-		return &revision{dep: d, model: r.model, features: r.features}, nil
+		return &revision{dep: d, model: r.model, features: r.features, inputs: r.inputs}, nil
 	}
 	if err := s.verifyArtifact(d); err != nil {
 		return nil, err

@@ -402,6 +402,13 @@ func newGateway(statePath string, external map[string]ExternalConfig, actuals *p
 	return gateway.NewServer(opts)
 }
 
+// withLimits sets the data plane's limits from platform's keys.
+func withLimits(c PlatformConfig) func(*gateway.Options) {
+	return func(o *gateway.Options) {
+		o.MaxBodyBytes, o.MaxInstances, o.MaxConcurrent, o.RequestTimeout = c.MaxBodyBytes, c.MaxInstances, c.MaxConcurrent, c.RequestTimeout.D()
+	}
+}
+
 // withAdminToken makes the gateway's admin API require token.
 func withAdminToken(token, hint string) func(*gateway.Options) {
 	return func(o *gateway.Options) { o.AdminToken, o.AdminTokenHint = token, hint }

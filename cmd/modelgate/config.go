@@ -73,6 +73,13 @@ type PlatformConfig struct {
 	AdminTokenEnv    string `yaml:"admin_token_env"`
 	AllowNonLoopback bool   `yaml:"allow_non_loopback"` // local: listen beyond loopback, on purpose
 
+	// local: the data plane's limits (gateway.Options); 0 takes the
+	// gateway's default.
+	MaxBodyBytes   int64    `yaml:"max_body_bytes"`
+	MaxInstances   int      `yaml:"max_instances"`
+	MaxConcurrent  int      `yaml:"max_concurrent"`
+	RequestTimeout Duration `yaml:"request_timeout"`
+
 	// kserve: its keys (kubeconfig, context, namespaces, model_format,
 	// storage_uri, …) sit directly under platform.
 	KServe KServeConfig `yaml:",inline"`
@@ -415,6 +422,8 @@ func (c *Config) validate() error {
 	check(c.Platform.Type != "local" || strings.Contains(c.Platform.Listen, ":"), "platform.listen: expected host:port, e.g. 127.0.0.1:8080, got %q", c.Platform.Listen)
 	check(c.Platform.Type != "local" || strings.ContainsAny(c.Platform.AdminListen, ":/") && c.Platform.AdminListen != c.Platform.Listen,
 		"platform.admin_listen: expected host:port other than platform.listen, e.g. 127.0.0.1:8081, or a unix socket path, got %q", c.Platform.AdminListen)
+	check(c.Platform.MaxBodyBytes >= 0 && c.Platform.MaxInstances >= 0 && c.Platform.MaxConcurrent >= 0 && c.Platform.RequestTimeout >= 0,
+		"platform.max_body_bytes, max_instances, max_concurrent, request_timeout: expected values ≥ 0 (0 takes the default)")
 	check(c.Metrics.Type == "" || c.Metrics.Type == "prometheus", "metrics.type: expected prometheus (or nothing, for the local gateway's own figures), got %q", c.Metrics.Type)
 	check(c.Platform.Type != "kserve" || c.Metrics.Type == "prometheus", "metrics.type: platform kserve needs metrics {type: prometheus, url: …}")
 	check(c.Metrics.Type != "prometheus" || c.Platform.Type == "kserve", "metrics.type: prometheus needs platform.type kserve (the local gateway measures itself)")

@@ -61,7 +61,7 @@ func (g *globals) serve(cmd *cobra.Command, listen string) error {
 	}
 	logger := slog.New(slog.NewTextHandler(g.stderr, nil))
 	srv := newGateway(cfg.path(cfg.Platform.State), cfg.Platform.External, newActuals(cfg.Actuals), logger,
-		withAdminToken(token, cfg.adminTokenHint()))
+		withAdminToken(token, cfg.adminTokenHint()), withLimits(cfg.Platform))
 	if err := srv.Open(); err != nil {
 		return err
 	}
