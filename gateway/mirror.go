@@ -11,6 +11,22 @@ const (
 	defaultMirrorTimeout = 10 * time.Second
 )
 
+// setMirrorDefaults fills in the mirroring and recent-request options.
+func (o *Options) setMirrorDefaults() {
+	if o.MaxMirrors <= 0 {
+		o.MaxMirrors = defaultMaxMirrors
+	}
+	if o.MirrorTimeout <= 0 {
+		o.MirrorTimeout = defaultMirrorTimeout
+	}
+	if o.RecentRequests == 0 {
+		o.RecentRequests = defaultRecentRequests
+	}
+	if o.RecentBytes <= 0 {
+		o.RecentBytes = defaultRecentBytes
+	}
+}
+
 // mirrorJob is one stable answer to repeat on the canary: the request's
 // instances and the stable revision's predictions for them.
 type mirrorJob struct {

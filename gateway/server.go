@@ -118,34 +118,7 @@ type Server struct {
 // NewServer returns a Server with defaults filled in; it serves nothing
 // until Open.
 func NewServer(opts Options) *Server {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Rand == nil {
-		opts.Rand = rand.Float64
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	opts.setLimits()
-	if opts.DirDigest == nil {
-		opts.DirDigest = modelgate.DirDigest
-	}
-	if opts.MaxMirrors <= 0 {
-		opts.MaxMirrors = defaultMaxMirrors
-	}
-	if opts.SnapshotInterval == 0 {
-		opts.SnapshotInterval = defaultSnapshotInterval
-	}
-	if opts.MirrorTimeout <= 0 {
-		opts.MirrorTimeout = defaultMirrorTimeout
-	}
-	if opts.RecentRequests == 0 {
-		opts.RecentRequests = defaultRecentRequests
-	}
-	if opts.RecentBytes <= 0 {
-		opts.RecentBytes = defaultRecentBytes
-	}
+	opts.setDefaults()
 	s := &Server{opts: opts, models: map[string]modelState{}, recent: map[string]*recentRequests{},
 		slots: make(chan struct{}, opts.MaxConcurrent), mirrorSlots: make(chan struct{}, opts.MaxMirrors)}
 	s.background, s.stop = context.WithCancel(context.Background())
@@ -155,6 +128,27 @@ func NewServer(opts Options) *Server {
 	both.Handle("/", s.data)
 	s.both = both
 	return s
+}
+
+// setDefaults fills in every option left at its zero value.
+func (o *Options) setDefaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Float64
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.DirDigest == nil {
+		o.DirDigest = modelgate.DirDigest
+	}
+	if o.SnapshotInterval == 0 {
+		o.SnapshotInterval = defaultSnapshotInterval
+	}
+	o.setLimits()
+	o.setMirrorDefaults()
 }
 
 // Open loads the persisted state and every model it names. EINVALID when

@@ -161,8 +161,8 @@ func drillSoak(ctx context.Context, ep gateway.Endpoints, o drillOptions, w io.W
 	n := win.Stable.Requests + win.Canary.Requests
 	fmt.Fprintf(w, "soak: gateway counted %d requests: stable %d (errors %d), canary %d (errors %d): canary share %.2f%%",
 		n, win.Stable.Requests, win.Stable.Errors, win.Canary.Requests, win.Canary.Errors, 100*float64(win.Canary.Requests)/float64(max(n, 1)))
-	if p := win.Canary.Paired; p != nil {
-		fmt.Fprintf(w, "; %d mirrored pairs", p.Count)
+	if st, err := gateway.NewDeployerFor(ep).Status(ctx, model); err == nil && st.Mirror != nil {
+		fmt.Fprintf(w, "; mirrored pairs %d, mirrors dropped %d, failed %d", st.Mirror.Pairs, st.Mirror.Dropped, st.Mirror.Failed)
 	}
 	fmt.Fprintln(w)
 	return nil

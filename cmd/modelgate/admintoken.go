@@ -42,6 +42,15 @@ func (c *Config) adminTokenHint() string {
 		c.Platform.AdminTokenEnv, filepath.Join(c.path(c.State.Dir), adminTokenFileName))
 }
 
+// serveSetup checks serve's listen addresses and returns its admin token.
+func (c *Config) serveSetup(stderr io.Writer) (string, error) {
+	if err := errors.Join(c.checkListen("platform.listen", c.Platform.Listen),
+		c.checkListen("platform.admin_listen", c.adminListen())); err != nil {
+		return "", err
+	}
+	return c.serveAdminToken(stderr)
+}
+
 // serveAdminToken returns the token serve requires. When no source gives
 // one it generates a token into state.dir/admin-token (mode 0600) and says
 // where; a configured admin_token_file must exist.

@@ -51,11 +51,13 @@ func (g *globals) serve(cmd *cobra.Command, listen string) error {
 	if listen != "" {
 		cfg.Platform.Listen = listen
 	}
-	if err := errors.Join(cfg.checkListen("platform.listen", cfg.Platform.Listen),
-		cfg.checkListen("platform.admin_listen", cfg.adminListen())); err != nil {
+	token, err := cfg.serveSetup(g.stderr)
+	if err != nil {
 		return err
 	}
-	token, err := cfg.serveAdminToken(g.stderr)
+	// Listen first: a second serve on the same addresses stops here, before
+	// it reads or saves the state file the running one keeps.
+	data, admin, err := listenGateway(cfg.Platform.Listen, cfg.adminListen())
 	if err != nil {
 		return err
 	}
@@ -63,13 +65,11 @@ func (g *globals) serve(cmd *cobra.Command, listen string) error {
 	srv := newGateway(cfg.path(cfg.Platform.State), cfg.Platform.External, newActuals(cfg.Actuals), logger,
 		withAdminToken(token, cfg.adminTokenHint()), withLimits(cfg.Platform))
 	if err := srv.Open(); err != nil {
+		data.Close()
+		admin.Close()
 		return err
 	}
 	defer srv.Close()
-	data, admin, err := listenGateway(cfg.Platform.Listen, cfg.adminListen())
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(g.stderr, "modelgate gateway serving on http://%s (admin API on %s)\n", data.Addr(), gateway.AdminURLFor(admin.Addr().String()))
 	return srv.Serve(cmd.Context(), data, admin)
 }
