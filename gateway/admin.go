@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -8,7 +9,9 @@ import (
 	"github.com/modelgate/modelgate"
 )
 
-func (s *Server) adminRoutes(mux *http.ServeMux) {
+// adminRoutes is the admin API, behind the token check.
+func (s *Server) adminRoutes() http.Handler {
+	mux := http.NewServeMux()
 	m := adminPrefix + "/{model}"
 	mux.HandleFunc("GET "+adminPrefix, s.admin(s.listModels))
 	mux.HandleFunc("GET "+m, s.admin(s.getStatus))
@@ -18,21 +21,38 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+m+"/rollback", s.admin(s.putStable))
 	mux.HandleFunc("PUT "+m+"/stable", s.admin(s.putStable))
 	mux.HandleFunc("GET "+m+"/observe", s.admin(s.getObserve))
+	mux.HandleFunc("GET "+m+"/recent", s.admin(s.getRecent))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeAdminError(w, modelgate.Errorf(modelgate.ENOTFOUND, "no admin route for %s %s", r.Method, r.URL.Path))
+	})
+	return s.authorized(mux)
 }
 
 // admin adapts an admin operation to an HTTP handler: 200 with the result
-// as JSON, or an AdminError.
+// as JSON, or an AdminError. Every change (any method but GET) is logged
+// with its outcome, refused ones too.
 func (s *Server) admin(op func(w http.ResponseWriter, r *http.Request) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v, err := op(w, r)
+		s.logAdmin(r, err)
 		if err != nil {
-			if modelgate.ErrorCode(err) == modelgate.EINTERNAL {
-				s.opts.Logger.Error("admin request failed", "method", r.Method, "path", r.URL.Path, "error", err)
-			}
 			writeAdminError(w, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+// logAdmin logs an admin change, or a failed admin read.
+func (s *Server) logAdmin(r *http.Request, err error) {
+	attrs := []any{"method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr}
+	switch {
+	case err != nil && modelgate.ErrorCode(err) == modelgate.EINTERNAL:
+		s.opts.Logger.Error("admin request failed", append(attrs, "error", err)...)
+	case err != nil && r.Method != http.MethodGet:
+		s.opts.Logger.Warn("admin change refused", append(attrs, "error", modelgate.ErrorMessage(err))...)
+	case r.Method != http.MethodGet:
+		s.opts.Logger.Info("admin change", attrs...)
 	}
 }
 
@@ -61,17 +81,24 @@ func (s *Server) getObserve(_ http.ResponseWriter, r *http.Request) (any, error)
 	if err != nil {
 		return nil, err
 	}
+	s.adminMu.Lock()
+	defer s.adminMu.Unlock()
 	m, _ := s.state(name)
 	if m.prod == nil {
 		return nil, modelgate.Errorf(modelgate.ENOTFOUND, "model %q is not served in production", name)
 	}
-	return &modelgate.Window{
-		Model:  name,
-		Start:  m.prod.start,
-		End:    s.opts.Now(),
-		Stable: s.withAccuracy(name, m.prod.start, m.prod.stableStats.snapshot()),
-		Canary: s.withAccuracy(name, m.prod.start, m.prod.canaryStats.snapshot()),
-	}, nil
+	// The figures answered are saved first, so a restart never shows fewer.
+	figs, err := s.saveState("", nil)
+	if err != nil {
+		return nil, fmt.Errorf("save measurements before answering: %w", err)
+	}
+	f := figs[name]
+	w := &modelgate.Window{Model: name, Start: m.prod.start, End: f.SavedAt,
+		Stable: s.withAccuracy(name, m.prod.start, f.Stable)}
+	if f.Canary != nil {
+		w.Canary = s.withAccuracy(name, m.prod.start, *f.Canary)
+	}
+	return w, nil
 }
 
 func (s *Server) putStaging(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -88,14 +115,14 @@ func (s *Server) putCanary(w http.ResponseWriter, r *http.Request) (any, error) 
 		return nil, err
 	}
 	var req CanaryRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	if err := decodeBody(w, r, &req, adminBodyBytes); err != nil {
 		return nil, err
 	}
 	d, err := checkDeployment(name, req.Deployment)
 	if err != nil {
 		return nil, err
 	}
-	return s.change(name, func(cur modelState) (modelState, error) { return s.withCanary(cur, d, req.Percent) })
+	return s.change(name, func(cur modelState) (modelState, error) { return s.withCanary(cur, d, req.Percent, req.MirrorPercent) })
 }
 
 func (s *Server) postPromote(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -104,7 +131,7 @@ func (s *Server) postPromote(w http.ResponseWriter, r *http.Request) (any, error
 		return nil, err
 	}
 	var req PromoteRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	if err := decodeBody(w, r, &req, adminBodyBytes); err != nil {
 		return nil, err
 	}
 	if req.Version == "" {
@@ -137,7 +164,7 @@ func deploymentRequest(w http.ResponseWriter, r *http.Request) (string, modelgat
 		return "", modelgate.Deployment{}, err
 	}
 	var d modelgate.Deployment
-	if err := decodeBody(w, r, &d); err != nil {
+	if err := decodeBody(w, r, &d, adminBodyBytes); err != nil {
 		return "", d, err
 	}
 	d, err = checkDeployment(name, d)

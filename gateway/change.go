@@ -19,7 +19,7 @@ func (s *Server) change(name string, f func(cur modelState) (modelState, error))
 	if next == cur {
 		return statusOf(name, cur), nil
 	}
-	if err := s.persist(name, next); err != nil {
+	if _, err := s.saveState(name, &next); err != nil {
 		return Status{}, err
 	}
 	s.mu.Lock()
@@ -30,21 +30,6 @@ func (s *Server) change(name string, f func(cur modelState) (modelState, error))
 	s.opts.Logger.Info("gateway serving", "model", name, "stable", st.Traffic.Stable,
 		"canary", st.Traffic.Canary, "canary_percent", st.Traffic.CanaryPercent, "staging", st.Staging)
 	return st, nil
-}
-
-// persist writes the state file as it will be once name serves next.
-func (s *Server) persist(name string, next modelState) error {
-	if s.opts.StatePath == "" {
-		return nil
-	}
-	st := stateFile{Models: map[string]modelRecord{}}
-	s.mu.RLock()
-	for n, m := range s.models {
-		st.Models[n] = m.record()
-	}
-	s.mu.RUnlock()
-	st.Models[name] = next.record()
-	return writeState(s.opts.StatePath, st)
 }
 
 // withStaging serves d in staging.
@@ -60,12 +45,16 @@ func (s *Server) withStaging(cur modelState, d modelgate.Deployment) (modelState
 	return cur, nil
 }
 
-// withCanary serves d as canary at percent, or as stable at 100% when
-// production has no stable revision yet (the first deploy cannot be a
-// canary, as in KServe).
-func (s *Server) withCanary(cur modelState, d modelgate.Deployment, percent int) (modelState, error) {
+// withCanary serves d as canary at percent, mirroring mirror percent of
+// the stable requests to it, or as stable at 100% when production has no
+// stable revision yet (the first deploy cannot be a canary, as in KServe).
+// A new mirror share is a new split: its window starts again.
+func (s *Server) withCanary(cur modelState, d modelgate.Deployment, percent, mirror int) (modelState, error) {
 	if percent < 1 || percent > 99 {
 		return cur, modelgate.Errorf(modelgate.EINVALID, "canary percent must be between 1 and 99, not %d", percent)
+	}
+	if mirror < 0 || mirror > 100 {
+		return cur, modelgate.Errorf(modelgate.EINVALID, "mirror percent must be between 0 and 100, not %d", mirror)
 	}
 	p := cur.prod
 	switch {
@@ -76,14 +65,14 @@ func (s *Server) withCanary(cur modelState, d modelgate.Deployment, percent int)
 	case p.stable.dep.Version == d.Version:
 		return cur, modelgate.Errorf(modelgate.ECONFLICT,
 			"version %s of model %q is the stable revision; it cannot also be the canary", d.Version, d.Model)
-	case p.canary.sameDeployment(d) && p.percent == percent:
+	case p.canary.sameDeployment(d) && p.percent == percent && p.mirror == mirror:
 		return cur, nil
 	}
 	rev, err := s.revisionFor(d, p.canary, cur.staging)
 	if err != nil {
 		return cur, err
 	}
-	cur.prod = newProduction(p.stable, rev, percent, s.opts.Now())
+	cur.prod = newProduction(p.stable, rev, percent, mirror, s.opts.Now())
 	return cur, nil
 }
 
@@ -94,7 +83,7 @@ func (s *Server) promoted(name string, cur modelState, version string) (modelSta
 	case p == nil:
 		return cur, modelgate.Errorf(modelgate.ENOTFOUND, "model %q is not served in production", name)
 	case p.canary != nil && p.canary.dep.Version == version:
-		cur.prod = newProduction(p.canary, nil, 0, s.opts.Now())
+		cur.prod = newProduction(p.canary, nil, 0, 0, s.opts.Now())
 		return cur, nil
 	case p.canary == nil && p.stable.dep.Version == version:
 		return cur, nil
@@ -115,7 +104,7 @@ func (s *Server) withStable(cur modelState, d modelgate.Deployment) (modelState,
 	if err != nil {
 		return cur, err
 	}
-	cur.prod = newProduction(rev, nil, 0, s.opts.Now())
+	cur.prod = newProduction(rev, nil, 0, 0, s.opts.Now())
 	return cur, nil
 }
 

@@ -3,13 +3,27 @@
 // Inference (V2) protocols, splits production traffic between a stable and a
 // canary revision, serves a staging environment under /staging and measures
 // every production revision (requests, errors, latency, predictions, feature
-// values as DDSketches). Server is the gateway; Deployer and MetricsSource
-// drive it through its /admin/ API and implement modelgate.Deployer and
-// modelgate.MetricsSource. It imports the root package modelgate and the
-// shared leaves sketch and wire (the V1 and V2 messages, read and written
-// there); models come in through the Loader seam, never by importing
-// mlmodel. A revision can also be an external model server (StartUpstream:
-// an upstream URL or a command started on a port the gateway chooses,
-// speaking V1 or V2), loaded through Options.DeploymentLoader, proxied and
-// measured like a native model.
+// values as DDSketches; with mirroring, the canary's answers paired with
+// production's on the same rows).
+//
+// Server is the gateway. Serve keeps the data plane (DataHandler) and the
+// /admin/ API (AdminHandler, behind a bearer token) on separate listeners;
+// Deployer and MetricsSource (NewDeployerFor, NewMetricsSourceFor) drive the
+// admin API and implement modelgate.Deployer, modelgate.RequestSampler and
+// modelgate.MetricsSource. The gateway serves a model directory only once its
+// digest matches the one the caller named, and keeps the split with its
+// measurements in Options.StatePath so a restart neither resets a canary
+// window nor reports fewer observations than it already reported.
+//
+// The data plane holds up under abuse: bounded bodies, instances per request
+// (decided while the body streams in) and predictions in flight, a request
+// timeout, work stopped between batches when the client goes away, and
+// strict input types (a boolean or null for a numeric feature only where
+// the model's signature declares it).
+//
+// It imports the root package modelgate and the shared leaves sketch, wire
+// and mlmodelfile (to read a model's declared input types); models come in
+// through the Loader seam, never by importing mlmodel. A revision can also be an external model server
+// (StartUpstream: a URL or a command started on a port the gateway chooses,
+// speaking V1 or V2), proxied and measured like a native model.
 package gateway

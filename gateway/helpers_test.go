@@ -142,7 +142,7 @@ type testEnv struct {
 func newTestEnv(t *testing.T, edit func(*gateway.Options)) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t, clock: newFakeClock(), models: map[string]*fakeModel{}, loads: map[string]int{}}
-	opts := gateway.Options{Loader: e.load, Now: e.clock.Now}
+	opts := gateway.Options{Loader: e.load, Now: e.clock.Now, DirDigest: fakeDigest}
 	if edit != nil {
 		edit(&opts)
 	}
@@ -190,6 +190,15 @@ func (e *testEnv) loadCount(version string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.loads["/models/"+version]
+}
+
+// fakeDigest is the digest of the fake directory /models/<version>,
+// "sha-<version>" (see deployment), and the real one of any other.
+func fakeDigest(dir string) (string, error) {
+	if v, ok := strings.CutPrefix(dir, "/models/"); ok {
+		return "sha-" + v, nil
+	}
+	return modelgate.DirDigest(dir)
 }
 
 func deployment(version string) modelgate.Deployment {

@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/wire"
@@ -51,9 +53,14 @@ func statusCode(status int) string {
 	return modelgate.EINVALID
 }
 
-// dataStatus is the data plane's status for err: 400 for bad input, 404 for
-// a missing model, 500 for everything else (a model failure).
+// dataStatus is the data plane's status for err: its own for a limit or a
+// timeout, 400 for bad input, 404 for a missing model, 500 for everything
+// else (a model failure).
 func dataStatus(err error) int {
+	var se *statusError
+	if errors.As(err, &se) {
+		return se.status
+	}
 	switch modelgate.ErrorCode(err) {
 	case modelgate.EINVALID:
 		return http.StatusBadRequest
@@ -63,10 +70,21 @@ func dataStatus(err error) int {
 	return http.StatusInternalServerError
 }
 
+// writeJSON answers v with status. The body is encoded first so the
+// answer carries its Content-Length and can be flushed whole before the
+// handler returns.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		buf.Reset()
+		_ = json.NewEncoder(&buf).Encode(wire.ErrorBody{Error: "encode answer: " + err.Error()})
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
+	_, _ = w.Write(buf.Bytes()) // the client went away; nothing to do
 }
 
 func writeDataError(w http.ResponseWriter, status int, msg string) {

@@ -25,7 +25,11 @@ import (
 func TestKServe_GatewayProxies(t *testing.T) {
 	py := kserveserver.Python(t)
 	example, _ := filepath.Abs("../examples/demand-forecast")
-	dep := modelgate.Deployment{Model: "demand-forecast", Version: "2", ModelDir: filepath.Join(example, "models", "v2"), Digest: "sha-2"}
+	dep := modelgate.Deployment{Model: "demand-forecast", Version: "2", ModelDir: filepath.Join(example, "models", "v2")}
+	var err error
+	if dep.Digest, err = modelgate.DirDigest(dep.ModelDir); err != nil {
+		t.Fatal(err)
+	}
 	for _, proto := range []string{"v1", "v2"} {
 		t.Run("upstream-"+proto, func(t *testing.T) {
 			_, base, _ := upstreamGateway(t, func(d modelgate.Deployment) gateway.UpstreamSpec {

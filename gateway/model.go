@@ -29,12 +29,43 @@ type Loader func(dir string) (Model, error)
 type revision struct {
 	dep      modelgate.Deployment
 	model    Model
-	features []string // FeatureNames, read once
+	features []string     // FeatureNames, read once
+	inputs   *inputPolicy // the JSON types it accepts; nil: not checked
+}
+
+// newRevision wraps a loaded model.
+func newRevision(d modelgate.Deployment, m Model) *revision {
+	return &revision{dep: d, model: m, features: m.FeatureNames(), inputs: policyOf(m)}
 }
 
 // sameDeployment reports whether r already serves d's artifact.
 func (r *revision) sameDeployment(d modelgate.Deployment) bool {
 	return r != nil && r.dep.Version == d.Version && r.dep.Digest == d.Digest
+}
+
+// verifyArtifact recomputes the digest of d.ModelDir and refuses d unless
+// it equals d.Digest. Checking the registry is the engine's duty; the
+// gateway's is to serve exactly the bytes whose digest the caller named,
+// so an admin call cannot make production serve an unregistered model.
+func (s *Server) verifyArtifact(d modelgate.Deployment) error {
+	if d.ModelDir == "" {
+		return modelgate.Errorf(modelgate.EINVALID, "deployment of model %q version %s has no model_dir", d.Model, d.Version)
+	}
+	if d.Digest == "" {
+		return modelgate.Errorf(modelgate.EINVALID,
+			"deployment of model %q version %s names no digest; the gateway serves only a model directory whose digest it can check", d.Model, d.Version)
+	}
+	got, err := s.opts.DirDigest(d.ModelDir)
+	if err != nil {
+		return loadError(d, err)
+	}
+	if got != d.Digest {
+		return modelgate.Errorf(modelgate.EINVALID,
+			"model directory %s of model %q version %s has digest %s, not %s as the request says; refusing to serve it",
+			d.ModelDir, d.Model, d.Version, got, d.Digest)
+	}
+	s.opts.Logger.Info("gateway verified artifact", "model", d.Model, "version", d.Version, "digest", got, "dir", d.ModelDir)
+	return nil
 }
 
 // loadRevision loads d.ModelDir with load, translating failures into
@@ -47,7 +78,7 @@ func loadRevision(load Loader, d modelgate.Deployment) (*revision, error) {
 	if err != nil {
 		return nil, loadError(d, err)
 	}
-	return &revision{dep: d, model: m, features: m.FeatureNames()}, nil
+	return newRevision(d, m), nil
 }
 
 func loadError(d modelgate.Deployment, err error) error {

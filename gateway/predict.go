@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"math"
 	"net/http"
 
@@ -14,11 +14,12 @@ import (
 
 // answer is the outcome of one prediction request.
 type answer struct {
-	status int
-	body   any
-	rows   [][]float64
-	preds  []float64
-	err    error // why status is not 200
+	status    int
+	body      any
+	instances []any // the request's instances, once read
+	rows      [][]float64
+	preds     []float64
+	err       error // why status is not 200
 }
 
 func failed(err error) answer {
@@ -32,10 +33,22 @@ type reader func(w http.ResponseWriter, r *http.Request, t target) ([]any, repli
 // replier turns predictions into a protocol's answer body.
 type replier func(preds []float64) any
 
-// predictHandler serves one prediction request of a protocol: it picks the
-// revision, reads the request, predicts, times and records the request and
-// writes the answer.
+// predictHandler serves one prediction request of a protocol within the
+// limits: one of MaxConcurrent slots (else 429) and RequestTimeout.
 func (s *Server) predictHandler(e env, name string, w http.ResponseWriter, r *http.Request, read reader) {
+	release, ok := s.admit(w)
+	if !ok {
+		return
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+	defer cancel()
+	s.servePrediction(e, name, w, r.WithContext(ctx), read)
+}
+
+// servePrediction picks the revision, reads the request, predicts, times
+// and records the request and writes the answer.
+func (s *Server) servePrediction(e env, name string, w http.ResponseWriter, r *http.Request, read reader) {
 	t, ok := s.pick(e, name, r)
 	if !ok {
 		writeDataError(w, http.StatusNotFound, notServed(e, name))
@@ -45,7 +58,7 @@ func (s *Server) predictHandler(e env, name string, w http.ResponseWriter, r *ht
 	id := requestID(r)
 	w.Header().Set(HeaderModelVersion, t.rev.dep.Version)
 	w.Header().Set(HeaderRequestID, id)
-	a := predict(w, r, t, read)
+	a := s.predict(w, r, t, read)
 	t.stats.record(observation{
 		status:      a.status,
 		latency:     s.opts.Now().Sub(start),
@@ -58,19 +71,43 @@ func (s *Server) predictHandler(e env, name string, w http.ResponseWriter, r *ht
 			"status", a.status, "error", a.err)
 	}
 	writeJSON(w, a.status, a.body)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush() // the client has its answer before any work below
+	}
+	s.afterAnswer(name, t, a)
 }
 
-// predict reads the request with read and answers it with t's model.
-func predict(w http.ResponseWriter, r *http.Request, t target, read reader) answer {
+// afterAnswer does the work a successful production answer leads to and
+// the client need not wait for: keeping its instances among the recent
+// requests and mirroring it to the canary.
+func (s *Server) afterAnswer(name string, t target, a answer) {
+	if a.status != http.StatusOK || t.stats == nil {
+		return
+	}
+	s.recordRecent(name, a.instances)
+	if t.mirror != nil {
+		s.startMirror(mirrorJob{model: name, canary: t.mirror, stats: t.mirrorStats, instances: a.instances, stable: a.preds})
+	}
+}
+
+// predict reads the request with read, checks its instances against the
+// model's declared input types and answers it with t's model.
+func (s *Server) predict(w http.ResponseWriter, r *http.Request, t target, read reader) answer {
 	instances, reply, err := read(w, r, t)
+	if err == nil {
+		err = t.rev.inputs.check(instances)
+	}
 	if err != nil {
 		return failed(err)
 	}
 	rows, preds, err := infer(r.Context(), t.rev.model, instances)
+	if err != nil && r.Context().Err() != nil {
+		err = s.ctxError(r.Context().Err())
+	}
 	if err != nil {
 		return failed(err)
 	}
-	return answer{status: http.StatusOK, body: reply(preds), rows: rows, preds: preds}
+	return answer{status: http.StatusOK, body: reply(preds), instances: instances, rows: rows, preds: preds}
 }
 
 // infer turns instances into features and predictions. Errors are
@@ -87,7 +124,7 @@ func infer(ctx context.Context, m Model, instances []any) (rows [][]float64, pre
 	if f, ok := m.(Forwarder); ok {
 		rows, preds, err = forward(ctx, f, instances)
 	} else {
-		rows, preds, err = predictNative(m, instances)
+		rows, preds, err = predictNative(ctx, m, instances)
 	}
 	if err != nil {
 		return rows, nil, err
@@ -103,16 +140,37 @@ func infer(ctx context.Context, m Model, instances []any) (rows [][]float64, pre
 	return rows, preds, nil
 }
 
-func predictNative(m Model, instances []any) ([][]float64, []float64, error) {
+// predictNative predicts in batches of batchRows, looking at ctx between
+// batches so a timeout or a client that went away stops the work.
+func predictNative(ctx context.Context, m Model, instances []any) ([][]float64, []float64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
 	rows, err := m.Features(instances)
 	if err != nil {
 		return nil, nil, modelError("features", err)
 	}
-	preds, err := m.Predict(rows)
-	if err != nil {
-		return rows, nil, modelError("predict", err)
+	preds := make([]float64, 0, len(rows))
+	for i := 0; i < len(rows); i += batchRows {
+		if err := ctx.Err(); err != nil {
+			return rows, nil, err
+		}
+		p, err := m.Predict(rows[i:min(i+batchRows, len(rows))])
+		if err != nil {
+			return rows, nil, modelError(batchStep(i), err)
+		}
+		preds = append(preds, p...)
 	}
 	return rows, preds, nil
+}
+
+// batchStep names the prediction of the batch starting at row i, so a
+// model's row numbers (counted within the batch) can be placed.
+func batchStep(i int) string {
+	if i == 0 {
+		return "predict"
+	}
+	return fmt.Sprintf("predict (batch from row %d)", i)
 }
 
 // modelError keeps a model's *modelgate.Error and makes any other error an
@@ -125,14 +183,16 @@ func modelError(step string, err error) error {
 	return &modelgate.Error{Code: modelgate.EINTERNAL, Message: step + ": " + err.Error(), Err: err}
 }
 
-// decodeBody decodes a JSON request body into v; errors are EINVALID.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+// decodeBody decodes a JSON request body of at most limit bytes into v;
+// errors are EINVALID (413 on the data plane for a body beyond limit).
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	body, err := limitedBody(w, r, limit)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(body)
 	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, io.EOF) {
-			return modelgate.Errorf(modelgate.EINVALID, "request body is empty")
-		}
-		return modelgate.Errorf(modelgate.EINVALID, "request body is not valid JSON: %v", err)
+		return bodyError(err)
 	}
 	if dec.More() {
 		return modelgate.Errorf(modelgate.EINVALID, "request body holds more than one JSON value")

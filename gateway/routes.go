@@ -27,7 +27,9 @@ const (
 	HeaderRequestKey = "X-Request-Key"
 )
 
-func (s *Server) routes() *http.ServeMux {
+// dataRoutes is the data plane: predictions and metadata in production and
+// staging, and POST /actuals. It has no /admin/ path at all.
+func (s *Server) dataRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
 	for _, e := range []env{envProduction, envStaging} {
 		p := ""
@@ -42,7 +44,6 @@ func (s *Server) routes() *http.ServeMux {
 		mux.HandleFunc("GET "+p+"/v2/models/{name}/ready", s.modelHandler(e, modelReady))
 		mux.HandleFunc("POST "+p+"/v2/models/{name}/infer", s.handleV2Infer(e))
 	}
-	s.adminRoutes(mux)
 	if s.opts.Actuals != nil {
 		mux.Handle("POST /actuals", s.opts.Actuals)
 	}
@@ -57,6 +58,10 @@ type target struct {
 	rev    *revision
 	stats  *revisionStats // nil in staging: staging is not measured
 	window time.Time      // production's split start: the measurement window
+	// mirror is the canary to repeat a stable answer on, chosen with the
+	// split's mirror share; nil otherwise. mirrorStats are its figures.
+	mirror      *revision
+	mirrorStats *revisionStats
 }
 
 // pick chooses the revision of name that answers r in e; ok is false when
@@ -76,7 +81,11 @@ func (s *Server) pick(e env, name string, r *http.Request) (target, bool) {
 	if p.canary != nil && s.toCanary(p.percent, r.Header.Get(HeaderRequestKey)) {
 		return target{rev: p.canary, stats: p.canaryStats, window: p.start}, true
 	}
-	return target{rev: p.stable, stats: p.stableStats, window: p.start}, true
+	t := target{rev: p.stable, stats: p.stableStats, window: p.start}
+	if p.mirror > 0 && s.random()*100 < float64(p.mirror) {
+		t.mirror, t.mirrorStats = p.canary, p.canaryStats
+	}
+	return t, true
 }
 
 // toCanary decides the split: by the key's FNV-1a hash when there is a key,

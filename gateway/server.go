@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -22,56 +23,132 @@ type Options struct {
 	// through external servers (StartUpstream). A returned Model that
 	// implements io.Closer is closed once no environment serves it.
 	DeploymentLoader func(d modelgate.Deployment) (Model, error)
-	// StatePath is the JSON file where the served configuration is kept so
-	// a restarted gateway serves the same thing. "" keeps it in memory only.
+	// DirDigest computes a model directory's digest, which must equal the
+	// deployment's Digest before the gateway serves the directory. Default
+	// modelgate.DirDigest; tests with fake model directories replace it.
+	DirDigest func(dir string) (string, error)
+	// StatePath is the JSON file where the served configuration and its
+	// measurements are kept so a restarted gateway serves the same thing
+	// and its canary window goes on. "" keeps it in memory only.
 	StatePath string
+	// SnapshotInterval is how often the measurements are saved to
+	// StatePath while requests keep coming; they are also saved before
+	// every /observe answer, with every admin change and at Close.
+	// Default 5s; negative saves them only on those occasions.
+	SnapshotInterval time.Duration
 	// Now is the clock for windows and latencies. Default time.Now.
 	Now func() time.Time
 	// Rand returns a uniform number in [0, 1) to split traffic; the server
 	// serialises calls, so rand.New(rand.NewPCG(seed, seed)).Float64 is fine.
 	// Default math/rand/v2's Float64.
 	Rand func() float64
+	// AdminToken is the bearer token the admin API requires
+	// ("Authorization: Bearer <token>"), compared in constant time; a
+	// request without it or with another is refused with 401. "" leaves
+	// the admin API open, which only in-process use and tests should do:
+	// modelgate serve always sets one.
+	AdminToken string
+	// AdminTokenHint tells a refused caller how to supply the token (for
+	// modelgate: which config keys and files). Optional.
+	AdminTokenHint string
 	// Logger receives admin changes and model failures. Default: discard.
 	Logger *slog.Logger
 	// Actuals, when set, records production predictions by request id,
 	// serves POST /actuals and adds Accuracy to /observe. Default (nil): no
 	// actuals are collected.
 	Actuals Actuals
+	// MaxBodyBytes bounds a prediction request's body: beyond it the
+	// answer is 413 naming the limit. Default 10 MiB.
+	MaxBodyBytes int64
+	// MaxInstances bounds the instances (rows) of one prediction request:
+	// beyond it the answer is 400 naming the limit, decided while the body
+	// is read. Default 10,000.
+	MaxInstances int
+	// MaxConcurrent bounds the predictions in flight; beyond it the answer
+	// is 429 with Retry-After, so overload is refused, not queued.
+	// Default 64.
+	MaxConcurrent int
+	// RequestTimeout bounds one prediction; the work stops within one
+	// batch of rows after it (504), or after the client went away.
+	// Default 30s.
+	RequestTimeout time.Duration
+	// MaxMirrors bounds the mirrored requests (CanaryRequest.MirrorPercent)
+	// running at once; a mirror beyond it is dropped and counted, so
+	// mirroring never queues work behind production. Default 4.
+	MaxMirrors int
+	// MirrorTimeout bounds one mirrored canary call. Default 10s.
+	MirrorTimeout time.Duration
+	// RecentRequests is how many of each model's latest production
+	// instances are kept, in memory only, for GET .../recent and
+	// Deployer.RecentRequests. Default 1000; negative keeps none.
+	RecentRequests int
+	// RecentBytes bounds the memory those instances take per model, as
+	// JSON. Default 8 MiB.
+	RecentBytes int
 }
-
-// maxBodyBytes bounds request bodies.
-const maxBodyBytes = 32 << 20
 
 // Server is the gateway: the data plane (production at the root, staging
 // under /staging) and the /admin/ API. Create it with NewServer, call Open,
 // serve Handler, and Close when done.
 type Server struct {
-	opts  Options
-	mux   *http.ServeMux
-	ready atomic.Bool // set by Open, cleared by Close
+	opts     Options
+	data     http.Handler // the data plane
+	adminAPI http.Handler // the admin API, behind the token check
+	both     http.Handler // both on one handler
+	ready    atomic.Bool  // set by Open, cleared by Close
 
 	mu     sync.RWMutex // guards models
 	models map[string]modelState
 
 	adminMu sync.Mutex // serialises admin changes (load, persist, swap)
 	randMu  sync.Mutex // guards opts.Rand
+
+	recentMu sync.Mutex // guards recent
+	recent   map[string]*recentRequests
+
+	slots       chan struct{}   // one token per prediction in flight
+	mirrorSlots chan struct{}   // one token per mirror in flight
+	mirrors     sync.WaitGroup  // mirrors in flight, awaited by Close
+	loops       sync.WaitGroup  // background loops (snapshots), awaited by Close
+	opened      atomic.Bool     // Open succeeded: Close saves the figures
+	background  context.Context // background work's context; cancelled by Close
+	stop        context.CancelFunc
 }
 
 // NewServer returns a Server with defaults filled in; it serves nothing
 // until Open.
 func NewServer(opts Options) *Server {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Rand == nil {
-		opts.Rand = rand.Float64
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	s := &Server{opts: opts, models: map[string]modelState{}}
-	s.mux = s.routes()
+	opts.setDefaults()
+	s := &Server{opts: opts, models: map[string]modelState{}, recent: map[string]*recentRequests{},
+		slots: make(chan struct{}, opts.MaxConcurrent), mirrorSlots: make(chan struct{}, opts.MaxMirrors)}
+	s.background, s.stop = context.WithCancel(context.Background())
+	s.data, s.adminAPI = s.dataRoutes(), s.adminRoutes()
+	both := http.NewServeMux()
+	both.Handle("/admin/", s.adminAPI)
+	both.Handle("/", s.data)
+	s.both = both
 	return s
+}
+
+// setDefaults fills in every option left at its zero value.
+func (o *Options) setDefaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Float64
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.DirDigest == nil {
+		o.DirDigest = modelgate.DirDigest
+	}
+	if o.SnapshotInterval == 0 {
+		o.SnapshotInterval = defaultSnapshotInterval
+	}
+	o.setLimits()
+	o.setMirrorDefaults()
 }
 
 // Open loads the persisted state and every model it names. EINVALID when
@@ -84,15 +161,28 @@ func (s *Server) Open() error {
 		if err := s.restore(); err != nil {
 			return err
 		}
+		if s.opts.SnapshotInterval > 0 {
+			s.loops.Go(s.snapshotLoop)
+		}
 	}
+	s.opened.Store(true)
 	s.ready.Store(true)
 	return nil
 }
 
-// Close stops answering readiness probes and closes the models that hold
-// resources (external servers it started). It never fails.
+// Close stops answering readiness probes, cancels and awaits background
+// work (mirrors, snapshots), saves the measurements and closes the models that hold resources (external
+// servers it started). It never fails.
 func (s *Server) Close() error {
 	s.ready.Store(false)
+	s.stop()
+	s.mirrors.Wait()
+	s.loops.Wait()
+	if s.opened.Swap(false) {
+		if err := s.snapshot(); err != nil {
+			s.opts.Logger.Error("gateway could not save its measurements", "path", s.opts.StatePath, "error", err)
+		}
+	}
 	s.adminMu.Lock()
 	defer s.adminMu.Unlock()
 	s.mu.RLock()
@@ -105,8 +195,19 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// Handler returns the HTTP handler of the data plane and the admin API.
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler returns one HTTP handler for both the data plane and the admin
+// API (still behind Options.AdminToken when set), for tests and in-process
+// use. A served gateway keeps them apart: DataHandler and AdminHandler on
+// their own listeners (Serve).
+func (s *Server) Handler() http.Handler { return s.both }
+
+// DataHandler returns the data plane: predictions, metadata, health and
+// POST /actuals. It serves no /admin/ path at all (404).
+func (s *Server) DataHandler() http.Handler { return s.data }
+
+// AdminHandler returns the admin API (/admin/...), which answers only
+// requests carrying Options.AdminToken as a bearer token.
+func (s *Server) AdminHandler() http.Handler { return s.adminAPI }
 
 func (s *Server) restore() error {
 	st, err := readState(s.opts.StatePath)
@@ -152,24 +253,40 @@ func (s *Server) restoreModel(rec modelRecord) (modelState, error) {
 	if m.staging, err = load(rec.Staging, stable, canary); err != nil {
 		return m, err
 	}
-	if canary != nil && (stable == nil || rec.CanaryPercent < 1 || rec.CanaryPercent > 99) {
+	if canary != nil && (stable == nil || rec.CanaryPercent < 1 || rec.CanaryPercent > 99 || rec.MirrorPercent < 0 || rec.MirrorPercent > 100) {
 		return m, modelgate.Errorf(modelgate.EINVALID,
-			"canary %s needs a stable revision and a percent between 1 and 99", canary.dep.Version)
+			"canary %s needs a stable revision, a percent between 1 and 99 and a mirror percent between 0 and 100", canary.dep.Version)
 	}
 	if stable != nil {
-		m.prod = newProduction(stable, canary, rec.CanaryPercent, s.opts.Now())
+		m.prod, err = s.restoreProduction(rec, stable, canary)
 	}
-	return m, nil
+	return m, err
+}
+
+// restoreProduction rebuilds a saved split: its window's start and the
+// figures measured so far, so a restart does not reset a canary window.
+func (s *Server) restoreProduction(rec modelRecord, stable, canary *revision) (*production, error) {
+	now := s.opts.Now()
+	start := rec.Since
+	if start.IsZero() {
+		start = now
+	}
+	p := newProduction(stable, canary, rec.CanaryPercent, rec.MirrorPercent, start)
+	return p, p.restoreFigures(rec.Figures, now)
 }
 
 // revisionFor returns a revision serving d, reusing an already loaded model
-// of the same version and digest, loading d.ModelDir otherwise.
+// of the same version and digest (verified when it was loaded), loading
+// d.ModelDir otherwise once its digest is verified.
 func (s *Server) revisionFor(d modelgate.Deployment, loaded ...*revision) (*revision, error) {
 	if r := findRevision(d, loaded...); r != nil {
 		if r.dep == d {
 			return r, nil
 		}
-		return &revision{dep: d, model: r.model, features: r.features}, nil
+		return &revision{dep: d, model: r.model, features: r.features, inputs: r.inputs}, nil
+	}
+	if err := s.verifyArtifact(d); err != nil {
+		return nil, err
 	}
 	if s.opts.DeploymentLoader != nil {
 		return loadDeployment(s.opts.DeploymentLoader, d)

@@ -13,8 +13,10 @@ import (
 
 // seeded returns an Options edit installing a seeded random source.
 func seeded(seed uint64) func(*gateway.Options) {
-	return func(o *gateway.Options) { o.Rand = rand.New(rand.NewPCG(seed, seed)).Float64 }
+	return func(o *gateway.Options) { o.Rand = seededRand(seed) }
 }
+
+func seededRand(seed uint64) func() float64 { return rand.New(rand.NewPCG(seed, seed)).Float64 }
 
 // versions sends n V1 requests and returns the answering versions in order.
 func (e *testEnv) versions(n int, header func(i int) http.Header) []string {

@@ -21,20 +21,23 @@ type production struct {
 	stable  *revision
 	canary  *revision // nil without a canary
 	percent int       // canary's share, 1..99; 0 without a canary
+	mirror  int       // share of stable requests mirrored to the canary, 0..100; 0 without a canary
 	start   time.Time // when this split was set: the window's start
 
 	stableStats *revisionStats
 	canaryStats *revisionStats // nil without a canary
+
+	restored *Restored // set when the figures were restored after a restart
 }
 
-func newProduction(stable, canary *revision, percent int, now time.Time) *production {
+func newProduction(stable, canary *revision, percent, mirror int, now time.Time) *production {
 	if canary == nil {
-		percent = 0
+		percent, mirror = 0, 0
 	}
 	return &production{
-		stable: stable, canary: canary, percent: percent, start: now,
-		stableStats: newRevisionStats(stable),
-		canaryStats: newRevisionStats(canary),
+		stable: stable, canary: canary, percent: percent, mirror: mirror, start: now,
+		stableStats: newRevisionStats(stable, false),
+		canaryStats: newRevisionStats(canary, mirror > 0),
 	}
 }
 
@@ -65,14 +68,20 @@ type modelRecord struct {
 	Stable        *modelgate.Deployment `json:"stable,omitempty"`
 	Canary        *modelgate.Deployment `json:"canary,omitempty"`
 	CanaryPercent int                   `json:"canary_percent,omitempty"`
+	MirrorPercent int                   `json:"mirror_percent,omitempty"`
 	Staging       *modelgate.Deployment `json:"staging,omitempty"`
+	// Since is when production's split was set, restored so the window
+	// goes on across a restart.
+	Since time.Time `json:"since,omitzero"`
+	// Figures are the split's measurements when the file was written.
+	Figures *figures `json:"figures,omitempty"`
 }
 
 func (m modelState) record() modelRecord {
 	var rec modelRecord
 	if m.prod != nil {
 		rec.Stable = &m.prod.stable.dep
-		rec.CanaryPercent = m.prod.percent
+		rec.CanaryPercent, rec.MirrorPercent, rec.Since = m.prod.percent, m.prod.mirror, m.prod.start
 		if m.prod.canary != nil {
 			rec.Canary = &m.prod.canary.dep
 		}

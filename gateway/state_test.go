@@ -35,8 +35,9 @@ func TestServer_Persistence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := gateway.Status{Model: "iris", Staging: "3", Since: e2.clock.Now(),
-		Traffic: modelgate.TrafficSplit{Stable: "1", Canary: "2", CanaryPercent: 20}}
+	want := gateway.Status{Model: "iris", Staging: "3", Since: e.clock.Now(),
+		Traffic:  modelgate.TrafficSplit{Stable: "1", Canary: "2", CanaryPercent: 20},
+		Restored: &gateway.Restored{At: e2.clock.Now(), SavedAt: e.clock.Now()}}
 	if diff := cmp.Diff(want, st); diff != "" {
 		t.Errorf("restored status (-want +got):\n%s", diff)
 	}
@@ -70,7 +71,7 @@ func TestServer_Open_Errors(t *testing.T) {
 	wantCode(t, err, modelgate.EINVALID, "is not valid JSON")
 
 	missing := filepath.Join(dir, "missing.json")
-	os.WriteFile(missing, []byte(`{"models": {"iris": {"stable": {"model": "iris", "version": "1", "model_dir": "/gone"}}}}`), 0o600)
+	os.WriteFile(missing, []byte(`{"models": {"iris": {"stable": {"model": "iris", "version": "1", "model_dir": "/gone", "digest": "sha-1"}}}}`), 0o600)
 	err = gateway.NewServer(gateway.Options{
 		Loader:    func(string) (gateway.Model, error) { return nil, os.ErrNotExist },
 		StatePath: missing,
@@ -78,9 +79,9 @@ func TestServer_Open_Errors(t *testing.T) {
 	wantCode(t, err, modelgate.ENOTFOUND, "load model iris version 1 from /gone")
 
 	canary := filepath.Join(dir, "canary.json")
-	os.WriteFile(canary, []byte(`{"models": {"iris": {"stable": {"model": "iris", "version": "1", "model_dir": "/m/1"},
-		"canary": {"model": "iris", "version": "2", "model_dir": "/m/2"}, "canary_percent": 0}}}`), 0o600)
-	err = gateway.NewServer(gateway.Options{Loader: load, StatePath: canary}).Open()
+	os.WriteFile(canary, []byte(`{"models": {"iris": {"stable": {"model": "iris", "version": "1", "model_dir": "/models/1", "digest": "sha-1"},
+		"canary": {"model": "iris", "version": "2", "model_dir": "/models/2", "digest": "sha-2"}, "canary_percent": 0}}}`), 0o600)
+	err = gateway.NewServer(gateway.Options{Loader: load, StatePath: canary, DirDigest: fakeDigest}).Open()
 	wantCode(t, err, modelgate.EINVALID, "percent between 1 and 99")
 
 	// A missing file is an empty gateway.

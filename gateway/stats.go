@@ -21,18 +21,34 @@ type revisionStats struct {
 	latency     *sketch.Dist
 	predictions *sketch.Dist
 	features    []*sketch.Dist // parallel to names, grown for wider rows
+
+	// paired and mirror are the canary's mirrored requests: its answers
+	// next to production's. paired is nil when the split mirrors nothing.
+	paired *modelgate.Paired
+	mirror mirrorCounts
 }
 
-func newRevisionStats(r *revision) *revisionStats {
+// mirrorCounts counts the mirrors of one split.
+type mirrorCounts struct {
+	inFlight, dropped, failed int64
+}
+
+// newRevisionStats returns empty figures for r (nil for no revision);
+// pairs makes room for mirrored pairs.
+func newRevisionStats(r *revision, pairs bool) *revisionStats {
 	if r == nil {
 		return nil
 	}
-	return &revisionStats{
+	s := &revisionStats{
 		version:     r.dep.Version,
 		names:       r.features,
 		latency:     sketch.New(),
 		predictions: sketch.New(),
 	}
+	if pairs {
+		s.paired = &modelgate.Paired{}
+	}
+	return s
 }
 
 // observation is one answered prediction request.
@@ -80,6 +96,10 @@ func (s *revisionStats) snapshot() modelgate.RevisionStats {
 		Errors:      s.errors,
 		LatencyMS:   s.latency.Distribution(),
 		Predictions: s.predictions.Distribution(),
+	}
+	if s.paired != nil {
+		p := *s.paired
+		rs.Paired = &p
 	}
 	for j, d := range s.features {
 		if rs.Features == nil {

@@ -17,6 +17,9 @@ import (
 	"github.com/modelgate/modelgate/wire"
 )
 
+// maxUpstreamAnswer bounds what is read of an upstream's answer.
+const maxUpstreamAnswer = 32 << 20
+
 // Upstream protocols.
 const (
 	UpstreamV1 = "v1" // KServe V1: POST /v1/models/{name}:predict
@@ -246,7 +249,7 @@ func (u *Upstream) post(ctx context.Context, path string, body []byte) (int, []b
 		return 0, nil, &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: "upstream " + u.base + " unreachable: " + err.Error(), Err: err}
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamAnswer))
 	if err != nil {
 		return 0, nil, &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: "read upstream answer: " + err.Error(), Err: err}
 	}
@@ -362,7 +365,7 @@ func loadDeployment(load func(modelgate.Deployment) (Model, error), d modelgate.
 	if err != nil {
 		return nil, loadError(d, err)
 	}
-	return &revision{dep: d, model: m, features: m.FeatureNames()}, nil
+	return newRevision(d, m), nil
 }
 
 // release closes the models of old that no model's state serves any more.

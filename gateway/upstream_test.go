@@ -96,7 +96,7 @@ func fakeUpstream(mode, protocol string) gateway.UpstreamSpec {
 func upstreamGateway(t *testing.T, spec func(d modelgate.Deployment) gateway.UpstreamSpec) (*gateway.Server, string, *[]*gateway.Upstream) {
 	t.Helper()
 	var started []*gateway.Upstream
-	srv := mustOpenServer(t, gateway.Options{DeploymentLoader: func(d modelgate.Deployment) (gateway.Model, error) {
+	srv := mustOpenServer(t, gateway.Options{DirDigest: fakeDigest, DeploymentLoader: func(d modelgate.Deployment) (gateway.Model, error) {
 		u, err := gateway.StartUpstream(context.Background(), spec(d), d)
 		if err == nil {
 			started = append(started, u)

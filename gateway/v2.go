@@ -43,17 +43,23 @@ func v2Metadata(name string, rev *revision, prod *production) any {
 func (s *Server) handleV2Infer(e env) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
-		s.predictHandler(e, name, w, r, readV2(name))
+		s.predictHandler(e, name, w, r, s.readV2(name))
 	}
 }
 
 // readV2 reads a V2 request to model name (wire.Instances); the answer has
-// one output, "predict".
-func readV2(name string) reader {
+// one output, "predict". A tensor whose shape holds more rows than
+// MaxInstances is refused before its values become instances.
+func (s *Server) readV2(name string) reader {
 	return func(w http.ResponseWriter, r *http.Request, t target) ([]any, replier, error) {
 		var req wire.V2Request
-		if err := decodeBody(w, r, &req); err != nil {
+		if err := decodeBody(w, r, &req, s.opts.MaxBodyBytes); err != nil {
 			return nil, nil, err
+		}
+		for _, in := range req.Inputs {
+			if len(in.Shape) > 0 && in.Shape[0] > int64(s.opts.MaxInstances) {
+				return nil, nil, tooManyInstances(s.opts.MaxInstances)
+			}
 		}
 		instances, err := wire.Instances(req.Inputs, t.rev.features)
 		return instances, func(preds []float64) any {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,8 +31,8 @@ func TestEngine_PromoteAndRollBack(t *testing.T) {
 			t.Parallel()
 			s := mustServer(t)
 			name, _ := registerExample(t, s, mode, "")
-			base := localGateway(t)
-			cli := cliConfig(t, bin, s.URI, base, mode)
+			base, platform := localGateway(t)
+			cli := cliConfig(t, bin, s.URI, platform, mode)
 			cli(0, "deploy", name, "--version", "1")
 			stop := traffic(t, "http://"+base, name)
 			defer stop()
@@ -65,29 +65,46 @@ func buildModelgate(t *testing.T) string {
 	return bin
 }
 
-// localGateway serves the local platform in-process and returns host:port.
-func localGateway(t *testing.T) string {
+// localGateway serves the local platform in-process as modelgate serve
+// does (the admin API on its own listener, behind a token) and returns the
+// data plane's host:port and the platform keys that reach it.
+func localGateway(t *testing.T) (base, platform string) {
 	t.Helper()
-	gw := gateway.NewServer(gateway.Options{Loader: func(d string) (gateway.Model, error) { return mlmodel.Load(d) }})
+	const token = "engine-test-token"
+	gw := gateway.NewServer(gateway.Options{Loader: func(d string) (gateway.Model, error) { return mlmodel.Load(d) }, AdminToken: token})
 	if err := gw.Open(); err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(gw.Handler())
-	t.Cleanup(func() { hs.Close(); gw.Close() })
-	return strings.TrimPrefix(hs.URL, "http://")
+	data, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := gateway.ListenAdmin("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = gw.Serve(ctx, data, admin) }()
+	t.Cleanup(func() { cancel(); <-done; gw.Close() })
+	tokenFile := filepath.Join(t.TempDir(), "admin-token")
+	if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return data.Addr().String(), fmt.Sprintf("listen: %q, admin_listen: %q, admin_token_file: %q", data.Addr(), admin.Addr(), tokenFile)
 }
 
-// cliConfig writes a modelgate.yaml for MLflow at uri and the gateway at
-// listen, and returns a function running the binary with it.
-func cliConfig(t *testing.T, bin, uri, listen, mode string) func(exit int, args ...string) {
+// cliConfig writes a modelgate.yaml for MLflow at uri and the gateway that
+// the platform keys name, and returns a function running the binary with it.
+func cliConfig(t *testing.T, bin, uri, platform, mode string) func(exit int, args ...string) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`registry: {type: mlflow, uri: %q, promotion: %s}
-platform: {type: local, listen: %q}
+platform: {type: local, %s}
 canary: {percent: 30, window: 6s, interval: 500ms, extension: 6s, min_requests: 30}
 judge: {type: thresholds}
 smoke: {count: 10, warmup: 1}
-`, uri, mode, listen)
+`, uri, mode, platform)
 	path := filepath.Join(dir, "modelgate.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

@@ -72,3 +72,21 @@ func (d *Dist) Distribution() modelgate.Distribution {
 		P50: q[0], P95: q[1], P99: q[2], Sketch: enc,
 	}
 }
+
+// Restore returns a Dist holding what d summarises, so figures saved as a
+// Distribution (with its Sketch) keep accumulating after a restart. EINVALID
+// when the sketch does not decode or was built with another accuracy.
+func Restore(d modelgate.Distribution) (*Dist, error) {
+	out := New()
+	if d.Count == 0 {
+		return out, nil
+	}
+	if err := out.sketch.DecodeAndMergeWith(d.Sketch); err != nil {
+		return nil, modelgate.Errorf(modelgate.EINVALID, "restore sketch: %v", err)
+	}
+	if got := out.sketch.GetCount(); got != float64(d.Count) {
+		return nil, modelgate.Errorf(modelgate.EINVALID, "restore sketch: it holds %v values, the summary %d", got, d.Count)
+	}
+	out.count, out.sum, out.sumSq, out.min, out.max = d.Count, d.Sum, d.SumSq, d.Min, d.Max
+	return out, nil
+}

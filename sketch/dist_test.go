@@ -25,3 +25,31 @@ func TestDist(t *testing.T) {
 		t.Errorf("p50 = %v, want 1 ± 1%%, with a sketch", got.P50)
 	}
 }
+
+// A restored Dist reports the same figures and keeps accumulating as if it
+// had never stopped.
+func TestRestore(t *testing.T) {
+	d, whole := sketch.New(), sketch.New()
+	for i := range 1000 {
+		d.Add(float64(i))
+		whole.Add(float64(i))
+	}
+	r, err := sketch.Restore(d.Distribution())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1000; i < 1500; i++ {
+		r.Add(float64(i))
+		whole.Add(float64(i))
+	}
+	if got, want := r.Distribution(), whole.Distribution(); got.Count != want.Count || got.Sum != want.Sum ||
+		got.Min != want.Min || got.Max != want.Max || got.P95 != want.P95 || string(got.Sketch) != string(want.Sketch) {
+		t.Errorf("restored and continued %+v, want %+v", got, want)
+	}
+	if e, err := sketch.Restore(modelgate.Distribution{}); err != nil || e.Count() != 0 {
+		t.Errorf("restore of nothing: %v %v", e, err)
+	}
+	if _, err := sketch.Restore(modelgate.Distribution{Count: 3, Sketch: []byte{0xff}}); modelgate.ErrorCode(err) != modelgate.EINVALID {
+		t.Errorf("restore of a bad sketch: %v, want EINVALID", err)
+	}
+}

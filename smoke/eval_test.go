@@ -66,7 +66,11 @@ func deployment(t testing.TB, v string) modelgate.Deployment {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return modelgate.Deployment{Model: "demand-forecast", Version: v, ModelDir: dir, Digest: "sha-" + v}
+	digest, err := modelgate.DirDigest(dir) // the gateway serves only the bytes a deployment's digest names
+	if err != nil {
+		t.Fatal(err)
+	}
+	return modelgate.Deployment{Model: "demand-forecast", Version: v, ModelDir: dir, Digest: digest}
 }
 
 func candidate(t testing.TB, v string) modelgate.Candidate {

@@ -104,6 +104,9 @@ type row struct {
 }
 
 func run(ctx context.Context, args []string, w io.Writer) error {
+	if len(args) > 0 && args[0] == "drill" {
+		return drill(ctx, args[1:], w)
+	}
 	o, err := parseFlags(args)
 	if err != nil {
 		return err

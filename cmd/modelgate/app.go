@@ -131,10 +131,11 @@ func (a *app) openState() error {
 func (a *app) openPlatform() error {
 	switch a.cfg.Platform.Type {
 	case "local":
-		base := "http://" + a.cfg.Platform.Listen
-		client := &http.Client{Timeout: 30 * time.Second}
-		a.deployer = gateway.NewDeployer(base, client)
-		a.metrics = gateway.NewMetricsSource(base, client)
+		ep := a.cfg.gatewayEndpoints(&http.Client{Timeout: 30 * time.Second})
+		d := gateway.NewDeployerFor(ep)
+		d.MirrorPercent = a.cfg.Canary.MirrorPercent
+		a.deployer = d
+		a.metrics = gateway.NewMetricsSourceFor(ep)
 		return nil
 	case "kserve":
 		kd, err := kserve.Open(kserveOptions(a.cfg.Platform.KServe))
@@ -390,7 +391,7 @@ func newActuals(c ActualsConfig) *payload.Actuals {
 // newGateway builds the local serving gateway (for serve and demo). Models
 // named in external are served by their external server; the rest natively.
 // With actuals, the gateway takes POST /actuals and joins them by request id.
-func newGateway(statePath string, external map[string]ExternalConfig, actuals *payload.Actuals, logger *slog.Logger) *gateway.Server {
+func newGateway(statePath string, external map[string]ExternalConfig, actuals *payload.Actuals, logger *slog.Logger, edits ...func(*gateway.Options)) *gateway.Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -398,7 +399,7 @@ func newGateway(statePath string, external map[string]ExternalConfig, actuals *p
 	if actuals != nil {
 		acts = actuals
 	}
-	return gateway.NewServer(gateway.Options{
+	opts := gateway.Options{
 		Actuals: acts,
 		DeploymentLoader: func(d modelgate.Deployment) (gateway.Model, error) {
 			ext, ok := external[d.Model]
@@ -415,6 +416,22 @@ func newGateway(statePath string, external map[string]ExternalConfig, actuals *p
 		},
 		StatePath: statePath,
 		Logger:    logger,
-	})
+	}
+	for _, edit := range edits {
+		edit(&opts)
+	}
+	return gateway.NewServer(opts)
+}
+
+// withLimits sets the data plane's limits from platform's keys.
+func withLimits(c PlatformConfig) func(*gateway.Options) {
+	return func(o *gateway.Options) {
+		o.MaxBodyBytes, o.MaxInstances, o.MaxConcurrent, o.RequestTimeout = c.MaxBodyBytes, c.MaxInstances, c.MaxConcurrent, c.RequestTimeout.D()
+	}
+}
+
+// withAdminToken makes the gateway's admin API require token.
+func withAdminToken(token, hint string) func(*gateway.Options) {
+	return func(o *gateway.Options) { o.AdminToken, o.AdminTokenHint = token, hint }
 }
 

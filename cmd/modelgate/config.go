@@ -72,6 +72,20 @@ type PlatformConfig struct {
 	State    string                    `yaml:"state"`    // local: file where `serve` keeps what it serves
 	External map[string]ExternalConfig `yaml:"external"` // local: models served by an external server, by model name
 
+	// local: the admin API's own listener (host:port or a unix socket
+	// path), and where its bearer token comes from (see adminTokenSource).
+	AdminListen      string `yaml:"admin_listen"`
+	AdminTokenFile   string `yaml:"admin_token_file"`
+	AdminTokenEnv    string `yaml:"admin_token_env"`
+	AllowNonLoopback bool   `yaml:"allow_non_loopback"` // local: listen beyond loopback, on purpose
+
+	// local: the data plane's limits (gateway.Options); 0 takes the
+	// gateway's default.
+	MaxBodyBytes   int64    `yaml:"max_body_bytes"`
+	MaxInstances   int      `yaml:"max_instances"`
+	MaxConcurrent  int      `yaml:"max_concurrent"`
+	RequestTimeout Duration `yaml:"request_timeout"`
+
 	// kserve: its keys (kubeconfig, context, namespaces, model_format,
 	// storage_uri, …) sit directly under platform.
 	KServe KServeConfig `yaml:",inline"`
@@ -174,6 +188,7 @@ type CanaryConfig struct {
 	Extension      Duration `yaml:"extension"`
 	MinRequests    int64    `yaml:"min_requests"`
 	EarlyPromotion bool     `yaml:"early_promotion"`
+	MirrorPercent  int      `yaml:"mirror_percent"` // local: stable requests also sent to the canary, for pairs
 }
 
 type ThresholdsConfig struct {
@@ -310,10 +325,11 @@ func defaultConfig() *Config {
 	return &Config{
 		Registry: RegistryConfig{Type: "local", Path: "registry",
 			Aliases: AliasesConfig{Candidate: "challenger", Champion: "champion", Previous: "previous"}},
-		Platform: PlatformConfig{Type: "local", Listen: "127.0.0.1:8080", State: ".modelgate/gateway.json"},
-		State:    StateConfig{Dir: ".modelgate"},
+		Platform: PlatformConfig{Type: "local", Listen: "127.0.0.1:8080", State: ".modelgate/gateway.json",
+			AdminListen: "127.0.0.1:8081", AdminTokenEnv: "MODELGATE_ADMIN_TOKEN"},
+		State: StateConfig{Dir: ".modelgate"},
 		Canary: CanaryConfig{Percent: 10, Window: Duration(30 * time.Minute), Interval: Duration(30 * time.Second),
-			Extension: Duration(15 * time.Minute), MinRequests: 200},
+			Extension: Duration(15 * time.Minute), MinRequests: 200, MirrorPercent: 10},
 		Thresholds: ThresholdsConfig{ErrorRateMargin: 0.005, LatencyP95Margin: Duration(50 * time.Millisecond),
 			RelativeTolerance: 0.05, LatencyFloor: Duration(10 * time.Millisecond)},
 		Judge: JudgeConfig{Type: "sequential", Alpha: 0.05, DecisionRule: "playbook", PredictionTolerance: 0.05, PredictionMargin: 0.15, FeatureMargin: 0.025, PSIAlert: 0.2,
@@ -417,6 +433,10 @@ func (c *Config) validate() error {
 		"registry.aliases: expected three different names for candidate, champion and previous")
 	check(c.Platform.Type == "local" || c.Platform.Type == "kserve", "platform.type: %q is not supported; expected local or kserve", c.Platform.Type)
 	check(c.Platform.Type != "local" || strings.Contains(c.Platform.Listen, ":"), "platform.listen: expected host:port, e.g. 127.0.0.1:8080, got %q", c.Platform.Listen)
+	check(c.Platform.Type != "local" || strings.ContainsAny(c.Platform.AdminListen, ":/") && c.Platform.AdminListen != c.Platform.Listen,
+		"platform.admin_listen: expected host:port other than platform.listen, e.g. 127.0.0.1:8081, or a unix socket path, got %q", c.Platform.AdminListen)
+	check(c.Platform.MaxBodyBytes >= 0 && c.Platform.MaxInstances >= 0 && c.Platform.MaxConcurrent >= 0 && c.Platform.RequestTimeout >= 0,
+		"platform.max_body_bytes, max_instances, max_concurrent, request_timeout: expected values ≥ 0 (0 takes the default)")
 	check(c.Metrics.Type == "" || c.Metrics.Type == "prometheus", "metrics.type: expected prometheus (or nothing, for the local gateway's own figures), got %q", c.Metrics.Type)
 	check(c.Platform.Type != "kserve" || c.Metrics.Type == "prometheus", "metrics.type: platform kserve needs metrics {type: prometheus, url: …}")
 	check(c.Metrics.Type != "prometheus" || c.Platform.Type == "kserve", "metrics.type: prometheus needs platform.type kserve (the local gateway measures itself)")
@@ -431,6 +451,7 @@ func (c *Config) validate() error {
 	check(c.Canary.Interval > 0, "canary.interval: expected a positive duration like 30s")
 	check(c.Canary.Extension >= 0, "canary.extension: expected a duration ≥ 0")
 	check(c.Canary.MinRequests >= 1, "canary.min_requests: expected at least 1")
+	check(c.Canary.MirrorPercent >= 0 && c.Canary.MirrorPercent <= 100, "canary.mirror_percent: expected an integer from 0 (off) to 100, got %d", c.Canary.MirrorPercent)
 	check(c.Thresholds.ErrorRateMargin >= 0 && c.Thresholds.ErrorRateMargin < 1, "thresholds.error_rate_margin: expected a rate from 0 to 1 (0.005 = 0.5 points), got %v", c.Thresholds.ErrorRateMargin)
 	check(c.Thresholds.RelativeTolerance > 0 && c.Thresholds.RelativeTolerance < 1, "thresholds.relative_tolerance: expected a fraction like 0.05, got %v", c.Thresholds.RelativeTolerance)
 	check(c.Judge.Type == "sequential" || c.Judge.Type == "thresholds", "judge.type: expected sequential or thresholds, got %q", c.Judge.Type)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -81,13 +79,13 @@ func (g *globals) demo(ctx context.Context, o demoOptions) error {
 	if err := extractExample(filepath.Join(dir, "example")); err != nil {
 		return err
 	}
-	srv, base, stop, err := startDemoGateway(ctx, dir)
+	srv, base, admin, stop, err := startDemoGateway(ctx, dir)
 	if err != nil {
 		return err
 	}
-	defer stop()
 	defer srv.Close()
-	cfg, err := writeDemoConfig(dir, base, o.window)
+	defer stop()
+	cfg, err := writeDemoConfig(dir, base, admin, o.window)
 	if err != nil {
 		return err
 	}
@@ -144,41 +142,39 @@ func extractExample(dst string) error {
 	return os.CopyFS(dst, sub)
 }
 
-// startDemoGateway runs the serving gateway in-process on a free loopback port.
-func startDemoGateway(ctx context.Context, dir string) (*gateway.Server, string, func(), error) {
-	srv := newGateway(filepath.Join(dir, ".modelgate", "gateway.json"), nil, nil, nil)
-	if err := srv.Open(); err != nil {
-		return nil, "", nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// startDemoGateway runs the serving gateway in-process on free loopback
+// ports, its admin API behind a token kept where the demo's configuration
+// names it (.modelgate/admin-token).
+func startDemoGateway(ctx context.Context, dir string) (srv *gateway.Server, data, admin string, stop func(), err error) {
+	token, err := writeAdminToken(filepath.Join(dir, ".modelgate", adminTokenFileName))
 	if err != nil {
+		return nil, "", "", nil, err
+	}
+	srv = newGateway(filepath.Join(dir, ".modelgate", "gateway.json"), nil, nil, nil, withAdminToken(token, ""))
+	if err := srv.Open(); err != nil {
+		return nil, "", "", nil, err
+	}
+	if data, admin, stop, err = startLocalGateway(ctx, srv); err != nil {
 		srv.Close()
-		return nil, "", nil, fmt.Errorf("listen on loopback: %w", err)
+		return nil, "", "", nil, err
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	stop := func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(sctx)
-	}
-	return srv, ln.Addr().String(), stop, nil
+	return srv, data, admin, stop, nil
 }
 
 const demoConfig = `# Written by modelgate demo. The playbook's defaults, with a short canary
 # window so the demo ends in a couple of minutes.
 model: demand-forecast
 registry: {type: local, path: ./registry}
-platform: {type: local, listen: %s, state: ./.modelgate/gateway.json}
+platform: {type: local, listen: %s, admin_listen: %s, admin_token_file: ./.modelgate/admin-token, state: ./.modelgate/gateway.json}
 state: {dir: ./.modelgate}
 canary: {percent: 10, window: %s, interval: 2s, extension: 20s}
 evaluation: {dataset: ./example/data/ground_truth.csv, target: units_sold}
 records: {audit: ./.modelgate/audit.jsonl, changelog: ./CHANGELOG.md, reports: ./reports}
 `
 
-func writeDemoConfig(dir, listen string, window time.Duration) (*Config, error) {
+func writeDemoConfig(dir, listen, admin string, window time.Duration) (*Config, error) {
 	path := filepath.Join(dir, "modelgate.yaml")
-	if err := os.WriteFile(path, []byte(fmt.Sprintf(demoConfig, listen, window)), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(demoConfig, listen, admin, window)), 0o644); err != nil {
 		return nil, fmt.Errorf("write demo config: %w", err)
 	}
 	return loadConfig(path, true)

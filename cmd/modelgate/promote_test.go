@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,23 +21,17 @@ func newCLIWorld(t *testing.T) *cliWorld {
 	if err := extractExample(filepath.Join(dir, "example")); err != nil {
 		t.Fatal(err)
 	}
-	srv := newGateway(filepath.Join(dir, "gateway.json"), nil, nil, nil)
-	if err := srv.Open(); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, listen, admin, stop, err := startDemoGateway(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: srv.Handler()}
-	go func() { _ = hs.Serve(ln) }()
-	t.Cleanup(func() { _ = hs.Close(); _ = srv.Close() })
-	w := &cliWorld{dir: dir, config: filepath.Join(dir, "modelgate.yaml"), listen: ln.Addr().String()}
+	t.Cleanup(func() { stop(); _ = srv.Close() })
+	w := &cliWorld{dir: dir, config: filepath.Join(dir, "modelgate.yaml"), listen: listen}
 	cfg := fmt.Sprintf(`model: demand-forecast
-platform: {type: local, listen: %s}
+platform: {type: local, listen: %s, admin_listen: %s}
 canary: {percent: 50, window: 5s, interval: 1s, extension: 10s, min_requests: 20}
 smoke: {count: 10, warmup: 1}
-`, w.listen)
+`, w.listen, admin)
 	if err := os.WriteFile(w.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}

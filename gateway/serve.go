@@ -1,0 +1,89 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/modelgate/modelgate"
+)
+
+// shutdownGrace is how long Serve waits for requests in flight when ctx
+// ends.
+const shutdownGrace = 5 * time.Second
+
+// Serve serves the data plane on data and the admin API on admin until
+// ctx ends, then shuts both down gracefully. Keeping them on two listeners
+// is what lets the data plane face clients while the admin API stays on
+// loopback or a unix socket. It does not Close s.
+func (s *Server) Serve(ctx context.Context, data, admin net.Listener) error {
+	servers := []*http.Server{s.httpServer(s.data), s.httpServer(s.adminAPI)}
+	errc := make(chan error, len(servers))
+	for i, ln := range []net.Listener{data, admin} {
+		go func() { errc <- servers[i].Serve(ln) }()
+	}
+	var err error
+	select {
+	case err = <-errc: // a listener failed: stop the other too
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	for _, hs := range servers {
+		if serr := hs.Shutdown(sctx); serr != nil && err == nil {
+			err = serr
+		}
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// httpServer serves h with timeouts that keep a slow or stalled client
+// from holding a connection for ever.
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      s.opts.RequestTimeout + time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// ListenAdmin listens where the admin API should: "host:port", or a unix
+// socket path (anything holding a "/"; AdminURLFor names it for clients),
+// created with mode 0600 after removing a stale socket left by a crash.
+func ListenAdmin(addr string) (net.Listener, error) {
+	if !strings.Contains(addr, "/") {
+		return listen("tcp", addr)
+	}
+	if fi, err := os.Lstat(addr); err == nil && fi.Mode()&fs.ModeSocket != 0 {
+		_ = os.Remove(addr)
+	}
+	ln, err := listen("unix", addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(addr, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("restrict the admin socket %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+func listen(network, addr string) (net.Listener, error) {
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		return nil, modelgate.Errorf(modelgate.EUNAVAILABLE, "cannot listen on %s: %v", addr, err)
+	}
+	return ln, nil
+}
