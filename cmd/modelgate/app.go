@@ -434,4 +434,3 @@ func withLimits(c PlatformConfig) func(*gateway.Options) {
 func withAdminToken(token, hint string) func(*gateway.Options) {
 	return func(o *gateway.Options) { o.AdminToken, o.AdminTokenHint = token, hint }
 }
-
