@@ -2,6 +2,7 @@ package mlflow_test
 
 import (
 	"encoding/pem"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -225,6 +226,29 @@ func TestTLS(t *testing.T) {
 		}
 		if tt.code != "" && r.Stats().Attempts != 1 {
 			t.Errorf("%s: %d attempts; a certificate error is not retried", tt.name, r.Stats().Attempts)
+		}
+	}
+}
+
+// A frozen MLflow is not waited on in silence: every retry is logged with
+// the attempt, its timeout and the wait before the next.
+func TestFault_FrozenServerRetriesAreLogged(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		<-req.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+	var log strings.Builder
+	r, err := mlflow.New(mlflow.Options{URI: srv.URL, Retries: 2, Backoff: time.Millisecond, Timeout: 100 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.GetModel(t.Context(), "fraud"); modelgate.ErrorCode(err) != modelgate.EUNAVAILABLE {
+		t.Fatalf("error %v, want unavailable", err)
+	}
+	for _, want := range []string{"attempt 1 of 3, each up to 100ms", "attempt 2 of 3", "retrying in"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the log lacks %q:\n%s", want, log.String())
 		}
 	}
 }
