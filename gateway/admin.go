@@ -81,8 +81,8 @@ func (s *Server) getObserve(_ http.ResponseWriter, r *http.Request) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	s.adminMu.Lock()
-	defer s.adminMu.Unlock()
+	s.stateMu.Lock() // m and the figures saved belong to one split
+	defer s.stateMu.Unlock()
 	m, _ := s.state(name)
 	if m.prod == nil {
 		return nil, modelgate.Errorf(modelgate.ENOTFOUND, "model %q is not served in production", name)

@@ -5,7 +5,8 @@ import (
 )
 
 // change applies f to the state of model name: under adminMu it computes
-// the next state, persists it and swaps it in. When f returns the current
+// the next state (loading models, which may be slow), then persists it and
+// swaps it in (commit). When f returns the current
 // state unchanged nothing is written and measurements keep running, which
 // is what makes every admin call idempotent.
 func (s *Server) change(name string, f func(cur modelState) (modelState, error)) (Status, error) {
@@ -19,17 +20,28 @@ func (s *Server) change(name string, f func(cur modelState) (modelState, error))
 	if next == cur {
 		return statusOf(name, cur), nil
 	}
-	if _, err := s.saveState(name, &next); err != nil {
+	if err := s.commit(name, next); err != nil {
 		return Status{}, err
 	}
-	s.mu.Lock()
-	s.models[name] = next
-	s.mu.Unlock()
 	s.release(cur)
 	st := statusOf(name, next)
 	s.opts.Logger.Info("gateway serving", "model", name, "stable", st.Traffic.Stable,
 		"canary", st.Traffic.Canary, "canary_percent", st.Traffic.CanaryPercent, "staging", st.Staging)
 	return st, nil
+}
+
+// commit saves the state file with name serving next and swaps next in,
+// under stateMu, so a snapshot never writes a view older than one written.
+func (s *Server) commit(name string, next modelState) error {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	if _, err := s.saveState(name, &next); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.models[name] = next
+	s.mu.Unlock()
+	return nil
 }
 
 // withStaging serves d in staging.

@@ -41,7 +41,7 @@ func (p *production) figures(now time.Time) *figures {
 
 // saveState writes the state file: every model's split, with name serving
 // next when next is not nil, and every split's figures as they are now,
-// which it returns by model. It runs under adminMu. Saving the figures a
+// which it returns by model. It runs under stateMu. Saving the figures a
 // reader is about to see before it sees them is what makes a restart never
 // report fewer observations than were already reported.
 func (s *Server) saveState(name string, next *modelState) (map[string]*figures, error) {
@@ -166,10 +166,11 @@ func (s *Server) activity() int64 {
 	return n
 }
 
-// snapshot saves the state file with the figures as they are now.
+// snapshot saves the state file with the figures as they are now. It does
+// not wait for an admin change loading a model, only for its swap.
 func (s *Server) snapshot() error {
-	s.adminMu.Lock()
-	defer s.adminMu.Unlock()
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
 	_, err := s.saveState("", nil)
 	return err
 }

@@ -125,3 +125,42 @@ func TestMeasurements_PeriodicSnapshot(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// Observing (which saves the figures) does not wait for an admin change
+// that is still loading a model: an external server may take minutes.
+func TestMeasurements_ObserveDuringSlowLoad(t *testing.T) {
+	r := newRestartable(t, -1)
+	e := r.first
+	e.register("1", 1)
+	e.mustSetStable("1")
+	loading, release := make(chan struct{}), make(chan struct{})
+	e.srv.Close() // reopen with a loader that blocks on version 3
+	e2 := newTestEnv(t, func(o *gateway.Options) {
+		o.StatePath, o.SnapshotInterval = r.path, -1
+		o.Loader = func(dir string) (gateway.Model, error) {
+			if dir == "/models/3" {
+				close(loading)
+				<-release
+			}
+			return e.load(dir)
+		}
+	})
+	e.register("3", 1)
+	done := make(chan error, 1)
+	go func() { _, err := e2.dep.DeployStaging(t.Context(), deployment("3"), time.Second); done <- err }()
+	<-loading
+	observed := make(chan error, 1)
+	go func() { _, err := e2.metrics.Observe(t.Context(), "iris"); observed <- err }()
+	select {
+	case err := <-observed:
+		if err != nil {
+			t.Errorf("Observe during a load: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("Observe waited for a model being loaded")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -21,8 +21,12 @@ const shutdownGrace = 5 * time.Second
 // Serve serves the data plane on data and the admin API on admin until
 // ctx ends, then shuts both down gracefully. Keeping them on two listeners
 // is what lets the data plane face clients while the admin API stays on
-// loopback or a unix socket. It does not Close s.
+// loopback or a unix socket. It refuses to serve the admin API without
+// Options.AdminToken (EINVALID). It does not Close s.
 func (s *Server) Serve(ctx context.Context, data, admin net.Listener) error {
+	if s.opts.AdminToken == "" {
+		return modelgate.Errorf(modelgate.EINVALID, "gateway: Serve needs Options.AdminToken: the admin API is never served unauthenticated")
+	}
 	servers := []*http.Server{s.httpServer(s.data), s.httpServer(s.adminAPI)}
 	errc := make(chan error, len(servers))
 	for i, ln := range []net.Listener{data, admin} {

@@ -159,3 +159,9 @@ func TestServe_AdminUnixSocket(t *testing.T) {
 	_, err = s.deployer(gateway.Endpoints{}).Traffic(t.Context(), "iris")
 	wantCode(t, err, modelgate.EUNAUTHORIZED, "needs its admin token")
 }
+
+func TestServe_NeedsToken(t *testing.T) {
+	srv := gateway.NewServer(gateway.Options{Loader: func(string) (gateway.Model, error) { return nil, nil }})
+	err := srv.Serve(t.Context(), nil, nil)
+	wantCode(t, err, modelgate.EINVALID, "Serve needs Options.AdminToken")
+}

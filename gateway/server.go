@@ -101,6 +101,7 @@ type Server struct {
 	models map[string]modelState
 
 	adminMu sync.Mutex // serialises admin changes (load, persist, swap)
+	stateMu sync.Mutex // serialises writes of the state file with the swaps they record
 	randMu  sync.Mutex // guards opts.Rand
 
 	recentMu sync.Mutex // guards recent
