@@ -126,7 +126,7 @@ func (s Sequential) meanShift(w *modelgate.Window, a allowance, alpha float64, p
 func shiftSummary(c modelgate.Check, e shiftEstimate, a allowance, exp *modelgate.Expectation) string {
 	on := fmt.Sprintf("over %.0f canary requests", e.n)
 	if e.paired {
-		on = fmt.Sprintf("on %.0f production requests mirrored to it", e.n)
+		on = fmt.Sprintf("on %.0f production predictions mirrored to it", e.n)
 	}
 	head := fmt.Sprintf("The canary forecasts %+.1f%% against production on average (%s)", 100*c.Canary, on)
 	allowed := fmt.Sprintf("%+.1f%% to %+.1f%% is allowed because %s", 100*a.lo, 100*a.hi, a.why)
