@@ -98,7 +98,7 @@ func (g *globals) demo(ctx context.Context, o demoOptions) error {
 	if err := seedDemo(ctx, a, dir); err != nil {
 		return err
 	}
-	traffic, err := startTraffic(ctx, base, filepath.Join(dir, "example", "data", "live_requests.csv"), o.rate)
+	traffic, err := startTraffic(ctx, base, "demand-forecast", filepath.Join(dir, "example", "data", "live_requests.csv"), o.rate)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ func newDrillWorld(t *testing.T, canary string) *drillWorld {
 	w.serve(t)
 	w.register(t, "1", "Production")
 	w.cli(t, 0, "deploy", "demand-forecast", "--version", "1")
-	traffic, err := startTraffic(context.Background(), w.listen, filepath.Join(w.dir, "example", "data", "live_requests.csv"), 100)
+	traffic, err := startTraffic(context.Background(), w.listen, "demand-forecast", filepath.Join(w.dir, "example", "data", "live_requests.csv"), 100)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -136,7 +136,7 @@ Try it with nothing installed:  modelgate demo`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageErr{err} })
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	root.AddCommand(newPromoteCmd(g), newRollbackCmd(g), newAbortCmd(g), newStatusCmd(g), newApproveCmd(g), newAuditCmd(g),
-		newRegistryCmd(g), newServeCmd(g), newDeployCmd(g), newDemoCmd(g), newUICmd(g), newVersionCmd(g))
+		newRegistryCmd(g), newServeCmd(g), newDeployCmd(g), newDemoCmd(g), newUICmd(g), newVersionCmd(g), newReplayCmd(g))
 	return root
 }
 

@@ -73,7 +73,7 @@ func TestPromoteCommand(t *testing.T) {
 	for _, role := range []string{"data_science_lead", "compliance_officer"} {
 		w.run(t, 0, "approve", "demand-forecast", "--version", "2", "--role", role, "--by", "ada")
 	}
-	traffic, err := startTraffic(context.Background(), w.listen, filepath.Join(w.dir, "example", "data", "live_requests.csv"), 150)
+	traffic, err := startTraffic(context.Background(), w.listen, "demand-forecast", filepath.Join(w.dir, "example", "data", "live_requests.csv"), 150)
 	if err != nil {
 		t.Fatal(err)
 	}

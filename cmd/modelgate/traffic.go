@@ -21,7 +21,7 @@ type trafficDriver struct {
 	once         sync.Once
 }
 
-func startTraffic(ctx context.Context, base, rowsPath string, rate float64) (*trafficDriver, error) {
+func startTraffic(ctx context.Context, base, model, rowsPath string, rate float64) (*trafficDriver, error) {
 	bodies, err := liveBodies(rowsPath)
 	if err != nil {
 		return nil, err
@@ -30,7 +30,7 @@ func startTraffic(ctx context.Context, base, rowsPath string, rate float64) (*tr
 	t := &trafficDriver{cancel: cancel}
 	jobs := make(chan []byte)
 	client := inference.Client{HTTP: &http.Client{Timeout: 5 * time.Second}}
-	ep := modelgate.Endpoint{URL: "http://" + base, Name: "demand-forecast"}
+	ep := modelgate.Endpoint{URL: "http://" + base, Name: model}
 	for range 8 {
 		t.wg.Add(1)
 		go t.worker(ctx, client, ep, jobs)
@@ -81,7 +81,7 @@ func (t *trafficDriver) stop() (int64, int64) {
 	return t.sent.Load(), t.failed.Load()
 }
 
-// liveBodies turns the example's live request rows into V1 bodies.
+// liveBodies turns CSV request rows into V1 bodies.
 func liveBodies(path string) ([][]byte, error) {
 	rows, err := loadgen.ReadInstances(path)
 	if err != nil {
