@@ -94,6 +94,7 @@ func (s *Service) smoke(ctx context.Context, p *modelgate.Promotion) error {
 			return fmt.Errorf("run %s: %w", g.Name(), err)
 		}
 		ev.Gates = append(ev.Gates, modelgate.GateRecord{Name: g.Name(), GateResult: r})
+		s.emit(p, g.Name()+": "+r.Summary, nil)
 	}
 	if failures := gateFailures(ev.Gates); len(failures) > 0 {
 		p.Reasons = failures
