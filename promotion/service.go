@@ -111,14 +111,7 @@ func (s *Service) sleep(ctx context.Context, d time.Duration) error {
 	if s.Sleep != nil {
 		return s.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return modelgate.Sleep(ctx, d)
 }
 
 func (s *Service) logger() *slog.Logger {
