@@ -2,6 +2,7 @@ package lightgbm
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -92,6 +93,11 @@ func (b block) tree(nFeatures int) (tree, error) {
 	t := tree{}
 	if t.leaves, err = b.floats("leaf_value", leaves); err != nil {
 		return tree{}, err
+	}
+	for i, v := range t.leaves { // ParseFloat reads nan and inf, which no trained tree holds
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return tree{}, b.fieldErrorf(b.fields["leaf_value"], "leaf_value", "value %d, %v, is not a finite number", i, v)
+		}
 	}
 	if leaves == 1 {
 		return t, nil

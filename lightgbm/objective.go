@@ -80,7 +80,7 @@ func sigmoidObjective(o objective, name string, params []string, outputs int) (o
 		return o, modelgate.Errorf(modelgate.EINVALID, "objective %s has no sigmoid parameter", name)
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || !(v > 0) {
+	if err != nil || !(v > 0) || math.IsInf(v, 1) { // an infinite slope times a raw score of 0 is NaN
 		return o, modelgate.Errorf(modelgate.EINVALID, "objective %s: sigmoid %q is not a positive number", name, s)
 	}
 	o.sigmoid = v

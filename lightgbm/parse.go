@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -61,6 +62,9 @@ func Parse(r io.Reader) (*Model, error) {
 		return nil, err
 	}
 	if err := h.checkTreeCount(m); err != nil {
+		return nil, err
+	}
+	if err := checkScoreRange(m); err != nil {
 		return nil, err
 	}
 	if m.pandasCats, err = s.trailer(); err != nil {
@@ -243,6 +247,25 @@ func (h header) checkTreeCount(m *Model) error {
 	}
 	if len(m.trees)%m.outputs != 0 {
 		return modelgate.Errorf(modelgate.EINVALID, "%d trees do not make whole iterations of %d trees", len(m.trees), m.outputs)
+	}
+	return nil
+}
+
+// checkScoreRange makes sure no row's raw score can overflow: for every
+// output, the largest leaf values of its trees add up to a finite number.
+func checkScoreRange(m *Model) error {
+	sums := make([]float64, m.outputs)
+	for i, t := range m.trees {
+		largest := 0.0
+		for _, v := range t.leaves {
+			largest = max(largest, math.Abs(v))
+		}
+		sums[i%m.outputs] += largest
+	}
+	for k, sum := range sums {
+		if math.IsInf(sum, 0) {
+			return modelgate.Errorf(modelgate.EINVALID, "the leaf values of output %d's trees can add up beyond the range of a float64", k)
+		}
 	}
 	return nil
 }

@@ -128,7 +128,7 @@ func get(path string, q url.Values) request {
 // MLflow's SQL store; GetModel has them.
 func (r *Registry) ListModels(ctx context.Context) ([]*modelgate.RegisteredModel, error) {
 	var models []*modelgate.RegisteredModel
-	token := ""
+	token, seen := "", map[string]bool{}
 	for {
 		q := url.Values{"max_results": {strconv.Itoa(maxResults)}, "order_by": {"name ASC"}}
 		if token != "" {
@@ -146,6 +146,9 @@ func (r *Registry) ListModels(ctx context.Context) ([]*modelgate.RegisteredModel
 		}
 		if token = out.Next; token == "" {
 			break
+		}
+		if err := nextPage(seen, "registered-models/search", token); err != nil {
+			return nil, err
 		}
 	}
 	sort.Slice(models, func(i, j int) bool { return models[i].Name < models[j].Name })
@@ -176,7 +179,7 @@ func (r *Registry) ListVersions(ctx context.Context, name string) ([]*modelgate.
 		byVersion[v] = append(byVersion[v], alias)
 	}
 	var versions []*modelgate.ModelVersion
-	token := ""
+	token, seen := "", map[string]bool{}
 	for {
 		q := url.Values{"filter": {"name=" + quote(name)}, "max_results": {strconv.Itoa(maxResults)},
 			"order_by": {"version_number ASC"}}
@@ -204,9 +207,23 @@ func (r *Registry) ListVersions(ctx context.Context, name string) ([]*modelgate.
 		if token = out.Next; token == "" {
 			break
 		}
+		if err := nextPage(seen, "model-versions/search", token); err != nil {
+			return nil, err
+		}
 	}
 	sort.Slice(versions, func(i, j int) bool { return versionNumber(versions[i].Version) < versionNumber(versions[j].Version) })
 	return versions, nil
+}
+
+// nextPage records the token of the next page of a listing and refuses
+// one MLflow gave before (a proxy that drops the query string could): the
+// listing would never end.
+func nextPage(seen map[string]bool, path, token string) error {
+	if seen[token] {
+		return modelgate.Errorf(modelgate.EUNAVAILABLE, "MLflow answered %s with the page token %.80q again; the listing would never end", path, token)
+	}
+	seen[token] = true
+	return nil
 }
 
 // quote makes a single-quoted string literal of MLflow's search grammar.

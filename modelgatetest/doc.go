@@ -8,7 +8,8 @@
 // returns a subject: the implementation and what the suite cannot make
 // itself (artifacts, traffic, a receiver, a way to wait for a platform that
 // lags). It also offers fixtures for other packages' tests: MustModelDir, a
-// settable Clock, ServedVersion and WantNotifyFailure.
+// settable Clock, ServedVersion, WantNotifyFailure and, for fuzz targets,
+// WantBoundedAlloc.
 //
 // It is an ordinary package (importable from _test files elsewhere) that
 // imports only the root package, the standard library and go-cmp; it must

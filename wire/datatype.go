@@ -2,6 +2,7 @@ package wire
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -58,6 +59,9 @@ func (t Tensor) values(typed bool) ([]any, error) {
 	for _, d := range t.Shape {
 		if d < 0 {
 			return nil, fmt.Errorf("shape %s has a negative dimension", ShapeString(t.Shape))
+		}
+		if d > 0 && want > math.MaxInt64/d {
+			return nil, fmt.Errorf("shape %s holds more values than can be counted", ShapeString(t.Shape))
 		}
 		want *= d
 	}

@@ -44,6 +44,9 @@ func matrixRows(t Tensor, strict bool) ([]any, error) {
 		return nil, inputError(t.Name, err)
 	}
 	n, f := int(t.Shape[0]), int(t.Shape[1])
+	if f == 0 { // rows of nothing, as many as the shape says: a small body could ask for any number
+		return nil, inputError(t.Name, fmt.Errorf("shape %s has no feature values", ShapeString(t.Shape)))
+	}
 	rows := make([]any, n)
 	for i := range n {
 		rows[i] = vals[i*f : (i+1)*f]

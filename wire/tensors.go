@@ -35,6 +35,9 @@ func matrixTensor(instances []any) ([]Tensor, error) {
 		width = len(row)
 		data = append(data, row)
 	}
+	if width == 0 {
+		return nil, modelgate.Errorf(modelgate.EINVALID, "instances hold no feature values")
+	}
 	return []Tensor{{Name: "input-0", Shape: []int64{int64(len(instances)), int64(width)}, Datatype: "FP64", Data: data}}, nil
 }
 
@@ -44,6 +47,9 @@ func fieldTensors(instances []any) ([]Tensor, error) {
 		return nil, modelgate.Errorf(modelgate.EINVALID, "instance 0: expected an object of fields or an array of feature values")
 	}
 	names := slices.Sorted(maps.Keys(first))
+	if len(names) == 0 || names[0] == "" { // V2 has no tensor for a row without fields, nor a nameless one
+		return nil, modelgate.Errorf(modelgate.EINVALID, "instance 0: expected an object of named fields or an array of feature values")
+	}
 	tensors := make([]Tensor, len(names))
 	for j, name := range names {
 		t, err := fieldTensor(instances, name)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -377,17 +378,68 @@ func loadConfig(path string, explicit bool) (*Config, error) {
 	return cfg, nil
 }
 
-// explainYAML turns yaml.v3's Go-type wording into the config's words.
+// yaml.v3's wording of an unknown key and of a value of the wrong kind:
+// "field windw not found in type main.CanaryConfig", "cannot unmarshal
+// !!str `abc` into int64". A value is quoted as yaml.v3 shortens it; it
+// and a tag may hold spaces and newlines.
+var (
+	yamlUnknownKey = regexp.MustCompile(` not found in type main\.(\w*)`)
+	yamlWrongKind  = regexp.MustCompile("(?s)cannot unmarshal (!.*?)( `.*?`)? into (\\*?(?:\\[\\]|map\\[\\w+\\])*(?:interface \\{\\}|[\\w.]+))")
+)
+
+// explainYAML turns yaml.v3's Go-type wording into the config's words, on
+// every line of the error.
 func explainYAML(err error) string {
-	s := err.Error()
-	s = strings.TrimPrefix(s, "yaml: unmarshal errors:\n  ")
-	if i := strings.Index(s, " not found in type main."); i >= 0 {
-		typ := strings.TrimSuffix(s[i+len(" not found in type main."):], "Config")
-		s = s[:i] + fmt.Sprintf(" is not a known key of %s (see the README's configuration reference)", keyOf(typ))
+	s := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  ")
+	s = yamlUnknownKey.ReplaceAllStringFunc(s, func(m string) string {
+		typ := strings.TrimSuffix(yamlUnknownKey.FindStringSubmatch(m)[1], "Config")
+		return fmt.Sprintf(" is not a known key of %s (see the README's configuration reference)", keyOf(typ))
+	})
+	return yamlWrongKind.ReplaceAllStringFunc(s, func(m string) string {
+		sub := yamlWrongKind.FindStringSubmatch(m)
+		return fmt.Sprintf("expected %s, not %s", yamlForm(sub[3]), yamlValue(sub[1], sub[2]))
+	})
+}
+
+// yamlForm says what a value of Go type typ is written as.
+func yamlForm(typ string) string {
+	typ = strings.TrimPrefix(typ, "*")
+	switch {
+	case strings.HasPrefix(typ, "[]"):
+		return "a list"
+	case strings.HasPrefix(typ, "map["):
+		return "a mapping"
+	case strings.HasPrefix(typ, "main."):
+		return "the keys of " + keyOf(strings.TrimSuffix(strings.TrimPrefix(typ, "main."), "Config"))
+	case strings.HasPrefix(typ, "int"), strings.HasPrefix(typ, "uint"):
+		return "an integer"
+	case strings.HasPrefix(typ, "float"):
+		return "a number"
+	case typ == "bool":
+		return "true or false"
+	case typ == "string":
+		return "a single value"
 	}
-	s = strings.ReplaceAll(s, "cannot unmarshal !!str", "expected a number, not the text")
-	s = strings.ReplaceAll(s, "into int", "")
-	return s
+	return "another kind of value"
+}
+
+// yamlValue describes a value yaml.v3 names by its tag and (for scalars) its
+// quoted text.
+func yamlValue(tag, quoted string) string {
+	switch tag {
+	case "!!seq":
+		return "a list"
+	case "!!map":
+		return "a mapping"
+	case "!!str":
+		return "the text" + quoted
+	case "!!int", "!!float":
+		return "the number" + quoted
+	}
+	if strings.Trim(quoted, " `") == "" {
+		return "what is written there"
+	}
+	return strings.TrimPrefix(quoted, " ")
 }
 
 // keyOf turns a config type's name into its key: StorageURI is storage_uri.
