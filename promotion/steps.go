@@ -108,10 +108,10 @@ func gateFailures(gates []modelgate.GateRecord) []string {
 	var failures []string
 	for _, g := range gates {
 		for _, f := range g.Failures {
-			failures = append(failures, g.Name+": "+f)
+			failures = append(failures, fmt.Sprintf("Staging's %s check failed: %s", g.Name, f))
 		}
 		if !g.Passed && len(g.Failures) == 0 {
-			failures = append(failures, g.Name+": "+g.Summary)
+			failures = append(failures, fmt.Sprintf("Staging's %s check failed: %s", g.Name, g.Summary))
 		}
 	}
 	return failures
@@ -175,7 +175,7 @@ func (s *Service) canary(ctx context.Context, p *modelgate.Promotion) error {
 		err = s.verifySplit(ctx, p.Model, want)
 	}
 	if err != nil {
-		p.Reasons = []string{"the canary could not be started: " + modelgate.ErrorMessage(err)}
+		p.Reasons = []string{"The canary could not be started: " + modelgate.ErrorMessage(err)}
 		return s.complete(ctx, p, rec, modelgate.ResultFailed, modelgate.CanaryEvidence{Traffic: want, Error: err.Error()})
 	}
 	if p.CanaryStart.IsZero() {
@@ -211,7 +211,7 @@ func (s *Service) failBeforeProduction(ctx context.Context, p *modelgate.Promoti
 		return cause
 	}
 	msg := modelgate.ErrorMessage(cause)
-	p.Reasons = []string{msg}
+	p.Reasons = []string{fmt.Sprintf("The %s step failed, before production was touched: %s", rec.Step, msg)}
 	var ev modelgate.Evidence
 	switch rec.Step {
 	case modelgate.StepVerify:

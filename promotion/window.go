@@ -122,7 +122,7 @@ func (s *Service) hold(ctx context.Context, p *modelgate.Promotion, rec *modelga
 		}
 		return s.advance(ctx, p, modelgate.StepWindow)
 	}
-	p.Reasons = append(j.Reasons, "held for a person: run `modelgate promote "+p.Model+" --resume` to keep watching, or `modelgate rollback "+p.Model+"`")
+	p.Reasons = append(j.Reasons, "Held for a person: `modelgate promote "+p.Model+" --resume` keeps watching, `--resume --accept --reason TEXT` promotes it on your word, `modelgate abort "+p.Model+" --reason TEXT` rolls it back.")
 	if err := s.saveEvidence(ctx, rec, modelgate.ResultHeld, ev); err != nil {
 		return fmt.Errorf("save window figures: %w", err)
 	}
@@ -150,7 +150,7 @@ func (s *Service) metricsFailed(ctx context.Context, p *modelgate.Promotion, rec
 		}
 		return s.pause(ctx, p, s.Policy.Interval)
 	}
-	p.Reasons = []string{fmt.Sprintf("canary metrics could not be read %d times in a row: %s", ev.MetricFailures, ev.Error)}
+	p.Reasons = []string{fmt.Sprintf("The canary's figures could not be read %d times in a row, so it is not judged healthy: %s", ev.MetricFailures, ev.Error)}
 	return s.complete(ctx, p, rec, modelgate.ResultFailed, ev)
 }
 
