@@ -3,6 +3,7 @@ package kserve
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -27,6 +28,9 @@ type Deployer struct {
 	Logs LogReader
 	// Now is the clock for AnnotationSplitSince. Default time.Now.
 	Now func() time.Time
+	// Log hears, every 30 s of a wait, why the InferenceService is not ready
+	// yet, so a person watching a slow rollout sees progress; nil discards.
+	Log *slog.Logger
 }
 
 func (d *Deployer) now() time.Time {
@@ -283,6 +287,7 @@ func (d *Deployer) pinnedTo(v *view, version string) string {
 func (d *Deployer) wait(ctx context.Context, ns, name, version string, canary *int64, timeout time.Duration, why func(*view) string) (*view, error) {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
+	started, said := time.Now(), time.Now()
 	for {
 		v, err := d.get(ctx, ns, name)
 		if err != nil {
@@ -297,6 +302,10 @@ func (d *Deployer) wait(ctx context.Context, ns, name, version string, canary *i
 			if reason == "" {
 				return v, nil
 			}
+		}
+		if d.Log != nil && time.Since(said) >= 30*time.Second {
+			said = time.Now()
+			d.Log.Warn(fmt.Sprintf("still waiting for InferenceService %s/%s after %s (of %s): %s", ns, name, time.Since(started).Round(time.Second), timeout, reason))
 		}
 		select {
 		case <-ctx.Done():

@@ -58,7 +58,9 @@ type MetricsSource struct {
 	metrics Metrics
 	resolve Resolver
 	opts    Options
-	// Client is the HTTP client; default http.DefaultClient.
+	// Client is the HTTP client; default one whose requests time out after
+	// 30 s, so a frozen Prometheus fails a look (the engine tolerates a few
+	// in a row) instead of hanging it.
 	Client *http.Client
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -89,7 +91,7 @@ func New(opts Options, resolve Resolver) (*MetricsSource, error) {
 	if resolve == nil {
 		return nil, errors.New("prometheus.New: nil Resolver")
 	}
-	return &MetricsSource{base: strings.TrimRight(opts.URL, "/"), metrics: m, resolve: resolve, opts: opts, Client: http.DefaultClient, Now: time.Now}, nil
+	return &MetricsSource{base: strings.TrimRight(opts.URL, "/"), metrics: m, resolve: resolve, opts: opts, Client: &http.Client{Timeout: 30 * time.Second}, Now: time.Now}, nil
 }
 
 // Metrics returns the metric and label names in effect.

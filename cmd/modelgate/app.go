@@ -142,6 +142,7 @@ func (a *app) openPlatform() error {
 		if err != nil {
 			return err
 		}
+		kd.Log = a.logger
 		a.deployer = kd
 		return a.openPrometheus(kd)
 	}
