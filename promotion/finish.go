@@ -44,8 +44,7 @@ func (s *Service) rollout(ctx context.Context, p *modelgate.Promotion) error {
 	if changed, err := s.registryChanged(ctx, p); err != nil {
 		return err
 	} else if changed != "" {
-		p.Reasons = []string{"The registry changed outside modelgate during the promotion, so it is not rolled out: " + changed +
-			"; production goes back to version " + p.Previous + "."}
+		p.Reasons = registryChangedReasons(p, changed)
 		return s.complete(ctx, p, rec, modelgate.ResultFailed, modelgate.RolloutEvidence{Replaced: p.Previous, RegistryMode: s.mode().Name(), Error: changed})
 	}
 	want := modelgate.TrafficSplit{Stable: p.Version}
@@ -206,6 +205,11 @@ func (s *Service) registryChanged(ctx context.Context, p *modelgate.Promotion) (
 		return fmt.Sprintf("the registry's production version is now %s, not %s", current, p.Previous), nil
 	}
 	return "", nil
+}
+
+func registryChangedReasons(p *modelgate.Promotion, changed string) []string {
+	return []string{"The registry changed outside modelgate during the promotion, so it is not rolled out: " + changed +
+		"; production goes back to version " + p.Previous + "."}
 }
 
 // rollbackEvidence reads both versions' tags before the registry changes.

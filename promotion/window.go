@@ -17,6 +17,14 @@ func (s *Service) window(ctx context.Context, p *modelgate.Promotion) error {
 		return err
 	}
 	prev := windowEvidence(rec)
+	// A change made in the registry outside modelgate stops the canary at
+	// the next look, whatever the figures say.
+	if changed, err := s.registryChanged(ctx, p); err != nil {
+		return err
+	} else if changed != "" {
+		p.Reasons, prev.Error = registryChangedReasons(p, changed), changed
+		return s.complete(ctx, p, rec, modelgate.ResultFailed, prev)
+	}
 	length := s.windowLength(p)
 	elapsed := s.now().Sub(p.CanaryStart)
 	w, err := s.Metrics.Observe(ctx, p.Model)
