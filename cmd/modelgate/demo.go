@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -89,7 +88,7 @@ func (g *globals) demo(ctx context.Context, o demoOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := openApp(cfg, slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	a, err := openApp(cfg, g.warnings())
 	if err != nil {
 		return err
 	}

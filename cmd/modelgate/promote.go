@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math"
 	"path/filepath"
 	"strings"
@@ -85,7 +84,7 @@ func acceptReason(accept bool, reason string) string {
 }
 
 func (g *globals) promote(ctx context.Context, cfg *Config, model, version string, resume bool, accept string) error {
-	a, err := openApp(cfg, slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	a, err := openApp(cfg, g.warnings())
 	if err != nil {
 		return err
 	}

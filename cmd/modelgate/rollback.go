@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -87,7 +86,7 @@ func (g *globals) control(cmd *cobra.Command, wait time.Duration, act func(conte
 	if err != nil {
 		return err
 	}
-	a, err := openApp(cfg, slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	a, err := openApp(cfg, g.warnings())
 	if err != nil {
 		return err
 	}
