@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +35,8 @@ func run(args []string, out io.Writer) error {
 			return runDriftData(args[1:], out)
 		case "drift":
 			return runDrift(args[1:], out)
+		case "plan":
+			return runPlan(args[1:], out)
 		}
 	}
 	return runSim(args, out)
@@ -68,7 +71,16 @@ func scenario(name string, base simConfig) (simConfig, error) {
 	case "errors+0.5pp":
 		c.CanaryErrors = base.ErrorRate + 0.005
 	default:
-		return c, fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(scenarioNames, ", "))
+		// errors=R: the canary fails a share R of its requests (to check a
+		// power plan's claim).
+		if r, ok := strings.CutPrefix(name, "errors="); ok {
+			v, err := strconv.ParseFloat(r, 64)
+			if err == nil && v >= 0 && v < 1 {
+				c.CanaryErrors = v
+				return c, nil
+			}
+		}
+		return c, fmt.Errorf("unknown scenario %q (known: %s, errors=RATE)", name, strings.Join(scenarioNames, ", "))
 	}
 	return c, nil
 }
