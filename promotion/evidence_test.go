@@ -105,7 +105,7 @@ func checkReaders(t *testing.T, w *world, p *modelgate.Promotion, steps []*model
 		t.Errorf("changelog entry lacks the version's tags:\n%s", entry)
 	}
 	rec := httptest.NewRecorder()
-	web.Handler(w.store).ServeHTTP(rec, httptest.NewRequest("GET", "/promotions/"+p.ID, nil))
+	web.Handler(w.store, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/promotions/"+p.ID, nil))
 	if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, "<td>"+firstCheck+"</td>") {
 		t.Errorf("web view (%d) lacks the window's checks:\n%s", rec.Code, body)
 	}

@@ -12,8 +12,10 @@ import (
 //go:embed templates/*.html
 var templates embed.FS
 
-// Handler serves the web view of store's promotions.
-func Handler(store modelgate.PromotionStore) http.Handler {
+// Handler serves the web view of store's promotions. gone tells whether a
+// lock holder no longer runs (nil: only an expired lease says so), so an
+// unfinished promotion nobody runs shows as such.
+func Handler(store modelgate.PromotionStore, gone func(owner string) bool) http.Handler {
 	t := template.Must(template.New("").Funcs(template.FuncMap{"pct": pct}).ParseFS(templates, "templates/*.html"))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -25,7 +27,7 @@ func Handler(store modelgate.PromotionStore) http.Handler {
 		render(w, t, "list.html", map[string]any{"Promotions": ps})
 	})
 	mux.HandleFunc("GET /promotions/{id}", func(w http.ResponseWriter, r *http.Request) {
-		page, err := detail(r, store)
+		page, err := detail(r, store, gone)
 		if err != nil {
 			fail(w, err)
 			return
@@ -36,13 +38,16 @@ func Handler(store modelgate.PromotionStore) http.Handler {
 }
 
 type detailPage struct {
-	P       *modelgate.Promotion
-	Steps   []*modelgate.StepRecord
-	Look    *modelgate.WindowEvidence // the window's last look; nil before it
-	Running bool
+	// Orphaned: the promotion is unfinished and no process runs it (it
+	// crashed, was killed, or is held for a person).
+	Orphaned bool
+	P        *modelgate.Promotion
+	Steps    []*modelgate.StepRecord
+	Look     *modelgate.WindowEvidence // the window's last look; nil before it
+	Running  bool
 }
 
-func detail(r *http.Request, store modelgate.PromotionStore) (*detailPage, error) {
+func detail(r *http.Request, store modelgate.PromotionStore, gone func(string) bool) (*detailPage, error) {
 	p, err := store.GetPromotion(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return nil, err
@@ -52,6 +57,10 @@ func detail(r *http.Request, store modelgate.PromotionStore) (*detailPage, error
 		return nil, err
 	}
 	page := &detailPage{P: p, Steps: steps, Running: p.Outcome == modelgate.OutcomeNone}
+	if p.Active() {
+		holder, _, err := store.LockHolder(r.Context(), p.Model)
+		page.Orphaned = err == nil && (holder == "" || gone != nil && gone(holder))
+	}
 	if w, ok := modelgate.FindEvidence[modelgate.WindowEvidence](steps); ok && w.Figures != nil && w.Judgement != nil {
 		page.Look = &w
 	}

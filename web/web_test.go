@@ -37,7 +37,7 @@ func TestHandler(t *testing.T) {
 	if err := store.SaveStep(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(web.Handler(store))
+	srv := httptest.NewServer(web.Handler(store, func(string) bool { return false }))
 	defer srv.Close()
 	for _, tt := range []struct {
 		path   string
@@ -45,7 +45,9 @@ func TestHandler(t *testing.T) {
 		want   []string
 	}{
 		{"/", 200, []string{`href="/promotions/p1"`, "running"}},
-		{"/promotions/p1", 200, []string{"demand-forecast version 3", "<td>prediction_mean</td>", "1.25% errors", `http-equiv="refresh"`}},
+		// p1 is unfinished and nobody holds its lock: shown as such.
+		{"/promotions/p1", 200, []string{"demand-forecast version 3", "<td>prediction_mean</td>", "1.25% errors", `http-equiv="refresh"`,
+			"No process is running this promotion", "modelgate abort demand-forecast"}},
 		{"/promotions/nope", 404, []string{"not"}},
 	} {
 		resp, err := http.Get(srv.URL + tt.path)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/modelgate/modelgate/lease"
+
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/web"
 )
@@ -29,7 +31,7 @@ latest look at the canary window.`,
 					return modelgate.Errorf(modelgate.EUNAVAILABLE, "cannot listen on %s: %v", listen, err)
 				}
 				fmt.Fprintf(g.stderr, "modelgate web view on http://%s/\n", ln.Addr())
-				return serveUntilDone(cmd.Context(), &http.Server{Handler: web.Handler(a.store), ReadHeaderTimeout: 10 * time.Second}, ln)
+				return serveUntilDone(cmd.Context(), &http.Server{Handler: web.Handler(a.store, lease.Gone), ReadHeaderTimeout: 10 * time.Second}, ln)
 			})
 		},
 	}
