@@ -8,9 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/modelgate/modelgate/lease"
-
 	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/lease"
 	"github.com/modelgate/modelgate/web"
 )
 
