@@ -160,6 +160,14 @@ func (ns Notifiers) NotifyRetry(ctx context.Context, n Notification, r Retry) (b
 
 // notify sends n through one notifier, retrying recoverable failures.
 func (r Retry) notify(ctx context.Context, i int, nt Notifier, n Notification) (bool, error) {
+	return r.Do(ctx, notifierName(i, nt), func() (bool, error) { return nt.Notify(ctx, n) })
+}
+
+// Do calls try until it succeeds, fails for good, or has used the attempts,
+// backing off exponentially (at least as long as a Throttled failure asks)
+// while ctx allows. It returns the last failure, named, and whether it was
+// recoverable. Ticketing uses it as notifications do.
+func (r Retry) Do(ctx context.Context, name string, try func() (recoverable bool, err error)) (bool, error) {
 	attempts, wait := r.Attempts, r.Backoff
 	if attempts <= 0 {
 		attempts = 3
@@ -168,17 +176,16 @@ func (r Retry) notify(ctx context.Context, i int, nt Notifier, n Notification) (
 		wait = time.Second
 	}
 	wait = min(wait, r.maxBackoff())
-	name := notifierName(i, nt)
-	for try := 1; ; try++ {
-		recoverable, err := nt.Notify(ctx, n)
+	for n := 1; ; n++ {
+		recoverable, err := try()
 		if err == nil {
 			return false, nil
 		}
-		r.logger().Warn("notification failed", "notifier", name, "kind", n.Kind, "attempt", try, "recoverable", recoverable, "err", err)
-		if !recoverable || try >= attempts {
+		r.logger().Warn("attempt failed", "what", name, "attempt", n, "recoverable", recoverable, "err", err)
+		if !recoverable || n >= attempts {
 			return recoverable, fmt.Errorf("%s: %w", name, err)
 		}
-		if serr := r.sleep(ctx, wait); serr != nil {
+		if serr := r.sleep(ctx, max(wait, retryAfter(err))); serr != nil {
 			return false, fmt.Errorf("%s: %w (retry stopped: %w)", name, err, serr)
 		}
 		wait = min(2*wait, r.maxBackoff())
