@@ -33,6 +33,12 @@ type AuditEntry struct {
 	Hash      string `json:"hash"`
 }
 
+// AuditReader reads the entries of one promotion back, oldest first, for
+// timelines. Implementations: audit.
+type AuditReader interface {
+	Entries(ctx context.Context, promotionID string) ([]AuditEntry, error)
+}
+
 // AuditLog appends entries to the audit trail. Writing it is mandatory: a
 // failed append stops the step. Implementations: audit (JSON Lines file).
 type AuditLog interface {

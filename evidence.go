@@ -93,6 +93,13 @@ type WindowEvidence struct {
 	Figures   *Window    `json:"figures,omitempty"`
 	// MetricFailures counts looks in a row whose figures could not be read.
 	MetricFailures int `json:"metric_failures,omitempty"`
+	// Series is the figures at every look, for the charts of the report and
+	// the post-mortem.
+	Series []SeriesPoint `json:"series,omitempty"`
+	// Baseline is production's figures recorded when the version now in
+	// production was promoted (nil when modelgate has none), shown beside
+	// the canary's.
+	Baseline *RevisionStats `json:"baseline,omitempty"`
 	// Plan is what this window can detect at the traffic of its first
 	// looks; NotJudged says what it does not judge and why. Both are set
 	// once, when the canary first has traffic.
@@ -138,6 +145,12 @@ type RolloutEvidence struct {
 // baseline (playbook step 8).
 type BaselineEvidence struct {
 	Baseline *RevisionStats `json:"baseline,omitempty"`
+	// Source says what the figures are: "bake" (production over the whole
+	// bake) or "canary" (the canary window, when the bake measured nothing).
+	Source string `json:"source,omitempty"`
+	// Reference is the version's training reference profile, kept with the
+	// baseline so the next release's drift compares with the same.
+	Reference *Profile `json:"reference,omitempty"`
 }
 
 // RollbackEvidence is the rollback path's record.
@@ -155,6 +168,19 @@ type RollbackEvidence struct {
 	LogsError    string            `json:"logs_error,omitempty"`
 }
 
+// IncidentEvidence is the rollback procedure's record: the ticket opened
+// (or why none could be), the post-mortem bundle and its due date.
+type IncidentEvidence struct {
+	Ticket      *Ticket   `json:"ticket,omitempty"`
+	TicketError string    `json:"ticket_error,omitempty"`
+	Due         time.Time `json:"post_mortem_due"`
+	// BundleDir and Bundle are the post-mortem bundle as a directory and as
+	// a .tar.gz archive; BundleError says why there is none.
+	BundleDir   string `json:"bundle_dir,omitempty"`
+	Bundle      string `json:"bundle,omitempty"`
+	BundleError string `json:"bundle_error,omitempty"`
+}
+
 func (PreconditionsEvidence) Step() Step { return StepPreconditions }
 func (VerifyEvidence) Step() Step        { return StepVerify }
 func (StagingEvidence) Step() Step       { return StepStaging }
@@ -165,6 +191,8 @@ func (DecisionEvidence) Step() Step      { return StepDecision }
 func (RolloutEvidence) Step() Step       { return StepRollout }
 func (BaselineEvidence) Step() Step      { return StepBaseline }
 func (RollbackEvidence) Step() Step      { return StepRollback }
+func (BakeEvidence) Step() Step          { return StepBake }
+func (IncidentEvidence) Step() Step      { return StepIncident }
 
 // newEvidence returns a pointer to the zero evidence of step.
 func newEvidence(step Step) (Evidence, bool) {
@@ -189,6 +217,10 @@ func newEvidence(step Step) (Evidence, bool) {
 		return &BaselineEvidence{}, true
 	case StepRollback:
 		return &RollbackEvidence{}, true
+	case StepBake:
+		return &BakeEvidence{}, true
+	case StepIncident:
+		return &IncidentEvidence{}, true
 	}
 	return nil, false
 }

@@ -46,10 +46,15 @@ type Ticket struct {
 
 // Ticketer opens incident tickets. Like a Notifier it is best-effort: a
 // failure is logged, audited and retried, never a reason to stop or undo a
-// rollback. recoverable says whether trying again may succeed.
-// Implementations: github, jira.
+// rollback. Implementations: github, jira.
 type Ticketer interface {
+	// Open opens the incident's ticket; recoverable says whether trying
+	// again may succeed.
 	Open(ctx context.Context, in Incident) (t Ticket, recoverable bool, err error)
+	// Find returns the incident's ticket when one was opened already (by
+	// its title, which names the promotion), so a process that crashed
+	// after opening it does not open a second one.
+	Find(ctx context.Context, in Incident) (t Ticket, found bool, err error)
 }
 
 // Throttled is a recoverable failure whose server said when to try again

@@ -136,6 +136,14 @@ type MetricsSource interface {
 	Observe(ctx context.Context, model string) (*Window, error)
 }
 
+// RangeObserver is a MetricsSource that keeps history (Prometheus) and
+// can measure production between any two instants. The bake asks it for
+// the period since its previous look; without it, the bake subtracts two
+// readings of the totals (which needs their sketches).
+type RangeObserver interface {
+	ObserveRange(ctx context.Context, model string, start, end time.Time) (*Window, error)
+}
+
 // ReferenceProfileFile is the file in a model directory holding the JSON of
 // its training reference Profile, written at registration from a reference
 // sample, so the profile travels with the artifact and its digest.

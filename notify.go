@@ -17,6 +17,8 @@ const (
 	NotifyRolledBack = "rolled_back" // the canary was judged worse; production is back on the previous version
 	NotifyFailed     = "failed"      // an error or a failed gate ended the promotion
 	NotifyHeld       = "held"        // the promotion waits for a person
+	NotifyAlert      = "alert"       // an alert fired during the bake (one that does not roll back)
+	NotifySummary    = "summary"     // a daily summary of a new production version against its baseline
 )
 
 // Notification is one announcement of a promotion's progress to people
@@ -33,9 +35,9 @@ type Notification struct {
 // Validate reports whether n can be sent.
 func (n Notification) Validate() error {
 	switch n.Kind {
-	case NotifyStarted, NotifyPromoted, NotifyRolledBack, NotifyFailed, NotifyHeld:
+	case NotifyStarted, NotifyPromoted, NotifyRolledBack, NotifyFailed, NotifyHeld, NotifyAlert, NotifySummary:
 	default:
-		return Errorf(EINVALID, "invalid notification kind %q: must be one of started, promoted, rolled_back, failed, held", n.Kind)
+		return Errorf(EINVALID, "invalid notification kind %q: must be one of started, promoted, rolled_back, failed, held, alert, summary", n.Kind)
 	}
 	if n.Promotion == nil {
 		return Errorf(EINVALID, "notification %s has no promotion", n.Kind)

@@ -19,8 +19,10 @@ const (
 	StepWindow        Step = "window"   // 5 the canary window with live comparison
 	StepDecision      Step = "decision" // 6 decision
 	StepRollout       Step = "rollout"  // 7 full rollout and registry promotion
+	StepBake          Step = "bake"     // 8 watch production against the alert rules and the previous baseline
 	StepBaseline      Step = "baseline" // 8 capture the production baseline
 	StepRollback      Step = "rollback" // rollback path
+	StepIncident      Step = "incident" // rollback path: the incident ticket and the post-mortem bundle
 	StepDone          Step = "done"
 )
 

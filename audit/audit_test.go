@@ -134,3 +134,22 @@ func TestAppend_ContinuesChainAcrossOpens(t *testing.T) {
 		t.Fatalf("Verify = %d, %v", n, err)
 	}
 }
+
+func TestEntries_OnePromotionOldestFirst(t *testing.T) {
+	l, err := audit.Open(t.TempDir() + "/audit.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := l.Entries(t.Context(), "p1"); err != nil || len(got) != 0 {
+		t.Fatalf("no trail yet: %v, %v", got, err)
+	}
+	for i, id := range []string{"p1", "p2", "p1"} {
+		if _, err := l.Append(t.Context(), modelgate.AuditEntry{Action: fmt.Sprintf("a%d", i), PromotionID: id, Outcome: "ok"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := l.Entries(t.Context(), "p1")
+	if err != nil || len(got) != 2 || got[0].Action != "a0" || got[1].Action != "a2" {
+		t.Fatalf("entries of p1: %+v, %v", got, err)
+	}
+}

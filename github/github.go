@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -83,21 +84,68 @@ func (t *Ticketer) Open(ctx context.Context, in modelgate.Incident) (modelgate.T
 	if err != nil {
 		return modelgate.Ticket{}, false, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.o.APIURL+"/repos/"+t.o.Repo+"/issues", bytes.NewReader(b))
+	resp, err := t.do(ctx, http.MethodPost, "/repos/"+t.o.Repo+"/issues", bytes.NewReader(b))
+	if err != nil {
+		return modelgate.Ticket{}, true, err
+	}
+	defer resp.Body.Close()
+	return t.answer(resp)
+}
+
+// Find implements modelgate.Ticketer: it looks through the repository's
+// most recent issues with the first label for one with the incident's
+// title (the issues API, not search, which lags behind new issues).
+func (t *Ticketer) Find(ctx context.Context, in modelgate.Incident) (modelgate.Ticket, bool, error) {
+	if err := in.Validate(); err != nil {
+		return modelgate.Ticket{}, false, err
+	}
+	q := url.Values{"state": {"all"}, "per_page": {"100"}, "sort": {"created"}, "direction": {"desc"}}
+	if len(t.o.Labels) > 0 {
+		q.Set("labels", t.o.Labels[0])
+	}
+	resp, err := t.do(ctx, http.MethodGet, "/repos/"+t.o.Repo+"/issues?"+q.Encode(), nil)
 	if err != nil {
 		return modelgate.Ticket{}, false, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if resp.StatusCode != http.StatusOK {
+		return modelgate.Ticket{}, false, modelgate.Errorf(modelgate.EUNAVAILABLE, "%s: list issues: HTTP %d: %s", t, resp.StatusCode, clip(body))
+	}
+	var issues []struct {
+		Number  int    `json:"number"`
+		Title   string `json:"title"`
+		HTMLURL string `json:"html_url"`
+	}
+	if err := json.Unmarshal(body, &issues); err != nil {
+		return modelgate.Ticket{}, false, modelgate.Errorf(modelgate.EUNAVAILABLE, "%s: list issues: %v", t, err)
+	}
+	for _, is := range issues {
+		if is.Title == in.Title() {
+			return modelgate.Ticket{System: "github", ID: strconv.Itoa(is.Number), URL: is.HTMLURL}, true, nil
+		}
+	}
+	return modelgate.Ticket{}, false, nil
+}
+
+// do sends one authenticated API request.
+func (t *Ticketer) do(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, t.o.APIURL+path, body)
+	if err != nil {
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+t.token)
 	req.Header.Set("Accept", "application/vnd.github+json")
 	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("User-Agent", "modelgate")
 	resp, err := t.o.Client.Do(req)
 	if err != nil {
-		return modelgate.Ticket{}, true, modelgate.Errorf(modelgate.EUNAVAILABLE, "%s: %v", t, err)
+		return nil, modelgate.Errorf(modelgate.EUNAVAILABLE, "%s: %v", t, err)
 	}
-	defer resp.Body.Close()
-	return t.answer(resp)
+	return resp, nil
 }
 
 // answer reads the created issue, or classifies the failure.

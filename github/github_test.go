@@ -28,10 +28,14 @@ type receiver struct {
 }
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	if req.Method != http.MethodPost || req.URL.Path != "/repos/acme/forecasting/issues" {
-		r.t.Errorf("%s %s, want POST /repos/acme/forecasting/issues", req.Method, req.URL.Path)
+	if req.URL.Path != "/repos/acme/forecasting/issues" || req.Method != http.MethodPost && req.Method != http.MethodGet {
+		r.t.Errorf("%s %s, want POST or GET /repos/acme/forecasting/issues", req.Method, req.URL.Path)
 	}
-	for h, want := range map[string]string{"Authorization": "Bearer " + token, "Accept": "application/vnd.github+json", "Content-Type": "application/json"} {
+	want := map[string]string{"Authorization": "Bearer " + token, "Accept": "application/vnd.github+json"}
+	if req.Method == http.MethodPost {
+		want["Content-Type"] = "application/json"
+	}
+	for h, want := range want {
 		if got := req.Header.Get(h); got != want {
 			r.t.Errorf("header %s = %q, want %q", h, got, want)
 		}
@@ -51,8 +55,31 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	case modelgatetest.TicketsRefused:
 		http.Error(w, `{"message":"Bad credentials"}`, http.StatusUnauthorized)
 		return
+	case modelgatetest.TicketsSlow:
+		time.Sleep(time.Second)
+	}
+	if req.Method == http.MethodGet {
+		r.list(w, req)
+		return
 	}
 	r.create(w, req)
+}
+
+// list answers "list repository issues" (newest first, as asked) with
+// the labels filter honoured.
+func (r *receiver) list(w http.ResponseWriter, req *http.Request) {
+	q := req.URL.Query()
+	if q.Get("state") != "all" || q.Get("labels") != "incident" {
+		r.t.Errorf("list query %v: want state=all and the first label", q)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := []map[string]any{}
+	for i := len(r.in) - 1; i >= 0; i-- {
+		out = append(out, map[string]any{"number": i + 1, "title": r.in[i].Title, "html_url": fmt.Sprintf("https://github.com/acme/forecasting/issues/%d", i+1),
+			"labels": []map[string]string{{"name": "incident"}, {"name": "modelgate"}}})
+	}
+	_ = json.NewEncoder(w).Encode(out)
 }
 
 func (r *receiver) create(w http.ResponseWriter, req *http.Request) {
@@ -88,7 +115,7 @@ func TestConformance(t *testing.T) {
 		srv := httptest.NewServer(r)
 		t.Cleanup(srv.Close)
 		t.Setenv("MG_GITHUB_TOKEN", token)
-		tk, err := github.New(github.Options{Repo: "acme/forecasting", TokenEnv: "MG_GITHUB_TOKEN", APIURL: srv.URL})
+		tk, err := github.New(github.Options{Repo: "acme/forecasting", TokenEnv: "MG_GITHUB_TOKEN", APIURL: srv.URL, Timeout: 300 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}

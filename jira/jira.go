@@ -81,19 +81,67 @@ func (t *Ticketer) Open(ctx context.Context, in modelgate.Incident) (modelgate.T
 	if err != nil {
 		return modelgate.Ticket{}, false, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.o.URL+"/rest/api/3/issue", bytes.NewReader(b))
+	resp, err := t.post(ctx, "/rest/api/3/issue", b)
+	if err != nil {
+		return modelgate.Ticket{}, true, err
+	}
+	defer resp.Body.Close()
+	return t.answer(resp)
+}
+
+// Find implements modelgate.Ticketer: a JQL search of the project for the
+// promotion's ID in the summary, matched exactly on the title.
+func (t *Ticketer) Find(ctx context.Context, in modelgate.Incident) (modelgate.Ticket, bool, error) {
+	if err := in.Validate(); err != nil {
+		return modelgate.Ticket{}, false, err
+	}
+	jql := fmt.Sprintf("project = %q AND summary ~ %q ORDER BY created DESC", t.o.Project, strconv.Quote(in.Promotion.ID))
+	b, err := json.Marshal(map[string]any{"jql": jql, "fields": []string{"summary"}, "maxResults": 50})
 	if err != nil {
 		return modelgate.Ticket{}, false, err
+	}
+	resp, err := t.post(ctx, "/rest/api/3/search/jql", b)
+	if err != nil {
+		return modelgate.Ticket{}, false, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if resp.StatusCode != http.StatusOK {
+		return modelgate.Ticket{}, false, modelgate.Errorf(modelgate.EUNAVAILABLE, "%s: search issues: HTTP %d: %s", t, resp.StatusCode, clip(body))
+	}
+	var got struct {
+		Issues []struct {
+			Key    string `json:"key"`
+			Fields struct {
+				Summary string `json:"summary"`
+			} `json:"fields"`
+		} `json:"issues"`
+	}
+	if err := json.Unmarshal(body, &got); err != nil {
+		return modelgate.Ticket{}, false, modelgate.Errorf(modelgate.EUNAVAILABLE, "%s: search issues: %v", t, err)
+	}
+	for _, is := range got.Issues {
+		if is.Fields.Summary == in.Title() {
+			return modelgate.Ticket{System: "jira", ID: is.Key, URL: t.o.URL + "/browse/" + is.Key}, true, nil
+		}
+	}
+	return modelgate.Ticket{}, false, nil
+}
+
+// post sends one authenticated JSON request.
+func (t *Ticketer) post(ctx context.Context, path string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.o.URL+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
 	}
 	req.Header.Set("Authorization", t.auth)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := t.o.Client.Do(req)
 	if err != nil {
-		return modelgate.Ticket{}, true, modelgate.Errorf(modelgate.EUNAVAILABLE, "%s: %v", t, err)
+		return nil, modelgate.Errorf(modelgate.EUNAVAILABLE, "%s: %v", t, err)
 	}
-	defer resp.Body.Close()
-	return t.answer(resp)
+	return resp, nil
 }
 
 // fields are the issue's fields as Jira's create-issue API takes them.

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/modelgate/modelgate/jira"
 	"github.com/modelgate/modelgate/modelgatetest"
@@ -45,8 +47,8 @@ type fields struct {
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("ops@acme.test:"+apiToken))
-	if req.Method != http.MethodPost || req.URL.Path != "/rest/api/3/issue" || req.Header.Get("Authorization") != want {
-		r.t.Errorf("%s %s with %q, want POST /rest/api/3/issue with Basic auth", req.Method, req.URL.Path, req.Header.Get("Authorization"))
+	if req.Method != http.MethodPost || req.URL.Path != "/rest/api/3/issue" && req.URL.Path != "/rest/api/3/search/jql" || req.Header.Get("Authorization") != want {
+		r.t.Errorf("%s %s with %q, want POST /rest/api/3/issue or /rest/api/3/search/jql with Basic auth", req.Method, req.URL.Path, req.Header.Get("Authorization"))
 	}
 	switch r.b {
 	case modelgatetest.TicketsThrottled:
@@ -59,8 +61,48 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	case modelgatetest.TicketsRefused:
 		http.Error(w, `{"errorMessages":["Client must be authenticated"]}`, http.StatusUnauthorized)
 		return
+	case modelgatetest.TicketsSlow:
+		time.Sleep(time.Second)
+	}
+	if req.URL.Path == "/rest/api/3/search/jql" {
+		r.search(w, req)
+		return
 	}
 	r.create(w, req)
+}
+
+// jqlPhrase is the one JQL shape Find sends: the project, and a phrase
+// searched in the summary.
+var jqlPhrase = regexp.MustCompile(`^project = "OPS" AND summary ~ "\\"([^"\\]+)\\"" ORDER BY created DESC$`)
+
+// search answers "search for issues using JQL (enhanced search)": jql
+// required, fields and maxResults optional, issues with the fields asked.
+func (r *receiver) search(w http.ResponseWriter, req *http.Request) {
+	var body struct {
+		JQL        string   `json:"jql"`
+		Fields     []string `json:"fields"`
+		MaxResults int      `json:"maxResults"`
+	}
+	dec := json.NewDecoder(req.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		r.t.Errorf("search body: %v", err)
+	}
+	m := jqlPhrase.FindStringSubmatch(body.JQL)
+	if m == nil {
+		r.t.Errorf("jql %q: not the expected shape", body.JQL)
+		http.Error(w, `{"errorMessages":["invalid jql"]}`, http.StatusBadRequest)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	issues := []map[string]any{}
+	for i := len(r.in) - 1; i >= 0; i-- {
+		if strings.Contains(r.in[i].Title, m[1]) {
+			issues = append(issues, map[string]any{"id": fmt.Sprintf("1000%d", i+1), "key": fmt.Sprintf("OPS-%d", i+1), "fields": map[string]string{"summary": r.in[i].Title}})
+		}
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"issues": issues, "isLast": true})
 }
 
 func (r *receiver) create(w http.ResponseWriter, req *http.Request) {
@@ -101,7 +143,7 @@ func TestConformance(t *testing.T) {
 		t.Cleanup(srv.Close)
 		t.Setenv("MG_JIRA_EMAIL", "ops@acme.test")
 		t.Setenv("MG_JIRA_TOKEN", apiToken)
-		tk, err := jira.New(jira.Options{URL: srv.URL, Project: "OPS", EmailEnv: "MG_JIRA_EMAIL", TokenEnv: "MG_JIRA_TOKEN"})
+		tk, err := jira.New(jira.Options{URL: srv.URL, Project: "OPS", EmailEnv: "MG_JIRA_EMAIL", TokenEnv: "MG_JIRA_TOKEN", Timeout: 300 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,10 +14,11 @@ import (
 type TicketerBehaviour int
 
 const (
-	TicketsAccepted TicketerBehaviour = iota // creates every ticket
-	TicketsThrottled                         // answers "too many requests" with a short Retry-After
-	TicketsServerError                       // answers 500
-	TicketsRefused                           // refuses the credentials (401)
+	TicketsAccepted    TicketerBehaviour = iota // creates every ticket
+	TicketsThrottled                            // answers "too many requests" with a short Retry-After
+	TicketsServerError                          // answers 500
+	TicketsRefused                              // refuses the credentials (401)
+	TicketsSlow                                 // answers after the ticketer's request timeout (the subject sets it under 1 s)
 )
 
 // TicketerSubject is a ticketer under test and the system it talks to.
@@ -40,6 +41,8 @@ func TestTicketer(t *testing.T, open func(t *testing.T, b TicketerBehaviour) Tic
 	t.Run("ThrottledRecoverableWithItsWait", func(t *testing.T) { testThrottled(t, open(t, TicketsThrottled)) })
 	t.Run("ServerErrorRecoverable", func(t *testing.T) { wantTicketFailure(t, open(t, TicketsServerError), true) })
 	t.Run("RefusedNotRecoverable", func(t *testing.T) { wantTicketFailure(t, open(t, TicketsRefused), false) })
+	t.Run("TimeoutRecoverable", func(t *testing.T) { wantTicketFailure(t, open(t, TicketsSlow), true) })
+	t.Run("FindsWhatItOpenedOnly", func(t *testing.T) { testFind(t, open(t, TicketsAccepted)) })
 }
 
 // SuiteIncident is the suite's incident: every field a person reads set,
@@ -105,5 +108,25 @@ func wantNoSecret(t *testing.T, s TicketerSubject, err error) {
 	t.Helper()
 	if s.Secret != "" && strings.Contains(err.Error(), s.Secret) {
 		t.Errorf("the error shows the credential: %v", err)
+	}
+}
+
+func testFind(t *testing.T, s TicketerSubject) {
+	in := SuiteIncident()
+	if _, found, err := s.Ticketer.Find(t.Context(), in); err != nil || found {
+		t.Fatalf("Find before Open: found %v, %v; want nothing", found, err)
+	}
+	opened, _, err := s.Ticketer.Open(t.Context(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := SuiteIncident()
+	other.Promotion.ID = "20261130-111500-00000000"
+	if _, err := func() (modelgate.Ticket, error) { tk, _, err := s.Ticketer.Open(t.Context(), other); return tk, err }(); err != nil {
+		t.Fatal(err)
+	}
+	got, found, err := s.Ticketer.Find(t.Context(), in)
+	if err != nil || !found || got != opened {
+		t.Fatalf("Find after Open: %+v found %v, %v; want %+v", got, found, err, opened)
 	}
 }

@@ -110,7 +110,26 @@ func (s *MetricsSource) Observe(ctx context.Context, model string) (*modelgate.W
 	if start.IsZero() || !start.Before(end) {
 		start = end.Add(-s.opts.Lookback)
 	}
+	return s.observe(ctx, model, split, start, end)
+}
+
+var _ modelgate.RangeObserver = (*MetricsSource)(nil)
+
+// ObserveRange returns stable (and canary) figures between start and end.
+func (s *MetricsSource) ObserveRange(ctx context.Context, model string, start, end time.Time) (*modelgate.Window, error) {
+	if !start.Before(end) {
+		return nil, modelgate.Errorf(modelgate.EINVALID, "observe %s: start %s is not before end %s", model, start.Format(time.RFC3339), end.Format(time.RFC3339))
+	}
+	split, err := s.resolve(ctx, model)
+	if err != nil {
+		return nil, fmt.Errorf("find production's revisions: %w", err)
+	}
+	return s.observe(ctx, model, split, start, end)
+}
+
+func (s *MetricsSource) observe(ctx context.Context, model string, split Split, start, end time.Time) (*modelgate.Window, error) {
 	w := &modelgate.Window{Model: model, Start: start, End: end}
+	var err error
 	if w.Stable, err = s.Revision(ctx, split.Namespace, split.Stable, start, end); err != nil {
 		return nil, err
 	}

@@ -90,8 +90,9 @@ func (s *Service) honourAbort(ctx context.Context, p *modelgate.Promotion) error
 	return s.advance(ctx, p, modelgate.StepRollback)
 }
 
-// pause waits d between looks, waking early when a person asks to abort,
-// so an abort takes effect within AbortPoll, not a whole interval.
+// pause waits d between looks, waking early when a person asks to abort
+// (or to end a bake), so it takes effect within AbortPoll, not a whole
+// interval.
 func (s *Service) pause(ctx context.Context, p *modelgate.Promotion, d time.Duration) error {
 	for d > 0 {
 		slice := min(d, s.abortPoll())
@@ -100,6 +101,9 @@ func (s *Service) pause(ctx context.Context, p *modelgate.Promotion, d time.Dura
 		}
 		d -= slice
 		if req, err := s.Store.AbortRequested(ctx, p.ID); err != nil || req != nil {
+			return err
+		}
+		if end, err := s.bakeEndRequested(ctx, p); err != nil || end {
 			return err
 		}
 	}

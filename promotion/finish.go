@@ -108,7 +108,13 @@ func (s *Service) tagOutcome(ctx context.Context, p *modelgate.Promotion, o mode
 		mv, err := s.Registry.GetVersion(ctx, p.Model, p.Version)
 		return err == nil && mv.Tags["modelgate.outcome"] == string(o) && mv.Tags["modelgate.promotion_id"] == p.ID, err
 	}
-	return s.act(ctx, p, "registry_tags", done, func(ctx context.Context) error {
+	// One action per outcome: a version promoted, then rolled back after
+	// its bake, is tagged twice.
+	action := "registry_tags"
+	if o != modelgate.OutcomePromoted {
+		action += "_" + string(o)
+	}
+	return s.act(ctx, p, action, done, func(ctx context.Context) error {
 		for _, k := range []string{"modelgate.outcome", "modelgate.promotion_id", "modelgate.decided_at", "modelgate.promoted_at"} {
 			if v, ok := tags[k]; ok {
 				if err := s.Registry.SetVersionTag(ctx, p.Model, p.Version, k, v); err != nil {
@@ -120,8 +126,9 @@ func (s *Service) tagOutcome(ctx context.Context, p *modelgate.Promotion, o mode
 	})
 }
 
-// baseline is playbook step 8: the canary's figures from the window become
-// the baseline the next release is compared with, then the records.
+// baseline is playbook step 8's last act: production's figures over the
+// bake (the canary's, when there was no bake) become the baseline the next
+// release is compared with, with the version's training reference.
 func (s *Service) baseline(ctx context.Context, p *modelgate.Promotion) error {
 	rec, err := s.beginStep(ctx, p, modelgate.StepBaseline, nil)
 	if err != nil {
@@ -132,8 +139,13 @@ func (s *Service) baseline(ctx context.Context, p *modelgate.Promotion) error {
 		return fmt.Errorf("read steps: %w", err)
 	}
 	var ev modelgate.BaselineEvidence
-	if w, ok := modelgate.FindEvidence[modelgate.WindowEvidence](steps); ok && w.Figures != nil {
-		ev.Baseline = &w.Figures.Canary
+	if b, ok := modelgate.FindEvidence[modelgate.BakeEvidence](steps); ok && b.Total != nil && b.Total.Requests > 0 {
+		ev.Baseline, ev.Source = b.Total, "bake"
+	} else if w, ok := modelgate.FindEvidence[modelgate.WindowEvidence](steps); ok && w.Figures != nil {
+		ev.Baseline, ev.Source = &w.Figures.Canary, "canary"
+	}
+	if ev.Reference, err = s.reference(ctx, p); err != nil {
+		return err
 	}
 	return s.complete(ctx, p, rec, modelgate.ResultOK, ev)
 }
@@ -172,8 +184,7 @@ func (s *Service) rollback(ctx context.Context, p *modelgate.Promotion) error {
 	if err != nil {
 		return err
 	}
-	outcome := playbook()[modelgate.StepRollback].on[result].end
-	if err := s.tagOutcome(ctx, p, outcome); err != nil {
+	if err := s.tagOutcome(ctx, p, rollbackOutcome(result)); err != nil {
 		return err
 	}
 	ev.Traffic, ev.Logs, ev.LogsError, ev.Reverted = want, logs, logsErr, result == modelgate.ResultReverted
@@ -225,16 +236,29 @@ func (s *Service) rollbackEvidence(ctx context.Context, p *modelgate.Promotion) 
 	return ev, nil
 }
 
-// rollbackResult is rollback when the judge found the canary worse or a
-// person reverted a promoted version, and ok when the rollback ended a
-// promotion after an error or a person's abort of its canary.
+// rollbackOutcome is how a rollback that recorded result ends the
+// promotion (a judged rollback passes through the incident step first).
+func rollbackOutcome(result modelgate.StepResult) modelgate.Outcome {
+	switch result {
+	case modelgate.ResultRollback:
+		return modelgate.OutcomeRolledBack
+	case modelgate.ResultReverted:
+		return modelgate.OutcomeReverted
+	}
+	return modelgate.OutcomeFailed
+}
+
+// rollbackResult is rollback when the judge found the canary worse, or an
+// alert fired in the bake, reverted when a person reverted a promoted
+// version, and ok when the rollback ended a promotion after an error or a
+// person's abort.
 func (s *Service) rollbackResult(ctx context.Context, p *modelgate.Promotion) (modelgate.StepResult, error) {
 	steps, err := s.Store.Steps(ctx, p.ID)
 	if err != nil {
 		return "", fmt.Errorf("read steps: %w", err)
 	}
 	for _, r := range steps {
-		if r.Step == modelgate.StepDecision && r.Outcome == modelgate.ResultRollback {
+		if (r.Step == modelgate.StepDecision || r.Step == modelgate.StepBake) && r.Outcome == modelgate.ResultRollback {
 			return modelgate.ResultRollback, nil
 		}
 	}

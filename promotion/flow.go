@@ -51,15 +51,23 @@ func playbook() map[modelgate.Step]stepSpec {
 		// A rollout that finds the registry changed outside modelgate fails
 		// and goes back: never two versions in production.
 		modelgate.StepRollout: {run: (*Service).rollout, production: true, on: map[modelgate.StepResult]next{
-			modelgate.ResultOK: to(modelgate.StepBaseline), modelgate.ResultFailed: to(modelgate.StepRollback)}},
+			modelgate.ResultOK: to(modelgate.StepBake), modelgate.ResultFailed: to(modelgate.StepRollback)}},
+		// The bake watches the new production version; an alert whose
+		// action is rollback sends it back as a judged canary would be.
+		modelgate.StepBake: {run: (*Service).bake, production: true, on: map[modelgate.StepResult]next{
+			modelgate.ResultOK: to(modelgate.StepBaseline), modelgate.ResultRollback: to(modelgate.StepRollback)}},
 		modelgate.StepBaseline: {run: (*Service).baseline, production: true, on: map[modelgate.StepResult]next{
 			modelgate.ResultOK: endWith(modelgate.OutcomePromoted)}},
-		// The rollback records rollback when it undid a canary judged worse,
-		// reverted when a person reverted a version promoted earlier, and ok
-		// when it ended a promotion stopped by an error or an abort.
+		// The rollback records rollback when it undid a version judged worse
+		// (a canary, or an alert in the bake), reverted when a person
+		// reverted a version promoted earlier, and ok when it ended a
+		// promotion stopped by an error or an abort. A judged rollback goes
+		// on to the incident: ticket, post-mortem bundle, due date.
 		modelgate.StepRollback: {run: (*Service).rollback, production: true, on: map[modelgate.StepResult]next{
-			modelgate.ResultRollback: endWith(modelgate.OutcomeRolledBack), modelgate.ResultReverted: endWith(modelgate.OutcomeReverted),
+			modelgate.ResultRollback: to(modelgate.StepIncident), modelgate.ResultReverted: endWith(modelgate.OutcomeReverted),
 			modelgate.ResultOK: endWith(modelgate.OutcomeFailed)}},
+		modelgate.StepIncident: {run: (*Service).incident, production: true, on: map[modelgate.StepResult]next{
+			modelgate.ResultOK: endWith(modelgate.OutcomeRolledBack)}},
 	}
 }
 
@@ -126,6 +134,8 @@ func recordedReasons(rec *modelgate.StepRecord) []string {
 		return ev.Reasons
 	case *modelgate.RollbackEvidence:
 		return ev.Reasons
+	case *modelgate.BakeEvidence:
+		return bakeReasons(ev)
 	case *modelgate.WindowEvidence:
 		if ev.Judgement != nil && len(ev.Judgement.Reasons) > 0 {
 			return ev.Judgement.Reasons

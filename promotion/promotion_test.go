@@ -41,7 +41,7 @@ func TestPromote_Promoted(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("state (-want +got):\n%s", diff)
 	}
-	wantSteps(t, w, p.ID, "preconditions verify staging smoke canary window decision rollout baseline")
+	wantSteps(t, w, p.ID, "preconditions verify staging smoke canary window decision rollout bake baseline")
 	if n, err := audit.Verify(w.audit.Path); err != nil || n == 0 {
 		t.Fatalf("audit trail: %d entries, %v", n, err)
 	}
@@ -63,7 +63,7 @@ func TestPromote_RolledBack(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("state (-want +got):\n%s", diff)
 	}
-	wantSteps(t, w, p.ID, "preconditions verify staging smoke canary window decision rollback")
+	wantSteps(t, w, p.ID, "preconditions verify staging smoke canary window decision rollback incident")
 }
 
 func TestPromote_FailedGateTouchesNoProductionTraffic(t *testing.T) {

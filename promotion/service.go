@@ -25,6 +25,8 @@ type Policy struct {
 	LockTTL            time.Duration // how long a promotion lock lives without renewal (a live holder renews it every third of that); default 15s
 	MaxMetricFailures  int           // consecutive failed looks before rolling back; default 3
 	AbortPoll          time.Duration // how often a waiting promotion checks for a person's abort; default 1s
+	Bake               BakePolicy    // the watch after the rollout; default 24h
+	PostMortemDue      time.Duration // from a rollback to its post-mortem; default 24h
 }
 
 // DefaultPolicy returns the playbook's numbers.
@@ -40,6 +42,8 @@ func DefaultPolicy() Policy {
 		LockTTL:           15 * time.Second,
 		MaxMetricFailures: 3,
 		AbortPoll:         time.Second,
+		Bake:              BakePolicy{Duration: 24 * time.Hour, FirstHour: time.Hour, Later: 5 * time.Minute, OnNewPromotion: "end"},
+		PostMortemDue:     24 * time.Hour,
 	}
 }
 
@@ -51,11 +55,20 @@ type Service struct {
 	Store    modelgate.PromotionStore
 	Audit    modelgate.AuditLog
 	Judge    modelgate.Judge
+	// AlertRules judge the bake after the rollout; nil skips the bake.
+	AlertRules modelgate.AlertRules
+	// Ticketer opens the incident ticket of a rollback; nil opens none
+	// (the post-mortem bundle is still written).
+	Ticketer modelgate.Ticketer
 	Gates    []modelgate.Gate // staging checks (smoke tests, evaluation), run in order
 	Records  Records          // changelog and reports; nil writes none
-	Policy   Policy
-	Mode     Mode               // how the registry marks candidate and production; default StageMode
-	Notifier modelgate.Notifier // announcements (e-mail, webhooks), best-effort; nil for none
+	// PostMortems writes the post-mortem bundle of a rollback; nil writes
+	// none. EffectiveConfig is the configuration it records.
+	PostMortems     PostMortems
+	EffectiveConfig []byte
+	Policy          Policy
+	Mode            Mode               // how the registry marks candidate and production; default StageMode
+	Notifier        modelgate.Notifier // announcements (e-mail, webhooks), best-effort; nil for none
 	// ReportPath is the directory of the reports, named in announcements.
 	ReportPath string
 
@@ -76,8 +89,12 @@ type Service struct {
 	Now      func() time.Time                                 // default time.Now
 	Sleep    func(ctx context.Context, d time.Duration) error // default a timer honouring ctx
 	Progress func(Event)                                      // optional live progress
-	Logger   *slog.Logger                                     // default slog.Default()
-	NewID    func() string                                    // default random
+	// DetachBake makes Run return after the bake's first look instead of
+	// watching it to its end: `modelgate promote` leaves the watch to
+	// `modelgate bake --watch` or the server.
+	DetachBake bool
+	Logger     *slog.Logger  // default slog.Default()
+	NewID      func() string // default random
 }
 
 // Event is live progress, for the CLI's progress output.
@@ -146,6 +163,9 @@ func (s *Service) emit(p *modelgate.Promotion, msg string, mod func(*Event)) {
 // is returned to be resumed; one of another version is ECONFLICT. A failed
 // precondition changes nothing but the audit trail.
 func (s *Service) Start(ctx context.Context, model, version string) (*modelgate.Promotion, error) {
+	if err := s.settleBake(ctx, model, version); err != nil {
+		return nil, fmt.Errorf("end the bake before promoting %s version %s: %w", model, version, err)
+	}
 	if err := s.lock(ctx, model); err != nil {
 		return nil, err
 	}
@@ -243,8 +263,12 @@ func (s *Service) Run(ctx context.Context, p *modelgate.Promotion) (*modelgate.P
 		if p.Outcome != modelgate.OutcomeNone {
 			break
 		}
+		before := p.Step
 		if err := s.Step(ctx, p); err != nil {
 			return p, err
+		}
+		if s.DetachBake && before == modelgate.StepBake && p.Step == modelgate.StepBake {
+			break // the bake began and had its first look; a watcher takes it on
 		}
 	}
 	return p, nil

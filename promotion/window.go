@@ -37,7 +37,13 @@ func (s *Service) window(ctx context.Context, p *modelgate.Promotion) error {
 	progress := modelgate.Progress{Elapsed: elapsed, Window: length, Final: elapsed >= length}
 	j := s.Judge.Judge(w, progress)
 	ev := modelgate.WindowEvidence{Looks: prev.Looks + 1, Elapsed: elapsed.Round(time.Second).String(), Window: length.String(),
-		Extended: p.Extended, Decision: j.Decision, Judgement: &j, Figures: w, Plan: prev.Plan, NotJudged: prev.NotJudged}
+		Extended: p.Extended, Decision: j.Decision, Judgement: &j, Figures: w, Plan: prev.Plan, NotJudged: prev.NotJudged, Baseline: prev.Baseline,
+		Series: append(prev.Series, modelgate.SeriesPoint{At: s.now(), Canary: w.Canary.Figures(), Production: w.Stable.Figures()})}
+	if ev.Looks == 1 {
+		if ev.Baseline, err = s.previousBaseline(ctx, p); err != nil {
+			return err
+		}
+	}
 	if err := s.plan(ctx, p, &ev, w, progress); err != nil {
 		return err
 	}

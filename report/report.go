@@ -15,6 +15,9 @@ import (
 type Files struct {
 	Changelog  string // path of CHANGELOG.md; "" writes none
 	ReportsDir string // directory of <promotion-id>.md and .json; "" writes none
+	// PostMortemsDir holds the post-mortem bundles of rollbacks; "" writes
+	// none.
+	PostMortemsDir string
 }
 
 // Write implements promotion.Records.
@@ -45,7 +48,16 @@ func (f Files) writeReport(p *modelgate.Promotion, steps []*modelgate.StepRecord
 	if err := writeAtomic(filepath.Join(f.ReportsDir, p.ID+".json"), b); err != nil {
 		return err
 	}
-	return writeAtomic(f.ReportPath(p.ID), []byte(Markdown(p, steps)))
+	charts, err := stepCharts(steps)
+	if err != nil {
+		return err
+	}
+	for _, c := range charts {
+		if err := writeAtomic(filepath.Join(f.ReportsDir, p.ID+"."+c.Name), c.SVG); err != nil {
+			return err
+		}
+	}
+	return writeAtomic(f.ReportPath(p.ID), []byte(markdown(p, steps, p.ID+".")))
 }
 
 func writeAtomic(path string, b []byte) error {
@@ -71,8 +83,12 @@ func writeAtomic(path string, b []byte) error {
 	return nil
 }
 
-// Markdown renders a promotion's report.
-func Markdown(p *modelgate.Promotion, steps []*modelgate.StepRecord) string {
+// Markdown renders a promotion's report, without its charts.
+func Markdown(p *modelgate.Promotion, steps []*modelgate.StepRecord) string { return markdown(p, steps, "") }
+
+// markdown renders the report; with chartPrefix it shows the charts
+// written beside it as <chartPrefix><chart name>.
+func markdown(p *modelgate.Promotion, steps []*modelgate.StepRecord, chartPrefix string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Promotion %s: %s version %s\n\n", p.ID, p.Model, p.Version)
 	fmt.Fprintf(&b, "- Outcome: **%s**\n- Previous production version: %s\n- Started: %s by %s\n- Ended: %s\n",
@@ -88,8 +104,17 @@ func Markdown(p *modelgate.Promotion, steps []*modelgate.StepRecord) string {
 		}
 		b.WriteString("\n")
 	}
+	writeIncident(&b, steps)
 	if w, ok := modelgate.FindEvidence[modelgate.WindowEvidence](steps); ok && w.Figures != nil && w.Judgement != nil {
 		writeChecks(&b, w)
+		writeBaseline(&b, p, w)
+	}
+	writeBake(&b, steps)
+	if chartPrefix != "" {
+		writeCharts(&b, steps, chartPrefix)
+	}
+	if p.Outcome == modelgate.OutcomeRolledBack || p.Outcome == modelgate.OutcomeReverted {
+		b.WriteString(lessonsLearned + "\n")
 	}
 	b.WriteString("## Steps\n\n| step | started | ended | outcome |\n|---|---|---|---|\n")
 	for _, s := range steps {
