@@ -325,3 +325,64 @@ func TestIncident_TicketFailureDoesNotStopTheRollback(t *testing.T) {
 		t.Errorf("incident %+v: want the failure recorded and the bundle written", in)
 	}
 }
+
+// notifier records what it is asked to send.
+type notifier struct {
+	mu   sync.Mutex
+	sent []modelgate.Notification
+}
+
+func (n *notifier) Notify(_ context.Context, m modelgate.Notification) (bool, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.sent = append(n.sent, m)
+	return false, nil
+}
+
+func (n *notifier) kinds(kind string) []modelgate.Notification {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []modelgate.Notification
+	for _, m := range n.sent {
+		if m.Kind == kind {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func TestDailySummaries_OncePerDayForAWeekAgainstTheBaseline(t *testing.T) {
+	w := newWorld(t)
+	m := newBakeMetrics(w)
+	n := &notifier{}
+	svc := w.bakeService("a", m, nil)
+	svc.Notifier = n
+	svc.Policy.Bake.Duration = time.Hour
+	run(t, svc, "2") // v2 baked an hour: its baseline
+	w.fixed3 = true
+	p3 := run(t, svc, "3")
+	ctx := context.Background()
+	if got, err := svc.DailySummaries(ctx, ""); err != nil || len(got) != 0 {
+		t.Fatalf("an hour after the rollout: %d summaries, %v", len(got), err)
+	}
+	w.clock.Advance(3 * 24 * time.Hour)
+	got, err := svc.DailySummaries(ctx, "")
+	if err != nil || len(got) != 3 {
+		t.Fatalf("three days later: %d summaries, %v", len(got), err)
+	}
+	if again, _ := svc.DailySummaries(ctx, model); len(again) != 0 {
+		t.Errorf("sent again: %d", len(again))
+	}
+	s := got[2]
+	if s.PromotionID != p3.ID || s.Day != 3 || s.Days != 7 || s.Baseline == nil || s.Figures.Requests != 10*86400 {
+		t.Errorf("day 3: %+v", s)
+	}
+	sent := n.kinds(modelgate.NotifySummary)
+	if len(sent) != 3 || !strings.Contains(sent[0].Summary, "day 1 of 7") || !strings.Contains(sent[0].Summary, "version 2's baseline") {
+		t.Fatalf("summaries sent: %+v", sent)
+	}
+	w.clock.Advance(10 * 24 * time.Hour)
+	if got, _ := svc.DailySummaries(ctx, ""); len(got) != 4 {
+		t.Errorf("after the week: %d more summaries, want days 4 to 7", len(got))
+	}
+}

@@ -15,12 +15,17 @@ const notifyTimeout = time.Minute
 // notify announces p best-effort, after its state and audit entry are
 // written: a failed notification is logged and audited, never returned.
 func (s *Service) notify(ctx context.Context, p *modelgate.Promotion, kind, summary string) {
+	s.notifyLines(ctx, p, kind, summary, p.Reasons)
+}
+
+// notifyLines is notify with details other than the promotion's reasons.
+func (s *Service) notifyLines(ctx context.Context, p *modelgate.Promotion, kind, summary string, details []string) {
 	if s.Notifier == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
 	defer cancel()
-	n := modelgate.Notification{Kind: kind, Promotion: p, Summary: summary, Details: p.Reasons}
+	n := modelgate.Notification{Kind: kind, Promotion: p, Summary: summary, Details: details}
 	if s.ReportPath != "" {
 		n.ReportPath = filepath.Join(s.ReportPath, p.ID+".md")
 	}

@@ -27,6 +27,7 @@ type Policy struct {
 	AbortPoll          time.Duration // how often a waiting promotion checks for a person's abort; default 1s
 	Bake               BakePolicy    // the watch after the rollout; default 24h
 	PostMortemDue      time.Duration // from a rollback to its post-mortem; default 24h
+	SummaryDays        int           // daily summaries after a rollout, for this many days; default 7, 0 for none
 }
 
 // DefaultPolicy returns the playbook's numbers.
@@ -44,6 +45,7 @@ func DefaultPolicy() Policy {
 		AbortPoll:         time.Second,
 		Bake:              BakePolicy{Duration: 24 * time.Hour, FirstHour: time.Hour, Later: 5 * time.Minute, OnNewPromotion: "end"},
 		PostMortemDue:     24 * time.Hour,
+		SummaryDays:       7,
 	}
 }
 
