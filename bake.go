@@ -1,6 +1,9 @@
 package modelgate
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // SeriesPoint is the figures of one look, for charts over time. Values
 // are of the period the look measured (the whole window so far for the
@@ -14,18 +17,45 @@ type SeriesPoint struct {
 
 // PointFigures is one revision's figures at a look.
 type PointFigures struct {
-	Requests       int64   `json:"requests"`
-	ErrorRate      float64 `json:"error_rate"`
-	P95MS          float64 `json:"p95_ms"`
+	Requests  int64   `json:"requests"`
+	ErrorRate float64 `json:"error_rate"`
+	// ErrorLow and ErrorHigh are the error rate's 95% Wilson score
+	// interval, the band drawn around it.
+	ErrorLow  float64 `json:"error_low"`
+	ErrorHigh float64 `json:"error_high"`
+	P50MS     float64 `json:"p50_ms"`
+	P95MS     float64 `json:"p95_ms"`
+	P99MS     float64 `json:"p99_ms"`
+	// PredictionMean is the mean prediction; Predictions is 0 when the
+	// platform measures none.
 	PredictionMean float64 `json:"prediction_mean"`
-	// Predictions is 0 when the platform measures none.
-	Predictions int64 `json:"predictions"`
+	Predictions    int64   `json:"predictions"`
+	// Drift is each input's drift score against the training reference,
+	// as a share of its alert level, where the judge measured it.
+	Drift map[string]float64 `json:"drift,omitempty"`
 }
 
 // Figures returns s's figures for a series point.
 func (s RevisionStats) Figures() PointFigures {
-	return PointFigures{Requests: s.Requests, ErrorRate: s.ErrorRate(), P95MS: s.LatencyMS.P95,
+	lo, hi := wilson(s.Errors, s.Requests)
+	return PointFigures{Requests: s.Requests, ErrorRate: s.ErrorRate(), ErrorLow: lo, ErrorHigh: hi,
+		P50MS: s.LatencyMS.P50, P95MS: s.LatencyMS.P95, P99MS: s.LatencyMS.P99,
 		PredictionMean: s.Predictions.Mean(), Predictions: s.Predictions.Count}
+}
+
+// wilson is the 95% Wilson score interval of k successes in n trials (a
+// display band: it holds at small n and near 0, where the normal
+// approximation does not).
+func wilson(k, n int64) (float64, float64) {
+	if n == 0 {
+		return 0, 0
+	}
+	const z = 1.959964
+	p, fn := float64(k)/float64(n), float64(n)
+	d := 1 + z*z/fn
+	c := (p + z*z/(2*fn)) / d
+	h := z * math.Sqrt(p*(1-p)/fn+z*z/(4*fn*fn)) / d
+	return math.Max(c-h, 0), math.Min(c+h, 1)
 }
 
 // AlertAction is what the bake does when an alert fires.

@@ -38,7 +38,7 @@ func (s *Service) window(ctx context.Context, p *modelgate.Promotion) error {
 	j := s.Judge.Judge(w, progress)
 	ev := modelgate.WindowEvidence{Looks: prev.Looks + 1, Elapsed: elapsed.Round(time.Second).String(), Window: length.String(),
 		Extended: p.Extended, Decision: j.Decision, Judgement: &j, Figures: w, Plan: prev.Plan, NotJudged: prev.NotJudged, Baseline: prev.Baseline,
-		Series: append(prev.Series, modelgate.SeriesPoint{At: s.now(), Canary: w.Canary.Figures(), Production: w.Stable.Figures()})}
+		Series: append(prev.Series, seriesPoint(s.now(), w, j))}
 	if ev.Looks == 1 {
 		if ev.Baseline, err = s.previousBaseline(ctx, p); err != nil {
 			return err
@@ -181,4 +181,21 @@ func (s *Service) revisionLogs(ctx context.Context, model string) ([]modelgate.R
 		return nil, modelgate.ErrorMessage(err)
 	}
 	return logs, ""
+}
+
+// seriesPoint is a look's figures for the charts, with each input's drift
+// level as the judge measured it.
+func seriesPoint(at time.Time, w *modelgate.Window, j modelgate.Judgement) modelgate.SeriesPoint {
+	pt := modelgate.SeriesPoint{At: at, Canary: w.Canary.Figures(), Production: w.Stable.Figures()}
+	for _, c := range j.Checks {
+		name, ok := strings.CutPrefix(c.Name, "feature_drift:")
+		if !ok || c.Figures == nil { // not measured yet
+			continue
+		}
+		if pt.Canary.Drift == nil {
+			pt.Canary.Drift, pt.Production.Drift = map[string]float64{}, map[string]float64{}
+		}
+		pt.Canary.Drift[name], pt.Production.Drift[name] = c.Canary, c.Production
+	}
+	return pt
 }
