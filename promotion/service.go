@@ -25,6 +25,11 @@ type Policy struct {
 	LockTTL            time.Duration // how long a promotion lock lives without renewal (a live holder renews it every third of that); default 15s
 	MaxMetricFailures  int           // consecutive failed looks before rolling back; default 3
 	AbortPoll          time.Duration // how often a waiting promotion checks for a person's abort; default 1s
+
+	// FourEyes: one person approves a version for one role only, and who
+	// approved a version may not start its promotion (nor approve a version
+	// whose promotion they started).
+	FourEyes bool
 }
 
 // DefaultPolicy returns the playbook's numbers.
@@ -80,18 +85,9 @@ type Service struct {
 	NewID    func() string                                    // default random
 }
 
-// Event is live progress, for the CLI's progress output.
-type Event struct {
-	PromotionID string               `json:"promotion_id"`
-	Model       string               `json:"model"`
-	Version     string               `json:"version"`
-	Step        modelgate.Step       `json:"step"`
-	Message     string               `json:"message"`
-	Elapsed     time.Duration        `json:"elapsed,omitempty"`
-	Remaining   time.Duration        `json:"remaining,omitempty"`
-	Judgement   *modelgate.Judgement `json:"judgement,omitempty"`
-	Window      *modelgate.Window    `json:"window,omitempty"`
-}
+// Event is live progress (modelgate.Event), for the CLI's progress output
+// and a server's event streams.
+type Event = modelgate.Event
 
 func (s *Service) mode() Mode {
 	if s.Mode != nil {
@@ -173,6 +169,9 @@ func (s *Service) start(ctx context.Context, model, version string) (*modelgate.
 	p := &modelgate.Promotion{ID: s.newID(), Model: model, Version: version, Step: modelgate.StepPreconditions, Actor: s.Actor, StartedAt: now, UpdatedAt: now,
 		ConfigHash: s.ConfigHash}
 	ev, err := s.preconditions(ctx, p)
+	if err == nil {
+		err = s.checkStarter(ev.Approvals)
+	}
 	if err != nil {
 		s.auditRejected(ctx, p, err)
 		return nil, err

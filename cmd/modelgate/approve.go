@@ -51,14 +51,8 @@ has approved the version. A second approval by the same role replaces the first.
 	return cmd
 }
 
-// approve checks the version exists, stores the approval and audits it.
+// approve records the approval through the engine, which checks the
+// version exists and the four-eyes rule, and audits it.
 func approve(ctx context.Context, a *app, ap *modelgate.Approval) error {
-	if _, err := a.registry.GetVersion(ctx, ap.Model, ap.Version); err != nil {
-		return err
-	}
-	if err := a.store.AddApproval(ctx, ap); err != nil {
-		return err
-	}
-	_, err := a.audit.Append(ctx, modelgate.AuditEntry{Time: ap.At, Actor: ap.By, Action: "approval", Model: ap.Model, Version: ap.Version, Outcome: "approved", Detail: ap.Role})
-	return err
+	return a.service(nil).RecordApproval(ctx, ap)
 }

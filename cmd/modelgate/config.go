@@ -293,6 +293,9 @@ type PreconditionsConfig struct {
 	RequiredTags       []string `yaml:"required_tags"`
 	RequiredApprovals  []string `yaml:"required_approvals"`
 	AllowMissingDigest bool     `yaml:"allow_missing_digest"`
+	// FourEyes: one person approves a version for one role only, and not a
+	// version whose promotion they start (promotion.Policy.FourEyes).
+	FourEyes bool `yaml:"four_eyes"`
 }
 
 type RecordsConfig struct {
