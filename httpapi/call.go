@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +19,19 @@ type call struct {
 	model   string
 	version string
 	promo   string
+}
+
+// about reads what a refused call was about from its body (model,
+// version), for the audit trail; the body is not acted on.
+func (c *call) about(r *http.Request) {
+	var b struct{ Model, Version string }
+	if json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&b) != nil {
+		return
+	}
+	if c.model == "" {
+		c.model = b.Model
+	}
+	c.version = b.Version
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
@@ -51,6 +66,7 @@ func (s *Server) serve(w *statusRecorder, r *http.Request, c *call, perm permiss
 		if err := s.authorize(r, c, perm); err != nil {
 			s.refuse(w, err)
 			if mutating {
+				c.about(r)
 				s.audit(r, c, "refused", err)
 			}
 			return

@@ -1,13 +1,10 @@
 package promexport_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -15,10 +12,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/promexport"
+	"github.com/modelgate/modelgate/promexport/promexporttest"
 )
 
 type source map[string]*modelgate.Window
@@ -91,12 +88,7 @@ func TestMetrics_Lint(t *testing.T) {
 	reg, _ := populated(t)
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	defer srv.Close()
-	text := fetch(t, srv.URL)
-	problems, err := promlint.New(bytes.NewReader(text)).Lint()
-	if err != nil || len(problems) > 0 {
-		t.Fatalf("promlint: %v %+v", err, problems)
-	}
-	PromtoolCheck(t, text)
+	promexporttest.Lint(t, fetch(t, srv.URL))
 }
 
 func fetch(t *testing.T, url string) []byte {
@@ -111,21 +103,4 @@ func fetch(t *testing.T, url string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// PromtoolCheck runs `promtool check metrics` on an exposition.
-func PromtoolCheck(t *testing.T, text []byte) {
-	t.Helper()
-	path, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("MODELGATE_REQUIRE_INTEGRATION") == "1" {
-			t.Fatal("promtool not found: install it with scripts/prometheus-install (Debian's prometheus package)")
-		}
-		t.Skip("promtool not found (scripts/prometheus-install)")
-	}
-	cmd := exec.Command(path, "check", "metrics")
-	cmd.Stdin = bytes.NewReader(text)
-	if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Fatalf("promtool check metrics: %v\n%s", err, out)
-	}
 }

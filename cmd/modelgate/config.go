@@ -39,6 +39,7 @@ type Config struct {
 	Evaluation    EvaluationConfig    `yaml:"evaluation"`
 	Preconditions PreconditionsConfig `yaml:"preconditions"`
 	Records       RecordsConfig       `yaml:"records"`
+	Server        ServerConfig        `yaml:"server" json:"-"` // not part of a promotion's configuration hash
 
 	dir  string // the config file's directory; relative paths are relative to it
 	file string // the file read; "" when none was found and the defaults apply
@@ -308,6 +309,14 @@ type RecordsConfig struct {
 	AuditKeyEnv  string `yaml:"audit_key_env"`
 }
 
+// ServerConfig is `modelgate server`: where it listens and whose bearer
+// tokens it accepts (see serverTokens).
+type ServerConfig struct {
+	Listen        string `yaml:"listen"`          // host:port of the API, /metrics, /healthz, /readyz
+	TokensFile    string `yaml:"tokens_file"`     // YAML: token -> {name, role}
+	AdminTokenEnv string `yaml:"admin_token_env"` // a variable holding one admin token (name "admin")
+}
+
 // Duration is a time.Duration written as Go writes it ("30m", "90s").
 type Duration time.Duration
 
@@ -345,6 +354,7 @@ func defaultConfig() *Config {
 		Preconditions: PreconditionsConfig{RequiredTags: []string{"git_sha", "dataset_version", "approver"},
 			RequiredApprovals: []string{"data_science_lead", "compliance_officer"}},
 		Records: RecordsConfig{Audit: ".modelgate/audit.jsonl", Changelog: "CHANGELOG.md", Reports: ".modelgate/reports", AuditKeyEnv: "MODELGATE_AUDIT_KEY"},
+		Server:  ServerConfig{Listen: "127.0.0.1:8095", AdminTokenEnv: "MODELGATE_SERVER_ADMIN_TOKEN"},
 		dir:     ".",
 	}
 }
