@@ -11,7 +11,8 @@ import (
 )
 
 func newStatusCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var server string
+	cmd := &cobra.Command{
 		Use:   "status [MODEL]",
 		Short: "Show promotions, and for one model what production serves and the registry says",
 		Example: `  modelgate status
@@ -27,9 +28,14 @@ func newStatusCmd(g *globals) *cobra.Command {
 			if len(args) == 1 {
 				model = args[0]
 			}
+			if c := g.remote(server); c != nil {
+				return g.status(cmd.Context(), c, model)
+			}
 			return g.withReadApp(cmd, func(a *app) error { return g.status(cmd.Context(), localStatus{a}, model) })
 		},
 	}
+	addServerFlag(cmd, &server)
+	return cmd
 }
 
 // statusSource is where status reads: this process's store and adapters,
