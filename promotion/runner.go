@@ -36,6 +36,10 @@ type Runner struct {
 
 	mu   sync.Mutex
 	jobs map[string]*job // by model; id "" while the job is being set up
+	// stopped holds the promotions whose job here stopped on an error: the
+	// background scan leaves them to a person (resume) or a restart, rather
+	// than retrying them every Scan.
+	stopped map[string]bool
 	hub  hub
 	ctx  context.Context // the jobs' context, from Open
 	stop context.CancelFunc
@@ -109,7 +113,7 @@ func (r *Runner) ResumeUnfinished(ctx context.Context) error {
 		return err
 	}
 	for _, p := range all {
-		if p.Outcome != modelgate.OutcomeNone || !r.reserve(p.Model) {
+		if p.Outcome != modelgate.OutcomeNone || r.stoppedHere(p.ID) || !r.reserve(p.Model) {
 			continue
 		}
 		if !r.orphaned(ctx, svc, p.Model) {
@@ -185,6 +189,9 @@ func (r *Runner) running(model string) *job {
 	return nil
 }
 
+// Running reports whether a job of this runner has model.
+func (r *Runner) Running(model string) bool { return r.running(model) != nil }
+
 // launch runs p in the background until it ends, is held, or stops.
 func (r *Runner) launch(svc *Service, p *modelgate.Promotion) {
 	r.mu.Lock()
@@ -198,6 +205,7 @@ func (r *Runner) launch(svc *Service, p *modelgate.Promotion) {
 		if err != nil {
 			r.logger().Warn("promotion stopped", "promotion", p.ID, "step", q.Step, "err", modelgate.ErrorMessage(err))
 		}
+		r.setStopped(q.ID, err != nil && r.ctx.Err() == nil)
 		r.ended(svc, q, since)
 	}()
 }
@@ -209,6 +217,25 @@ func (r *Runner) ended(svc *Service, p *modelgate.Promotion, since time.Time) {
 	}
 	r.unreserve(p.Model)
 	r.hub.finish(p.ID)
+}
+
+func (r *Runner) setStopped(id string, stopped bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped == nil {
+		r.stopped = map[string]bool{}
+	}
+	if stopped {
+		r.stopped[id] = true
+	} else {
+		delete(r.stopped, id)
+	}
+}
+
+func (r *Runner) stoppedHere(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stopped[id]
 }
 
 func (r *Runner) logger() *slog.Logger {

@@ -145,3 +145,56 @@ func TestRecordApproval_FourEyes(t *testing.T) {
 		t.Fatalf("the starter approved the promotion: %v", err)
 	}
 }
+
+// brokenGate fails to run, as an unreachable staging would.
+type brokenGate struct{}
+
+func (brokenGate) Name() string { return "broken-gate" }
+func (brokenGate) Check(context.Context, modelgate.Endpoint, modelgate.Candidate) (modelgate.GateResult, error) {
+	return modelgate.GateResult{}, modelgate.Errorf(modelgate.EUNAVAILABLE, "staging does not answer")
+}
+
+// A job that stopped on an error is left to a person: the background scan
+// does not retry it; a person's resume does.
+func TestRunner_StoppedJobIsNotRetriedByTheScan(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	r := newRunner(t, w, "server", nil)
+	build := r.NewService
+	r.NewService = func(a modelgate.Actor, progress func(modelgate.Event)) *promotion.Service {
+		s := build(a, progress)
+		s.Gates = []modelgate.Gate{brokenGate{}}
+		return s
+	}
+	p, err := r.StartPromotion(ctx, model, "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, r)
+	if err := r.ResumeUnfinished(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, r)
+	if auditHas(t, w, `"action":"promotion.resumed"`) {
+		t.Fatal("the scan retried a promotion that stopped on an error")
+	}
+	r.NewService = build
+	if _, err := r.ResumePromotion(ctx, model); err != nil {
+		t.Fatal(err)
+	}
+	if end, err := r.FollowPromotion(ctx, p.ID, 0, func(modelgate.Event) {}); err != nil || end.Outcome != modelgate.OutcomePromoted {
+		t.Fatalf("resumed by a person: %+v, %v", end, err)
+	}
+}
+
+// waitIdle waits until the runner runs no job.
+func waitIdle(t *testing.T, r *promotion.Runner) {
+	t.Helper()
+	for range 5000 {
+		if !r.Running(model) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("the runner's job did not stop")
+}
