@@ -40,10 +40,10 @@ type Runner struct {
 	// background scan leaves them to a person (resume) or a restart, rather
 	// than retrying them every Scan.
 	stopped map[string]bool
-	hub  hub
-	ctx  context.Context // the jobs' context, from Open
-	stop context.CancelFunc
-	wg   sync.WaitGroup
+	hub     hub
+	ctx     context.Context // the jobs' context, from Open
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 type job struct{ id, version string }
