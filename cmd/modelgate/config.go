@@ -511,6 +511,7 @@ func (c *Config) validate() error {
 			errs = append(errs, "platform: "+err.Error())
 		}
 	}
+	check(strings.Contains(c.Server.Listen, ":"), "server.listen: expected host:port, e.g. 127.0.0.1:8095, got %q", c.Server.Listen)
 	check(c.Canary.Percent >= 1 && c.Canary.Percent <= 99, "canary.percent: expected an integer from 1 to 99, got %d", c.Canary.Percent)
 	check(c.Canary.Window > 0, "canary.window: expected a positive duration like 30m")
 	check(c.Canary.Interval > 0, "canary.interval: expected a positive duration like 30s")
