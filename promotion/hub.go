@@ -77,6 +77,9 @@ func (h *hub) subscribe(id string, after int64) ([]modelgate.Event, <-chan model
 			delete(f.subs, ch)
 			close(ch)
 		}
+		if f.seq == 0 && len(f.subs) == 0 {
+			delete(h.feeds, id) // followed, never run here: keep nothing
+		}
 	}
 }
 

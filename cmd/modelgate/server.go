@@ -105,7 +105,11 @@ func (m *serverMain) Run(ctx context.Context) error {
 	if m.Ready != nil {
 		close(m.Ready)
 	}
-	return serveUntilDone(ctx, &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, ln)
+	// Requests live in ctx, so open event streams end when the server
+	// stops (their clients reconnect to the next one) instead of holding
+	// the shutdown.
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	return serveUntilDone(ctx, hs, ln)
 }
 
 // handler wires the runner, the metrics and the API.

@@ -166,6 +166,13 @@ func TestServer_APIEndToEnd(t *testing.T) {
 	}
 	defer traffic.stop()
 	url, _ := startServer(t, w)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if resp, err := http.Get(url + path); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %v %v", path, resp, err)
+		} else {
+			resp.Body.Close()
+		}
+	}
 	create := url + "/api/v1/promotions"
 	if got := post(t, create, "", `{"model":"demand-forecast","version":"2"}`); got != http.StatusUnauthorized {
 		t.Fatalf("no token: %d, want 401", got)
