@@ -39,14 +39,13 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
 // handle registers h for pattern: the token is checked against perm ("":
 // no token needed), a mutating call is audited, and the answer is counted.
 func (s *Server) handle(mux *http.ServeMux, pattern string, perm permission, h handlerFunc) {
-	method, route, _ := strings.Cut(pattern, " ")
-	if route == "" {
-		method, route = "", pattern
+	route := pattern
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		route = path
 	}
-	op := opName(method, route)
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w}
-		c := &call{op: op, model: r.PathValue("model"), promo: r.PathValue("id")}
+		c := &call{op: opName(r.Method, route), model: r.PathValue("model"), promo: r.PathValue("id")}
 		s.serve(rec, r, c, perm, h)
 		if s.requests != nil {
 			s.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.code())).Inc()
