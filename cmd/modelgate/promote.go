@@ -51,6 +51,9 @@ message says what to do next); 2 usage or configuration error.`,
 				return &usageErr{fmt.Errorf("--accept goes with --resume and --reason TEXT: a person's decision is recorded with who and why")}
 			}
 			if c := g.remote(server); c != nil {
+				if cmd.Flags().Changed("window") || cmd.Flags().Changed("percent") {
+					return &usageErr{fmt.Errorf("--window and --percent are the server's configuration; they are not offered with --server")}
+				}
 				return g.remotePromote(cmd.Context(), c, args[0], version, resume, acceptReason(accept, reason))
 			}
 			cfg, err := g.config(cmd)
