@@ -28,6 +28,11 @@ type Policy struct {
 	Bake               BakePolicy    // the watch after the rollout; default 24h
 	PostMortemDue      time.Duration // from a rollback to its post-mortem; default 24h
 	SummaryDays        int           // daily summaries after a rollout, for this many days; default 7, 0 for none
+
+	// FourEyes: one person approves a version for one role only, and who
+	// approved a version may not start its promotion (nor approve a version
+	// whose promotion they started).
+	FourEyes bool
 }
 
 // DefaultPolicy returns the playbook's numbers.
@@ -99,18 +104,9 @@ type Service struct {
 	NewID      func() string // default random
 }
 
-// Event is live progress, for the CLI's progress output.
-type Event struct {
-	PromotionID string               `json:"promotion_id"`
-	Model       string               `json:"model"`
-	Version     string               `json:"version"`
-	Step        modelgate.Step       `json:"step"`
-	Message     string               `json:"message"`
-	Elapsed     time.Duration        `json:"elapsed,omitempty"`
-	Remaining   time.Duration        `json:"remaining,omitempty"`
-	Judgement   *modelgate.Judgement `json:"judgement,omitempty"`
-	Window      *modelgate.Window    `json:"window,omitempty"`
-}
+// Event is live progress (modelgate.Event), for the CLI's progress output
+// and a server's event streams.
+type Event = modelgate.Event
 
 func (s *Service) mode() Mode {
 	if s.Mode != nil {
@@ -195,6 +191,9 @@ func (s *Service) start(ctx context.Context, model, version string) (*modelgate.
 	p := &modelgate.Promotion{ID: s.newID(), Model: model, Version: version, Step: modelgate.StepPreconditions, Actor: s.Actor, StartedAt: now, UpdatedAt: now,
 		ConfigHash: s.ConfigHash}
 	ev, err := s.preconditions(ctx, p)
+	if err == nil {
+		err = s.checkStarter(ev.Approvals)
+	}
 	if err != nil {
 		s.auditRejected(ctx, p, err)
 		return nil, err

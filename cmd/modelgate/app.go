@@ -343,6 +343,7 @@ func (a *app) policy() promotion.Policy {
 	p.StagingTimeout = c.Staging.Timeout.D()
 	p.RequiredTags, p.RequiredApprovals = c.Preconditions.RequiredTags, c.Preconditions.RequiredApprovals
 	p.AllowMissingDigest = c.Preconditions.AllowMissingDigest
+	p.FourEyes = c.Preconditions.FourEyes
 	return p
 }
 

@@ -11,7 +11,7 @@ import (
 )
 
 func newApproveCmd(g *globals) *cobra.Command {
-	var version, role, by string
+	var version, role, by, server string
 	cmd := &cobra.Command{
 		Use:   "approve MODEL --version V --role ROLE --by NAME",
 		Short: "Record a person's approval of a version (a promotion precondition)",
@@ -21,6 +21,9 @@ has approved the version. A second approval by the same role replaces the first.
 		Example: `  modelgate approve demand-forecast --version 7 --role data_science_lead --by "Ada Lovelace"`,
 		Args:    nArgs(1, "MODEL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c := g.remote(server); c != nil && version != "" && role != "" {
+				return g.remoteApprove(cmd.Context(), c, &modelgate.Approval{Model: args[0], Version: version, Role: role, By: by})
+			}
 			if version == "" || role == "" || by == "" {
 				return &usageErr{fmt.Errorf("approve needs --version, --role and --by")}
 			}
@@ -46,19 +49,14 @@ has approved the version. A second approval by the same role replaces the first.
 	}
 	cmd.Flags().StringVar(&version, "version", "", "version being approved")
 	cmd.Flags().StringVar(&role, "role", "", "the approver's role, e.g. data_science_lead or compliance_officer")
-	cmd.Flags().StringVar(&by, "by", "", "the approver's name")
+	cmd.Flags().StringVar(&by, "by", "", "the approver's name (with --server: the token's name, which it must match if given)")
+	addServerFlag(cmd, &server)
 	_ = cmd.RegisterFlagCompletionFunc("role", cobra.FixedCompletions([]string{"data_science_lead", "compliance_officer"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
-// approve checks the version exists, stores the approval and audits it.
+// approve records the approval through the engine, which checks the
+// version exists and the four-eyes rule, and audits it.
 func approve(ctx context.Context, a *app, ap *modelgate.Approval) error {
-	if _, err := a.registry.GetVersion(ctx, ap.Model, ap.Version); err != nil {
-		return err
-	}
-	if err := a.store.AddApproval(ctx, ap); err != nil {
-		return err
-	}
-	_, err := a.audit.Append(ctx, modelgate.AuditEntry{Time: ap.At, Actor: ap.By, Action: "approval", Model: ap.Model, Version: ap.Version, Outcome: "approved", Detail: ap.Role})
-	return err
+	return a.service(nil).RecordApproval(ctx, ap)
 }

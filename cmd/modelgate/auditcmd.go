@@ -100,19 +100,27 @@ func verifyWarning(r *audit.Report) string {
 	return ""
 }
 
-func (g *globals) printVerifyJSON(r *audit.Report, err error) error {
-	out := struct {
-		*audit.Report
-		OK      bool              `json:"ok"`
-		Warning string            `json:"warning,omitempty"`
-		Error   map[string]string `json:"error,omitempty"`
-	}{Report: r, OK: err == nil}
+// verifyJSON is a verification's result as `audit verify -o json` prints
+// it and a modelgate server answers it.
+type verifyJSON struct {
+	*audit.Report
+	OK      bool              `json:"ok"`
+	Warning string            `json:"warning,omitempty"`
+	Error   map[string]string `json:"error,omitempty"`
+}
+
+func verifyResult(r *audit.Report, err error) verifyJSON {
+	out := verifyJSON{Report: r, OK: err == nil}
 	if err == nil {
 		out.Warning = verifyWarning(r)
 	} else {
 		out.Error = map[string]string{"code": modelgate.ErrorCode(err), "message": modelgate.ErrorMessage(err)}
 	}
-	if perr := g.printJSON(out); perr != nil || err == nil {
+	return out
+}
+
+func (g *globals) printVerifyJSON(r *audit.Report, err error) error {
+	if perr := g.printJSON(verifyResult(r, err)); perr != nil || err == nil {
 		return perr
 	}
 	return &exitErr{code: exitError, msg: modelgate.ErrorMessage(err), printed: true}

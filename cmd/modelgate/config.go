@@ -39,6 +39,7 @@ type Config struct {
 	Evaluation    EvaluationConfig    `yaml:"evaluation"`
 	Preconditions PreconditionsConfig `yaml:"preconditions"`
 	Records       RecordsConfig       `yaml:"records"`
+	Server        ServerConfig        `yaml:"server" json:"-"` // not part of a promotion's configuration hash
 
 	dir  string // the config file's directory; relative paths are relative to it
 	file string // the file read; "" when none was found and the defaults apply
@@ -293,6 +294,9 @@ type PreconditionsConfig struct {
 	RequiredTags       []string `yaml:"required_tags"`
 	RequiredApprovals  []string `yaml:"required_approvals"`
 	AllowMissingDigest bool     `yaml:"allow_missing_digest"`
+	// FourEyes: one person approves a version for one role only, and not a
+	// version whose promotion they start (promotion.Policy.FourEyes).
+	FourEyes bool `yaml:"four_eyes"`
 }
 
 type RecordsConfig struct {
@@ -303,6 +307,14 @@ type RecordsConfig struct {
 	// here, default MODELGATE_AUDIT_KEY). Neither set: an unkeyed trail.
 	AuditKeyFile string `yaml:"audit_key_file"`
 	AuditKeyEnv  string `yaml:"audit_key_env"`
+}
+
+// ServerConfig is `modelgate server`: where it listens and whose bearer
+// tokens it accepts (see serverTokens).
+type ServerConfig struct {
+	Listen        string `yaml:"listen"`          // host:port of the API, /metrics, /healthz, /readyz
+	TokensFile    string `yaml:"tokens_file"`     // YAML: token -> {name, role}
+	AdminTokenEnv string `yaml:"admin_token_env"` // a variable holding one admin token (name "admin")
 }
 
 // Duration is a time.Duration written as Go writes it ("30m", "90s").
@@ -342,6 +354,7 @@ func defaultConfig() *Config {
 		Preconditions: PreconditionsConfig{RequiredTags: []string{"git_sha", "dataset_version", "approver"},
 			RequiredApprovals: []string{"data_science_lead", "compliance_officer"}},
 		Records: RecordsConfig{Audit: ".modelgate/audit.jsonl", Changelog: "CHANGELOG.md", Reports: ".modelgate/reports", AuditKeyEnv: "MODELGATE_AUDIT_KEY"},
+		Server:  ServerConfig{Listen: "127.0.0.1:8095", AdminTokenEnv: "MODELGATE_SERVER_ADMIN_TOKEN"},
 		dir:     ".",
 	}
 }
@@ -498,6 +511,7 @@ func (c *Config) validate() error {
 			errs = append(errs, "platform: "+err.Error())
 		}
 	}
+	check(strings.Contains(c.Server.Listen, ":"), "server.listen: expected host:port, e.g. 127.0.0.1:8095, got %q", c.Server.Listen)
 	check(c.Canary.Percent >= 1 && c.Canary.Percent <= 99, "canary.percent: expected an integer from 1 to 99, got %d", c.Canary.Percent)
 	check(c.Canary.Window > 0, "canary.window: expected a positive duration like 30m")
 	check(c.Canary.Interval > 0, "canary.interval: expected a positive duration like 30s")

@@ -98,6 +98,8 @@ func TestUsageAndConfigErrors(t *testing.T) {
 		{"OutOfRange", []string{"--config", negative, "status"}, 2, "canary.percent: expected an integer from 1 to 99, got 150"},
 		{"MissingConfig", []string{"--config", filepath.Join(dir, "none.yaml"), "status"}, 2, "cannot read config"},
 		{"AuditMissing", []string{"audit", "verify", filepath.Join(dir, "none.jsonl")}, 1, "cannot open audit trail"},
+		{"ServerWithWindow", []string{"promote", "m", "--version", "2", "--server", "127.0.0.1:1", "--window", "1m"}, 2, "not offered with --server"},
+		{"ServerUnreachable", []string{"status", "--server", "127.0.0.1:1"}, 1, "cannot reach the modelgate server at http://127.0.0.1:1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

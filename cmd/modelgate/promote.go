@@ -15,7 +15,7 @@ import (
 )
 
 func newPromoteCmd(g *globals) *cobra.Command {
-	var version, reason string
+	var version, reason, server string
 	var resume, accept bool
 	var window time.Duration
 	var percent int
@@ -50,6 +50,12 @@ message says what to do next); 2 usage or configuration error.`,
 			if accept && (!resume || reason == "") {
 				return &usageErr{fmt.Errorf("--accept goes with --resume and --reason TEXT: a person's decision is recorded with who and why")}
 			}
+			if c := g.remote(server); c != nil {
+				if cmd.Flags().Changed("window") || cmd.Flags().Changed("percent") {
+					return &usageErr{fmt.Errorf("--window and --percent are the server's configuration; they are not offered with --server")}
+				}
+				return g.remotePromote(cmd.Context(), c, args[0], version, resume, acceptReason(accept, reason))
+			}
 			cfg, err := g.config(cmd)
 			if err != nil {
 				return err
@@ -72,6 +78,7 @@ message says what to do next); 2 usage or configuration error.`,
 	cmd.Flags().StringVar(&reason, "reason", "", "with --accept: why (required)")
 	cmd.Flags().DurationVar(&window, "window", 0, "canary window (overrides canary.window)")
 	cmd.Flags().IntVar(&percent, "percent", 0, "canary traffic percent (overrides canary.percent)")
+	addServerFlag(cmd, &server)
 	return cmd
 }
 
@@ -136,6 +143,12 @@ func stopped(ctx context.Context, svc *promotion.Service, p *modelgate.Promotion
 // outcome prints how a promotion ended and turns it into an exit code.
 func (g *globals) outcome(ctx context.Context, svc *promotion.Service, p *modelgate.Promotion, cfg *Config) error {
 	reportPath := filepath.Join(cfg.path(cfg.Records.Reports), p.ID+".md")
+	return g.ended(p, reportPath, func() string { return failedStep(ctx, svc, p) })
+}
+
+// ended prints an ended promotion and its report's path and turns its
+// outcome into an exit code; failed names the step that failed.
+func (g *globals) ended(p *modelgate.Promotion, reportPath string, failed func() string) error {
 	if g.json() {
 		_ = g.printJSON(map[string]any{"promotion": p, "report": reportPath})
 	} else {
@@ -149,7 +162,7 @@ func (g *globals) outcome(ctx context.Context, svc *promotion.Service, p *modelg
 	case modelgate.OutcomeHeld:
 		return &exitErr{code: exitError, printed: true, msg: fmt.Sprintf("promotion %s is held for a person: %s", p.ID, strings.Join(p.Reasons, "; "))}
 	}
-	return &exitErr{code: exitError, printed: true, msg: fmt.Sprintf("promotion %s failed at step %s: %s", p.ID, failedStep(ctx, svc, p), strings.Join(p.Reasons, "; "))}
+	return &exitErr{code: exitError, printed: true, msg: fmt.Sprintf("promotion %s failed at step %s: %s", p.ID, failed(), strings.Join(p.Reasons, "; "))}
 }
 
 // failedStep names the step whose record says it failed.
@@ -158,6 +171,11 @@ func failedStep(ctx context.Context, svc *promotion.Service, p *modelgate.Promot
 	if err != nil {
 		return string(p.Step)
 	}
+	return failedStepOf(steps, p)
+}
+
+// failedStepOf names the last step whose record says it failed.
+func failedStepOf(steps []*modelgate.StepRecord, p *modelgate.Promotion) string {
 	for i := len(steps) - 1; i >= 0; i-- {
 		if steps[i].Outcome == modelgate.ResultFailed {
 			return string(steps[i].Step)

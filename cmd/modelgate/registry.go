@@ -93,16 +93,7 @@ func registryList(g *globals) *cobra.Command {
 }
 
 func inStage(vs []*modelgate.ModelVersion, st modelgate.Stage) string {
-	var out []string
-	for _, v := range vs {
-		if v.Stage == st {
-			out = append(out, v.Version)
-		}
-	}
-	if len(out) == 0 {
-		return "-"
-	}
-	return strings.Join(out, ",")
+	return modelgate.StageVersions(vs, st)
 }
 
 func registryShow(g *globals) *cobra.Command {

@@ -12,7 +12,7 @@ import (
 )
 
 func newRollbackCmd(g *globals) *cobra.Command {
-	var version, reason string
+	var version, reason, server string
 	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "rollback MODEL --reason TEXT [--version V]",
@@ -38,6 +38,12 @@ after promotion" with both versions' tags.
 			if reason == "" {
 				return &usageErr{fmt.Errorf("rollback needs --reason TEXT, for the records")}
 			}
+			if c := g.remote(server); c != nil {
+				if version != "" {
+					return &usageErr{fmt.Errorf("rollback --version (reverting a finished promotion) is not offered through --server; run it where the state is")}
+				}
+				return g.remoteAbort(cmd.Context(), c, args[0], reason, wait)
+			}
 			return g.control(cmd, wait, func(ctx context.Context, svc *promotion.Service) (*modelgate.Promotion, bool, error) {
 				return svc.Rollback(ctx, args[0], version, reason)
 			})
@@ -46,11 +52,12 @@ after promotion" with both versions' tags.
 	cmd.Flags().StringVar(&version, "version", "", "the promoted version to revert (when no promotion is unfinished)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
 	cmd.Flags().DurationVar(&wait, "wait", 5*time.Minute, "how long to wait for another process running the promotion to roll it back")
+	addServerFlag(cmd, &server)
 	return cmd
 }
 
 func newAbortCmd(g *globals) *cobra.Command {
-	var reason string
+	var reason, server string
 	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "abort MODEL --reason TEXT",
@@ -69,6 +76,9 @@ the promotion simply ends as failed. Who and why are recorded in the audit trail
 			if reason == "" {
 				return &usageErr{fmt.Errorf("abort needs --reason TEXT, for the records")}
 			}
+			if c := g.remote(server); c != nil {
+				return g.remoteAbort(cmd.Context(), c, args[0], reason, wait)
+			}
 			return g.control(cmd, wait, func(ctx context.Context, svc *promotion.Service) (*modelgate.Promotion, bool, error) {
 				return svc.Abort(ctx, args[0], reason)
 			})
@@ -76,6 +86,7 @@ the promotion simply ends as failed. Who and why are recorded in the audit trail
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
 	cmd.Flags().DurationVar(&wait, "wait", 5*time.Minute, "how long to wait for another process running the promotion to roll it back")
+	addServerFlag(cmd, &server)
 	return cmd
 }
 

@@ -8,11 +8,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/modelgate/modelgate"
-	"github.com/modelgate/modelgate/lease"
 )
 
 func newStatusCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var server string
+	cmd := &cobra.Command{
 		Use:   "status [MODEL]",
 		Short: "Show promotions, and for one model what production serves and the registry says",
 		Example: `  modelgate status
@@ -28,37 +28,42 @@ func newStatusCmd(g *globals) *cobra.Command {
 			if len(args) == 1 {
 				model = args[0]
 			}
-			return g.withReadApp(cmd, func(a *app) error { return g.status(cmd.Context(), a, model) })
+			if c := g.remote(server); c != nil {
+				return g.status(cmd.Context(), c, model)
+			}
+			return g.withReadApp(cmd, func(a *app) error { return g.status(cmd.Context(), localStatus{a}, model) })
 		},
 	}
+	addServerFlag(cmd, &server)
+	return cmd
 }
 
-type modelStatus struct {
-	Model      string                  `json:"model"`
-	Production string                  `json:"production"`
-	Staging    string                  `json:"staging"`
-	Traffic    *modelgate.TrafficSplit `json:"traffic,omitempty"`
-	Platform   string                  `json:"platform"`
-	Active     *modelgate.Promotion    `json:"active,omitempty"`
-	Steps      []*modelgate.StepRecord `json:"steps,omitempty"`
-	// Window is the active promotion's last look at its canary.
-	Window *modelgate.WindowEvidence `json:"window,omitempty"`
-	// Runner names the process running the active promotion; "" when none
-	// is (held, or crashed).
-	Runner string `json:"runner,omitempty"`
-	// Warnings flag what needs a person: registry and serving disagree, a
-	// promotion nobody runs.
-	Warnings []string `json:"warnings,omitempty"`
+// statusSource is where status reads: this process's store and adapters,
+// or a modelgate server (httpapi.Client).
+type statusSource interface {
+	Promotions(ctx context.Context, model string) ([]*modelgate.Promotion, error)
+	ModelStatus(ctx context.Context, model string) (*modelgate.ModelStatus, error)
 }
 
-func (g *globals) status(ctx context.Context, a *app, model string) error {
-	proms, err := a.store.ListPromotions(ctx, model)
+// localStatus reads the status in this process.
+type localStatus struct{ a *app }
+
+func (l localStatus) Promotions(ctx context.Context, model string) ([]*modelgate.Promotion, error) {
+	return l.a.store.ListPromotions(ctx, model)
+}
+
+func (l localStatus) ModelStatus(ctx context.Context, model string) (*modelgate.ModelStatus, error) {
+	return l.a.service(nil).ModelStatus(ctx, model)
+}
+
+func (g *globals) status(ctx context.Context, src statusSource, model string) error {
+	proms, err := src.Promotions(ctx, model)
 	if err != nil {
 		return err
 	}
-	var ms *modelStatus
+	var ms *modelgate.ModelStatus
 	if model != "" {
-		if ms, err = a.modelStatus(ctx, model); err != nil {
+		if ms, err = src.ModelStatus(ctx, model); err != nil {
 			return err
 		}
 	}
@@ -83,53 +88,7 @@ func (g *globals) status(ctx context.Context, a *app, model string) error {
 	return w.Flush()
 }
 
-func (a *app) modelStatus(ctx context.Context, model string) (*modelStatus, error) {
-	vs, err := a.registry.ListVersions(ctx, model)
-	if err != nil {
-		return nil, err
-	}
-	ms := &modelStatus{Model: model, Production: inStage(vs, modelgate.StageProduction), Staging: inStage(vs, modelgate.StageStaging), Platform: "reachable"}
-	if split, err := a.deployer.Traffic(ctx, model); err == nil {
-		ms.Traffic = &split
-	} else {
-		ms.Platform = modelgate.ErrorMessage(err)
-	}
-	if p, err := a.store.ActivePromotion(ctx, model); err == nil {
-		ms.Active = p
-		ms.Steps, _ = a.store.Steps(ctx, p.ID)
-		if w, ok := modelgate.FindEvidence[modelgate.WindowEvidence](ms.Steps); ok && w.Judgement != nil {
-			ms.Window = &w
-		}
-		ms.Runner, _, _ = a.store.LockHolder(ctx, model)
-		if ms.Runner != "" && lease.Gone(ms.Runner) {
-			ms.Runner = ""
-		}
-	}
-	ms.Warnings = statusWarnings(ms)
-	return ms, nil
-}
-
-// statusWarnings flags a registry and a platform that disagree, and an
-// unfinished promotion no process runs.
-func statusWarnings(ms *modelStatus) []string {
-	var w []string
-	if t := ms.Traffic; t != nil && ms.Active == nil && t.Stable != ms.Production && ms.Production != "-" {
-		w = append(w, fmt.Sprintf("the registry's Production version is %s but production serves version %q: make them agree (`modelgate deploy` or `modelgate registry transition`)", ms.Production, t.Stable))
-	}
-	if t := ms.Traffic; t != nil && ms.Active == nil && t.Canary != "" {
-		w = append(w, fmt.Sprintf("production runs a canary of version %s with no promotion watching it", t.Canary))
-	}
-	if p := ms.Active; p != nil && ms.Runner == "" {
-		state := "no process is running it: it crashed or was killed"
-		if p.Outcome == modelgate.OutcomeHeld {
-			state = "it is held for a person"
-		}
-		w = append(w, fmt.Sprintf("promotion %s is unfinished and %s; continue with `modelgate promote %s --resume` (or --resume --accept --reason TEXT if held), or end it with `modelgate abort %s --reason TEXT`", p.ID, state, p.Model, p.Model))
-	}
-	return w
-}
-
-func printModelStatus(g *globals, ms *modelStatus) {
+func printModelStatus(g *globals, ms *modelgate.ModelStatus) {
 	fmt.Fprintf(g.stdout, "%s\n  registry: Production %s, Staging %s\n", ms.Model, ms.Production, ms.Staging)
 	if ms.Traffic != nil {
 		fmt.Fprintf(g.stdout, "  serving:  version %q at %d%%", ms.Traffic.Stable, 100-ms.Traffic.CanaryPercent)
