@@ -3,6 +3,7 @@ package promotion
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/modelgate/modelgate"
@@ -19,7 +20,7 @@ func (s *Service) preconditions(ctx context.Context, p *modelgate.Promotion) (*m
 	}
 	var problems []string
 	problems = append(problems, s.checkCandidate(mv)...)
-	approvals, missing, err := s.checkApprovals(ctx, p)
+	approvals, missing, err := s.checkApprovals(ctx, mv)
 	if err != nil {
 		return nil, err
 	}
@@ -60,8 +61,12 @@ func (s *Service) checkCandidate(mv *modelgate.ModelVersion) []string {
 	}
 	var missing []string
 	for _, t := range s.Policy.RequiredTags {
-		if strings.TrimSpace(mv.Tags[t]) == "" {
+		v := mv.Tags[t]
+		switch {
+		case strings.TrimSpace(v) == "":
 			missing = append(missing, t)
+		case IsPlaceholder(v):
+			problems = append(problems, fmt.Sprintf("version %s's required tag %s holds the placeholder %q, not a value (set it with `modelgate registry tag %s %s %s=VALUE`)", mv.Version, t, v, mv.Name, mv.Version, t))
 		}
 	}
 	if len(missing) > 0 {
@@ -73,22 +78,17 @@ func (s *Service) checkCandidate(mv *modelgate.ModelVersion) []string {
 	return problems
 }
 
-func (s *Service) checkApprovals(ctx context.Context, p *modelgate.Promotion) ([]*modelgate.Approval, []string, error) {
-	approvals, err := s.Store.Approvals(ctx, p.Model, p.Version)
+// checkApprovals re-checks the version's approvals: each required role
+// needs one that counts now (not revoked, not expired, not by the author,
+// not by someone filling another role).
+func (s *Service) checkApprovals(ctx context.Context, mv *modelgate.ModelVersion) ([]*modelgate.Approval, []string, error) {
+	approvals, err := s.Store.Approvals(ctx, mv.Name, mv.Version)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read approvals: %w", err)
 	}
-	have := map[string]bool{}
-	for _, a := range approvals {
-		have[a.Role] = true
-	}
-	var missing []string
-	for _, role := range s.Policy.RequiredApprovals {
-		if !have[role] {
-			missing = append(missing, fmt.Sprintf("approval by the %s is missing (`modelgate approve %s --version %s --role %s --by NAME`)", role, p.Model, p.Version, role))
-		}
-	}
-	return approvals, missing, nil
+	counted, problems := s.standing(mv, approvals)
+	slices.SortFunc(counted, func(a, b *modelgate.Approval) int { return strings.Compare(a.Role, b.Role) })
+	return counted, problems, nil
 }
 
 // previousVersion finds the production version to roll back to.

@@ -21,6 +21,9 @@ type Policy struct {
 	StagingTimeout     time.Duration // how long staging may take to become ready; default 5m
 	RequiredTags       []string      // version tags that must be set; default git_sha, dataset_version, approver
 	RequiredApprovals  []string      // roles that must approve the version; default data_science_lead, compliance_officer
+	AuthorTag          string        // version tag naming the version's author; default "author"
+	AuthorMayApprove   bool          // the author may approve their own version; default false (four eyes)
+	ApprovalMaxAge     time.Duration // an older approval no longer counts; default 7 days; 0: approvals never expire
 	AllowMissingDigest bool          // accept a version without a model_sha256 tag (never a mismatch)
 	LockTTL            time.Duration // how long a promotion lock lives without renewal (a live holder renews it every third of that); default 15s
 	MaxMetricFailures  int           // consecutive failed looks before rolling back; default 3
@@ -37,6 +40,8 @@ func DefaultPolicy() Policy {
 		StagingTimeout:    5 * time.Minute,
 		RequiredTags:      append([]string(nil), modelgate.RequiredTags...),
 		RequiredApprovals: []string{"data_science_lead", "compliance_officer"},
+		AuthorTag:         "author",
+		ApprovalMaxAge:    7 * 24 * time.Hour,
 		LockTTL:           15 * time.Second,
 		MaxMetricFailures: 3,
 		AbortPoll:         time.Second,

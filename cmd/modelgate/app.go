@@ -343,6 +343,7 @@ func (a *app) policy() promotion.Policy {
 	p.StagingTimeout = c.Staging.Timeout.D()
 	p.RequiredTags, p.RequiredApprovals = c.Preconditions.RequiredTags, c.Preconditions.RequiredApprovals
 	p.AllowMissingDigest = c.Preconditions.AllowMissingDigest
+	p.AuthorTag, p.AuthorMayApprove, p.ApprovalMaxAge = c.Preconditions.AuthorTag, c.Preconditions.AuthorMayApprove, c.Preconditions.ApprovalMaxAge.D()
 	return p
 }
 

@@ -78,7 +78,7 @@ smoke: {count: 10, warmup: 1}
 	for _, v := range []string{"2", "3"} {
 		w.register(t, v, "Staging", full...)
 		for _, role := range []string{"data_science_lead", "compliance_officer"} {
-			w.run(t, 0, "approve", "demand-forecast", "--version", v, "--role", role, "--by", "ada")
+			w.run(t, 0, "approve", "demand-forecast", "--version", v, "--role", role, "--by", approverOf[role])
 		}
 	}
 

@@ -92,6 +92,8 @@ func TestUsageAndConfigErrors(t *testing.T) {
 	}{
 		{"PromoteWithoutVersion", []string{"promote", "m"}, 2, "promote needs --version"},
 		{"UnknownCommand", []string{"promot"}, 2, "unknown command"},
+		{"RevokeWithoutReason", []string{"approve", "m", "--revoke", "--version", "2", "--role", "r"}, 2, "approve --revoke needs --version, --role and --reason"},
+		{"RevokeWithBy", []string{"approve", "m", "--revoke", "--version", "2", "--role", "r", "--reason", "x", "--by", "ada"}, 2, "approve --revoke takes no --by"},
 		{"UnknownFlag", []string{"status", "--bogus"}, 2, "unknown flag"},
 		{"BadOutput", []string{"status", "-o", "yaml"}, 2, "--output must be text or json"},
 		{"UnknownKey", []string{"--config", bad, "status"}, 2, `field windw is not a known key of canary`},
