@@ -28,6 +28,7 @@ type Notification struct {
 	Summary    string     // one or two sentences for a person, e.g. the decision
 	Details    []string   // further lines: metrics, checks, what to do next
 	ReportPath string     // the promotion's report, where there is one (the incident link)
+	Links      Links      // the promotion's links (pipeline run, MLflow, dashboard, PR, ticket); zero when none are known
 }
 
 // Validate reports whether n can be sent.
@@ -62,7 +63,8 @@ func (n Notification) Title() string {
 }
 
 // Text is the plain-text body every channel can send: title, summary,
-// the promotion's facts, its reasons, the details and the report path.
+// the promotion's facts, its reasons, the details, the links and the report
+// path.
 func (n Notification) Text() string {
 	var b strings.Builder
 	b.WriteString(n.Title() + ".\n")
@@ -84,6 +86,11 @@ func (n Notification) Text() string {
 		writeList(&b, "Reasons", p.Reasons)
 	}
 	writeList(&b, "Details", n.Details)
+	var links []string
+	for _, l := range n.Links.List() {
+		links = append(links, l.Title+": "+l.URL)
+	}
+	writeList(&b, "Links", links)
 	if n.ReportPath != "" {
 		fmt.Fprintf(&b, "\nReport: %s\n", n.ReportPath)
 	}

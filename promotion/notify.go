@@ -20,7 +20,7 @@ func (s *Service) notify(ctx context.Context, p *modelgate.Promotion, kind, summ
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
 	defer cancel()
-	n := modelgate.Notification{Kind: kind, Promotion: p, Summary: summary, Details: p.Reasons}
+	n := modelgate.Notification{Kind: kind, Promotion: p, Summary: summary, Details: p.Reasons, Links: s.links(ctx, p)}
 	if s.ReportPath != "" {
 		n.ReportPath = filepath.Join(s.ReportPath, p.ID+".md")
 	}

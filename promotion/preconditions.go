@@ -43,7 +43,9 @@ func (s *Service) preconditions(ctx context.Context, p *modelgate.Promotion) (*m
 		return nil, modelgate.Errorf(modelgate.EPRECONDITION, "cannot promote %s version %s:\n  - %s", p.Model, p.Version, strings.Join(problems, "\n  - "))
 	}
 	p.Previous = prev
-	return &modelgate.PreconditionsEvidence{Version: mv, Previous: prev, Approvals: approvals, Traffic: split}, nil
+	ev := &modelgate.PreconditionsEvidence{Version: mv, Previous: prev, Approvals: approvals, Traffic: split}
+	ev.Links, ev.LinkNotes = s.resolveLinks(mv, p)
+	return ev, nil
 }
 
 func explainLookup(err error, model, version string) error {

@@ -81,6 +81,7 @@ func Markdown(p *modelgate.Promotion, steps []*modelgate.StepRecord) string {
 		fmt.Fprintf(&b, "- Audit anchor: `%s` (check the trail with `modelgate audit verify PATH --anchor %s`)\n", p.AuditAnchor, p.AuditAnchor)
 	}
 	b.WriteString("\n")
+	writeLinks(&b, steps)
 	if len(p.Reasons) > 0 {
 		b.WriteString("## Reasons\n\n")
 		for _, r := range p.Reasons {
@@ -138,3 +139,23 @@ func writeList(b *strings.Builder, title string, lines []string) {
 
 // cell keeps text inside one Markdown table cell.
 func cell(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+
+// writeLinks lists the promotion's links, and why a configured one is
+// missing.
+func writeLinks(b *strings.Builder, steps []*modelgate.StepRecord) {
+	var lines []string
+	for _, l := range modelgate.LinksOf(steps).List() {
+		lines = append(lines, fmt.Sprintf("%s: <%s>", l.Title, l.URL))
+	}
+	if pre, ok := modelgate.FindEvidence[modelgate.PreconditionsEvidence](steps); ok {
+		lines = append(lines, pre.LinkNotes...)
+	}
+	if len(lines) == 0 {
+		return
+	}
+	b.WriteString("## Links\n\n")
+	for _, l := range lines {
+		fmt.Fprintf(b, "- %s\n", l)
+	}
+	b.WriteString("\n")
+}

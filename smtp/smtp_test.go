@@ -27,6 +27,7 @@ func rolledBack() modelgate.Notification {
 		Summary:    "The canary was judged worse than production; all traffic is back on version 2.",
 		Details:    []string{"error rate 0.1% vs 0.1%; " + strings.Repeat("p95 latency 12ms vs 11ms; ", 20) + "end", "Prévision: écart élevé"},
 		ReportPath: "/var/lib/modelgate/reports/20250115-101500-abcd.md",
+		Links:      modelgate.Links{MLflow: "http://mlflow:5000/#/models/demand-forecast/versions/3", Dashboard: "https://grafana.example.com/d/serving?var-model=demand-forecast"},
 	}
 }
 
@@ -85,6 +86,7 @@ func TestNotifier_Notify_OK(t *testing.T) {
 		"Reasons:\r\n- prediction_distribution: KS distance 0.41 > 0.025\r\n- mean prediction 38% above production\r\n",
 		rolledBack().Details[0], // a line far longer than SMTP's 998 octets... survives whole
 		"Prévision: écart élevé",
+		"Links:\r\n- MLflow: http://mlflow:5000/#/models/demand-forecast/versions/3\r\n- Dashboard: https://grafana.example.com/d/serving?var-model=demand-forecast\r\n",
 		"Report: /var/lib/modelgate/reports/20250115-101500-abcd.md",
 	} {
 		if !strings.Contains(body, want) {

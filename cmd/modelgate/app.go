@@ -344,6 +344,7 @@ func (a *app) policy() promotion.Policy {
 	p.RequiredTags, p.RequiredApprovals = c.Preconditions.RequiredTags, c.Preconditions.RequiredApprovals
 	p.AllowMissingDigest = c.Preconditions.AllowMissingDigest
 	p.AuthorTag, p.AuthorMayApprove, p.ApprovalMaxAge = c.Preconditions.AuthorTag, c.Preconditions.AuthorMayApprove, c.Preconditions.ApprovalMaxAge.D()
+	p.Links, p.RegistryURI = c.Records.Links, c.registryURI()
 	return p
 }
 

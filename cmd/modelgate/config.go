@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -18,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/promotion"
 )
 
 // Config is modelgate.yaml. Every field has the playbook's default; see
@@ -306,6 +308,9 @@ type RecordsConfig struct {
 	// here, default MODELGATE_AUDIT_KEY). Neither set: an unkeyed trail.
 	AuditKeyFile string `yaml:"audit_key_file"`
 	AuditKeyEnv  string `yaml:"audit_key_env"`
+	// Links are URL templates of a promotion's links (pipeline, mlflow,
+	// dashboard, pr, ticket); a version's link.<name> tag wins.
+	Links map[string]string `yaml:"links"`
 }
 
 // Duration is a time.Duration written as Go writes it ("30m", "90s").
@@ -523,6 +528,7 @@ func (c *Config) validate() error {
 	check(c.Evaluation.RecentRequests >= 0, "evaluation.recent_requests: expected a number of requests ≥ 0 (0 turns it off)")
 	check(c.Evaluation.Task == "regression" || c.Evaluation.Task == "classification", "evaluation.task: expected regression or classification, got %q", c.Evaluation.Task)
 	check(c.Evaluation.Protocol == "v1" || c.Evaluation.Protocol == "v2", "evaluation.protocol: expected v1 or v2, got %q", c.Evaluation.Protocol)
+	errs = append(errs, c.Records.checkLinks()...)
 	for _, p := range c.Smoke.Protocols {
 		check(p == "v1" || p == "v2", "smoke.protocols: expected v1 and/or v2, got %q", p)
 	}
@@ -538,6 +544,32 @@ func (c *Config) validate() error {
 		return errors.New(strings.Join(errs, "\n  "))
 	}
 	return nil
+}
+
+// checkLinks checks records.links: known names, valid templates.
+func (r RecordsConfig) checkLinks() []string {
+	var errs []string
+	for name, t := range r.Links {
+		if !slices.Contains(modelgate.LinkNames(), name) {
+			errs = append(errs, fmt.Sprintf("records.links.%s: not a link name; expected %s", name, strings.Join(modelgate.LinkNames(), ", ")))
+		} else if err := promotion.CheckLinkTemplate(t); err != nil {
+			errs = append(errs, fmt.Sprintf("records.links.%s: %v", name, err))
+		}
+	}
+	slices.Sort(errs)
+	return errs
+}
+
+// registryURI is the registry's address for link templates
+// ({registry_uri}): MLflow's tracking URI; "" for the local registry.
+func (c *Config) registryURI() string {
+	if c.Registry.Type != "mlflow" {
+		return ""
+	}
+	if c.Registry.URI != "" {
+		return c.Registry.URI
+	}
+	return os.Getenv("MLFLOW_TRACKING_URI")
 }
 
 // path resolves a configured path against the config file's directory.

@@ -84,12 +84,18 @@ func TestUsageAndConfigErrors(t *testing.T) {
 	if err := os.WriteFile(negative, []byte("canary:\n  percent: 150\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	badLinks := filepath.Join(dir, "links.yaml")
+	if err := os.WriteFile(badLinks, []byte("records:\n  links: {pipline: 'https://ci/{git_sha}', pr: 'github/{pr'}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
 		code int
 		want string
 	}{
+		{"BadLinkName", []string{"--config", badLinks, "status"}, 2, "records.links.pipline: not a link name; expected pipeline, mlflow, dashboard, pr, ticket"},
+		{"BadLinkTemplate", []string{"--config", badLinks, "status"}, 2, `records.links.pr: unbalanced braces in "github/{pr"`},
 		{"PromoteWithoutVersion", []string{"promote", "m"}, 2, "promote needs --version"},
 		{"UnknownCommand", []string{"promot"}, 2, "unknown command"},
 		{"RevokeWithoutReason", []string{"approve", "m", "--revoke", "--version", "2", "--role", "r"}, 2, "approve --revoke needs --version, --role and --reason"},
