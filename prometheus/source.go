@@ -77,13 +77,9 @@ func New(opts Options, resolve Resolver) (*MetricsSource, error) {
 	if opts.Family == "" {
 		opts.Family = "knative-otel"
 	}
-	fam, err := Family(opts.Family)
+	m, err := MetricsFor(opts.Family, opts.Names)
 	if err != nil {
-		return nil, &modelgate.Error{Code: modelgate.EINVALID, Message: err.Error()}
-	}
-	m := fam.merge(opts.Names)
-	if err := m.validate(); err != nil {
-		return nil, &modelgate.Error{Code: modelgate.EINVALID, Message: err.Error()}
+		return nil, err
 	}
 	if opts.Lookback <= 0 {
 		opts.Lookback = 30 * time.Minute
@@ -92,6 +88,24 @@ func New(opts Options, resolve Resolver) (*MetricsSource, error) {
 		return nil, errors.New("prometheus.New: nil Resolver")
 	}
 	return &MetricsSource{base: strings.TrimRight(opts.URL, "/"), metrics: m, resolve: resolve, opts: opts, Client: &http.Client{Timeout: 30 * time.Second}, Now: time.Now}, nil
+}
+
+// MetricsFor returns the metric and label names of family ("" is
+// knative-otel) with names' non-empty fields over them. EINVALID when the
+// family is unknown or a required name is missing.
+func MetricsFor(family string, names Metrics) (Metrics, error) {
+	if family == "" {
+		family = "knative-otel"
+	}
+	fam, err := Family(family)
+	if err != nil {
+		return Metrics{}, &modelgate.Error{Code: modelgate.EINVALID, Message: err.Error()}
+	}
+	m := fam.merge(names)
+	if err := m.validate(); err != nil {
+		return Metrics{}, &modelgate.Error{Code: modelgate.EINVALID, Message: err.Error()}
+	}
+	return m, nil
 }
 
 // Metrics returns the metric and label names in effect.

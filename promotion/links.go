@@ -1,6 +1,7 @@
 package promotion
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -90,4 +91,30 @@ func (s *Service) fillLink(t string, mv *modelgate.ModelVersion, p *modelgate.Pr
 		return url.PathEscape(v)
 	})
 	return out, missing
+}
+
+// Links resolves a version's links outside a promotion (for alert
+// annotations, say), as a promotion of it would, and says why a configured
+// one is left out.
+func (s *Service) Links(ctx context.Context, model, version string) (modelgate.Links, []string, error) {
+	mv, err := s.Registry.GetVersion(ctx, model, version)
+	if err != nil {
+		return modelgate.Links{}, nil, explainLookup(err, model, version)
+	}
+	links, notes := s.resolveLinks(mv, &modelgate.Promotion{Model: model, Version: version})
+	return links, notes, nil
+}
+
+// ProductionVersion returns the version the registry marks as model's
+// production one (a stage or an alias, as Mode says). EPRECONDITION naming
+// why when there is none.
+func (s *Service) ProductionVersion(ctx context.Context, model string) (string, error) {
+	v, problem, err := s.mode().Current(ctx, s.Registry, model, "")
+	if err != nil {
+		return "", err
+	}
+	if problem != "" {
+		return "", modelgate.Errorf(modelgate.EPRECONDITION, "%s", problem).WithHint("name the version with --version")
+	}
+	return v, nil
 }

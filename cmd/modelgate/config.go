@@ -41,6 +41,7 @@ type Config struct {
 	Evaluation    EvaluationConfig    `yaml:"evaluation"`
 	Preconditions PreconditionsConfig `yaml:"preconditions"`
 	Records       RecordsConfig       `yaml:"records"`
+	Alerts        AlertsConfig        `yaml:"alerts"`
 
 	dir  string // the config file's directory; relative paths are relative to it
 	file string // the file read; "" when none was found and the defaults apply
@@ -300,6 +301,28 @@ type PreconditionsConfig struct {
 	ApprovalMaxAge     Duration `yaml:"approval_max_age"`   // older approvals no longer count; 0: never expire
 }
 
+// AlertsConfig is the playbook's post-deployment alerts (step 8): the
+// levels `modelgate alerts` writes into Prometheus rules, and the local
+// platform's own evaluation (judge.Alerts) uses.
+type AlertsConfig struct {
+	ErrorRate       float64           `yaml:"error_rate"`
+	LatencyP95      Duration          `yaml:"latency_p95"`
+	DriftPSI        float64           `yaml:"drift_psi"`
+	MinRequests     int64             `yaml:"min_requests"`
+	MinDriftSamples int64             `yaml:"min_drift_samples"`
+	For             Duration          `yaml:"for"`
+	RateWindow      Duration          `yaml:"rate_window"`
+	Severity        string            `yaml:"severity"`
+	Labels          map[string]string `yaml:"labels"`      // on every alert (routing)
+	RuleLabels      map[string]string `yaml:"rule_labels"` // on the PrometheusRule object (the Prometheus's ruleSelector)
+}
+
+// thresholds are the alert levels.
+func (c AlertsConfig) thresholds() modelgate.AlertThresholds {
+	return modelgate.AlertThresholds{ErrorRate: c.ErrorRate, LatencyP95: c.LatencyP95.D(), DriftPSI: c.DriftPSI,
+		MinRequests: c.MinRequests, MinDriftSamples: c.MinDriftSamples}
+}
+
 type RecordsConfig struct {
 	Audit     string `yaml:"audit"`
 	Changelog string `yaml:"changelog"`
@@ -350,7 +373,9 @@ func defaultConfig() *Config {
 		Preconditions: PreconditionsConfig{RequiredTags: []string{"git_sha", "dataset_version", "approver"},
 			RequiredApprovals: []string{"data_science_lead", "compliance_officer"}, AuthorTag: "author", ApprovalMaxAge: Duration(7 * 24 * time.Hour)},
 		Records: RecordsConfig{Audit: ".modelgate/audit.jsonl", Changelog: "CHANGELOG.md", Reports: ".modelgate/reports", AuditKeyEnv: "MODELGATE_AUDIT_KEY"},
-		dir:     ".",
+		Alerts: AlertsConfig{ErrorRate: 0.01, LatencyP95: Duration(300 * time.Millisecond), DriftPSI: 0.2, MinRequests: 100, MinDriftSamples: 1000,
+			For: Duration(5 * time.Minute), RateWindow: Duration(5 * time.Minute), Severity: "page"},
+		dir: ".",
 	}
 }
 
@@ -529,6 +554,7 @@ func (c *Config) validate() error {
 	check(c.Evaluation.Task == "regression" || c.Evaluation.Task == "classification", "evaluation.task: expected regression or classification, got %q", c.Evaluation.Task)
 	check(c.Evaluation.Protocol == "v1" || c.Evaluation.Protocol == "v2", "evaluation.protocol: expected v1 or v2, got %q", c.Evaluation.Protocol)
 	errs = append(errs, c.Records.checkLinks()...)
+	errs = append(errs, c.Alerts.check()...)
 	for _, p := range c.Smoke.Protocols {
 		check(p == "v1" || p == "v2", "smoke.protocols: expected v1 and/or v2, got %q", p)
 	}
@@ -557,6 +583,23 @@ func (r RecordsConfig) checkLinks() []string {
 		}
 	}
 	slices.Sort(errs)
+	return errs
+}
+
+// check checks the alerts block's ranges.
+func (c AlertsConfig) check() []string {
+	var errs []string
+	check := func(ok bool, msg string) {
+		if !ok {
+			errs = append(errs, msg)
+		}
+	}
+	check(c.ErrorRate > 0 && c.ErrorRate < 1, fmt.Sprintf("alerts.error_rate: expected a share of requests in (0, 1) like 0.01, got %v", c.ErrorRate))
+	check(c.LatencyP95 > 0, "alerts.latency_p95: expected a positive duration like 300ms")
+	check(c.DriftPSI > 0, fmt.Sprintf("alerts.drift_psi: expected a positive PSI like 0.2, got %v", c.DriftPSI))
+	check(c.MinRequests >= 1 && c.MinDriftSamples >= 1, "alerts.min_requests, alerts.min_drift_samples: expected at least 1")
+	check(c.For > 0 && c.RateWindow >= Duration(time.Minute), "alerts.for, alerts.rate_window: expected positive durations, the rate window at least 1m, like 5m")
+	check(c.Severity != "", "alerts.severity: expected a label value like page")
 	return errs
 }
 

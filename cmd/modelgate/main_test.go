@@ -88,12 +88,17 @@ func TestUsageAndConfigErrors(t *testing.T) {
 	if err := os.WriteFile(badLinks, []byte("records:\n  links: {pipline: 'https://ci/{git_sha}', pr: 'github/{pr'}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	badAlerts := filepath.Join(dir, "alerts.yaml")
+	if err := os.WriteFile(badAlerts, []byte("alerts: {error_rate: 1.5}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
 		code int
 		want string
 	}{
+		{"BadAlerts", []string{"--config", badAlerts, "status"}, 2, "alerts.error_rate: expected a share of requests in (0, 1) like 0.01, got 1.5"},
 		{"BadLinkName", []string{"--config", badLinks, "status"}, 2, "records.links.pipline: not a link name; expected pipeline, mlflow, dashboard, pr, ticket"},
 		{"BadLinkTemplate", []string{"--config", badLinks, "status"}, 2, `records.links.pr: unbalanced braces in "github/{pr"`},
 		{"PromoteWithoutVersion", []string{"promote", "m"}, 2, "promote needs --version"},
