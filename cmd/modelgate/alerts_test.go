@@ -48,4 +48,14 @@ func TestAlertsCommand(t *testing.T) {
 	if out := w.run(t, 0, "alerts", "demand-forecast", "--version", "1"); !strings.Contains(out, `version: "1"`) {
 		t.Errorf("--version 1:\n%s", out)
 	}
+	pr := w.run(t, 0, "alerts", "demand-forecast", "--format", "prometheusrule")
+	for _, want := range []string{"apiVersion: monitoring.coreos.com/v1", "kind: PrometheusRule", "name: demand-forecast-modelgate", "namespace: mlops",
+		"modelgate.dev/version: \"2\"", "- alert: ModelErrorRateHigh"} {
+		if !strings.Contains(pr, want) {
+			t.Errorf("PrometheusRule lacks %q:\n%s", want, pr)
+		}
+	}
+	if out := runErr(t, w, 2, "alerts", "demand-forecast", "--apply"); !strings.Contains(out, "alerts --apply: needs platform.type kserve") {
+		t.Errorf("--apply on the local platform: %s", out)
+	}
 }
