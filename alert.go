@@ -1,6 +1,9 @@
 package modelgate
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // The playbook's post-deployment alerts (step 8), by name: Prometheus's
 // rules (the prometheus package) and modelgate's own evaluation of the
@@ -67,4 +70,45 @@ func (t AlertThresholds) OrDefaults() AlertThresholds {
 		t.MinDriftSamples = d.MinDriftSamples
 	}
 	return t
+}
+
+// Monitoring check statuses.
+const (
+	MonitoringOK      = "ok"      // in place
+	MonitoringMissing = "missing" // not in place, or could not be confirmed: a problem
+	MonitoringSkipped = "skipped" // not checkable here; the detail says why
+)
+
+// MonitoringCheck is one finding of the playbook's precondition
+// "monitoring dashboards and alerts configured for the new model".
+type MonitoringCheck struct {
+	Name   string `json:"name"`   // what was checked, e.g. "alert rules", "dashboard", "notifier smtp mail:587"
+	Status string `json:"status"` // MonitoringOK, MonitoringMissing or MonitoringSkipped
+	Detail string `json:"detail"` // what was found, or why not
+}
+
+// MonitoringEvidence is what the preconditions found of the model's
+// monitoring, and whether a problem stopped the promotion (Mode error),
+// was only recorded (warn) or nothing was checked (off).
+type MonitoringEvidence struct {
+	Mode   string            `json:"mode"`
+	Checks []MonitoringCheck `json:"checks,omitempty"`
+}
+
+// Problems are the missing checks, "name: detail" each.
+func (m MonitoringEvidence) Problems() []string {
+	var out []string
+	for _, c := range m.Checks {
+		if c.Status == MonitoringMissing {
+			out = append(out, c.Name+": "+c.Detail)
+		}
+	}
+	return out
+}
+
+// Prober is an optional capability of a Notifier: a dry check that its
+// destination can be reached, sending nothing (a connection and greeting,
+// no message).
+type Prober interface {
+	Probe(ctx context.Context) error
 }

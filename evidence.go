@@ -37,6 +37,9 @@ type PreconditionsEvidence struct {
 	// why a configured link could not be resolved.
 	Links     Links    `json:"links,omitzero"`
 	LinkNotes []string `json:"link_notes,omitempty"`
+	// Monitoring is the precondition "monitoring dashboards and alerts
+	// configured for the new model"; nil in records written before it.
+	Monitoring *MonitoringEvidence `json:"monitoring,omitempty"`
 }
 
 // VerifyEvidence names the verified artifacts (playbook step 1).

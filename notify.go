@@ -195,10 +195,15 @@ func (r Retry) notify(ctx context.Context, i int, nt Notifier, n Notification) (
 // notifierName names a notifier in errors and logs: its String() when it
 // has one (adapters name their target without secrets), else its type.
 func notifierName(i int, nt Notifier) string {
+	return fmt.Sprintf("notifier %d (%s)", i, notifierLabel(nt))
+}
+
+// notifierLabel is the notifier's String(), else its type.
+func notifierLabel(nt Notifier) string {
 	if s, ok := nt.(fmt.Stringer); ok {
-		return fmt.Sprintf("notifier %d (%s)", i, s.String())
+		return s.String()
 	}
-	return fmt.Sprintf("notifier %d (%T)", i, nt)
+	return fmt.Sprintf("%T", nt)
 }
 
 func (r Retry) maxBackoff() time.Duration {
@@ -233,4 +238,34 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// probeTimeout bounds one notifier's dry check.
+const probeTimeout = 10 * time.Second
+
+// Probe checks, sending nothing, whether each notifier can reach its
+// destination: a Prober's dry check, else skipped with a note saying it
+// offers none.
+func (ns Notifiers) Probe(ctx context.Context) []MonitoringCheck {
+	out := make([]MonitoringCheck, len(ns))
+	var wg sync.WaitGroup
+	for i, nt := range ns {
+		out[i] = MonitoringCheck{Name: "notifier " + notifierLabel(nt)}
+		p, ok := nt.(Prober)
+		if !ok {
+			out[i].Status, out[i].Detail = MonitoringSkipped, "it offers no dry check, so its reachability is not known before it is used"
+			continue
+		}
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+			defer cancel()
+			if err := p.Probe(ctx); err != nil {
+				out[i].Status, out[i].Detail = MonitoringMissing, "unreachable: "+ErrorMessage(err)
+				return
+			}
+			out[i].Status, out[i].Detail = MonitoringOK, "reachable (dry check: nothing sent)"
+		})
+	}
+	wg.Wait()
+	return out
 }

@@ -105,3 +105,23 @@ func (d *Deployer) RulePermissions() []Permission {
 func (d *Deployer) CheckRulePermissions(ctx context.Context) error {
 	return d.checkGrants(ctx, d.RulePermissions())
 }
+
+// CheckAlertRules says whether model's PrometheusRule exists in
+// production's namespace (applied by `modelgate alerts MODEL --apply`): a
+// MonitoringCheck for the promotion's preconditions.
+func (d *Deployer) CheckAlertRules(ctx context.Context, model string) modelgate.MonitoringCheck {
+	ns, name := d.opts.ProductionNamespace, d.opts.PrometheusRuleName(model)
+	c := modelgate.MonitoringCheck{Name: "alert rules"}
+	obj, err := d.PrometheusRule(ctx, model)
+	switch {
+	case err != nil:
+		c.Status, c.Detail = modelgate.MonitoringMissing, modelgate.ErrorMessage(err)
+	case obj == nil:
+		c.Status = modelgate.MonitoringMissing
+		c.Detail = fmt.Sprintf("no PrometheusRule %s/%s: apply it with `modelgate alerts %s --apply`", ns, name, model)
+	default:
+		c.Status = modelgate.MonitoringOK
+		c.Detail = fmt.Sprintf("PrometheusRule %s/%s, written for version %s", ns, name, obj.GetAnnotations()[AnnotationVersion])
+	}
+	return c
+}

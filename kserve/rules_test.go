@@ -140,3 +140,28 @@ func TestPrometheusRule_GitOps(t *testing.T) {
 		t.Errorf("GitOps mode applied the rule: %v, %v", on, err)
 	}
 }
+
+// The precondition's check: missing until the rules are applied, then
+// found with the version they were written for; a missing permission is
+// named.
+func TestCheckAlertRules(t *testing.T) {
+	ctx := context.Background()
+	d := mustDeployer(t, testOptions())
+	c := d.CheckAlertRules(ctx, "checked-model")
+	if c.Status != modelgate.MonitoringMissing || !strings.Contains(c.Detail, "no PrometheusRule mlops/checked-model-modelgate: apply it with `modelgate alerts checked-model --apply`") {
+		t.Errorf("before apply: %+v", c)
+	}
+	if err := d.ApplyPrometheusRule(ctx, mustRule(t, testOptions(), "checked-model", "4")); err != nil {
+		t.Fatal(err)
+	}
+	if c := d.CheckAlertRules(ctx, "checked-model"); c.Status != modelgate.MonitoringOK || c.Detail != "PrometheusRule mlops/checked-model-modelgate, written for version 4" {
+		t.Errorf("after apply: %+v", c)
+	}
+	other, err := kserve.New(cluster.c.AsServiceAccount("mlops", "kserve-sa"), testOptions()) // holds no RBAC
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := other.CheckAlertRules(ctx, "checked-model"); c.Status != modelgate.MonitoringMissing || !strings.Contains(c.Detail, `cannot get resource "prometheusrules"`) {
+		t.Errorf("without permission: %+v", c)
+	}
+}

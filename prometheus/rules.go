@@ -2,8 +2,12 @@ package prometheus
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"maps"
+	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -192,3 +196,40 @@ func promDuration(d time.Duration) string {
 func num(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
 func percent(r float64) string { return num(100*r) + "%" }
+
+// CheckRulesLoaded asks Prometheus (GET /api/v1/rules) whether it has
+// loaded model's rule group (GroupName) with all three alerts: a
+// MonitoringCheck for the promotion's preconditions.
+func (s *MetricsSource) CheckRulesLoaded(ctx context.Context, model string) modelgate.MonitoringCheck {
+	c := modelgate.MonitoringCheck{Name: "alert rules loaded by Prometheus"}
+	var data struct {
+		Groups []struct {
+			Name  string `json:"name"`
+			File  string `json:"file"`
+			Rules []struct {
+				Name string `json:"name"`
+			} `json:"rules"`
+		} `json:"groups"`
+	}
+	if err := s.get(ctx, "/api/v1/rules", url.Values{"type": {"alert"}}, "the rules request", &data); err != nil {
+		c.Status, c.Detail = modelgate.MonitoringMissing, "cannot ask Prometheus: "+modelgate.ErrorMessage(err)
+		return c
+	}
+	group := GroupName(model)
+	want := map[string]bool{modelgate.AlertErrorRate: true, modelgate.AlertLatencyP95: true, modelgate.AlertDrift: true}
+	for _, g := range data.Groups {
+		if g.Name != group {
+			continue
+		}
+		for _, r := range g.Rules {
+			delete(want, r.Name)
+		}
+		if len(want) == 0 {
+			c.Status, c.Detail = modelgate.MonitoringOK, fmt.Sprintf("Prometheus at %s evaluates group %s (%s)", s.base, group, g.File)
+			return c
+		}
+	}
+	c.Status = modelgate.MonitoringMissing
+	c.Detail = fmt.Sprintf("Prometheus at %s has not loaded the alerts %s of group %s (is the PrometheusRule selected by its ruleSelector?)", s.base, strings.Join(slices.Sorted(maps.Keys(want)), ", "), group)
+	return c
+}

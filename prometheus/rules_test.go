@@ -1,6 +1,7 @@
 package prometheus_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -217,4 +218,42 @@ func runTool(t *testing.T, tool, dir string, args ...string) string {
 		t.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+// A real Prometheus that loaded the rules says so (GET /api/v1/rules); one
+// without them, or with another model's, does not.
+func TestCheckRulesLoaded(t *testing.T) {
+	m, _ := prometheus.Family("knative-otel")
+	rules, err := m.Rules(ruleTarget, prometheus.RuleOptions{}).YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		rules  []byte
+		model  string
+		status string
+		detail string
+	}{
+		{"Loaded", rules, "demand-forecast", modelgate.MonitoringOK, "evaluates group modelgate.demand-forecast"},
+		{"OtherModel", rules, "churn", modelgate.MonitoringMissing, "has not loaded the alerts ModelDriftHigh, ModelErrorRateHigh, ModelLatencyP95High of group modelgate.churn"},
+		{"NoRules", nil, "demand-forecast", modelgate.MonitoringMissing, "has not loaded the alerts"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base := prometheustest.StartWithRules(t, "127.0.0.1:1", tc.rules)
+			src, err := prometheus.New(prometheus.Options{URL: base}, func(context.Context, string) (prometheus.Split, error) { return prometheus.Split{}, nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := src.CheckRulesLoaded(ctx, tc.model)
+			if c.Status != tc.status || !strings.Contains(c.Detail, tc.detail) {
+				t.Errorf("CheckRulesLoaded(%s) = %+v, want %s containing %q", tc.model, c, tc.status, tc.detail)
+			}
+		})
+	}
+	src, _ := prometheus.New(prometheus.Options{URL: "http://127.0.0.1:1"}, func(context.Context, string) (prometheus.Split, error) { return prometheus.Split{}, nil })
+	if c := src.CheckRulesLoaded(ctx, "demand-forecast"); c.Status != modelgate.MonitoringMissing || !strings.Contains(c.Detail, "cannot ask Prometheus") {
+		t.Errorf("unreachable Prometheus: %+v", c)
+	}
 }

@@ -272,48 +272,58 @@ func (s series) increase() float64 {
 
 // query evaluates a range-vector selector at t and returns its raw samples.
 func (s *MetricsSource) query(ctx context.Context, q string, t time.Time) ([]series, error) {
-	u := s.base + "/api/v1/query?" + url.Values{"query": {q}, "time": {strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
+	var data struct {
+		ResultType string   `json:"resultType"`
+		Result     []series `json:"result"`
+	}
+	params := url.Values{"query": {q}, "time": {strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)}}
+	if err := s.get(ctx, "/api/v1/query", params, q, &data); err != nil {
 		return nil, err
+	}
+	if data.ResultType != "matrix" {
+		return nil, modelgate.Errorf(modelgate.EINTERNAL, "Prometheus answered %s with a %s, want a matrix", q, data.ResultType)
+	}
+	return data.Result, nil
+}
+
+// get asks Prometheus's HTTP API for path and decodes its answer's data
+// into data; what names the request in errors.
+func (s *MetricsSource) get(ctx context.Context, path string, params url.Values, what string, data any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+path+"?"+params.Encode(), nil)
+	if err != nil {
+		return err
 	}
 	resp, err := s.Client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
-		return nil, &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: fmt.Sprintf("query Prometheus at %s: %v", s.base, err), Err: err}
+		return &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: fmt.Sprintf("query Prometheus at %s: %v", s.base, err), Err: err}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return nil, &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: fmt.Sprintf("read Prometheus's answer: %v", err), Err: err}
+		return &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: fmt.Sprintf("read Prometheus's answer: %v", err), Err: err}
 	}
-	var r struct {
+	r := struct {
 		Status    string `json:"status"`
 		ErrorType string `json:"errorType"`
 		Error     string `json:"error"`
-		Data      struct {
-			ResultType string   `json:"resultType"`
-			Result     []series `json:"result"`
-		} `json:"data"`
-	}
+		Data      any    `json:"data"`
+	}{Data: data}
 	if err := json.Unmarshal(body, &r); err != nil {
 		code := modelgate.EUNAVAILABLE
 		if resp.StatusCode < 500 {
 			code = modelgate.EINTERNAL
 		}
-		return nil, modelgate.Errorf(code, "Prometheus answered %s with HTTP %d that is not its API's JSON", q, resp.StatusCode)
+		return modelgate.Errorf(code, "Prometheus answered %s with HTTP %d that is not its API's JSON", what, resp.StatusCode)
 	}
 	if r.Status != "success" {
 		code := modelgate.EUNAVAILABLE
 		if r.ErrorType == "bad_data" {
 			code = modelgate.EINVALID
 		}
-		return nil, modelgate.Errorf(code, "Prometheus rejected %s: %s: %s", q, r.ErrorType, r.Error)
+		return modelgate.Errorf(code, "Prometheus rejected %s: %s: %s", what, r.ErrorType, r.Error)
 	}
-	if r.Data.ResultType != "matrix" {
-		return nil, modelgate.Errorf(modelgate.EINTERNAL, "Prometheus answered %s with a %s, want a matrix", q, r.Data.ResultType)
-	}
-	return r.Data.Result, nil
+	return nil
 }

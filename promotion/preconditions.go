@@ -39,13 +39,24 @@ func (s *Service) preconditions(ctx context.Context, p *modelgate.Promotion) (*m
 	if msg != "" {
 		problems = append(problems, msg)
 	}
+	ev := &modelgate.PreconditionsEvidence{Version: mv, Previous: prev, Approvals: approvals, Traffic: split}
+	problems = append(problems, s.linksAndMonitoring(ctx, p, ev)...)
 	if len(problems) > 0 {
 		return nil, modelgate.Errorf(modelgate.EPRECONDITION, "cannot promote %s version %s:\n  - %s", p.Model, p.Version, strings.Join(problems, "\n  - "))
 	}
 	p.Previous = prev
-	ev := &modelgate.PreconditionsEvidence{Version: mv, Previous: prev, Approvals: approvals, Traffic: split}
-	ev.Links, ev.LinkNotes = s.resolveLinks(mv, p)
 	return ev, nil
+}
+
+// linksAndMonitoring resolves the promotion's links and checks its
+// monitoring into ev, returning the problems that stop it.
+func (s *Service) linksAndMonitoring(ctx context.Context, p *modelgate.Promotion, ev *modelgate.PreconditionsEvidence) []string {
+	q := *p
+	q.Previous = ev.Previous
+	ev.Links, ev.LinkNotes = s.resolveLinks(ev.Version, &q)
+	var problems []string
+	ev.Monitoring, problems = s.checkMonitoring(ctx, &q, ev.Links)
+	return problems
 }
 
 func explainLookup(err error, model, version string) error {

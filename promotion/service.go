@@ -27,8 +27,13 @@ type Policy struct {
 	// Links are URL templates of the promotion's links by name (see
 	// modelgate.LinkNames and CheckLinkTemplate); a version's link.<name>
 	// tag wins. RegistryURI fills {registry_uri}.
-	Links              map[string]string
-	RegistryURI        string
+	Links       map[string]string
+	RegistryURI string
+	// Monitoring is what the precondition "monitoring dashboards and
+	// alerts configured for the new model" does with a missing check:
+	// "error" refuses the promotion, "warn" (the default) records it and
+	// goes on, "off" checks nothing.
+	Monitoring         string
 	AllowMissingDigest bool          // accept a version without a model_sha256 tag (never a mismatch)
 	LockTTL            time.Duration // how long a promotion lock lives without renewal (a live holder renews it every third of that); default 15s
 	MaxMetricFailures  int           // consecutive failed looks before rolling back; default 3
@@ -46,6 +51,7 @@ func DefaultPolicy() Policy {
 		RequiredTags:      append([]string(nil), modelgate.RequiredTags...),
 		RequiredApprovals: []string{"data_science_lead", "compliance_officer"},
 		AuthorTag:         "author",
+		Monitoring:        "warn",
 		ApprovalMaxAge:    7 * 24 * time.Hour,
 		LockTTL:           15 * time.Second,
 		MaxMetricFailures: 3,
@@ -66,6 +72,10 @@ type Service struct {
 	Policy   Policy
 	Mode     Mode               // how the registry marks candidate and production; default StageMode
 	Notifier modelgate.Notifier // announcements (e-mail, webhooks), best-effort; nil for none
+	// MonitoringChecks are the platform's checks of a model's monitoring
+	// for the preconditions (on KServe: the PrometheusRule exists,
+	// Prometheus loaded it); nil checks none of the platform's.
+	MonitoringChecks func(ctx context.Context, model string) []modelgate.MonitoringCheck
 	// ReportPath is the directory of the reports, named in announcements.
 	ReportPath string
 

@@ -82,6 +82,7 @@ func Markdown(p *modelgate.Promotion, steps []*modelgate.StepRecord) string {
 	}
 	b.WriteString("\n")
 	writeLinks(&b, steps)
+	writePreconditions(&b, steps)
 	if len(p.Reasons) > 0 {
 		b.WriteString("## Reasons\n\n")
 		for _, r := range p.Reasons {
@@ -158,4 +159,25 @@ func writeLinks(b *strings.Builder, steps []*modelgate.StepRecord) {
 		fmt.Fprintf(b, "- %s\n", l)
 	}
 	b.WriteString("\n")
+}
+
+// writePreconditions lists the approvals that counted and what the
+// monitoring check found.
+func writePreconditions(b *strings.Builder, steps []*modelgate.StepRecord) {
+	pre, ok := modelgate.FindEvidence[modelgate.PreconditionsEvidence](steps)
+	if !ok {
+		return
+	}
+	var approvals []string
+	for _, a := range pre.Approvals {
+		approvals = append(approvals, fmt.Sprintf("%s: %s, %s", a.Role, a.By, a.At.UTC().Format("2006-01-02 15:04Z")))
+	}
+	writeList(b, "Approvals", approvals)
+	if m := pre.Monitoring; m != nil {
+		lines := []string{"preconditions.monitoring: " + m.Mode}
+		for _, c := range m.Checks {
+			lines = append(lines, fmt.Sprintf("%s %s: %s", c.Status, c.Name, c.Detail))
+		}
+		writeList(b, "Monitoring", lines)
+	}
 }

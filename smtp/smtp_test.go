@@ -95,14 +95,21 @@ func TestNotifier_Notify_OK(t *testing.T) {
 	}
 }
 
-func TestNotifier_Notify_StartTLSAuth(t *testing.T) {
+// tlsAuthServer starts a server requiring STARTTLS and the user gate, and
+// returns options that reach it.
+func tlsAuthServer(t *testing.T) (*server, smtp.Options) {
+	t.Helper()
 	s := startServer(t, serverOptions{TLS: true, User: "gate", Password: "s3cret"})
 	t.Setenv("TEST_SMTP_USER", "gate")
 	t.Setenv("TEST_SMTP_PASSWORD", "s3cret")
-	o := smtp.Options{
+	return s, smtp.Options{
 		Addr: s.Addr, StartTLS: true, CAFile: s.CAFile, UsernameEnv: "TEST_SMTP_USER", PasswordEnv: "TEST_SMTP_PASSWORD",
 		From: "modelgate@example.com", To: []string{"ml-ops@example.com"},
 	}
+}
+
+func TestNotifier_Notify_StartTLSAuth(t *testing.T) {
+	s, o := tlsAuthServer(t)
 	n := mustNew(t, o)
 	nt := rolledBack()
 	nt.Kind = modelgate.NotifyPromoted
@@ -251,4 +258,24 @@ func decodeHeader(t *testing.T, v string) string {
 		t.Fatalf("decode header %q: %v", v, err)
 	}
 	return s
+}
+
+// Probe greets, upgrades and authenticates as Notify would, and sends
+// nothing; it fails as Notify fails.
+func TestNotifier_Probe(t *testing.T) {
+	s, o := tlsAuthServer(t)
+	if err := mustNew(t, o).Probe(context.Background()); err != nil {
+		t.Fatalf("Probe: %v", err)
+	}
+	t.Setenv("TEST_SMTP_PASSWORD", "wrong")
+	if err := mustNew(t, o).Probe(context.Background()); modelgate.ErrorCode(err) != modelgate.EUNAUTHORIZED {
+		t.Errorf("Probe with a wrong password = %v, want EUNAUTHORIZED", err)
+	}
+	if got := len(s.messages(t)); got != 0 {
+		t.Errorf("server received %d messages from probes, want none", got)
+	}
+	o.Addr = freeAddr(t) // nothing listens there
+	if err := mustNew(t, o).Probe(context.Background()); modelgate.ErrorCode(err) != modelgate.EUNAVAILABLE {
+		t.Errorf("Probe of a closed port = %v, want EUNAVAILABLE", err)
+	}
 }

@@ -168,3 +168,22 @@ func mustNew(t *testing.T, o webhook.Options) *webhook.Notifier {
 	}
 	return n
 }
+
+// Probe connects to the webhook's host and sends no request.
+func TestNotifier_Probe(t *testing.T) {
+	srv, got := receiver(t, http.StatusOK, "ok")
+	n := mustNew(t, webhook.Options{URL: srv.URL + "/services/T000/B000/XXXX", Format: webhook.FormatSlack})
+	if err := n.Probe(context.Background()); err != nil {
+		t.Fatalf("Probe: %v", err)
+	}
+	select {
+	case r := <-got:
+		t.Errorf("Probe sent a request: %s %s", r.Method, r.Path)
+	default:
+	}
+	srv.Close()
+	err := n.Probe(context.Background())
+	if modelgate.ErrorCode(err) != modelgate.EUNAVAILABLE || strings.Contains(err.Error(), "XXXX") {
+		t.Errorf("Probe of a closed server = %v, want EUNAVAILABLE without the URL's path", err)
+	}
+}

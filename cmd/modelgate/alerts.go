@@ -150,7 +150,7 @@ func (g *globals) prometheusRule(ctx context.Context, a *app, model, version str
 func (a *app) applyPrometheusRule(ctx context.Context, model, version string, obj *unstructured.Unstructured) error {
 	kd, ok := a.deployer.(*kserve.Deployer)
 	if !ok {
-		return configErrorf("alerts --apply: needs platform.type kserve; the local platform has no Prometheus (modelgate evaluates the same conditions on its own figures)")
+		return configErrorf("alerts --apply: needs platform.type kserve; the local platform has no Prometheus to hold alert rules")
 	}
 	if err := kd.ApplyPrometheusRule(ctx, obj); err != nil {
 		return err

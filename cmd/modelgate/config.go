@@ -299,6 +299,7 @@ type PreconditionsConfig struct {
 	AuthorTag          string   `yaml:"author_tag"`         // version tag naming the author; "" turns the author rule off
 	AuthorMayApprove   bool     `yaml:"author_may_approve"` // the author may approve their own version
 	ApprovalMaxAge     Duration `yaml:"approval_max_age"`   // older approvals no longer count; 0: never expire
+	Monitoring         string   `yaml:"monitoring"`         // error, warn or off: a missing dashboard, alert rules or notifier
 }
 
 // AlertsConfig is the playbook's post-deployment alerts (step 8): the
@@ -371,7 +372,8 @@ func defaultConfig() *Config {
 		Evaluation: EvaluationConfig{Target: "units_sold", Task: "regression", Threshold: 0.5, Protocol: "v1",
 			BatchSize: 100, Tolerance: 0.01, CompareProduction: true, RecentRequests: 500},
 		Preconditions: PreconditionsConfig{RequiredTags: []string{"git_sha", "dataset_version", "approver"},
-			RequiredApprovals: []string{"data_science_lead", "compliance_officer"}, AuthorTag: "author", ApprovalMaxAge: Duration(7 * 24 * time.Hour)},
+			RequiredApprovals: []string{"data_science_lead", "compliance_officer"}, AuthorTag: "author", ApprovalMaxAge: Duration(7 * 24 * time.Hour),
+			Monitoring: "warn"},
 		Records: RecordsConfig{Audit: ".modelgate/audit.jsonl", Changelog: "CHANGELOG.md", Reports: ".modelgate/reports", AuditKeyEnv: "MODELGATE_AUDIT_KEY"},
 		Alerts: AlertsConfig{ErrorRate: 0.01, LatencyP95: Duration(300 * time.Millisecond), DriftPSI: 0.2, MinRequests: 100, MinDriftSamples: 1000,
 			For: Duration(5 * time.Minute), RateWindow: Duration(5 * time.Minute), Severity: "page"},
@@ -548,6 +550,7 @@ func (c *Config) validate() error {
 	check(c.Staging.Timeout > 0, "staging.timeout: expected a positive duration like 5m")
 	check(c.Smoke.Count >= 1, "smoke.count: expected at least 1")
 	check(c.Smoke.P95Max > 0, "smoke.p95_max: expected a positive duration like 200ms")
+	check(slices.Contains([]string{"error", "warn", "off"}, c.Preconditions.Monitoring), "preconditions.monitoring: expected error, warn or off, got %q", c.Preconditions.Monitoring)
 	check(c.Preconditions.ApprovalMaxAge >= 0, "preconditions.approval_max_age: expected a duration ≥ 0 like 168h (0: approvals never expire)")
 	check(c.Evaluation.Tolerance >= 0, "evaluation.tolerance: expected a fraction ≥ 0")
 	check(c.Evaluation.RecentRequests >= 0, "evaluation.recent_requests: expected a number of requests ≥ 0 (0 turns it off)")

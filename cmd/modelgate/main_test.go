@@ -89,7 +89,7 @@ func TestUsageAndConfigErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	badAlerts := filepath.Join(dir, "alerts.yaml")
-	if err := os.WriteFile(badAlerts, []byte("alerts: {error_rate: 1.5}\n"), 0o644); err != nil {
+	if err := os.WriteFile(badAlerts, []byte("alerts: {error_rate: 1.5}\npreconditions: {monitoring: loud}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -99,6 +99,7 @@ func TestUsageAndConfigErrors(t *testing.T) {
 		want string
 	}{
 		{"BadAlerts", []string{"--config", badAlerts, "status"}, 2, "alerts.error_rate: expected a share of requests in (0, 1) like 0.01, got 1.5"},
+		{"BadMonitoring", []string{"--config", badAlerts, "status"}, 2, `preconditions.monitoring: expected error, warn or off, got "loud"`},
 		{"BadLinkName", []string{"--config", badLinks, "status"}, 2, "records.links.pipline: not a link name; expected pipeline, mlflow, dashboard, pr, ticket"},
 		{"BadLinkTemplate", []string{"--config", badLinks, "status"}, 2, `records.links.pr: unbalanced braces in "github/{pr"`},
 		{"PromoteWithoutVersion", []string{"promote", "m"}, 2, "promote needs --version"},

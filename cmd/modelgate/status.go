@@ -43,6 +43,10 @@ type modelStatus struct {
 	Steps      []*modelgate.StepRecord `json:"steps,omitempty"`
 	// Window is the active promotion's last look at its canary.
 	Window *modelgate.WindowEvidence `json:"window,omitempty"`
+	// Links and Monitoring are what the active promotion's preconditions
+	// resolved and found.
+	Links      []modelgate.Link              `json:"links,omitempty"`
+	Monitoring *modelgate.MonitoringEvidence `json:"monitoring,omitempty"`
 	// Runner names the process running the active promotion; "" when none
 	// is (held, or crashed).
 	Runner string `json:"runner,omitempty"`
@@ -100,6 +104,10 @@ func (a *app) modelStatus(ctx context.Context, model string) (*modelStatus, erro
 		if w, ok := modelgate.FindEvidence[modelgate.WindowEvidence](ms.Steps); ok && w.Judgement != nil {
 			ms.Window = &w
 		}
+		ms.Links = modelgate.LinksOf(ms.Steps).List()
+		if pre, ok := modelgate.FindEvidence[modelgate.PreconditionsEvidence](ms.Steps); ok {
+			ms.Monitoring = pre.Monitoring
+		}
 		ms.Runner, _, _ = a.store.LockHolder(ctx, model)
 		if ms.Runner != "" && lease.Gone(ms.Runner) {
 			ms.Runner = ""
@@ -148,6 +156,7 @@ func printModelStatus(g *globals, ms *modelStatus) {
 		for _, s := range ms.Steps {
 			fmt.Fprintf(g.stdout, "    %-13s %s\n", s.Step, s.Outcome)
 		}
+		printPreconditions(g, ms)
 		printWindow(g, ms.Window)
 	}
 	fmt.Fprintln(g.stdout)
@@ -170,5 +179,18 @@ func printWindow(g *globals, w *modelgate.WindowEvidence) {
 	}
 	for _, n := range w.Judgement.NotJudged {
 		fmt.Fprintf(g.stdout, "    not judged: %s\n", n)
+	}
+}
+
+// printPreconditions shows the active promotion's links and what its
+// monitoring check found missing.
+func printPreconditions(g *globals, ms *modelStatus) {
+	for _, l := range ms.Links {
+		fmt.Fprintf(g.stdout, "  %s: %s\n", l.Title, l.URL)
+	}
+	if m := ms.Monitoring; m != nil {
+		for _, p := range m.Problems() {
+			fmt.Fprintf(g.stdout, "  monitoring missing (preconditions.monitoring: %s): %s\n", m.Mode, p)
+		}
 	}
 }

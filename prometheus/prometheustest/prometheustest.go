@@ -24,9 +24,22 @@ import (
 // binary it skips tb (fails it under MODELGATE_REQUIRE_INTEGRATION=1).
 func Start(tb testing.TB, target string) string {
 	tb.Helper()
+	return StartWithRules(tb, target, nil)
+}
+
+// StartWithRules is Start with a rules file (rule_files), when rules is
+// not nil.
+func StartWithRules(tb testing.TB, target string, rules []byte) string {
+	tb.Helper()
 	path := binary(tb, "MODELGATE_PROMETHEUS", "prometheus")
 	dir := tb.TempDir()
 	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n- job_name: exporter\n  static_configs:\n  - targets: [%q]\n", target)
+	if rules != nil {
+		cfg += "rule_files: [rules.yaml]\n"
+		if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), rules, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
 		tb.Fatal(err)
 	}
