@@ -550,14 +550,11 @@ func (c *Config) validate() error {
 	check(c.Staging.Timeout > 0, "staging.timeout: expected a positive duration like 5m")
 	check(c.Smoke.Count >= 1, "smoke.count: expected at least 1")
 	check(c.Smoke.P95Max > 0, "smoke.p95_max: expected a positive duration like 200ms")
-	check(slices.Contains([]string{"error", "warn", "off"}, c.Preconditions.Monitoring), "preconditions.monitoring: expected error, warn or off, got %q", c.Preconditions.Monitoring)
-	check(c.Preconditions.ApprovalMaxAge >= 0, "preconditions.approval_max_age: expected a duration ≥ 0 like 168h (0: approvals never expire)")
 	check(c.Evaluation.Tolerance >= 0, "evaluation.tolerance: expected a fraction ≥ 0")
 	check(c.Evaluation.RecentRequests >= 0, "evaluation.recent_requests: expected a number of requests ≥ 0 (0 turns it off)")
 	check(c.Evaluation.Task == "regression" || c.Evaluation.Task == "classification", "evaluation.task: expected regression or classification, got %q", c.Evaluation.Task)
 	check(c.Evaluation.Protocol == "v1" || c.Evaluation.Protocol == "v2", "evaluation.protocol: expected v1 or v2, got %q", c.Evaluation.Protocol)
-	errs = append(errs, c.Records.checkLinks()...)
-	errs = append(errs, c.Alerts.check()...)
+	errs = append(append(append(errs, c.Preconditions.check()...), c.Records.checkLinks()...), c.Alerts.check()...)
 	for _, p := range c.Smoke.Protocols {
 		check(p == "v1" || p == "v2", "smoke.protocols: expected v1 and/or v2, got %q", p)
 	}
@@ -573,6 +570,18 @@ func (c *Config) validate() error {
 		return errors.New(strings.Join(errs, "\n  "))
 	}
 	return nil
+}
+
+// check checks the preconditions block's new keys.
+func (p PreconditionsConfig) check() []string {
+	var errs []string
+	if !slices.Contains([]string{"error", "warn", "off"}, p.Monitoring) {
+		errs = append(errs, fmt.Sprintf("preconditions.monitoring: expected error, warn or off, got %q", p.Monitoring))
+	}
+	if p.ApprovalMaxAge < 0 {
+		errs = append(errs, "preconditions.approval_max_age: expected a duration ≥ 0 like 168h (0: approvals never expire)")
+	}
+	return errs
 }
 
 // checkLinks checks records.links: known names, valid templates.
