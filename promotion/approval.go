@@ -103,7 +103,7 @@ func (s *Service) checkApproval(ctx context.Context, a *modelgate.Approval) (*mo
 	for _, other := range approvals {
 		if other.Role == a.Role {
 			replaced = other
-		} else if samePerson(other.By, a.By) && s.counts(other) == "" {
+		} else if samePerson(other.By, a.By) && s.lapsed(other) == "" {
 			return nil, modelgate.Errorf(modelgate.EPRECONDITION, "%s already approved %s version %s as %s; one person cannot fill two roles of one version: someone else must approve as %s",
 				a.By, a.Model, a.Version, other.Role, a.Role).
 				WithHint("or revoke that approval first: `modelgate approve %s --revoke --version %s --role %s --reason TEXT`", a.Model, a.Version, other.Role)
@@ -143,9 +143,9 @@ func (s *Service) authorProblem(mv *modelgate.ModelVersion, a *modelgate.Approva
 		a.By, mv.Name, mv.Version, tag, a.Role)
 }
 
-// counts says why a stored approval no longer counts (revoked, expired),
+// lapsed says why a stored approval no longer counts (revoked, expired),
 // or "" when it does.
-func (s *Service) counts(a *modelgate.Approval) string {
+func (s *Service) lapsed(a *modelgate.Approval) string {
 	if r := a.Revoked; r != nil {
 		return fmt.Sprintf("the %s's approval by %s was revoked by %s on %s: %s", a.Role, a.By, r.By, day(r.At), r.Reason)
 	}
@@ -192,7 +192,7 @@ func (s *Service) roleProblem(mv *modelgate.ModelVersion, a *modelgate.Approval,
 	if a == nil {
 		return fmt.Sprintf("approval by the %s is missing", role)
 	}
-	if msg := s.counts(a); msg != "" {
+	if msg := s.lapsed(a); msg != "" {
 		return msg
 	}
 	if msg := s.authorProblem(mv, a); msg != "" {
