@@ -45,7 +45,7 @@ func TestEngine_PromoteAndRollBack(t *testing.T) {
 					mustDo(t, r.SetAlias(t.Context(), name, "challenger", "3"))
 				}
 				for _, role := range []string{"data_science_lead", "compliance_officer"} {
-					cli(0, "approve", name, "--version", step.version, "--role", role, "--by", "t")
+					cli(0, "approve", name, "--version", step.version, "--role", role, "--by", "t-"+role)
 				}
 				cli(step.exit, "promote", name, "--version", step.version)
 			}

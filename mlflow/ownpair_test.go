@@ -90,7 +90,7 @@ type ownPairPromotion struct {
 func (p ownPairPromotion) run(t *testing.T, version string, want int) {
 	t.Helper()
 	for _, role := range []string{"data_science_lead", "compliance_officer"} {
-		if r := p.cli("approve", p.model, "--version", version, "--role", role, "--by", "ownpair-test"); r.code != 0 {
+		if r := p.cli("approve", p.model, "--version", version, "--role", role, "--by", "ownpair-test-"+role); r.code != 0 {
 			t.Fatalf("approve v%s as %s: exit %d\n%s", version, role, r.code, r.stderr)
 		}
 	}

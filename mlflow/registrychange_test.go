@@ -35,7 +35,7 @@ func TestEngine_RegistryChangedInMLflowDuringTheWindow(t *testing.T) {
 			stop := traffic(t, "http://"+base, name)
 			defer stop()
 			for _, role := range []string{"data_science_lead", "compliance_officer"} {
-				run(t, bin, config, 0, "approve", name, "--version", "2", "--role", role, "--by", "t")
+				run(t, bin, config, 0, "approve", name, "--version", "2", "--role", role, "--by", "t-"+role)
 			}
 			promote := exec.Command(bin, "--config", config, "promote", name, "--version", "2")
 			var out bytes.Buffer

@@ -93,7 +93,9 @@ func (w *world) bakeService(owner string, m *bakeMetrics, tk *ticketer) *promoti
 	return svc
 }
 
-func newBakeMetrics(w *world) *bakeMetrics { return &bakeMetrics{metrics: metrics{dep: w.dep, fixed3: &w.fixed3}} }
+func newBakeMetrics(w *world) *bakeMetrics {
+	return &bakeMetrics{metrics: metrics{dep: w.dep, fixed3: &w.fixed3}}
+}
 
 func TestBake_HealthyVersionBakes24HoursAndLeavesItsBaseline(t *testing.T) {
 	w := newWorld(t)

@@ -44,8 +44,9 @@ type app struct {
 	audit    *audit.Log
 	deployer modelgate.Deployer
 	metrics  modelgate.MetricsSource
-	receiver *payload.Receiver  // KServe payload logger sink, when configured
-	notifier modelgate.Notifier // e-mail and webhooks; nil when none are configured
+	prom     *promsrc.MetricsSource // Prometheus, on KServe
+	receiver *payload.Receiver      // KServe payload logger sink, when configured
+	notifier modelgate.Notifier     // e-mail and webhooks; nil when none are configured
 	logger   *slog.Logger
 }
 
@@ -229,7 +230,7 @@ func (a *app) openPrometheus(kd *kserve.Deployer) error {
 		if err != nil {
 			return err
 		}
-		a.metrics = src
+		a.metrics, a.prom = src, src
 		if a.cfg.Payload.Listen != "" {
 			a.receiver = a.newReceiver(kd)
 			a.metrics = payload.MetricsSource{Metrics: src, Receiver: a.receiver}
@@ -296,14 +297,31 @@ func (a *app) serviceAs(actor string, progress func(promotion.Event)) *promotion
 		Policy:   a.policy(),
 		Mode:     a.mode(),
 		Notifier: a.notifier, ReportPath: c.path(c.Records.Reports),
-		CacheDir:   filepath.Join(c.path(c.State.Dir), "artifacts"),
-		Owner:      lease.Self(),
-		HolderGone: lease.Gone,
-		Actor:      actor,
-		ConfigHash: c.hash(),
-		Progress:   drillCrash(progress),
-		Logger:     a.logger,
+		MonitoringChecks: a.monitoringChecks,
+		CacheDir:         filepath.Join(c.path(c.State.Dir), "artifacts"),
+		Owner:            lease.Self(),
+		HolderGone:       lease.Gone,
+		Actor:            actor,
+		ConfigHash:       c.hash(),
+		Progress:         drillCrash(progress),
+		Logger:           a.logger,
 	}
+}
+
+// monitoringChecks are the platform's checks of model's alert rules for
+// the preconditions: on KServe the PrometheusRule and whether Prometheus
+// loaded it; the local platform has no Prometheus to check.
+func (a *app) monitoringChecks(ctx context.Context, model string) []modelgate.MonitoringCheck {
+	kd, ok := a.deployer.(*kserve.Deployer)
+	if !ok {
+		return []modelgate.MonitoringCheck{{Name: "alert rules", Status: modelgate.MonitoringSkipped,
+			Detail: "the local platform has no Prometheus to hold alert rules; judge.Alerts evaluates the same conditions on the gateway's figures, for a post-deployment watch not built yet"}}
+	}
+	checks := []modelgate.MonitoringCheck{kd.CheckAlertRules(ctx, model)}
+	if a.prom != nil {
+		checks = append(checks, a.prom.CheckRulesLoaded(ctx, model))
+	}
+	return checks
 }
 
 func (a *app) mode() promotion.Mode {
@@ -344,6 +362,9 @@ func (a *app) policy() promotion.Policy {
 	p.RequiredTags, p.RequiredApprovals = c.Preconditions.RequiredTags, c.Preconditions.RequiredApprovals
 	p.AllowMissingDigest = c.Preconditions.AllowMissingDigest
 	p.FourEyes = c.Preconditions.FourEyes
+	p.AuthorTag, p.AuthorMayApprove, p.ApprovalMaxAge = c.Preconditions.AuthorTag, c.Preconditions.AuthorMayApprove, c.Preconditions.ApprovalMaxAge.D()
+	p.Links, p.RegistryURI = c.Records.Links, c.registryURI()
+	p.Monitoring = c.Preconditions.Monitoring
 	return p
 }
 

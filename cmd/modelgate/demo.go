@@ -224,7 +224,7 @@ func seedDemo(ctx context.Context, a *app, dir string) error {
 			return fmt.Errorf("register example version %s: %w", v.Version, err)
 		}
 		for _, ap := range v.Approvals {
-			if err := approve(ctx, a, &modelgate.Approval{Model: mv.Name, Version: mv.Version, Role: ap.Role, By: ap.By, At: time.Now().UTC()}); err != nil {
+			if err := approve(ctx, a, mv.Name, mv.Version, ap.Role, ap.By); err != nil {
 				return err
 			}
 		}

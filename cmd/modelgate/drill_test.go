@@ -115,7 +115,7 @@ func (w *drillWorld) register(t *testing.T, version, stage string) {
 		"--tag", "git_sha=drill"+version, "--tag", "dataset_version=d1", "--tag", "approver=ops")
 	if stage == "Staging" {
 		for _, role := range []string{"data_science_lead", "compliance_officer"} {
-			w.cli(t, 0, "approve", "demand-forecast", "--version", version, "--role", role, "--by", "ops")
+			w.cli(t, 0, "approve", "demand-forecast", "--version", version, "--role", role, "--by", approverOf[role])
 		}
 	}
 }
