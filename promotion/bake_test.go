@@ -171,7 +171,7 @@ func TestBake_RegressionAfterRolloutRollsBackWithIncident(t *testing.T) {
 	}
 	wantBundle(t, in, "README.md", "evidence.json", "audit.jsonl", "figures.csv", "logs.txt", "config.yaml", "bake_error_rate.svg", "window_latency_p95.svg")
 	md, _ := os.ReadFile(filepath.Join(w.dir, "reports", p.ID+".md"))
-	for _, want := range []string{"## Incident", "https://tickets.test/INC-1", "Lessons learned", "Alert **error_rate** fired"} {
+	for _, want := range []string{"## Incident", "https://tickets.test/INC-1", "Lessons learned", "Alert **ModelErrorRateHigh** fired"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("the report lacks %q", want)
 		}
