@@ -150,7 +150,7 @@ func TestBake_RegressionAfterRolloutRollsBackWithIncident(t *testing.T) {
 	if took := w.clock.Now().Sub(start); took < 5*time.Minute || took > 8*time.Minute {
 		t.Errorf("rolled back %v after the regression; the rule fires after 5 minutes", took)
 	}
-	if !strings.Contains(strings.Join(p.Reasons, " "), "error_rate alert fired") {
+	if !strings.Contains(strings.Join(p.Reasons, " "), "an alert fired (ModelErrorRateHigh)") {
 		t.Errorf("reasons %v", p.Reasons)
 	}
 	wantSteps(t, w, p.ID, "preconditions verify staging smoke canary window decision rollout bake rollback incident")
