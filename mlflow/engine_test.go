@@ -104,6 +104,7 @@ platform: {type: local, %s}
 canary: {percent: 30, window: 6s, interval: 500ms, extension: 6s, min_requests: 30}
 judge: {type: thresholds, prediction_tolerance: 0.2} # this test is about the registry's records, not the judge: v2 predicts ~6% lower, on the edge of the default 5%
 smoke: {count: 10, warmup: 1}
+bake: {duration: 0s}
 `, uri, mode, platform)
 	path := filepath.Join(dir, "modelgate.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {

@@ -56,6 +56,7 @@ func TestOwnPair_DiabetesDefaultJudge(t *testing.T) {
 	cli := ownPairCLI(t, bin, fmt.Sprintf(`registry: {type: mlflow, uri: %q}
 platform: {type: local, %s}
 canary: {window: 3m, extension: 1m}
+bake: {duration: 0s}
 `, s.URI, platform))
 	if r := cli("deploy", name, "--version", "1"); r.code != 0 {
 		t.Fatalf("deploy v1: exit %d\n%s", r.code, r.stderr)

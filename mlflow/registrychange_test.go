@@ -81,6 +81,7 @@ func changeConfig(t *testing.T, uri, platform, mode string) string {
 	cfg := fmt.Sprintf(`registry: {type: mlflow, uri: %q, promotion: %s}
 platform: {type: local, %s}
 canary: {percent: 30, window: 12s, interval: 500ms, extension: 6s, min_requests: 30}
+bake: {duration: 0s}
 judge: {type: thresholds}
 smoke: {count: 10, warmup: 1}
 `, uri, mode, platform)

@@ -47,6 +47,7 @@ type app struct {
 	prom     *promsrc.MetricsSource // Prometheus, on KServe
 	receiver *payload.Receiver      // KServe payload logger sink, when configured
 	notifier modelgate.Notifier     // e-mail and webhooks; nil when none are configured
+	ticketer modelgate.Ticketer     // incident tickets (GitHub, Jira); nil when none is configured
 	logger   *slog.Logger
 }
 
@@ -67,6 +68,12 @@ func openApp(cfg *Config, logger *slog.Logger) (*app, error) {
 		a.Close()
 		return nil, err
 	}
+	t, err := cfg.ticketer()
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.ticketer = t
 	return a, nil
 }
 
@@ -291,12 +298,16 @@ func (a *app) serviceAs(actor string, progress func(promotion.Event)) *promotion
 	c := a.cfg
 	return &promotion.Service{
 		Registry: a.registry, Deployer: a.deployer, Metrics: a.metrics, Store: a.store, Audit: a.audit,
-		Judge:    a.judge(),
-		Gates:    a.gates(),
-		Records:  report.Files{Changelog: c.path(c.Records.Changelog), ReportsDir: c.path(c.Records.Reports)},
-		Policy:   a.policy(),
-		Mode:     a.mode(),
-		Notifier: a.notifier, ReportPath: c.path(c.Records.Reports),
+		Judge:           a.judge(),
+		Gates:           a.gates(),
+		Records:         a.files(),
+		Policy:          a.policy(),
+		AlertRules:      c.alertRules(),
+		Ticketer:        a.ticketer,
+		PostMortems:     a.files(),
+		EffectiveConfig: c.effective(),
+		Mode:            a.mode(),
+		Notifier:        a.notifier, ReportPath: c.path(c.Records.Reports),
 		MonitoringChecks: a.monitoringChecks,
 		CacheDir:         filepath.Join(c.path(c.State.Dir), "artifacts"),
 		Owner:            lease.Self(),
@@ -365,7 +376,14 @@ func (a *app) policy() promotion.Policy {
 	p.AuthorTag, p.AuthorMayApprove, p.ApprovalMaxAge = c.Preconditions.AuthorTag, c.Preconditions.AuthorMayApprove, c.Preconditions.ApprovalMaxAge.D()
 	p.Links, p.RegistryURI = c.Records.Links, c.registryURI()
 	p.Monitoring = c.Preconditions.Monitoring
+	c.bakePolicy(&p)
 	return p
+}
+
+// files are the records on disk: changelog, reports, post-mortems.
+func (a *app) files() report.Files {
+	c := a.cfg
+	return report.Files{Changelog: c.path(c.Records.Changelog), ReportsDir: c.path(c.Records.Reports), PostMortemsDir: c.path(c.Records.PostMortems)}
 }
 
 func (a *app) gates() []modelgate.Gate {

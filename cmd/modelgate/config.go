@@ -43,6 +43,8 @@ type Config struct {
 	Records       RecordsConfig       `yaml:"records"`
 	Server        ServerConfig        `yaml:"server" json:"-"` // not part of a promotion's configuration hash
 	Alerts        AlertsConfig        `yaml:"alerts"`
+	Bake          BakeConfig          `yaml:"bake"`
+	Incidents     IncidentsConfig     `yaml:"incidents"`
 
 	dir  string // the config file's directory; relative paths are relative to it
 	file string // the file read; "" when none was found and the defaults apply
@@ -336,6 +338,7 @@ type RecordsConfig struct {
 	// here, default MODELGATE_AUDIT_KEY). Neither set: an unkeyed trail.
 	AuditKeyFile string `yaml:"audit_key_file"`
 	AuditKeyEnv  string `yaml:"audit_key_env"`
+	PostMortems  string `yaml:"postmortems"` // post-mortem bundles of rollbacks
 	// Links are URL templates of a promotion's links (pipeline, mlflow,
 	// dashboard, pr, ticket); a version's link.<name> tag wins.
 	Links map[string]string `yaml:"links"`
@@ -386,7 +389,10 @@ func defaultConfig() *Config {
 		Preconditions: PreconditionsConfig{RequiredTags: []string{"git_sha", "dataset_version", "approver"},
 			RequiredApprovals: []string{"data_science_lead", "compliance_officer"}, AuthorTag: "author", ApprovalMaxAge: Duration(7 * 24 * time.Hour),
 			Monitoring: "warn"},
-		Records: RecordsConfig{Audit: ".modelgate/audit.jsonl", Changelog: "CHANGELOG.md", Reports: ".modelgate/reports", AuditKeyEnv: "MODELGATE_AUDIT_KEY"},
+		Records: RecordsConfig{Audit: ".modelgate/audit.jsonl", Changelog: "CHANGELOG.md", Reports: ".modelgate/reports", AuditKeyEnv: "MODELGATE_AUDIT_KEY",
+			PostMortems: ".modelgate/postmortems"},
+		Bake:      defaultBakeConfig(),
+		Incidents: IncidentsConfig{PostMortemDue: Duration(24 * time.Hour)},
 		Alerts: AlertsConfig{ErrorRate: 0.01, LatencyP95: Duration(300 * time.Millisecond), DriftPSI: 0.2, MinRequests: 100, MinDriftSamples: 1000,
 			For: Duration(5 * time.Minute), RateWindow: Duration(5 * time.Minute), Severity: "page"},
 		Server: ServerConfig{Listen: "127.0.0.1:8095", AdminTokenEnv: "MODELGATE_SERVER_ADMIN_TOKEN"},
@@ -569,6 +575,7 @@ func (c *Config) validate() error {
 	check(c.Evaluation.Task == "regression" || c.Evaluation.Task == "classification", "evaluation.task: expected regression or classification, got %q", c.Evaluation.Task)
 	check(c.Evaluation.Protocol == "v1" || c.Evaluation.Protocol == "v2", "evaluation.protocol: expected v1 or v2, got %q", c.Evaluation.Protocol)
 	errs = append(append(append(errs, c.Preconditions.check()...), c.Records.checkLinks()...), c.Alerts.check()...)
+	errs = append(append(errs, c.Bake.check()...), c.Incidents.check()...)
 	for _, p := range c.Smoke.Protocols {
 		check(p == "v1" || p == "v2", "smoke.protocols: expected v1 and/or v2, got %q", p)
 	}

@@ -80,6 +80,7 @@ canary: {percent: 10, window: 6s, interval: 1s, extension: 10s, min_requests: 10
 judge: {type: thresholds}
 staging: {timeout: 30s}
 smoke: {count: 10, warmup: 1}
+bake: {duration: 0s}
 preconditions: {monitoring: error}
 records: {links: {dashboard: "https://grafana.example.com/d/serving?var-model={model}"}}
 `, c.Kubeconfig, prom)

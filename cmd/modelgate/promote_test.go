@@ -31,6 +31,7 @@ func newCLIWorld(t *testing.T) *cliWorld {
 platform: {type: local, listen: %s, admin_listen: %s}
 canary: {percent: 50, window: 5s, interval: 1s, extension: 10s, min_requests: 20}
 smoke: {count: 10, warmup: 1}
+bake: {duration: 0s} # the watch after the rollout has its own tests (bake_test.go)
 `, w.listen, admin)
 	if err := os.WriteFile(w.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
