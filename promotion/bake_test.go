@@ -138,12 +138,15 @@ func TestBake_RegressionAfterRolloutRollsBackWithIncident(t *testing.T) {
 	svc := w.bakeService("a", m, tk)
 	svc.DetachBake = true
 	p := run(t, svc, "2")
+	n := &notifier{}
 	if p.Step != modelgate.StepBake || p.Outcome != modelgate.OutcomeNone {
 		t.Fatalf("promote with a detached bake: step %s outcome %s", p.Step, p.Outcome)
 	}
 	m.regress(0.05)
 	start := w.clock.Now()
-	p = resumeBake(t, w.bakeService("b", m, tk))
+	watcher := w.bakeService("b", m, tk)
+	watcher.Notifier = n
+	p = resumeBake(t, watcher)
 	if p.Outcome != modelgate.OutcomeRolledBack {
 		t.Fatalf("outcome %s, reasons %v", p.Outcome, p.Reasons)
 	}
@@ -178,6 +181,11 @@ func TestBake_RegressionAfterRolloutRollsBackWithIncident(t *testing.T) {
 	}
 	if n := w.dep.calls["Rollback"]; n != 1 {
 		t.Errorf("%d rollbacks of the platform", n)
+	}
+	ends := n.kinds(string(modelgate.OutcomeRolledBack))
+	if len(ends) != 1 || !strings.Contains(strings.Join(ends[0].Details, "\n"), "Post-mortem due "+in.Due.UTC().Format("2006-01-02 15:04 UTC")) ||
+		!strings.Contains(strings.Join(ends[0].Details, "\n"), "Incident ticket: https://tickets.test/INC-1") {
+		t.Errorf("the rollback's notification does not carry the incident: %+v", ends)
 	}
 }
 

@@ -3,6 +3,7 @@ package promotion
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/modelgate/modelgate"
@@ -330,8 +331,32 @@ func (s *Service) end(ctx context.Context, p *modelgate.Promotion, o modelgate.O
 	}
 	s.emit(p, fmt.Sprintf("promotion %s: %s", p.ID, o), nil)
 	// After the last write, so a resumed promotion does not announce twice.
-	s.notify(ctx, p, string(o), fmt.Sprintf("%s version %s: %s (previous version %s)", p.Model, p.Version, o, p.Previous))
+	s.notifyLines(ctx, p, string(o), fmt.Sprintf("%s version %s: %s (previous version %s)", p.Model, p.Version, o, p.Previous),
+		append(slices.Clone(p.Reasons), s.incidentLines(ctx, p)...))
 	return nil
+}
+
+// incidentLines are a rollback's incident for its announcement: the
+// post-mortem's due date, the ticket and the bundle; none without one.
+func (s *Service) incidentLines(ctx context.Context, p *modelgate.Promotion) []string {
+	rec, err := s.record(ctx, p.ID, modelgate.StepIncident)
+	if err != nil || rec == nil {
+		return nil
+	}
+	ev := incidentEvidence(rec)
+	var out []string
+	if !ev.Due.IsZero() {
+		out = append(out, "Post-mortem due "+ev.Due.UTC().Format("2006-01-02 15:04 UTC")+".")
+	}
+	if ev.Ticket != nil {
+		out = append(out, "Incident ticket: "+ev.Ticket.URL)
+	} else if ev.TicketError != "" {
+		out = append(out, "The incident ticket could not be opened: "+ev.TicketError)
+	}
+	if ev.Bundle != "" {
+		out = append(out, "Post-mortem bundle: "+ev.Bundle)
+	}
+	return out
 }
 
 func (s *Service) writeRecords(ctx context.Context, p *modelgate.Promotion, o modelgate.Outcome) error {
