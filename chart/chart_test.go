@@ -32,7 +32,43 @@ func TestSeries_OneValidSVGPerFigureWithData(t *testing.T) {
 		}
 	}
 	// No predictions were measured: no prediction chart rather than a flat zero.
-	if got := strings.Join(names, " "); got != "window_latency_p95.svg window_error_rate.svg window_requests.svg" {
+	if got := strings.Join(names, " "); got != "window_latency.svg window_error_rate.svg window_requests.svg" {
 		t.Errorf("charts %s", got)
+	}
+}
+
+// The latency chart has every quantile measured, the error rate its band,
+// and each input measured a drift chart with the alert level.
+func TestSeries_QuantilesBandAndDrift(t *testing.T) {
+	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	var pts []modelgate.SeriesPoint
+	for i := range 5 {
+		f := modelgate.PointFigures{Requests: 100, ErrorRate: 0.01, ErrorLow: 0.002, ErrorHigh: 0.05, P50MS: 10, P95MS: 40, P99MS: 90,
+			Drift: map[string]float64{"promo": 0.2 * float64(i)}}
+		pts = append(pts, modelgate.SeriesPoint{At: t0.Add(time.Duration(i) * time.Minute), Canary: f, Production: f})
+	}
+	charts, err := Series("bake_", t0, pts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]string{}
+	for _, c := range charts {
+		byName[c.Name] = string(c.SVG)
+	}
+	// Each arm draws its lines as one SVG path apiece.
+	for name, paths := range map[string]int{"bake_latency.svg": 6, "bake_error_rate.svg": 6, "bake_drift_promo.svg": 3} {
+		svg, ok := byName[name]
+		if !ok {
+			t.Fatalf("no %s among %v", name, byName)
+		}
+		if got := strings.Count(svg, "stroke-dasharray"); name != "bake_drift_promo.svg" && got == 0 {
+			t.Errorf("%s draws no dashed line", name)
+		}
+		if got := strings.Count(svg, "<path"); got < paths {
+			t.Errorf("%s has %d paths, fewer than its %d lines", name, got, paths)
+		}
+	}
+	if !strings.Contains(byName["bake_drift_promo.svg"], "alert level") {
+		t.Error("the drift chart does not mark the alert level")
 	}
 }

@@ -172,7 +172,7 @@ func TestBake_RegressionAfterRolloutRollsBackWithIncident(t *testing.T) {
 	if inc := tk.opened[0]; !inc.PostMortemDue.Equal(in.Due) || inc.Bundle != in.Bundle {
 		t.Errorf("the ticket's incident %+v does not carry the due date and bundle", inc)
 	}
-	wantBundle(t, in, "README.md", "evidence.json", "audit.jsonl", "figures.csv", "logs.txt", "config.yaml", "bake_error_rate.svg", "window_latency_p95.svg")
+	wantBundle(t, in, "README.md", "evidence.json", "audit.jsonl", "figures.csv", "logs.txt", "config.yaml", "bake_error_rate.svg", "window_latency.svg")
 	md, _ := os.ReadFile(filepath.Join(w.dir, "reports", p.ID+".md"))
 	for _, want := range []string{"## Incident", "https://tickets.test/INC-1", "Lessons learned", "Alert **ModelErrorRateHigh** fired"} {
 		if !strings.Contains(string(md), want) {
