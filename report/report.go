@@ -57,6 +57,13 @@ func (f Files) writeReport(p *modelgate.Promotion, steps []*modelgate.StepRecord
 			return err
 		}
 	}
+	page, err := HTML(p, steps)
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(filepath.Join(f.ReportsDir, p.ID+".html"), page); err != nil {
+		return err
+	}
 	return writeAtomic(f.ReportPath(p.ID), []byte(markdown(p, steps, p.ID+".")))
 }
 
@@ -84,7 +91,9 @@ func writeAtomic(path string, b []byte) error {
 }
 
 // Markdown renders a promotion's report, without its charts.
-func Markdown(p *modelgate.Promotion, steps []*modelgate.StepRecord) string { return markdown(p, steps, "") }
+func Markdown(p *modelgate.Promotion, steps []*modelgate.StepRecord) string {
+	return markdown(p, steps, "")
+}
 
 // markdown renders the report; with chartPrefix it shows the charts
 // written beside it as <chartPrefix><chart name>.

@@ -20,6 +20,8 @@ import (
 	"github.com/modelgate/modelgate/httpapi"
 	"github.com/modelgate/modelgate/promexport"
 	"github.com/modelgate/modelgate/promotion"
+	"github.com/modelgate/modelgate/report"
+	"github.com/modelgate/modelgate/web"
 )
 
 func newServerCmd(g *globals) *cobra.Command {
@@ -101,7 +103,7 @@ func (m *serverMain) Run(ctx context.Context) error {
 	}
 	defer m.runner.Close()
 	m.Addr = ln.Addr().String()
-	fmt.Fprintf(m.stderr, "modelgate server on http://%s (API under /api/v1/, %d token(s); /metrics, /healthz, /readyz)\n", m.Addr, tokens.Len())
+	fmt.Fprintf(m.stderr, "modelgate server on http://%s (dashboard at /, API under /api/v1/, %d token(s); /metrics, /healthz, /readyz)\n", m.Addr, tokens.Len())
 	if m.Ready != nil {
 		close(m.Ready)
 	}
@@ -134,6 +136,7 @@ func (m *serverMain) handler(tokens *httpapi.Tokens, logger *slog.Logger) (http.
 	api := httpapi.NewServer(m.runner, tokens, auditLog)
 	api.Registerer, api.Gatherer, api.Logger = reg, reg, logger
 	api.Ready, api.VerifyAudit = m.ready, m.verifyAudit
+	api.UI, api.Report = web.Dashboard(), report.HTML
 	return api.Handler()
 }
 
