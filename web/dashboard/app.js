@@ -144,7 +144,7 @@
   function renderPromotion(p, steps) {
     document.title = p.model + " " + p.version + " · modelgate";
     const win = evidence(steps, "window");
-    app.replaceChildren(
+    app.replaceChildren(...[
       h("p", null, h("a", { href: "/" }, "← all promotions")),
       h("h1", null, p.model + " version " + p.version + " ", h("span", { id: "outcome", "data-outcome": p.outcome || "running" }, stateBadge(p))),
       h("p", { class: "muted" }, "Promotion ", h("code", null, p.id), ", replacing version " + (p.previous || "none") +
@@ -154,7 +154,7 @@
       p.reasons && p.reasons.length ? card("Reasons", h("ul", null, p.reasons.map(r => h("li", null, r)))) : null,
       win && win.judgement ? verdicts(win) : null,
       charts(steps, win),
-      h("div", { class: "grid two" }, timeline(steps), h("div", null, traffic(steps), smoke(steps))));
+      h("div", { class: "grid two" }, timeline(steps), h("div", null, traffic(steps), smoke(steps)))].filter(Boolean));
   }
 
   function actions(p) {
@@ -289,7 +289,7 @@
     const of = (arm, keep, val) => series.filter(p => keep(p[arm])).map(p => [x(p), val(p[arm])]);
     const served = f => f && f.requests > 0;
     const out = [];
-    out.push(Charts.line({ id: prefix + "error_rate", title: prefix + "Error rate (%) with its 95% band", unit: "%",
+    out.push(Charts.line({ id: prefix + "error_rate", title: prefix + "Error rate (%) with its 95% band", unit: "%", bandFloor: 1,
       series: arms.map(a => ({ name: a, cls: a, points: of(a, served, f => 100 * f.error_rate),
         band: series.filter(p => served(p[a])).map(p => [x(p), 100 * p[a].error_low, 100 * p[a].error_high]) })) }));
     out.push(Charts.line({ id: prefix + "latency", title: prefix + "Latency p50 / p95 / p99 (ms)", unit: "",

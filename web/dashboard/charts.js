@@ -6,6 +6,7 @@
 (function () {
   const NS = "http://www.w3.org/2000/svg";
   const W = 600, H = 240, M = { l: 52, r: 12, t: 10, b: 28 };
+  let clips = 0; // numbers the clip paths, whose ids are page-wide
 
   function el(tag, attrs) {
     const e = document.createElementNS(NS, tag);
@@ -31,12 +32,18 @@
     return (+v.toPrecision(3)).toString();
   }
 
-  // scales fits the lines' points, bands and reference values.
+  // scales fits the lines' points, bands and reference values. A band
+  // counts only up to three times the highest line: at the first looks it
+  // spans most of the range and would flatten the lines it is drawn for
+  // (it is clipped to the plot instead).
   function scales(spec) {
     let xmax = 0, ymin = 0, ymax = 0;
     for (const s of spec.series) {
       for (const p of s.points) { xmax = Math.max(xmax, p[0]); ymax = Math.max(ymax, p[1]); ymin = Math.min(ymin, p[1]); }
-      for (const b of s.band || []) { ymax = Math.max(ymax, b[2]); }
+    }
+    const bandCap = Math.max(3 * ymax, spec.bandFloor || 0);
+    for (const s of spec.series) {
+      for (const b of s.band || []) ymax = Math.max(ymax, Math.min(b[2], bandCap));
     }
     for (const r of spec.refs || []) ymax = Math.max(ymax, r.y);
     if (ymax === ymin) ymax = ymin + 1;
@@ -54,9 +61,11 @@
       t.textContent = fmt(v) + (unit && unit !== "%" ? "" : unit || "");
       svg.appendChild(t);
     }
-    for (const v of ticks(0, sc.xmax, 5)) {
-      const t = el("text", { x: sc.x(v), y: H - 8, "text-anchor": "middle" });
-      t.textContent = fmt(v) + " min";
+    // Seconds for a short window, minutes for a long one.
+    const secs = sc.xmax < 2, f = secs ? 60 : 1;
+    for (const v of ticks(0, sc.xmax * f, 5)) {
+      const t = el("text", { x: sc.x(v / f), y: H - 8, "text-anchor": "middle" });
+      t.textContent = fmt(v) + (secs ? " s" : " min");
       svg.appendChild(t);
     }
     svg.appendChild(el("line", { class: "axis", x1: M.l, x2: W - M.r, y1: H - M.b, y2: H - M.b }));
@@ -80,8 +89,12 @@
     const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": spec.title });
     const sc = scales(spec);
     axes(svg, sc, spec.unit);
+    const clip = "clip-" + (++clips);
+    const cp = el("clipPath", { id: clip });
+    cp.appendChild(el("rect", { x: M.l, y: M.t, width: W - M.l - M.r, height: H - M.t - M.b }));
+    svg.appendChild(cp);
     for (const s of spec.series) {
-      if (s.band && s.band.length > 1) svg.appendChild(el("path", { class: "band " + s.cls, d: bandOf(s.band, sc) }));
+      if (s.band && s.band.length > 1) svg.appendChild(el("path", { class: "band " + s.cls, d: bandOf(s.band, sc), "clip-path": `url(#${clip})` }));
     }
     for (const r of spec.refs || []) {
       svg.appendChild(el("line", { class: "limit", x1: M.l, x2: W - M.r, y1: sc.y(r.y), y2: sc.y(r.y) }));
