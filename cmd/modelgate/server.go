@@ -31,7 +31,9 @@ func newServerCmd(g *globals) *cobra.Command {
 		Short: "Run modelgate as a team service: promotions as jobs behind a JSON API with tokens, /metrics",
 		Long: `Run promotions as jobs of a long-running process, with the same engine, state
 and audit trail as the CLI, behind a JSON API under /api/v1/ (bearer tokens with
-roles: viewer, operator, approver, admin), with /metrics, /healthz and /readyz.
+roles: viewer, operator, approver, admin), with /metrics, /healthz and /readyz,
+and a dashboard at / (it asks for a token, shows the promotions and their live
+canary charts, and offers accept, abort and approve to the roles that may).
 
 On start it resumes every unfinished promotion that no live process runs (a held
 one stays held for a person), and it looks again every 30 seconds. Stopping it
