@@ -68,7 +68,7 @@ const (
 
 // Alert is one alert rule's state at a look of the bake.
 type Alert struct {
-	Name string `json:"name"` // e.g. "error_rate", "latency_p95", "drift"
+	Name string `json:"name"` // e.g. AlertErrorRate ("ModelErrorRateHigh")
 	// Firing is true when the rule's condition held for the rule's whole
 	// pending period; Pending when it holds but not yet for long enough.
 	Firing  bool `json:"firing,omitempty"`

@@ -33,6 +33,13 @@ type PreconditionsEvidence struct {
 	Previous  string        `json:"previous"`
 	Approvals []*Approval   `json:"approvals"`
 	Traffic   TrafficSplit  `json:"traffic"`
+	// Links are the promotion's links, resolved here once; LinkNotes say
+	// why a configured link could not be resolved.
+	Links     Links    `json:"links,omitzero"`
+	LinkNotes []string `json:"link_notes,omitempty"`
+	// Monitoring is the precondition "monitoring dashboards and alerts
+	// configured for the new model"; nil in records written before it.
+	Monitoring *MonitoringEvidence `json:"monitoring,omitempty"`
 }
 
 // VerifyEvidence names the verified artifacts (playbook step 1).
@@ -164,8 +171,11 @@ type RollbackEvidence struct {
 	// record names what left production and what came back.
 	VersionTags  map[string]string `json:"version_tags,omitempty"`
 	PreviousTags map[string]string `json:"previous_tags,omitempty"`
-	Logs         []RevisionLogs    `json:"logs,omitempty"`
-	LogsError    string            `json:"logs_error,omitempty"`
+	// Links are a revert's links (it has no preconditions), resolved at
+	// its rollback.
+	Links     Links          `json:"links,omitzero"`
+	Logs      []RevisionLogs `json:"logs,omitempty"`
+	LogsError string         `json:"logs_error,omitempty"`
 }
 
 // IncidentEvidence is the rollback procedure's record: the ticket opened

@@ -30,6 +30,7 @@ type Notification struct {
 	Summary    string     // one or two sentences for a person, e.g. the decision
 	Details    []string   // further lines: metrics, checks, what to do next
 	ReportPath string     // the promotion's report, where there is one (the incident link)
+	Links      Links      // the promotion's links (pipeline run, MLflow, dashboard, PR, ticket); zero when none are known
 }
 
 // Validate reports whether n can be sent.
@@ -64,7 +65,8 @@ func (n Notification) Title() string {
 }
 
 // Text is the plain-text body every channel can send: title, summary,
-// the promotion's facts, its reasons, the details and the report path.
+// the promotion's facts, its reasons, the details, the links and the report
+// path.
 func (n Notification) Text() string {
 	var b strings.Builder
 	b.WriteString(n.Title() + ".\n")
@@ -86,6 +88,11 @@ func (n Notification) Text() string {
 		writeList(&b, "Reasons", p.Reasons)
 	}
 	writeList(&b, "Details", n.Details)
+	var links []string
+	for _, l := range n.Links.List() {
+		links = append(links, l.Title+": "+l.URL)
+	}
+	writeList(&b, "Links", links)
 	if n.ReportPath != "" {
 		fmt.Fprintf(&b, "\nReport: %s\n", n.ReportPath)
 	}
@@ -197,10 +204,15 @@ func (r Retry) Do(ctx context.Context, name string, try func() (recoverable bool
 // notifierName names a notifier in errors and logs: its String() when it
 // has one (adapters name their target without secrets), else its type.
 func notifierName(i int, nt Notifier) string {
+	return fmt.Sprintf("notifier %d (%s)", i, notifierLabel(nt))
+}
+
+// notifierLabel is the notifier's String(), else its type.
+func notifierLabel(nt Notifier) string {
 	if s, ok := nt.(fmt.Stringer); ok {
-		return fmt.Sprintf("notifier %d (%s)", i, s.String())
+		return s.String()
 	}
-	return fmt.Sprintf("notifier %d (%T)", i, nt)
+	return fmt.Sprintf("%T", nt)
 }
 
 func (r Retry) maxBackoff() time.Duration {
@@ -235,4 +247,34 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// probeTimeout bounds one notifier's dry check.
+const probeTimeout = 10 * time.Second
+
+// Probe checks, sending nothing, whether each notifier can reach its
+// destination: a Prober's dry check, else skipped with a note saying it
+// offers none.
+func (ns Notifiers) Probe(ctx context.Context) []MonitoringCheck {
+	out := make([]MonitoringCheck, len(ns))
+	var wg sync.WaitGroup
+	for i, nt := range ns {
+		out[i] = MonitoringCheck{Name: "notifier " + notifierLabel(nt)}
+		p, ok := nt.(Prober)
+		if !ok {
+			out[i].Status, out[i].Detail = MonitoringSkipped, "it offers no dry check, so its reachability is not known before it is used"
+			continue
+		}
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+			defer cancel()
+			if err := p.Probe(ctx); err != nil {
+				out[i].Status, out[i].Detail = MonitoringMissing, "unreachable: "+ErrorMessage(err)
+				return
+			}
+			out[i].Status, out[i].Detail = MonitoringOK, "reachable (dry check: nothing sent)"
+		})
+	}
+	wg.Wait()
+	return out
 }

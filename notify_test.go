@@ -229,6 +229,7 @@ func TestNotifiers_Notify_InvalidNotification(t *testing.T) {
 func TestNotification_Text(t *testing.T) {
 	n := notification()
 	n.Promotion.Actor, n.Promotion.Error = "ci", ""
+	n.Links = modelgate.Links{Ticket: "https://jira.example.com/browse/OPS-7", Pipeline: "https://ci.example.com/runs/812"}
 	want := `demand-forecast v3 rolled back.
 
 The canary was judged worse.
@@ -241,6 +242,10 @@ Reasons:
 
 Details:
 - error rate 0.1% vs 0.1%
+
+Links:
+- Pipeline run: https://ci.example.com/runs/812
+- Approval ticket: https://jira.example.com/browse/OPS-7
 
 Report: reports/p1.md
 `

@@ -110,14 +110,27 @@ const (
 	ActionDone   = "done"   // done; never repeated
 )
 
-// Approval is one person's sign-off on a version.
+// Approval is one person's sign-off on a version in one role. Whether it
+// counts (configured role, one role per person, not the version's author,
+// not expired, not revoked) is the promotion package's policy.
 type Approval struct {
 	Model   string    `json:"model"`
 	Version string    `json:"version"`
 	Role    string    `json:"role"`
-	By      string    `json:"by"`
+	By      string    `json:"by"` // the approver, as named
 	At      time.Time `json:"at"`
+	// RecordedBy is who recorded the approval (the person running
+	// modelgate, who may differ from By) and Source where that name came
+	// from, e.g. "env:USER".
+	RecordedBy string `json:"recorded_by,omitempty"`
+	Source     string `json:"source,omitempty"`
+	// Revoked is set once the approval is withdrawn; it no longer counts.
+	Revoked *Revocation `json:"revoked,omitempty"`
 }
+
+// Revocation is a person's withdrawal of an approval: who (and where the
+// name came from), why and when — the facts an Override records.
+type Revocation = Override
 
 // PromotionStore persists promotions so a crash at any point can resume.
 // Implementations: sqlite.
@@ -163,8 +176,15 @@ type PromotionStore interface {
 	// AbortRequested returns the promotion's abort request, nil if none.
 	AbortRequested(ctx context.Context, promotionID string) (*AbortRequest, error)
 
-	// AddApproval records an approval (replacing the same role's earlier one).
+	// AddApproval records an approval, replacing the same role's earlier
+	// one (revoked or not). EINVALID without a model, version, role or
+	// approver.
 	AddApproval(ctx context.Context, a *Approval) error
-	// Approvals lists a version's approvals.
+	// RevokeApproval withdraws the role's approval of a version, keeping it
+	// with the revocation. ENOTFOUND when the role has no approval of the
+	// version, ECONFLICT when it is revoked already.
+	RevokeApproval(ctx context.Context, model, version, role string, r *Revocation) error
+	// Approvals lists a version's approvals, revoked ones included, with
+	// when each was given (and revoked), sorted by role.
 	Approvals(ctx context.Context, model, version string) ([]*Approval, error)
 }

@@ -16,6 +16,10 @@ type ModelStatus struct {
 	Steps    []*StepRecord `json:"steps,omitempty"`
 	// Window is the active promotion's last look at its canary.
 	Window *WindowEvidence `json:"window,omitempty"`
+	// Links and Monitoring are what the active promotion's preconditions
+	// resolved and found.
+	Links      []Link              `json:"links,omitempty"`
+	Monitoring *MonitoringEvidence `json:"monitoring,omitempty"`
 	// Runner names the process running the active promotion; "" when none
 	// is (held, or crashed).
 	Runner string `json:"runner,omitempty"`

@@ -8,14 +8,21 @@ import (
 	"github.com/modelgate/modelgate"
 )
 
-// Names of the bake's alert rules.
+// Names of the bake's alert rules: the playbook's three are the root's
+// (the same as Prometheus's rules from `modelgate alerts`), the two against
+// the previous version's baseline are the verification checklist's.
 const (
-	AlertErrorRate         = "error_rate"          // playbook: error rate > 1%
-	AlertLatencyP95        = "latency_p95"         // playbook: p95 latency > 300 ms
-	AlertDrift             = "drift"               // playbook: drift score > threshold
-	AlertBaselineErrorRate = "baseline_error_rate" // checklist: error rate ≤ baseline + 0.5%
-	AlertBaselineP95       = "baseline_latency_p95"
+	AlertErrorRate         = modelgate.AlertErrorRate       // playbook: error rate > 1%
+	AlertLatencyP95        = modelgate.AlertLatencyP95      // playbook: p95 latency > 300 ms
+	AlertDrift             = modelgate.AlertDrift           // playbook: drift score > threshold
+	AlertBaselineErrorRate = "ModelErrorRateAboveBaseline"  // checklist: error rate ≤ baseline + 0.5%
+	AlertBaselineP95       = "ModelLatencyP95AboveBaseline" // checklist: p95 ≤ baseline + 50 ms
 )
+
+// BakeAlertNames lists every bake rule's name, for configuration checks.
+func BakeAlertNames() []string {
+	return []string{AlertErrorRate, AlertLatencyP95, AlertDrift, AlertBaselineErrorRate, AlertBaselineP95}
+}
 
 // BakeRules are the post-deployment alerts of the playbook (error rate,
 // p95 latency, input drift) and the comparison with the previous version's

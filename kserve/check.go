@@ -123,8 +123,14 @@ func (d *Deployer) checkNamespace(ctx context.Context, ns string) error {
 }
 
 func (d *Deployer) checkPermissions(ctx context.Context) error {
+	return d.checkGrants(ctx, d.RequiredPermissions())
+}
+
+// checkGrants asks for each of perms whether modelgate holds it:
+// EUNAUTHORIZED naming the missing ones.
+func (d *Deployer) checkGrants(ctx context.Context, perms []Permission) error {
 	var missing []string
-	for _, p := range d.RequiredPermissions() {
+	for _, p := range perms {
 		ok, err := d.allowed(ctx, p)
 		if err != nil {
 			return d.apiError(err, "check permission to %s", p)

@@ -73,9 +73,15 @@ func newRawClient(cfg *rest.Config, hc *http.Client) (rest.Interface, error) {
 	return rest.UnversionedRESTClientForConfigAndClient(c, hc)
 }
 
-// apply server-side applies obj under FieldManager with strict field
-// validation, so a field the CRD does not know is an error, not dropped.
+// apply server-side applies the InferenceService obj (applyResource).
 func (d *Deployer) apply(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
+	return d.applyResource(ctx, isvcGVR, obj, dryRun)
+}
+
+// applyResource server-side applies obj, a gvr, under FieldManager with
+// strict field validation, so a field the CRD does not know is an error,
+// not dropped.
+func (d *Deployer) applyResource(ctx context.Context, gvr schema.GroupVersionResource, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
 	data, err := json.Marshal(obj.Object)
 	if err != nil {
 		return nil, err
@@ -85,9 +91,9 @@ func (d *Deployer) apply(ctx context.Context, obj *unstructured.Unstructured, dr
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	out, err := d.dyn.Resource(isvcGVR).Namespace(obj.GetNamespace()).Patch(ctx, obj.GetName(), types.ApplyPatchType, data, opts)
+	out, err := d.dyn.Resource(gvr).Namespace(obj.GetNamespace()).Patch(ctx, obj.GetName(), types.ApplyPatchType, data, opts)
 	if err != nil {
-		return nil, d.apiError(err, "apply InferenceService %s/%s", obj.GetNamespace(), obj.GetName())
+		return nil, d.apiError(err, "apply %s %s/%s", obj.GetKind(), obj.GetNamespace(), obj.GetName())
 	}
 	return out, nil
 }

@@ -11,8 +11,9 @@ import (
 )
 
 // The test cluster (kservetest.Start): a real kube-apiserver and etcd with
-// RBAC on, the real InferenceService CRD of kserve v0.20.0 and the Istio
-// VirtualService test CRD from the same module, deploy/rbac.yaml applied,
+// RBAC on, the real InferenceService CRD of kserve v0.20.0, the Istio
+// VirtualService test CRD from the same module and the prometheus-operator's
+// PrometheusRule CRD, deploy/rbac.yaml applied,
 // and the fake KServe controller writing status. Started once, by the first
 // test that needs it.
 var cluster struct {

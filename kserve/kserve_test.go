@@ -314,8 +314,9 @@ func TestBadInputsChangeNothing(t *testing.T) {
 }
 
 // TestRBACMinimal: removing any one verb from deploy/rbac.yaml makes
-// CheckTarget name exactly that permission; and the Role's create is what
-// lets server-side apply create a new InferenceService.
+// CheckTarget (CheckRulePermissions for PrometheusRules) name exactly that
+// permission; and the Role's create is what lets server-side apply create a
+// new InferenceService or PrometheusRule.
 func TestRBACMinimal(t *testing.T) {
 	mustCluster(t)
 	ctx := context.Background()
@@ -377,7 +378,11 @@ func TestRBACMinimal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = d.CheckTarget(ctx, "rbac")
+		check := d.CheckTarget
+		if g.resource == "prometheusrules" {
+			check = func(ctx context.Context, _ string) error { return d.CheckRulePermissions(ctx) }
+		}
+		err = check(ctx, "rbac")
 		where := ""
 		if g.ns != "" {
 			where = " in namespace " + g.ns
@@ -385,8 +390,11 @@ func TestRBACMinimal(t *testing.T) {
 			where = " (cluster-wide)"
 		}
 		res := g.resource
-		if res == "inferenceservices" {
+		switch res {
+		case "inferenceservices":
 			res += ".serving.kserve.io"
+		case "prometheusrules":
+			res += ".monitoring.coreos.com"
 		}
 		want := g.verb + " " + res + where
 		if modelgate.ErrorCode(err) != modelgate.EUNAUTHORIZED || !strings.Contains(err.Error(), want) {
@@ -397,6 +405,12 @@ func TestRBACMinimal(t *testing.T) {
 			_, err := d.DeployStaging(ctx, dep("rbac-create", "1"), time.Second)
 			if modelgate.ErrorCode(err) != modelgate.EUNAUTHORIZED || !strings.Contains(err.Error(), "cannot create resource") {
 				t.Errorf("apply without create = %v, want forbidden create", err)
+			}
+		}
+		if g.verb == "create" && g.resource == "prometheusrules" {
+			err := d.ApplyPrometheusRule(ctx, mustRule(t, testOptions(), "rbac-create", "1"))
+			if modelgate.ErrorCode(err) != modelgate.EUNAUTHORIZED || !strings.Contains(err.Error(), "cannot create resource") {
+				t.Errorf("PrometheusRule apply without create = %v, want forbidden create", err)
 			}
 		}
 	}

@@ -56,6 +56,7 @@ func TestOwnPair_DiabetesDefaultJudge(t *testing.T) {
 	cli := ownPairCLI(t, bin, fmt.Sprintf(`registry: {type: mlflow, uri: %q}
 platform: {type: local, %s}
 canary: {window: 3m, extension: 1m}
+bake: {duration: 0s}
 `, s.URI, platform))
 	if r := cli("deploy", name, "--version", "1"); r.code != 0 {
 		t.Fatalf("deploy v1: exit %d\n%s", r.code, r.stderr)
@@ -90,7 +91,7 @@ type ownPairPromotion struct {
 func (p ownPairPromotion) run(t *testing.T, version string, want int) {
 	t.Helper()
 	for _, role := range []string{"data_science_lead", "compliance_officer"} {
-		if r := p.cli("approve", p.model, "--version", version, "--role", role, "--by", "ownpair-test"); r.code != 0 {
+		if r := p.cli("approve", p.model, "--version", version, "--role", role, "--by", "ownpair-test-"+role); r.code != 0 {
 			t.Fatalf("approve v%s as %s: exit %d\n%s", version, role, r.code, r.stderr)
 		}
 	}

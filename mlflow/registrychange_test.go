@@ -35,7 +35,7 @@ func TestEngine_RegistryChangedInMLflowDuringTheWindow(t *testing.T) {
 			stop := traffic(t, "http://"+base, name)
 			defer stop()
 			for _, role := range []string{"data_science_lead", "compliance_officer"} {
-				run(t, bin, config, 0, "approve", name, "--version", "2", "--role", role, "--by", "t")
+				run(t, bin, config, 0, "approve", name, "--version", "2", "--role", role, "--by", "t-"+role)
 			}
 			promote := exec.Command(bin, "--config", config, "promote", name, "--version", "2")
 			var out bytes.Buffer
@@ -81,6 +81,7 @@ func changeConfig(t *testing.T, uri, platform, mode string) string {
 	cfg := fmt.Sprintf(`registry: {type: mlflow, uri: %q, promotion: %s}
 platform: {type: local, %s}
 canary: {percent: 30, window: 12s, interval: 500ms, extension: 6s, min_requests: 30}
+bake: {duration: 0s}
 judge: {type: thresholds}
 smoke: {count: 10, warmup: 1}
 `, uri, mode, platform)

@@ -33,6 +33,7 @@ func TestPromotionStore(t *testing.T, open func(t *testing.T, now func() time.Ti
 		{"LockHolderAndBreak", testLockHolderAndBreak},
 		{"AbortRequests", testAbortRequests},
 		{"Approvals", testApprovals},
+		{"ApprovalRevocation", testApprovalRevocation},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

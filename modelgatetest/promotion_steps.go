@@ -122,7 +122,8 @@ func mustApprove(t *testing.T, s modelgate.PromotionStore, a *modelgate.Approval
 
 func testApprovals(t *testing.T, s modelgate.PromotionStore, _ *Clock) {
 	lead := &modelgate.Approval{Model: "fraud", Version: "7", Role: "ds-lead", By: "alice", At: epoch}
-	compliance := &modelgate.Approval{Model: "fraud", Version: "7", Role: "compliance", By: "bob", At: epoch.Add(time.Hour)}
+	compliance := &modelgate.Approval{Model: "fraud", Version: "7", Role: "compliance", By: "bob", At: epoch.Add(time.Hour),
+		RecordedBy: "bob.k", Source: "env:USER"}
 	mustApprove(t, s, lead)
 	mustApprove(t, s, compliance)
 	mustApprove(t, s, &modelgate.Approval{Model: "fraud", Version: "8", Role: "ds-lead", By: "dave", At: epoch})
@@ -140,4 +141,43 @@ func testApprovals(t *testing.T, s modelgate.PromotionStore, _ *Clock) {
 	if got, err := s.Approvals(t.Context(), "fraud", "9"); err != nil || len(got) != 0 {
 		t.Errorf("Approvals of an unapproved version = %v, %v; want none", got, err)
 	}
+}
+
+func mustApprovals(t *testing.T, s modelgate.PromotionStore, what string, want []*modelgate.Approval) {
+	t.Helper()
+	got, err := s.Approvals(t.Context(), "fraud", "7")
+	if err != nil {
+		t.Fatalf("Approvals: %v", err)
+	}
+	byRole := cmpopts.SortSlices(func(a, b *modelgate.Approval) bool { return a.Role < b.Role })
+	if diff := cmp.Diff(want, got, byRole); diff != "" {
+		t.Errorf("Approvals(fraud, 7) %s (-want +got):\n%s", what, diff)
+	}
+}
+
+// testApprovalRevocation: a revoked approval is kept with who revoked it,
+// why and when; revoking what is missing or revoked already changes
+// nothing; a new approval of the role replaces the revoked one.
+func testApprovalRevocation(t *testing.T, s modelgate.PromotionStore, _ *Clock) {
+	lead := &modelgate.Approval{Model: "fraud", Version: "7", Role: "ds-lead", By: "alice", At: epoch, RecordedBy: "alice", Source: "env:USER"}
+	compliance := &modelgate.Approval{Model: "fraud", Version: "7", Role: "compliance", By: "bob", At: epoch.Add(time.Minute)}
+	mustApprove(t, s, lead)
+	mustApprove(t, s, compliance)
+	rev := &modelgate.Revocation{By: "carol", Source: "env:MODELGATE_ACTOR", Reason: "the dataset was mislabelled", At: epoch.Add(time.Hour)}
+	if err := s.RevokeApproval(t.Context(), "fraud", "7", "ds-lead", rev); err != nil {
+		t.Fatalf("RevokeApproval: %v", err)
+	}
+	revoked := *lead
+	revoked.Revoked = rev
+	mustApprovals(t, s, "after the revocation", []*modelgate.Approval{compliance, &revoked})
+
+	later := &modelgate.Revocation{By: "dave", Reason: "again", At: epoch.Add(2 * time.Hour)}
+	wantCode(t, "RevokeApproval of a revoked approval", s.RevokeApproval(t.Context(), "fraud", "7", "ds-lead", later), modelgate.ECONFLICT)
+	wantCode(t, "RevokeApproval of a role without approval", s.RevokeApproval(t.Context(), "fraud", "7", "auditor", later), modelgate.ENOTFOUND)
+	wantCode(t, "RevokeApproval of another version", s.RevokeApproval(t.Context(), "fraud", "8", "ds-lead", later), modelgate.ENOTFOUND)
+	mustApprovals(t, s, "after refused revocations", []*modelgate.Approval{compliance, &revoked})
+
+	again := &modelgate.Approval{Model: "fraud", Version: "7", Role: "ds-lead", By: "erin", At: epoch.Add(3 * time.Hour)}
+	mustApprove(t, s, again)
+	mustApprovals(t, s, "after a new approval of the revoked role", []*modelgate.Approval{compliance, again})
 }

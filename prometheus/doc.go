@@ -11,5 +11,10 @@
 // histogram buckets as histogram_quantile does. A revision without samples
 // is reported as missing (Count 0), never as zeros.
 //
-// It imports only the root package and the standard library.
+// Rules renders the playbook's post-deployment alerts (error rate, p95
+// latency, input drift) for a model as a Prometheus rules file on the same
+// series, which promtool checks and tests (rules_test.go).
+//
+// It imports only the root package, the standard library and
+// go.yaml.in/yaml/v3 (to write rules files).
 package prometheus

@@ -77,13 +77,9 @@ func New(opts Options, resolve Resolver) (*MetricsSource, error) {
 	if opts.Family == "" {
 		opts.Family = "knative-otel"
 	}
-	fam, err := Family(opts.Family)
+	m, err := MetricsFor(opts.Family, opts.Names)
 	if err != nil {
-		return nil, &modelgate.Error{Code: modelgate.EINVALID, Message: err.Error()}
-	}
-	m := fam.merge(opts.Names)
-	if err := m.validate(); err != nil {
-		return nil, &modelgate.Error{Code: modelgate.EINVALID, Message: err.Error()}
+		return nil, err
 	}
 	if opts.Lookback <= 0 {
 		opts.Lookback = 30 * time.Minute
@@ -92,6 +88,24 @@ func New(opts Options, resolve Resolver) (*MetricsSource, error) {
 		return nil, errors.New("prometheus.New: nil Resolver")
 	}
 	return &MetricsSource{base: strings.TrimRight(opts.URL, "/"), metrics: m, resolve: resolve, opts: opts, Client: &http.Client{Timeout: 30 * time.Second}, Now: time.Now}, nil
+}
+
+// MetricsFor returns the metric and label names of family ("" is
+// knative-otel) with names' non-empty fields over them. EINVALID when the
+// family is unknown or a required name is missing.
+func MetricsFor(family string, names Metrics) (Metrics, error) {
+	if family == "" {
+		family = "knative-otel"
+	}
+	fam, err := Family(family)
+	if err != nil {
+		return Metrics{}, &modelgate.Error{Code: modelgate.EINVALID, Message: err.Error()}
+	}
+	m := fam.merge(names)
+	if err := m.validate(); err != nil {
+		return Metrics{}, &modelgate.Error{Code: modelgate.EINVALID, Message: err.Error()}
+	}
+	return m, nil
 }
 
 // Metrics returns the metric and label names in effect.
@@ -277,48 +291,58 @@ func (s series) increase() float64 {
 
 // query evaluates a range-vector selector at t and returns its raw samples.
 func (s *MetricsSource) query(ctx context.Context, q string, t time.Time) ([]series, error) {
-	u := s.base + "/api/v1/query?" + url.Values{"query": {q}, "time": {strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
+	var data struct {
+		ResultType string   `json:"resultType"`
+		Result     []series `json:"result"`
+	}
+	params := url.Values{"query": {q}, "time": {strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)}}
+	if err := s.get(ctx, "/api/v1/query", params, q, &data); err != nil {
 		return nil, err
+	}
+	if data.ResultType != "matrix" {
+		return nil, modelgate.Errorf(modelgate.EINTERNAL, "Prometheus answered %s with a %s, want a matrix", q, data.ResultType)
+	}
+	return data.Result, nil
+}
+
+// get asks Prometheus's HTTP API for path and decodes its answer's data
+// into data; what names the request in errors.
+func (s *MetricsSource) get(ctx context.Context, path string, params url.Values, what string, data any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+path+"?"+params.Encode(), nil)
+	if err != nil {
+		return err
 	}
 	resp, err := s.Client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
-		return nil, &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: fmt.Sprintf("query Prometheus at %s: %v", s.base, err), Err: err}
+		return &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: fmt.Sprintf("query Prometheus at %s: %v", s.base, err), Err: err}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return nil, &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: fmt.Sprintf("read Prometheus's answer: %v", err), Err: err}
+		return &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: fmt.Sprintf("read Prometheus's answer: %v", err), Err: err}
 	}
-	var r struct {
+	r := struct {
 		Status    string `json:"status"`
 		ErrorType string `json:"errorType"`
 		Error     string `json:"error"`
-		Data      struct {
-			ResultType string   `json:"resultType"`
-			Result     []series `json:"result"`
-		} `json:"data"`
-	}
+		Data      any    `json:"data"`
+	}{Data: data}
 	if err := json.Unmarshal(body, &r); err != nil {
 		code := modelgate.EUNAVAILABLE
 		if resp.StatusCode < 500 {
 			code = modelgate.EINTERNAL
 		}
-		return nil, modelgate.Errorf(code, "Prometheus answered %s with HTTP %d that is not its API's JSON", q, resp.StatusCode)
+		return modelgate.Errorf(code, "Prometheus answered %s with HTTP %d that is not its API's JSON", what, resp.StatusCode)
 	}
 	if r.Status != "success" {
 		code := modelgate.EUNAVAILABLE
 		if r.ErrorType == "bad_data" {
 			code = modelgate.EINVALID
 		}
-		return nil, modelgate.Errorf(code, "Prometheus rejected %s: %s: %s", q, r.ErrorType, r.Error)
+		return modelgate.Errorf(code, "Prometheus rejected %s: %s: %s", what, r.ErrorType, r.Error)
 	}
-	if r.Data.ResultType != "matrix" {
-		return nil, modelgate.Errorf(modelgate.EINTERNAL, "Prometheus answered %s with a %s, want a matrix", q, r.Data.ResultType)
-	}
-	return r.Data.Result, nil
+	return nil
 }

@@ -261,7 +261,7 @@ func (s *Service) firedAlerts(ctx context.Context, p *modelgate.Promotion, ev *m
 			s.alertFired(ctx, p, a)
 		}
 		if a.Action == modelgate.AlertRollback {
-			reasons = append(reasons, "After the rollout, the "+a.Name+" alert fired: "+a.Summary+" Production goes back to version "+p.Previous+".")
+			reasons = append(reasons, "After the rollout, an alert fired ("+a.Name+"): "+a.Summary+" Production goes back to version "+p.Previous+".")
 		}
 	}
 	return reasons
@@ -288,7 +288,7 @@ func (s *Service) alertFired(ctx context.Context, p *modelgate.Promotion, a mode
 	}
 	s.emit(p, fmt.Sprintf("ALERT %s (%s): %s", a.Name, a.Action, a.Summary), nil)
 	if a.Action == modelgate.AlertNotify {
-		s.notify(ctx, p, modelgate.NotifyAlert, fmt.Sprintf("%s version %s: the %s alert fired after the rollout: %s", p.Model, p.Version, a.Name, a.Summary))
+		s.notify(ctx, p, modelgate.NotifyAlert, fmt.Sprintf("%s version %s: an alert fired after the rollout (%s): %s", p.Model, p.Version, a.Name, a.Summary))
 	}
 }
 
@@ -323,7 +323,7 @@ func bakeReasons(ev *modelgate.BakeEvidence) []string {
 	var out []string
 	for _, a := range ev.Firing() {
 		if a.Action == modelgate.AlertRollback {
-			out = append(out, "After the rollout, the "+a.Name+" alert fired: "+a.Summary)
+			out = append(out, "After the rollout, an alert fired ("+a.Name+"): "+a.Summary)
 		}
 	}
 	return out

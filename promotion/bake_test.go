@@ -93,7 +93,9 @@ func (w *world) bakeService(owner string, m *bakeMetrics, tk *ticketer) *promoti
 	return svc
 }
 
-func newBakeMetrics(w *world) *bakeMetrics { return &bakeMetrics{metrics: metrics{dep: w.dep, fixed3: &w.fixed3}} }
+func newBakeMetrics(w *world) *bakeMetrics {
+	return &bakeMetrics{metrics: metrics{dep: w.dep, fixed3: &w.fixed3}}
+}
 
 func TestBake_HealthyVersionBakes24HoursAndLeavesItsBaseline(t *testing.T) {
 	w := newWorld(t)
@@ -148,7 +150,7 @@ func TestBake_RegressionAfterRolloutRollsBackWithIncident(t *testing.T) {
 	if took := w.clock.Now().Sub(start); took < 5*time.Minute || took > 8*time.Minute {
 		t.Errorf("rolled back %v after the regression; the rule fires after 5 minutes", took)
 	}
-	if !strings.Contains(strings.Join(p.Reasons, " "), "error_rate alert fired") {
+	if !strings.Contains(strings.Join(p.Reasons, " "), "an alert fired (ModelErrorRateHigh)") {
 		t.Errorf("reasons %v", p.Reasons)
 	}
 	wantSteps(t, w, p.ID, "preconditions verify staging smoke canary window decision rollout bake rollback incident")
@@ -169,7 +171,7 @@ func TestBake_RegressionAfterRolloutRollsBackWithIncident(t *testing.T) {
 	}
 	wantBundle(t, in, "README.md", "evidence.json", "audit.jsonl", "figures.csv", "logs.txt", "config.yaml", "bake_error_rate.svg", "window_latency_p95.svg")
 	md, _ := os.ReadFile(filepath.Join(w.dir, "reports", p.ID+".md"))
-	for _, want := range []string{"## Incident", "https://tickets.test/INC-1", "Lessons learned", "Alert **error_rate** fired"} {
+	for _, want := range []string{"## Incident", "https://tickets.test/INC-1", "Lessons learned", "Alert **ModelErrorRateHigh** fired"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("the report lacks %q", want)
 		}

@@ -141,3 +141,41 @@ func (s *Service) settleBake(ctx context.Context, model, version string) error {
 	_, err = s.Await(ctx, p.ID, nil)
 	return err
 }
+
+// BakeStatus is a running bake as a person sees it: the promotion, the
+// bake's figures and alerts at its last look, its end with extensions,
+// and who watches it ("" when no live process does).
+type BakeStatus struct {
+	Promotion *modelgate.Promotion   `json:"promotion"`
+	Until     time.Time              `json:"until"`
+	Evidence  modelgate.BakeEvidence `json:"evidence"`
+	Watcher   string                 `json:"watcher,omitempty"`
+}
+
+// Bake returns model's running bake; ENOTFOUND without one.
+func (s *Service) Bake(ctx context.Context, model string) (*BakeStatus, error) {
+	p, err := s.baking(ctx, model)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.record(ctx, p.ID, modelgate.StepBake)
+	if err != nil {
+		return nil, err
+	}
+	st := &BakeStatus{Promotion: p}
+	if rec != nil {
+		st.Evidence = bakeEvidence(rec)
+	}
+	ext, _, err := s.bakeRequests(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if st.Until, err = s.bakeUntil(ctx, p, ext); err != nil {
+		return nil, err
+	}
+	st.Watcher, _, _ = s.Store.LockHolder(ctx, model)
+	if st.Watcher != "" && s.HolderGone != nil && s.HolderGone(st.Watcher) {
+		st.Watcher = ""
+	}
+	return st, nil
+}

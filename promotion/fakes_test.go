@@ -218,7 +218,7 @@ func (w *world) seed(t *testing.T) {
 			}
 		}
 		for _, role := range []string{"data_science_lead", "compliance_officer"} {
-			if err := w.store.AddApproval(ctx, &modelgate.Approval{Model: model, Version: mv.Version, Role: role, By: "x", At: w.clock.Now()}); err != nil {
+			if err := w.store.AddApproval(ctx, &modelgate.Approval{Model: model, Version: mv.Version, Role: role, By: "by-" + role, At: w.clock.Now()}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -233,7 +233,7 @@ func (w *world) service(owner string) *promotion.Service {
 	return &promotion.Service{
 		Registry: w.reg, Deployer: w.dep, Metrics: metrics{w.dep, &w.fixed3}, Store: w.store, Audit: w.audit,
 		Judge: judge.DefaultThresholds(), Gates: []modelgate.Gate{w.gate}, Policy: p, Mode: w.mode,
-		CacheDir: filepath.Join(w.dir, "cache"), Owner: owner, Actor: "test",
+		CacheDir: filepath.Join(w.dir, "cache"), Owner: owner, Actor: "test", ActorSource: "env:TEST",
 		Now:   w.clock.Now,
 		Sleep: func(_ context.Context, d time.Duration) error { w.clock.Advance(d); return nil },
 		NewID: func() string { return "p-" + w.clock.Now().Format("150405.000000") },

@@ -3,6 +3,7 @@ package promotion
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/modelgate/modelgate"
 )
@@ -223,7 +224,8 @@ func registryChangedReasons(p *modelgate.Promotion, changed string) []string {
 		"; production goes back to version " + p.Previous + "."}
 }
 
-// rollbackEvidence reads both versions' tags before the registry changes.
+// rollbackEvidence reads both versions' tags before the registry changes;
+// a revert, which has no preconditions, resolves its links here.
 func (s *Service) rollbackEvidence(ctx context.Context, p *modelgate.Promotion) (modelgate.RollbackEvidence, error) {
 	ev := modelgate.RollbackEvidence{Archived: p.Version, Reasons: p.Reasons}
 	for v, tags := range map[string]*map[string]string{p.Version: &ev.VersionTags, p.Previous: &ev.PreviousTags} {
@@ -232,8 +234,38 @@ func (s *Service) rollbackEvidence(ctx context.Context, p *modelgate.Promotion) 
 			return ev, fmt.Errorf("read %s version %s: %w", p.Model, v, err)
 		}
 		*tags = mv.Tags
+		if v == p.Version {
+			ev.Links, _ = s.resolveLinks(mv, p)
+		}
 	}
-	return ev, nil
+	pre, err := s.record(ctx, p.ID, modelgate.StepPreconditions)
+	if err != nil || pre != nil {
+		ev.Links = modelgate.Links{} // the preconditions resolved them
+	}
+	return ev, err
+}
+
+// endDetail is the promotion's end entry's detail: its first reason and
+// its links.
+func (s *Service) endDetail(ctx context.Context, p *modelgate.Promotion) string {
+	var parts []string
+	if len(p.Reasons) > 0 {
+		parts = append(parts, p.Reasons[0])
+	}
+	if t := s.links(ctx, p).Text(); t != "" {
+		parts = append(parts, "links: "+t)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// links returns the links the promotion resolved, none when its records
+// cannot be read.
+func (s *Service) links(ctx context.Context, p *modelgate.Promotion) modelgate.Links {
+	steps, err := s.Store.Steps(ctx, p.ID)
+	if err != nil {
+		return modelgate.Links{}
+	}
+	return modelgate.LinksOf(steps)
 }
 
 // rollbackOutcome is how a rollback that recorded result ends the
@@ -272,10 +304,7 @@ func (s *Service) rollbackResult(ctx context.Context, p *modelgate.Promotion) (m
 // end finishes a promotion: audit, the audit anchor kept outside the
 // trail (on the version in the registry, in the report), records, outcome.
 func (s *Service) end(ctx context.Context, p *modelgate.Promotion, o modelgate.Outcome, last modelgate.Step) error {
-	detail := ""
-	if len(p.Reasons) > 0 {
-		detail = p.Reasons[0]
-	}
+	detail := s.endDetail(ctx, p)
 	// Audit before persisting the end: a crash in between repeats the entry
 	// on resume rather than losing it. Once the entry's anchor is saved, a
 	// resume keeps it, so the registry is tagged with one anchor, once.

@@ -20,6 +20,8 @@ type PostMortem struct {
 	// configuration names environment variables and files).
 	Config []byte
 	Due    time.Time
+	// Ticket is the incident ticket, once opened.
+	Ticket *modelgate.Ticket
 }
 
 // PostMortems writes a post-mortem bundle as a directory and an archive.
@@ -51,8 +53,13 @@ func (s *Service) incident(ctx context.Context, p *modelgate.Promotion) error {
 			return err
 		}
 	}
-	ev.BundleDir, ev.Bundle, ev.BundleError = s.postMortemBundle(ctx, p, ev.Due)
+	ev.BundleDir, ev.Bundle, ev.BundleError = s.postMortemBundle(ctx, p, ev.Due, nil)
 	ev.Ticket, ev.TicketError = s.openTicket(ctx, p, ev)
+	if ev.Ticket != nil && ev.BundleError == "" {
+		// The ticket names the bundle; the bundle, written again, names the
+		// ticket.
+		ev.BundleDir, ev.Bundle, ev.BundleError = s.postMortemBundle(ctx, p, ev.Due, ev.Ticket)
+	}
 	msg := "incident: post-mortem due " + ev.Due.UTC().Format("2006-01-02 15:04 UTC")
 	if ev.Ticket != nil {
 		msg += ", ticket " + ev.Ticket.URL
@@ -73,7 +80,7 @@ func (s *Service) postMortemDue() time.Duration {
 
 // postMortemBundle writes the bundle; a failure is returned as text for
 // the record.
-func (s *Service) postMortemBundle(ctx context.Context, p *modelgate.Promotion, due time.Time) (dir, archive, problem string) {
+func (s *Service) postMortemBundle(ctx context.Context, p *modelgate.Promotion, due time.Time, ticket *modelgate.Ticket) (dir, archive, problem string) {
 	if s.PostMortems == nil {
 		return "", "", ""
 	}
@@ -81,7 +88,7 @@ func (s *Service) postMortemBundle(ctx context.Context, p *modelgate.Promotion, 
 	if err != nil {
 		return "", "", "read steps: " + err.Error()
 	}
-	pm := PostMortem{Promotion: p, Steps: steps, Config: s.EffectiveConfig, Due: due}
+	pm := PostMortem{Promotion: p, Steps: steps, Config: s.EffectiveConfig, Due: due, Ticket: ticket}
 	if r, ok := s.Audit.(modelgate.AuditReader); ok {
 		if pm.Audit, err = r.Entries(ctx, p.ID); err != nil {
 			s.logger().Warn("post-mortem bundle without the audit timeline", "promotion", p.ID, "err", err)

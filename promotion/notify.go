@@ -25,7 +25,7 @@ func (s *Service) notifyLines(ctx context.Context, p *modelgate.Promotion, kind,
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
 	defer cancel()
-	n := modelgate.Notification{Kind: kind, Promotion: p, Summary: summary, Details: details}
+	n := modelgate.Notification{Kind: kind, Promotion: p, Summary: summary, Details: details, Links: s.links(ctx, p)}
 	if s.ReportPath != "" {
 		n.ReportPath = filepath.Join(s.ReportPath, p.ID+".md")
 	}

@@ -3,6 +3,7 @@ package promotion
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/modelgate/modelgate"
@@ -19,7 +20,7 @@ func (s *Service) preconditions(ctx context.Context, p *modelgate.Promotion) (*m
 	}
 	var problems []string
 	problems = append(problems, s.checkCandidate(mv)...)
-	approvals, missing, err := s.checkApprovals(ctx, p)
+	approvals, missing, err := s.checkApprovals(ctx, mv)
 	if err != nil {
 		return nil, err
 	}
@@ -38,11 +39,24 @@ func (s *Service) preconditions(ctx context.Context, p *modelgate.Promotion) (*m
 	if msg != "" {
 		problems = append(problems, msg)
 	}
+	ev := &modelgate.PreconditionsEvidence{Version: mv, Previous: prev, Approvals: approvals, Traffic: split}
+	problems = append(problems, s.linksAndMonitoring(ctx, p, ev)...)
 	if len(problems) > 0 {
 		return nil, modelgate.Errorf(modelgate.EPRECONDITION, "cannot promote %s version %s:\n  - %s", p.Model, p.Version, strings.Join(problems, "\n  - "))
 	}
 	p.Previous = prev
-	return &modelgate.PreconditionsEvidence{Version: mv, Previous: prev, Approvals: approvals, Traffic: split}, nil
+	return ev, nil
+}
+
+// linksAndMonitoring resolves the promotion's links and checks its
+// monitoring into ev, returning the problems that stop it.
+func (s *Service) linksAndMonitoring(ctx context.Context, p *modelgate.Promotion, ev *modelgate.PreconditionsEvidence) []string {
+	q := *p
+	q.Previous = ev.Previous
+	ev.Links, ev.LinkNotes = s.resolveLinks(ev.Version, &q)
+	var problems []string
+	ev.Monitoring, problems = s.checkMonitoring(ctx, &q, ev.Links)
+	return problems
 }
 
 func explainLookup(err error, model, version string) error {
@@ -60,8 +74,12 @@ func (s *Service) checkCandidate(mv *modelgate.ModelVersion) []string {
 	}
 	var missing []string
 	for _, t := range s.Policy.RequiredTags {
-		if strings.TrimSpace(mv.Tags[t]) == "" {
+		v := mv.Tags[t]
+		switch {
+		case strings.TrimSpace(v) == "":
 			missing = append(missing, t)
+		case IsPlaceholder(v):
+			problems = append(problems, fmt.Sprintf("version %s's required tag %s holds the placeholder %q, not a value (set it with `modelgate registry tag %s %s %s=VALUE`)", mv.Version, t, v, mv.Name, mv.Version, t))
 		}
 	}
 	if len(missing) > 0 {
@@ -73,22 +91,17 @@ func (s *Service) checkCandidate(mv *modelgate.ModelVersion) []string {
 	return problems
 }
 
-func (s *Service) checkApprovals(ctx context.Context, p *modelgate.Promotion) ([]*modelgate.Approval, []string, error) {
-	approvals, err := s.Store.Approvals(ctx, p.Model, p.Version)
+// checkApprovals re-checks the version's approvals: each required role
+// needs one that counts now (not revoked, not expired, not by the author,
+// not by someone filling another role).
+func (s *Service) checkApprovals(ctx context.Context, mv *modelgate.ModelVersion) ([]*modelgate.Approval, []string, error) {
+	approvals, err := s.Store.Approvals(ctx, mv.Name, mv.Version)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read approvals: %w", err)
 	}
-	have := map[string]bool{}
-	for _, a := range approvals {
-		have[a.Role] = true
-	}
-	var missing []string
-	for _, role := range s.Policy.RequiredApprovals {
-		if !have[role] {
-			missing = append(missing, fmt.Sprintf("approval by the %s is missing (`modelgate approve %s --version %s --role %s --by NAME`)", role, p.Model, p.Version, role))
-		}
-	}
-	return approvals, missing, nil
+	counted, problems := s.standing(mv, approvals)
+	slices.SortFunc(counted, func(a, b *modelgate.Approval) int { return strings.Compare(a.Role, b.Role) })
+	return counted, problems, nil
 }
 
 // previousVersion finds the production version to roll back to.

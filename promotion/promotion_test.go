@@ -107,6 +107,8 @@ func TestPromote_Preconditions(t *testing.T) {
 		{"UnknownVersion", "9", nil, modelgate.ENOTFOUND, "Model Version (name=demand-forecast, version=9) not found"},
 		{"NotInStaging", "2", func(t *testing.T, w *world) { transition(t, w, "2", modelgate.StageNone) }, modelgate.EPRECONDITION, "is in stage None, not Staging"},
 		{"MissingTag", "2", func(t *testing.T, w *world) { mustDo(t, w.reg.DeleteVersionTag(ctx, model, "2", "approver")) }, modelgate.EPRECONDITION, "lacks the required tags approver"},
+		{"PlaceholderTag", "2", func(t *testing.T, w *world) { mustDo(t, w.reg.SetVersionTag(ctx, model, "2", "git_sha", "TODO")) }, modelgate.EPRECONDITION,
+			`version 2's required tag git_sha holds the placeholder "TODO", not a value`},
 		{"MissingDigest", "2", func(t *testing.T, w *world) { mustDo(t, w.reg.DeleteVersionTag(ctx, model, "2", "model_sha256")) }, modelgate.EPRECONDITION, "has no model_sha256 tag"},
 		{"NoPreviousProduction", "2", func(t *testing.T, w *world) { transition(t, w, "1", modelgate.StageArchived) }, modelgate.EPRECONDITION, "nothing to roll back to"},
 		{"MissingApproval", "2", func(t *testing.T, w *world) { w.store = withoutApprovals{w.store} }, modelgate.EPRECONDITION, "approval by the compliance_officer is missing"},

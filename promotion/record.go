@@ -87,7 +87,23 @@ func (s *Service) finishStep(ctx context.Context, p *modelgate.Promotion, rec *m
 		return fmt.Errorf("save step %s: %w", r.Step, err)
 	}
 	*rec = r
-	return s.audit(ctx, p, "step."+string(r.Step), string(result), r.Evidence, "")
+	return s.audit(ctx, p, "step."+string(r.Step), string(result), r.Evidence, evidenceDetail(ev))
+}
+
+// evidenceDetail is what a step's audit entry says besides the evidence's
+// digest: the links, where the step resolved them.
+func evidenceDetail(ev modelgate.Evidence) string {
+	var links modelgate.Links
+	switch e := ev.(type) {
+	case modelgate.PreconditionsEvidence:
+		links = e.Links
+	case modelgate.RollbackEvidence:
+		links = e.Links
+	}
+	if t := links.Text(); t != "" {
+		return "links: " + t
+	}
+	return ""
 }
 
 // complete finishes the step and follows the table to where result leads.

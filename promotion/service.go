@@ -14,13 +14,26 @@ import (
 
 // Policy holds the tunables of a promotion. DefaultPolicy has the playbook's numbers.
 type Policy struct {
-	CanaryPercent      int           // share of production traffic sent to the canary; default 10
-	Window             time.Duration // how long the canary is watched; default 30m
-	Interval           time.Duration // time between looks at the window; default 30s
-	Extension          time.Duration // added once when the window ends without enough data, and again on each resume of a hold; default 15m
-	StagingTimeout     time.Duration // how long staging may take to become ready; default 5m
-	RequiredTags       []string      // version tags that must be set; default git_sha, dataset_version, approver
-	RequiredApprovals  []string      // roles that must approve the version; default data_science_lead, compliance_officer
+	CanaryPercent     int           // share of production traffic sent to the canary; default 10
+	Window            time.Duration // how long the canary is watched; default 30m
+	Interval          time.Duration // time between looks at the window; default 30s
+	Extension         time.Duration // added once when the window ends without enough data, and again on each resume of a hold; default 15m
+	StagingTimeout    time.Duration // how long staging may take to become ready; default 5m
+	RequiredTags      []string      // version tags that must be set; default git_sha, dataset_version, approver
+	RequiredApprovals []string      // roles that must approve the version; default data_science_lead, compliance_officer
+	AuthorTag         string        // version tag naming the version's author; default "author"
+	AuthorMayApprove  bool          // the author may approve their own version; default false (four eyes)
+	ApprovalMaxAge    time.Duration // an older approval no longer counts; default 7 days; 0: approvals never expire
+	// Links are URL templates of the promotion's links by name (see
+	// modelgate.LinkNames and CheckLinkTemplate); a version's link.<name>
+	// tag wins. RegistryURI fills {registry_uri}.
+	Links       map[string]string
+	RegistryURI string
+	// Monitoring is what the precondition "monitoring dashboards and
+	// alerts configured for the new model" does with a missing check:
+	// "error" refuses the promotion, "warn" (the default) records it and
+	// goes on, "off" checks nothing.
+	Monitoring         string
 	AllowMissingDigest bool          // accept a version without a model_sha256 tag (never a mismatch)
 	LockTTL            time.Duration // how long a promotion lock lives without renewal (a live holder renews it every third of that); default 15s
 	MaxMetricFailures  int           // consecutive failed looks before rolling back; default 3
@@ -45,6 +58,9 @@ func DefaultPolicy() Policy {
 		StagingTimeout:    5 * time.Minute,
 		RequiredTags:      append([]string(nil), modelgate.RequiredTags...),
 		RequiredApprovals: []string{"data_science_lead", "compliance_officer"},
+		AuthorTag:         "author",
+		Monitoring:        "warn",
+		ApprovalMaxAge:    7 * 24 * time.Hour,
 		LockTTL:           15 * time.Second,
 		MaxMetricFailures: 3,
 		AbortPoll:         time.Second,
@@ -76,6 +92,10 @@ type Service struct {
 	Policy          Policy
 	Mode            Mode               // how the registry marks candidate and production; default StageMode
 	Notifier        modelgate.Notifier // announcements (e-mail, webhooks), best-effort; nil for none
+	// MonitoringChecks are the platform's checks of a model's monitoring
+	// for the preconditions (on KServe: the PrometheusRule exists,
+	// Prometheus loaded it); nil checks none of the platform's.
+	MonitoringChecks func(ctx context.Context, model string) []modelgate.MonitoringCheck
 	// ReportPath is the directory of the reports, named in announcements.
 	ReportPath string
 

@@ -38,6 +38,10 @@ func (s *Service) activeStatus(ctx context.Context, ms *modelgate.ModelStatus, p
 	if w, ok := modelgate.FindEvidence[modelgate.WindowEvidence](ms.Steps); ok && w.Judgement != nil {
 		ms.Window = &w
 	}
+	ms.Links = modelgate.LinksOf(ms.Steps).List()
+	if pre, ok := modelgate.FindEvidence[modelgate.PreconditionsEvidence](ms.Steps); ok {
+		ms.Monitoring = pre.Monitoring
+	}
 	ms.Runner, _, _ = s.Store.LockHolder(ctx, p.Model)
 	if ms.Runner != "" && s.HolderGone != nil && s.HolderGone(ms.Runner) {
 		ms.Runner = ""

@@ -72,6 +72,13 @@ func Entry(p *modelgate.Promotion, steps []*modelgate.StepRecord) string {
 	for _, r := range p.Reasons {
 		fmt.Fprintf(&b, "- %s\n", r)
 	}
+	if links := modelgate.LinksOf(steps).List(); len(links) > 0 {
+		var md []string
+		for _, l := range links {
+			md = append(md, fmt.Sprintf("[%s](%s)", l.Title, l.URL))
+		}
+		fmt.Fprintf(&b, "- Links: %s.\n", strings.Join(md, ", "))
+	}
 	fmt.Fprintf(&b, "- Promotion `%s` (report `%s.md`).\n%s\n", p.ID, p.ID, marker(p.ID))
 	return b.String()
 }

@@ -125,7 +125,11 @@ func postMortemMarkdown(pm promotion.PostMortem, charts []chart.Chart) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Post-mortem: %s version %s rolled back\n\n", p.Model, p.Version)
 	fmt.Fprintf(&b, "- Promotion `%s`, started %s by %s; version %s serves production again.\n", p.ID, stamp(p.StartedAt), p.Actor, p.Previous)
-	fmt.Fprintf(&b, "- **Post-mortem due: %s.**\n\n", stamp(pm.Due))
+	fmt.Fprintf(&b, "- **Post-mortem due: %s.**\n", stamp(pm.Due))
+	if t := pm.Ticket; t != nil {
+		fmt.Fprintf(&b, "- Incident ticket: %s\n", t.URL)
+	}
+	b.WriteString("\n")
 	writeList(&b, "Why it was rolled back", p.Reasons)
 	b.WriteString("## Timeline\n\n| time (UTC) | what | outcome | by | detail |\n|---|---|---|---|---|\n")
 	for _, t := range timeline(pm) {

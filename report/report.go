@@ -106,6 +106,8 @@ func markdown(p *modelgate.Promotion, steps []*modelgate.StepRecord, chartPrefix
 		fmt.Fprintf(&b, "- Audit anchor: `%s` (check the trail with `modelgate audit verify PATH --anchor %s`)\n", p.AuditAnchor, p.AuditAnchor)
 	}
 	b.WriteString("\n")
+	writeLinks(&b, steps)
+	writePreconditions(&b, steps)
 	if len(p.Reasons) > 0 {
 		b.WriteString("## Reasons\n\n")
 		for _, r := range p.Reasons {
@@ -172,3 +174,44 @@ func writeList(b *strings.Builder, title string, lines []string) {
 
 // cell keeps text inside one Markdown table cell.
 func cell(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+
+// writeLinks lists the promotion's links, and why a configured one is
+// missing.
+func writeLinks(b *strings.Builder, steps []*modelgate.StepRecord) {
+	var lines []string
+	for _, l := range modelgate.LinksOf(steps).List() {
+		lines = append(lines, fmt.Sprintf("%s: <%s>", l.Title, l.URL))
+	}
+	if pre, ok := modelgate.FindEvidence[modelgate.PreconditionsEvidence](steps); ok {
+		lines = append(lines, pre.LinkNotes...)
+	}
+	if len(lines) == 0 {
+		return
+	}
+	b.WriteString("## Links\n\n")
+	for _, l := range lines {
+		fmt.Fprintf(b, "- %s\n", l)
+	}
+	b.WriteString("\n")
+}
+
+// writePreconditions lists the approvals that counted and what the
+// monitoring check found.
+func writePreconditions(b *strings.Builder, steps []*modelgate.StepRecord) {
+	pre, ok := modelgate.FindEvidence[modelgate.PreconditionsEvidence](steps)
+	if !ok {
+		return
+	}
+	var approvals []string
+	for _, a := range pre.Approvals {
+		approvals = append(approvals, fmt.Sprintf("%s: %s, %s", a.Role, a.By, a.At.UTC().Format("2006-01-02 15:04Z")))
+	}
+	writeList(b, "Approvals", approvals)
+	if m := pre.Monitoring; m != nil {
+		lines := []string{"preconditions.monitoring: " + m.Mode}
+		for _, c := range m.Checks {
+			lines = append(lines, fmt.Sprintf("%s %s: %s", c.Status, c.Name, c.Detail))
+		}
+		writeList(b, "Monitoring", lines)
+	}
+}

@@ -57,3 +57,31 @@ func TestFiles_ChangelogNewestFirstAndOnce(t *testing.T) {
 		t.Fatalf("report lacks the checks table: %v\n%s", err, md)
 	}
 }
+
+// The report and the changelog entry show the links; the report also the
+// approvals that counted and the monitoring check.
+func TestMarkdown_LinksApprovalsMonitoring(t *testing.T) {
+	p, steps := promotion("c", "4", modelgate.OutcomePromoted)
+	at := time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC)
+	_ = steps[0].SetEvidence(modelgate.PreconditionsEvidence{
+		Version:   &modelgate.ModelVersion{Tags: map[string]string{"git_sha": "abc"}},
+		Approvals: []*modelgate.Approval{{Role: "compliance_officer", By: "tom", At: at}, {Role: "data_science_lead", By: "ada", At: at}},
+		Links:     modelgate.Links{Pipeline: "https://ci.example.com/runs/812", Ticket: "https://jira.example.com/browse/OPS-7"},
+		LinkNotes: []string{"the pr link is left out: version 4 has no value for pr_number in records.links.pr"},
+		Monitoring: &modelgate.MonitoringEvidence{Mode: "warn", Checks: []modelgate.MonitoringCheck{
+			{Name: "alert rules", Status: modelgate.MonitoringMissing, Detail: "no PrometheusRule mlops/demand-forecast-modelgate"}}},
+	})
+	md := report.Markdown(p, steps)
+	for _, want := range []string{
+		"## Links\n\n- Pipeline run: <https://ci.example.com/runs/812>\n- Approval ticket: <https://jira.example.com/browse/OPS-7>\n- the pr link is left out",
+		"### Approvals\n\n- compliance_officer: tom, 2026-11-26 09:30Z\n- data_science_lead: ada, 2026-11-26 09:30Z\n",
+		"### Monitoring\n\n- preconditions.monitoring: warn\n- missing alert rules: no PrometheusRule mlops/demand-forecast-modelgate\n",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	if e := report.Entry(p, steps); !strings.Contains(e, "- Links: [Pipeline run](https://ci.example.com/runs/812), [Approval ticket](https://jira.example.com/browse/OPS-7).\n") {
+		t.Errorf("changelog entry lacks the links:\n%s", e)
+	}
+}

@@ -44,7 +44,10 @@ type Notifier struct {
 	auth      netsmtp.Auth
 }
 
-var _ modelgate.Notifier = (*Notifier)(nil)
+var (
+	_ modelgate.Notifier = (*Notifier)(nil)
+	_ modelgate.Prober   = (*Notifier)(nil)
+)
 
 // New checks the options, reads the credentials from the environment
 // variables they name and returns a Notifier. It does not connect.
@@ -139,8 +142,39 @@ func (n *Notifier) Notify(ctx context.Context, nt modelgate.Notification) (bool,
 	return false, nil
 }
 
+// Probe is a dry check of the server: it connects, greets (EHLO),
+// upgrades with STARTTLS and authenticates as configured, then quits
+// without sending anything. It fails as Notify would.
+func (n *Notifier) Probe(ctx context.Context) error {
+	err := n.session(ctx, func(c *netsmtp.Client) error { return c.Quit() })
+	if err != nil {
+		_, err = translate(ctx, n.opts.Addr, err)
+	}
+	return err
+}
+
 // send runs one SMTP exchange, bounded by the timeout and ctx.
 func (n *Notifier) send(ctx context.Context, msg []byte) error {
+	return n.session(ctx, func(c *netsmtp.Client) error {
+		if err := c.Mail(n.opts.From); err != nil {
+			return fmt.Errorf("MAIL FROM: %w", err)
+		}
+		for _, to := range n.opts.To {
+			if err := c.Rcpt(to); err != nil {
+				return fmt.Errorf("RCPT TO %s: %w", to, err)
+			}
+		}
+		if err := data(c, msg); err != nil {
+			return err
+		}
+		_ = c.Quit() // the message is accepted; a failed QUIT loses nothing
+		return nil
+	})
+}
+
+// session connects, greets and authenticates, then runs do, bounded by
+// the timeout and ctx.
+func (n *Notifier) session(ctx context.Context, do func(*netsmtp.Client) error) error {
 	ctx, cancel := context.WithTimeout(ctx, n.opts.Timeout)
 	defer cancel()
 	var d net.Dialer
@@ -162,19 +196,7 @@ func (n *Notifier) send(ctx context.Context, msg []byte) error {
 	if err := n.hello(c); err != nil {
 		return err
 	}
-	if err := c.Mail(n.opts.From); err != nil {
-		return fmt.Errorf("MAIL FROM: %w", err)
-	}
-	for _, to := range n.opts.To {
-		if err := c.Rcpt(to); err != nil {
-			return fmt.Errorf("RCPT TO %s: %w", to, err)
-		}
-	}
-	if err := data(c, msg); err != nil {
-		return err
-	}
-	_ = c.Quit() // the message is accepted; a failed QUIT loses nothing
-	return nil
+	return do(c)
 }
 
 // hello sends EHLO, STARTTLS and AUTH as configured.

@@ -27,6 +27,7 @@ func rolledBack() modelgate.Notification {
 		Summary:    "The canary was judged worse than production; all traffic is back on version 2.",
 		Details:    []string{"error rate 0.1% vs 0.1%; " + strings.Repeat("p95 latency 12ms vs 11ms; ", 20) + "end", "Prévision: écart élevé"},
 		ReportPath: "/var/lib/modelgate/reports/20250115-101500-abcd.md",
+		Links:      modelgate.Links{MLflow: "http://mlflow:5000/#/models/demand-forecast/versions/3", Dashboard: "https://grafana.example.com/d/serving?var-model=demand-forecast"},
 	}
 }
 
@@ -85,6 +86,7 @@ func TestNotifier_Notify_OK(t *testing.T) {
 		"Reasons:\r\n- prediction_distribution: KS distance 0.41 > 0.025\r\n- mean prediction 38% above production\r\n",
 		rolledBack().Details[0], // a line far longer than SMTP's 998 octets... survives whole
 		"Prévision: écart élevé",
+		"Links:\r\n- MLflow: http://mlflow:5000/#/models/demand-forecast/versions/3\r\n- Dashboard: https://grafana.example.com/d/serving?var-model=demand-forecast\r\n",
 		"Report: /var/lib/modelgate/reports/20250115-101500-abcd.md",
 	} {
 		if !strings.Contains(body, want) {
@@ -93,14 +95,21 @@ func TestNotifier_Notify_OK(t *testing.T) {
 	}
 }
 
-func TestNotifier_Notify_StartTLSAuth(t *testing.T) {
+// tlsAuthServer starts a server requiring STARTTLS and the user gate, and
+// returns options that reach it.
+func tlsAuthServer(t *testing.T) (*server, smtp.Options) {
+	t.Helper()
 	s := startServer(t, serverOptions{TLS: true, User: "gate", Password: "s3cret"})
 	t.Setenv("TEST_SMTP_USER", "gate")
 	t.Setenv("TEST_SMTP_PASSWORD", "s3cret")
-	o := smtp.Options{
+	return s, smtp.Options{
 		Addr: s.Addr, StartTLS: true, CAFile: s.CAFile, UsernameEnv: "TEST_SMTP_USER", PasswordEnv: "TEST_SMTP_PASSWORD",
 		From: "modelgate@example.com", To: []string{"ml-ops@example.com"},
 	}
+}
+
+func TestNotifier_Notify_StartTLSAuth(t *testing.T) {
+	s, o := tlsAuthServer(t)
 	n := mustNew(t, o)
 	nt := rolledBack()
 	nt.Kind = modelgate.NotifyPromoted
@@ -249,4 +258,24 @@ func decodeHeader(t *testing.T, v string) string {
 		t.Fatalf("decode header %q: %v", v, err)
 	}
 	return s
+}
+
+// Probe greets, upgrades and authenticates as Notify would, and sends
+// nothing; it fails as Notify fails.
+func TestNotifier_Probe(t *testing.T) {
+	s, o := tlsAuthServer(t)
+	if err := mustNew(t, o).Probe(context.Background()); err != nil {
+		t.Fatalf("Probe: %v", err)
+	}
+	t.Setenv("TEST_SMTP_PASSWORD", "wrong")
+	if err := mustNew(t, o).Probe(context.Background()); modelgate.ErrorCode(err) != modelgate.EUNAUTHORIZED {
+		t.Errorf("Probe with a wrong password = %v, want EUNAUTHORIZED", err)
+	}
+	if got := len(s.messages(t)); got != 0 {
+		t.Errorf("server received %d messages from probes, want none", got)
+	}
+	o.Addr = freeAddr(t) // nothing listens there
+	if err := mustNew(t, o).Probe(context.Background()); modelgate.ErrorCode(err) != modelgate.EUNAVAILABLE {
+		t.Errorf("Probe of a closed port = %v, want EUNAVAILABLE", err)
+	}
 }

@@ -3,10 +3,12 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -40,7 +42,8 @@ type Payload struct {
 	Summary    string               `json:"summary,omitempty"`
 	Details    []string             `json:"details,omitempty"`
 	ReportPath string               `json:"report_path,omitempty"`
-	Text       string               `json:"text"` // the whole notification as plain text
+	Links      []modelgate.Link     `json:"links,omitempty"` // the promotion's links, in order
+	Text       string               `json:"text"`            // the whole notification as plain text
 	Promotion  *modelgate.Promotion `json:"promotion"`
 }
 
@@ -52,7 +55,10 @@ type Notifier struct {
 	name   string // scheme and host only, for errors and logs
 }
 
-var _ modelgate.Notifier = (*Notifier)(nil)
+var (
+	_ modelgate.Notifier = (*Notifier)(nil)
+	_ modelgate.Prober   = (*Notifier)(nil)
+)
 
 // New checks the options, reads the URL (from the environment when URLEnv
 // names a variable) and returns a Notifier. It does not connect.
@@ -91,6 +97,30 @@ func New(o Options) (*Notifier, error) {
 	return n, nil
 }
 
+// Probe is a dry check of the webhook's host: it opens a connection (and a
+// TLS session for https) to it and closes it without sending a request, as
+// a POST would post a message.
+func (n *Notifier) Probe(ctx context.Context) error {
+	u, err := url.Parse(n.url)
+	if err != nil {
+		return modelgate.Errorf(modelgate.EINVALID, "webhook %s: %v", n.name, redact(err))
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	}
+	var conn net.Conn
+	if u.Scheme == "https" {
+		conn, err = (&tls.Dialer{Config: &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}}).DialContext(ctx, "tcp", addr)
+	} else {
+		conn, err = (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return modelgate.Errorf(modelgate.EUNAVAILABLE, "webhook %s: %v", n.name, err)
+	}
+	return conn.Close()
+}
+
 // String names the notifier without the URL's path, which may be a secret.
 func (n *Notifier) String() string { return "webhook " + n.format + " " + n.name }
 
@@ -125,7 +155,7 @@ func (n *Notifier) Notify(ctx context.Context, nt modelgate.Notification) (bool,
 func (n *Notifier) body(nt modelgate.Notification) ([]byte, error) {
 	var v any = Payload{
 		Kind: nt.Kind, Title: nt.Title(), Summary: nt.Summary, Details: nt.Details,
-		ReportPath: nt.ReportPath, Text: nt.Text(), Promotion: nt.Promotion,
+		ReportPath: nt.ReportPath, Links: nt.Links.List(), Text: nt.Text(), Promotion: nt.Promotion,
 	}
 	if n.format == FormatSlack {
 		v = map[string]string{"text": SlackText(nt)}

@@ -26,6 +26,7 @@ func rolledBack() modelgate.Notification {
 		Summary:    "The canary was judged worse; all traffic is back on version 2.",
 		Details:    []string{"error rate 0.1% vs 0.1%"},
 		ReportPath: "/var/lib/modelgate/reports/20250115-101500-abcd.md",
+		Links:      modelgate.Links{Pipeline: "https://ci.example.com/runs/812", PR: "https://github.com/acme/forecast/pull/42"},
 	}
 }
 
@@ -71,6 +72,7 @@ func TestNotifier_Notify_Slack(t *testing.T) {
 		"*[modelgate] demand-forecast v3 rolled back*\n",
 		"all traffic is back on version 2.",
 		"- KS distance 0.41 &gt; 0.025 &lt;drift&gt;", // mrkdwn escapes
+		"Links:\n- Pipeline run: https://ci.example.com/runs/812\n- Pull request: https://github.com/acme/forecast/pull/42\n",
 		"Report: /var/lib/modelgate/reports/20250115-101500-abcd.md",
 	} {
 		if !strings.Contains(text, want) {
@@ -93,6 +95,11 @@ func TestNotifier_Notify_JSON(t *testing.T) {
 	want := webhook.Payload{
 		Kind: "rolled_back", Title: "demand-forecast v3 rolled back", Summary: nt.Summary, Details: nt.Details,
 		ReportPath: nt.ReportPath, Text: nt.Text(), Promotion: nt.Promotion,
+		Links: []modelgate.Link{{Name: "pipeline", Title: "Pipeline run", URL: "https://ci.example.com/runs/812"},
+			{Name: "pr", Title: "Pull request", URL: "https://github.com/acme/forecast/pull/42"}},
+	}
+	if !strings.Contains(p.Text, "- Pull request: https://github.com/acme/forecast/pull/42") {
+		t.Errorf("text lacks the links:\n%s", p.Text)
 	}
 	if diff := cmp.Diff(want, p); diff != "" {
 		t.Errorf("payload (-want +got):\n%s", diff)
@@ -160,4 +167,23 @@ func mustNew(t *testing.T, o webhook.Options) *webhook.Notifier {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// Probe connects to the webhook's host and sends no request.
+func TestNotifier_Probe(t *testing.T) {
+	srv, got := receiver(t, http.StatusOK, "ok")
+	n := mustNew(t, webhook.Options{URL: srv.URL + "/services/T000/B000/XXXX", Format: webhook.FormatSlack})
+	if err := n.Probe(context.Background()); err != nil {
+		t.Fatalf("Probe: %v", err)
+	}
+	select {
+	case r := <-got:
+		t.Errorf("Probe sent a request: %s %s", r.Method, r.Path)
+	default:
+	}
+	srv.Close()
+	err := n.Probe(context.Background())
+	if modelgate.ErrorCode(err) != modelgate.EUNAVAILABLE || strings.Contains(err.Error(), "XXXX") {
+		t.Errorf("Probe of a closed server = %v, want EUNAVAILABLE without the URL's path", err)
+	}
 }

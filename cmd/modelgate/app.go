@@ -44,8 +44,10 @@ type app struct {
 	audit    *audit.Log
 	deployer modelgate.Deployer
 	metrics  modelgate.MetricsSource
-	receiver *payload.Receiver  // KServe payload logger sink, when configured
-	notifier modelgate.Notifier // e-mail and webhooks; nil when none are configured
+	prom     *promsrc.MetricsSource // Prometheus, on KServe
+	receiver *payload.Receiver      // KServe payload logger sink, when configured
+	notifier modelgate.Notifier     // e-mail and webhooks; nil when none are configured
+	ticketer modelgate.Ticketer     // incident tickets (GitHub, Jira); nil when none is configured
 	logger   *slog.Logger
 }
 
@@ -66,6 +68,12 @@ func openApp(cfg *Config, logger *slog.Logger) (*app, error) {
 		a.Close()
 		return nil, err
 	}
+	t, err := cfg.ticketer()
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.ticketer = t
 	return a, nil
 }
 
@@ -229,7 +237,7 @@ func (a *app) openPrometheus(kd *kserve.Deployer) error {
 		if err != nil {
 			return err
 		}
-		a.metrics = src
+		a.metrics, a.prom = src, src
 		if a.cfg.Payload.Listen != "" {
 			a.receiver = a.newReceiver(kd)
 			a.metrics = payload.MetricsSource{Metrics: src, Receiver: a.receiver}
@@ -290,20 +298,41 @@ func (a *app) serviceAs(actor string, progress func(promotion.Event)) *promotion
 	c := a.cfg
 	return &promotion.Service{
 		Registry: a.registry, Deployer: a.deployer, Metrics: a.metrics, Store: a.store, Audit: a.audit,
-		Judge:    a.judge(),
-		Gates:    a.gates(),
-		Records:  report.Files{Changelog: c.path(c.Records.Changelog), ReportsDir: c.path(c.Records.Reports)},
-		Policy:   a.policy(),
-		Mode:     a.mode(),
-		Notifier: a.notifier, ReportPath: c.path(c.Records.Reports),
-		CacheDir:   filepath.Join(c.path(c.State.Dir), "artifacts"),
-		Owner:      lease.Self(),
-		HolderGone: lease.Gone,
-		Actor:      actor,
-		ConfigHash: c.hash(),
-		Progress:   drillCrash(progress),
-		Logger:     a.logger,
+		Judge:           a.judge(),
+		Gates:           a.gates(),
+		Records:         a.files(),
+		Policy:          a.policy(),
+		AlertRules:      c.alertRules(),
+		Ticketer:        a.ticketer,
+		PostMortems:     a.files(),
+		EffectiveConfig: c.effective(),
+		Mode:            a.mode(),
+		Notifier:        a.notifier, ReportPath: c.path(c.Records.Reports),
+		MonitoringChecks: a.monitoringChecks,
+		CacheDir:         filepath.Join(c.path(c.State.Dir), "artifacts"),
+		Owner:            lease.Self(),
+		HolderGone:       lease.Gone,
+		Actor:            actor,
+		ConfigHash:       c.hash(),
+		Progress:         drillCrash(progress),
+		Logger:           a.logger,
 	}
+}
+
+// monitoringChecks are the platform's checks of model's alert rules for
+// the preconditions: on KServe the PrometheusRule and whether Prometheus
+// loaded it; the local platform has no Prometheus to check.
+func (a *app) monitoringChecks(ctx context.Context, model string) []modelgate.MonitoringCheck {
+	kd, ok := a.deployer.(*kserve.Deployer)
+	if !ok {
+		return []modelgate.MonitoringCheck{{Name: "alert rules", Status: modelgate.MonitoringSkipped,
+			Detail: "the local platform has no Prometheus to hold alert rules; judge.Alerts evaluates the same conditions on the gateway's figures, for a post-deployment watch not built yet"}}
+	}
+	checks := []modelgate.MonitoringCheck{kd.CheckAlertRules(ctx, model)}
+	if a.prom != nil {
+		checks = append(checks, a.prom.CheckRulesLoaded(ctx, model))
+	}
+	return checks
 }
 
 func (a *app) mode() promotion.Mode {
@@ -344,7 +373,17 @@ func (a *app) policy() promotion.Policy {
 	p.RequiredTags, p.RequiredApprovals = c.Preconditions.RequiredTags, c.Preconditions.RequiredApprovals
 	p.AllowMissingDigest = c.Preconditions.AllowMissingDigest
 	p.FourEyes = c.Preconditions.FourEyes
+	p.AuthorTag, p.AuthorMayApprove, p.ApprovalMaxAge = c.Preconditions.AuthorTag, c.Preconditions.AuthorMayApprove, c.Preconditions.ApprovalMaxAge.D()
+	p.Links, p.RegistryURI = c.Records.Links, c.registryURI()
+	p.Monitoring = c.Preconditions.Monitoring
+	c.bakePolicy(&p)
 	return p
+}
+
+// files are the records on disk: changelog, reports, post-mortems.
+func (a *app) files() report.Files {
+	c := a.cfg
+	return report.Files{Changelog: c.path(c.Records.Changelog), ReportsDir: c.path(c.Records.Reports), PostMortemsDir: c.path(c.Records.PostMortems)}
 }
 
 func (a *app) gates() []modelgate.Gate {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -18,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/promotion"
 )
 
 // Config is modelgate.yaml. Every field has the playbook's default; see
@@ -40,6 +42,9 @@ type Config struct {
 	Preconditions PreconditionsConfig `yaml:"preconditions"`
 	Records       RecordsConfig       `yaml:"records"`
 	Server        ServerConfig        `yaml:"server" json:"-"` // not part of a promotion's configuration hash
+	Alerts        AlertsConfig        `yaml:"alerts"`
+	Bake          BakeConfig          `yaml:"bake"`
+	Incidents     IncidentsConfig     `yaml:"incidents"`
 
 	dir  string // the config file's directory; relative paths are relative to it
 	file string // the file read; "" when none was found and the defaults apply
@@ -296,7 +301,33 @@ type PreconditionsConfig struct {
 	AllowMissingDigest bool     `yaml:"allow_missing_digest"`
 	// FourEyes: one person approves a version for one role only, and not a
 	// version whose promotion they start (promotion.Policy.FourEyes).
-	FourEyes bool `yaml:"four_eyes"`
+	FourEyes         bool     `yaml:"four_eyes"`
+	AuthorTag        string   `yaml:"author_tag"`         // version tag naming the author; "" turns the author rule off
+	AuthorMayApprove bool     `yaml:"author_may_approve"` // the author may approve their own version
+	ApprovalMaxAge   Duration `yaml:"approval_max_age"`   // older approvals no longer count; 0: never expire
+	Monitoring       string   `yaml:"monitoring"`         // error, warn or off: a missing dashboard, alert rules or notifier
+}
+
+// AlertsConfig is the playbook's post-deployment alerts (step 8): the
+// levels `modelgate alerts` writes into Prometheus rules, and the local
+// platform's own evaluation (judge.Alerts) uses.
+type AlertsConfig struct {
+	ErrorRate       float64           `yaml:"error_rate"`
+	LatencyP95      Duration          `yaml:"latency_p95"`
+	DriftPSI        float64           `yaml:"drift_psi"`
+	MinRequests     int64             `yaml:"min_requests"`
+	MinDriftSamples int64             `yaml:"min_drift_samples"`
+	For             Duration          `yaml:"for"`
+	RateWindow      Duration          `yaml:"rate_window"`
+	Severity        string            `yaml:"severity"`
+	Labels          map[string]string `yaml:"labels"`      // on every alert (routing)
+	RuleLabels      map[string]string `yaml:"rule_labels"` // on the PrometheusRule object (the Prometheus's ruleSelector)
+}
+
+// thresholds are the alert levels.
+func (c AlertsConfig) thresholds() modelgate.AlertThresholds {
+	return modelgate.AlertThresholds{ErrorRate: c.ErrorRate, LatencyP95: c.LatencyP95.D(), DriftPSI: c.DriftPSI,
+		MinRequests: c.MinRequests, MinDriftSamples: c.MinDriftSamples}
 }
 
 type RecordsConfig struct {
@@ -307,6 +338,10 @@ type RecordsConfig struct {
 	// here, default MODELGATE_AUDIT_KEY). Neither set: an unkeyed trail.
 	AuditKeyFile string `yaml:"audit_key_file"`
 	AuditKeyEnv  string `yaml:"audit_key_env"`
+	PostMortems  string `yaml:"postmortems"` // post-mortem bundles of rollbacks
+	// Links are URL templates of a promotion's links (pipeline, mlflow,
+	// dashboard, pr, ticket); a version's link.<name> tag wins.
+	Links map[string]string `yaml:"links"`
 }
 
 // ServerConfig is `modelgate server`: where it listens and whose bearer
@@ -352,10 +387,16 @@ func defaultConfig() *Config {
 		Evaluation: EvaluationConfig{Target: "units_sold", Task: "regression", Threshold: 0.5, Protocol: "v1",
 			BatchSize: 100, Tolerance: 0.01, CompareProduction: true, RecentRequests: 500},
 		Preconditions: PreconditionsConfig{RequiredTags: []string{"git_sha", "dataset_version", "approver"},
-			RequiredApprovals: []string{"data_science_lead", "compliance_officer"}},
-		Records: RecordsConfig{Audit: ".modelgate/audit.jsonl", Changelog: "CHANGELOG.md", Reports: ".modelgate/reports", AuditKeyEnv: "MODELGATE_AUDIT_KEY"},
-		Server:  ServerConfig{Listen: "127.0.0.1:8095", AdminTokenEnv: "MODELGATE_SERVER_ADMIN_TOKEN"},
-		dir:     ".",
+			RequiredApprovals: []string{"data_science_lead", "compliance_officer"}, AuthorTag: "author", ApprovalMaxAge: Duration(7 * 24 * time.Hour),
+			Monitoring: "warn"},
+		Records: RecordsConfig{Audit: ".modelgate/audit.jsonl", Changelog: "CHANGELOG.md", Reports: ".modelgate/reports", AuditKeyEnv: "MODELGATE_AUDIT_KEY",
+			PostMortems: ".modelgate/postmortems"},
+		Bake:      defaultBakeConfig(),
+		Incidents: IncidentsConfig{PostMortemDue: Duration(24 * time.Hour)},
+		Alerts: AlertsConfig{ErrorRate: 0.01, LatencyP95: Duration(300 * time.Millisecond), DriftPSI: 0.2, MinRequests: 100, MinDriftSamples: 1000,
+			For: Duration(5 * time.Minute), RateWindow: Duration(5 * time.Minute), Severity: "page"},
+		Server: ServerConfig{Listen: "127.0.0.1:8095", AdminTokenEnv: "MODELGATE_SERVER_ADMIN_TOKEN"},
+		dir:    ".",
 	}
 }
 
@@ -533,6 +574,8 @@ func (c *Config) validate() error {
 	check(c.Evaluation.RecentRequests >= 0, "evaluation.recent_requests: expected a number of requests ≥ 0 (0 turns it off)")
 	check(c.Evaluation.Task == "regression" || c.Evaluation.Task == "classification", "evaluation.task: expected regression or classification, got %q", c.Evaluation.Task)
 	check(c.Evaluation.Protocol == "v1" || c.Evaluation.Protocol == "v2", "evaluation.protocol: expected v1 or v2, got %q", c.Evaluation.Protocol)
+	errs = append(append(append(errs, c.Preconditions.check()...), c.Records.checkLinks()...), c.Alerts.check()...)
+	errs = append(append(errs, c.Bake.check()...), c.Incidents.check()...)
 	for _, p := range c.Smoke.Protocols {
 		check(p == "v1" || p == "v2", "smoke.protocols: expected v1 and/or v2, got %q", p)
 	}
@@ -548,6 +591,61 @@ func (c *Config) validate() error {
 		return errors.New(strings.Join(errs, "\n  "))
 	}
 	return nil
+}
+
+// check checks the preconditions block's new keys.
+func (p PreconditionsConfig) check() []string {
+	var errs []string
+	if !slices.Contains([]string{"error", "warn", "off"}, p.Monitoring) {
+		errs = append(errs, fmt.Sprintf("preconditions.monitoring: expected error, warn or off, got %q", p.Monitoring))
+	}
+	if p.ApprovalMaxAge < 0 {
+		errs = append(errs, "preconditions.approval_max_age: expected a duration ≥ 0 like 168h (0: approvals never expire)")
+	}
+	return errs
+}
+
+// checkLinks checks records.links: known names, valid templates.
+func (r RecordsConfig) checkLinks() []string {
+	var errs []string
+	for name, t := range r.Links {
+		if !slices.Contains(modelgate.LinkNames(), name) {
+			errs = append(errs, fmt.Sprintf("records.links.%s: not a link name; expected %s", name, strings.Join(modelgate.LinkNames(), ", ")))
+		} else if err := promotion.CheckLinkTemplate(t); err != nil {
+			errs = append(errs, fmt.Sprintf("records.links.%s: %v", name, err))
+		}
+	}
+	slices.Sort(errs)
+	return errs
+}
+
+// check checks the alerts block's ranges.
+func (c AlertsConfig) check() []string {
+	var errs []string
+	check := func(ok bool, msg string) {
+		if !ok {
+			errs = append(errs, msg)
+		}
+	}
+	check(c.ErrorRate > 0 && c.ErrorRate < 1, fmt.Sprintf("alerts.error_rate: expected a share of requests in (0, 1) like 0.01, got %v", c.ErrorRate))
+	check(c.LatencyP95 > 0, "alerts.latency_p95: expected a positive duration like 300ms")
+	check(c.DriftPSI > 0, fmt.Sprintf("alerts.drift_psi: expected a positive PSI like 0.2, got %v", c.DriftPSI))
+	check(c.MinRequests >= 1 && c.MinDriftSamples >= 1, "alerts.min_requests, alerts.min_drift_samples: expected at least 1")
+	check(c.For > 0 && c.RateWindow >= Duration(time.Minute), "alerts.for, alerts.rate_window: expected positive durations, the rate window at least 1m, like 5m")
+	check(c.Severity != "", "alerts.severity: expected a label value like page")
+	return errs
+}
+
+// registryURI is the registry's address for link templates
+// ({registry_uri}): MLflow's tracking URI; "" for the local registry.
+func (c *Config) registryURI() string {
+	if c.Registry.Type != "mlflow" {
+		return ""
+	}
+	if c.Registry.URI != "" {
+		return c.Registry.URI
+	}
+	return os.Getenv("MLFLOW_TRACKING_URI")
 }
 
 // path resolves a configured path against the config file's directory.

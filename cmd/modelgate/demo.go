@@ -161,12 +161,14 @@ func startDemoGateway(ctx context.Context, dir string) (srv *gateway.Server, dat
 }
 
 const demoConfig = `# Written by modelgate demo. The playbook's defaults, with a short canary
-# window so the demo ends in a couple of minutes.
+# window and bake (the watch after the rollout; 24h by default) so the demo
+# ends in a couple of minutes.
 model: demand-forecast
 registry: {type: local, path: ./registry}
 platform: {type: local, listen: %s, admin_listen: %s, admin_token_file: ./.modelgate/admin-token, state: ./.modelgate/gateway.json}
 state: {dir: ./.modelgate}
 canary: {percent: 10, window: %s, interval: 2s, extension: 20s}
+bake: {duration: 20s, first_hour: 20s}
 evaluation: {dataset: ./example/data/ground_truth.csv, target: units_sold}
 records: {audit: ./.modelgate/audit.jsonl, changelog: ./CHANGELOG.md, reports: ./reports}
 `
@@ -224,7 +226,7 @@ func seedDemo(ctx context.Context, a *app, dir string) error {
 			return fmt.Errorf("register example version %s: %w", v.Version, err)
 		}
 		for _, ap := range v.Approvals {
-			if err := approve(ctx, a, &modelgate.Approval{Model: mv.Name, Version: mv.Version, Role: ap.Role, By: ap.By, At: time.Now().UTC()}); err != nil {
+			if err := approve(ctx, a, mv.Name, mv.Version, ap.Role, ap.By); err != nil {
 				return err
 			}
 		}

@@ -32,6 +32,13 @@ type drillWorld struct {
 
 func newDrillWorld(t *testing.T, canary string) *drillWorld {
 	t.Helper()
+	return newDrillWorldWith(t, canary, "", "bake: {duration: 0s}\n")
+}
+
+// newDrillWorldWith is newDrillWorld with more configuration: platform
+// keys (", key: value" in its flow mapping) and top-level YAML lines.
+func newDrillWorldWith(t *testing.T, canary, platform, more string) *drillWorld {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("the drills run the real binary through whole promotions")
 	}
@@ -44,8 +51,8 @@ func newDrillWorld(t *testing.T, canary string) *drillWorld {
 		t.Fatal(err)
 	}
 	w.config = filepath.Join(w.dir, "modelgate.yaml")
-	cfg := fmt.Sprintf("model: demand-forecast\nplatform: {type: local, listen: %s, admin_listen: %s}\ncanary: %s\nsmoke: {count: 5, warmup: 1}\n",
-		w.listen, freeAddr(t), canary)
+	cfg := fmt.Sprintf("model: demand-forecast\nplatform: {type: local, listen: %s, admin_listen: %s%s}\ncanary: %s\nsmoke: {count: 5, warmup: 1}\n",
+		w.listen, freeAddr(t), platform, canary) + more
 	if err := os.WriteFile(w.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +122,7 @@ func (w *drillWorld) register(t *testing.T, version, stage string) {
 		"--tag", "git_sha=drill"+version, "--tag", "dataset_version=d1", "--tag", "approver=ops")
 	if stage == "Staging" {
 		for _, role := range []string{"data_science_lead", "compliance_officer"} {
-			w.cli(t, 0, "approve", "demand-forecast", "--version", version, "--role", role, "--by", "ops")
+			w.cli(t, 0, "approve", "demand-forecast", "--version", version, "--role", role, "--by", approverOf[role])
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/kserve/kservetest"
 	"github.com/modelgate/modelgate/mlmodel"
+	promsrc "github.com/modelgate/modelgate/prometheus"
 	"github.com/modelgate/modelgate/prometheus/prometheustest"
 )
 
@@ -52,7 +53,17 @@ func TestPromoteOnKServe(t *testing.T) {
 	c.KServe.SetURL(func(ns, name string) string { return dp.URL + "/" + ns + "/" + name })
 	exp := httptest.NewServer(&revisionExporter{c: c.KServe, namespace: "mlops", name: "demand-forecast"})
 	t.Cleanup(exp.Close)
-	prom := prometheustest.Start(t, strings.TrimPrefix(exp.URL, "http://"))
+	// The rules the prometheus-operator would load into Prometheus from the
+	// PrometheusRule `modelgate alerts --apply` writes.
+	m, err := promsrc.MetricsFor("knative", promsrc.Metrics{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := m.Rules(promsrc.RuleTarget{Model: "demand-forecast", Version: "1", Service: "demand-forecast", Namespace: "mlops"}, promsrc.RuleOptions{}).YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom := prometheustest.StartWithRules(t, strings.TrimPrefix(exp.URL, "http://"), rules)
 
 	w := &cliWorld{dir: dir, config: filepath.Join(dir, "modelgate.yaml")}
 	cfg := fmt.Sprintf(`model: demand-forecast
@@ -69,6 +80,9 @@ canary: {percent: 10, window: 6s, interval: 1s, extension: 10s, min_requests: 10
 judge: {type: thresholds}
 staging: {timeout: 30s}
 smoke: {count: 10, warmup: 1}
+bake: {duration: 0s}
+preconditions: {monitoring: error}
+records: {links: {dashboard: "https://grafana.example.com/d/serving?var-model={model}"}}
 `, c.Kubeconfig, prom)
 	if err := os.WriteFile(w.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -78,15 +92,30 @@ smoke: {count: 10, warmup: 1}
 	for _, v := range []string{"2", "3"} {
 		w.register(t, v, "Staging", full...)
 		for _, role := range []string{"data_science_lead", "compliance_officer"} {
-			w.run(t, 0, "approve", "demand-forecast", "--version", v, "--role", role, "--by", "ada")
+			w.run(t, 0, "approve", "demand-forecast", "--version", v, "--role", role, "--by", approverOf[role])
 		}
 	}
 
 	w.run(t, 0, "deploy", "demand-forecast", "--version", "1")
 	mustServe(t, c, w, "1")
 
-	w.run(t, 0, "promote", "demand-forecast", "--version", "2")
+	// preconditions.monitoring: error refuses a promotion without the
+	// model's PrometheusRule; modelgate alerts --apply puts it there.
+	if out := runErr(t, w, 1, "promote", "demand-forecast", "--version", "2"); !strings.Contains(out,
+		"monitoring is not in place (preconditions.monitoring: error): alert rules: no PrometheusRule mlops/demand-forecast-modelgate") {
+		t.Fatalf("promote without alert rules: %s", out)
+	}
+	if out := w.run(t, 0, "alerts", "demand-forecast", "--apply"); !strings.Contains(out, "applied PrometheusRule mlops/demand-forecast-modelgate: 3 alerts for demand-forecast version 1") {
+		t.Fatalf("alerts --apply: %s", out)
+	}
+	var promote struct{ Report string }
+	if err := json.Unmarshal([]byte(w.run(t, 0, "promote", "demand-forecast", "--version", "2", "-o", "json")), &promote); err != nil {
+		t.Fatal(err)
+	}
 	mustServe(t, c, w, "2")
+	wantReport(t, promote.Report, "- ok alert rules: PrometheusRule mlops/demand-forecast-modelgate, written for version 1",
+		"- ok alert rules loaded by Prometheus: Prometheus at "+prom+" evaluates group modelgate.demand-forecast",
+		"- ok dashboard: https://grafana.example.com/d/serving?var-model=demand-forecast")
 
 	var res struct {
 		Promotion modelgate.Promotion
@@ -100,6 +129,19 @@ smoke: {count: 10, warmup: 1}
 	}
 	mustServe(t, c, w, "2")
 	mustEvidence(t, strings.TrimSuffix(res.Report, ".md")+".json")
+}
+
+func wantReport(t *testing.T, path string, want ...string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range want {
+		if !strings.Contains(string(b), w) {
+			t.Errorf("report %s lacks %q:\n%s", path, w, b)
+		}
+	}
 }
 
 // mustServe checks production's InferenceService, as the API server holds

@@ -138,7 +138,7 @@ Try it with nothing installed:  modelgate demo`,
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	root.AddCommand(newPromoteCmd(g), newRollbackCmd(g), newAbortCmd(g), newStatusCmd(g), newApproveCmd(g), newAuditCmd(g),
 		newRegistryCmd(g), newServeCmd(g), newDeployCmd(g), newDemoCmd(g), newUICmd(g), newVersionCmd(g), newReplayCmd(g))
-	root.AddCommand(newServerCmd(g), newGrafanaCmd(g))
+	root.AddCommand(newServerCmd(g), newGrafanaCmd(g), newAlertsCmd(g), newBakeCmd(g), newSummaryCmd(g))
 	return root
 }
 

@@ -84,14 +84,28 @@ func TestUsageAndConfigErrors(t *testing.T) {
 	if err := os.WriteFile(negative, []byte("canary:\n  percent: 150\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	badLinks := filepath.Join(dir, "links.yaml")
+	if err := os.WriteFile(badLinks, []byte("records:\n  links: {pipline: 'https://ci/{git_sha}', pr: 'github/{pr'}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badAlerts := filepath.Join(dir, "alerts.yaml")
+	if err := os.WriteFile(badAlerts, []byte("alerts: {error_rate: 1.5}\npreconditions: {monitoring: loud}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
 		code int
 		want string
 	}{
+		{"BadAlerts", []string{"--config", badAlerts, "status"}, 2, "alerts.error_rate: expected a share of requests in (0, 1) like 0.01, got 1.5"},
+		{"BadMonitoring", []string{"--config", badAlerts, "status"}, 2, `preconditions.monitoring: expected error, warn or off, got "loud"`},
+		{"BadLinkName", []string{"--config", badLinks, "status"}, 2, "records.links.pipline: not a link name; expected pipeline, mlflow, dashboard, pr, ticket"},
+		{"BadLinkTemplate", []string{"--config", badLinks, "status"}, 2, `records.links.pr: unbalanced braces in "github/{pr"`},
 		{"PromoteWithoutVersion", []string{"promote", "m"}, 2, "promote needs --version"},
 		{"UnknownCommand", []string{"promot"}, 2, "unknown command"},
+		{"RevokeWithoutReason", []string{"approve", "m", "--revoke", "--version", "2", "--role", "r"}, 2, "approve --revoke needs --version, --role and --reason"},
+		{"RevokeWithBy", []string{"approve", "m", "--revoke", "--version", "2", "--role", "r", "--reason", "x", "--by", "ada"}, 2, "approve --revoke takes no --by"},
 		{"UnknownFlag", []string{"status", "--bogus"}, 2, "unknown flag"},
 		{"BadOutput", []string{"status", "-o", "yaml"}, 2, "--output must be text or json"},
 		{"UnknownKey", []string{"--config", bad, "status"}, 2, `field windw is not a known key of canary`},

@@ -16,7 +16,7 @@ import (
 
 func newPromoteCmd(g *globals) *cobra.Command {
 	var version, reason, server string
-	var resume, accept bool
+	var resume, accept, watchBake bool
 	var window time.Duration
 	var percent int
 	cmd := &cobra.Command{
@@ -35,7 +35,12 @@ one more extension; --resume --accept --reason TEXT promotes it on that person's
 word (the judge's figures at that moment, who and why go into the audit trail); and
 'modelgate abort MODEL --reason TEXT' rolls it back.
 
-Exit codes: 0 promoted; 3 rolled back (the canary was judged worse and production
+After the rollout the new version is baked (watched against the alerts for
+bake.duration, default 24h; see 'modelgate bake --help'): promote returns once
+the bake has begun, saying until when and who must watch it, unless
+--watch-bake watches it here to its end.
+
+Exit codes: 0 promoted (and baking); 3 rolled back (the canary was judged worse and production
 is back on the previous version); 1 error or failed gate (state is consistent; the
 message says what to do next); 2 usage or configuration error.`,
 		Example: `  modelgate promote demand-forecast --version 7
@@ -69,7 +74,7 @@ message says what to do next); 2 usage or configuration error.`,
 			if err := cfg.validate(); err != nil {
 				return configErrorf("%v", err)
 			}
-			return g.promote(cmd.Context(), cfg, args[0], version, resume, acceptReason(accept, reason))
+			return g.promote(cmd.Context(), cfg, args[0], version, resume, acceptReason(accept, reason), watchBake)
 		},
 	}
 	cmd.Flags().StringVar(&version, "version", "", "registry version to promote (must be in Staging)")
@@ -78,6 +83,7 @@ message says what to do next); 2 usage or configuration error.`,
 	cmd.Flags().StringVar(&reason, "reason", "", "with --accept: why (required)")
 	cmd.Flags().DurationVar(&window, "window", 0, "canary window (overrides canary.window)")
 	cmd.Flags().IntVar(&percent, "percent", 0, "canary traffic percent (overrides canary.percent)")
+	cmd.Flags().BoolVar(&watchBake, "watch-bake", false, "after the rollout, watch the bake here until it ends (default: return once it has begun)")
 	addServerFlag(cmd, &server)
 	return cmd
 }
@@ -90,7 +96,7 @@ func acceptReason(accept bool, reason string) string {
 	return reason
 }
 
-func (g *globals) promote(ctx context.Context, cfg *Config, model, version string, resume bool, accept string) error {
+func (g *globals) promote(ctx context.Context, cfg *Config, model, version string, resume bool, accept string, watchBake bool) error {
 	a, err := openApp(cfg, g.warnings())
 	if err != nil {
 		return err
@@ -100,6 +106,7 @@ func (g *globals) promote(ctx context.Context, cfg *Config, model, version strin
 		return err
 	}
 	svc := a.service(g.progress())
+	svc.DetachBake = !watchBake
 	var p *modelgate.Promotion
 	switch {
 	case accept != "":
@@ -143,7 +150,27 @@ func stopped(ctx context.Context, svc *promotion.Service, p *modelgate.Promotion
 // outcome prints how a promotion ended and turns it into an exit code.
 func (g *globals) outcome(ctx context.Context, svc *promotion.Service, p *modelgate.Promotion, cfg *Config) error {
 	reportPath := filepath.Join(cfg.path(cfg.Records.Reports), p.ID+".md")
+	if p.Outcome == modelgate.OutcomeNone && p.Step == modelgate.StepBake {
+		return g.baking(ctx, svc, p, reportPath)
+	}
 	return g.ended(p, reportPath, func() string { return failedStep(ctx, svc, p) })
+}
+
+// baking prints a promotion whose version is in production and whose bake
+// goes on without this process: exit 0, and who must watch it.
+func (g *globals) baking(ctx context.Context, svc *promotion.Service, p *modelgate.Promotion, reportPath string) error {
+	st, err := svc.Bake(ctx, p.Model)
+	if err != nil {
+		return err
+	}
+	if g.json() {
+		return g.printJSON(map[string]any{"promotion": p, "report": reportPath, "state": "baking", "bake_until": st.Until})
+	}
+	fmt.Fprintf(g.stdout, "%s version %s: PROMOTED, baking until %s (promotion %s)\n", p.Model, p.Version, st.Until.Local().Format(time.DateTime), p.ID)
+	fmt.Fprintf(g.stdout, "  - Production serves version %s. Until the bake ends it is watched against the alerts and version %s's baseline, and rolled back if an alert fires.\n", p.Version, p.Previous)
+	fmt.Fprintf(g.stdout, "  - Keep it watched: `modelgate bake %s --watch` (or run `modelgate server`); `modelgate bake %s` shows it.\n", p.Model, p.Model)
+	fmt.Fprintf(g.stdout, "report: %s\n", reportPath)
+	return nil
 }
 
 // ended prints an ended promotion and its report's path and turns its

@@ -31,6 +31,7 @@ func newCLIWorld(t *testing.T) *cliWorld {
 platform: {type: local, listen: %s, admin_listen: %s}
 canary: {percent: 50, window: 5s, interval: 1s, extension: 10s, min_requests: 20}
 smoke: {count: 10, warmup: 1}
+bake: {duration: 0s} # the watch after the rollout has its own tests (bake_test.go)
 `, w.listen, admin)
 	if err := os.WriteFile(w.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -57,6 +58,10 @@ func (w *cliWorld) register(t *testing.T, version, stage string, tags ...string)
 }
 
 // The commands a user types, in the order the README gives them: register,
+// approverOf names a different person for each required role: one person
+// cannot fill two.
+var approverOf = map[string]string{"data_science_lead": "ada", "compliance_officer": "tom"}
+
 // approve, deploy the first version, promote the next, check, roll back.
 func TestPromoteCommand(t *testing.T) {
 	w := newCLIWorld(t)
@@ -71,7 +76,7 @@ func TestPromoteCommand(t *testing.T) {
 		t.Fatalf("unapproved promotion: %s", out)
 	}
 	for _, role := range []string{"data_science_lead", "compliance_officer"} {
-		w.run(t, 0, "approve", "demand-forecast", "--version", "2", "--role", role, "--by", "ada")
+		w.run(t, 0, "approve", "demand-forecast", "--version", "2", "--role", role, "--by", approverOf[role])
 	}
 	traffic, err := startTraffic(context.Background(), w.listen, "demand-forecast", filepath.Join(w.dir, "example", "data", "live_requests.csv"), 150)
 	if err != nil {
@@ -110,4 +115,45 @@ func runErr(t *testing.T, w *cliWorld, wantCode int, args ...string) string {
 		t.Fatalf("modelgate %s: exit %d, want %d: %s", strings.Join(args, " "), code, wantCode, stderr)
 	}
 	return stderr
+}
+
+// approve's rules from the command line: a misspelled role is refused
+// naming the configured ones, a revoked approval stops a promotion, and
+// both are in the audit trail with who ran the command.
+func TestApproveCommand(t *testing.T) {
+	w := newCLIWorld(t)
+	full := []string{"git_sha=abc", "dataset_version=d1", "approver=ada", "author=eve"}
+	w.register(t, "1", "Production", full...)
+	w.register(t, "2", "Staging", full...)
+	w.run(t, 0, "deploy", "demand-forecast", "--version", "1")
+	t.Setenv("MODELGATE_ACTOR", "operator")
+	for _, tc := range []struct{ args, want string }{
+		{"--role complaince_officer --by tom", `role "complaince_officer" is not an approval role; preconditions.required_approvals names data_science_lead, compliance_officer`},
+		{"--role compliance_officer --by eve", "eve is the author of demand-forecast version 2 (tag author) and may not approve it"},
+		{"--role compliance_officer --by tbd", `the approver's name "tbd" is a placeholder`},
+	} {
+		if out := runErr(t, w, 1, append([]string{"approve", "demand-forecast", "--version", "2"}, strings.Fields(tc.args)...)...); !strings.Contains(out, tc.want) {
+			t.Errorf("approve %s: %s, want %q", tc.args, out, tc.want)
+		}
+	}
+	for _, role := range []string{"data_science_lead", "compliance_officer"} {
+		w.run(t, 0, "approve", "demand-forecast", "--version", "2", "--role", role, "--by", approverOf[role])
+	}
+	if out := runErr(t, w, 1, "approve", "demand-forecast", "--version", "2", "--role", "compliance_officer", "--by", "ada"); !strings.Contains(out, "one person cannot fill two roles") {
+		t.Errorf("second role: %s", out)
+	}
+	w.run(t, 0, "approve", "demand-forecast", "--revoke", "--version", "2", "--role", "compliance_officer", "--reason", "licence unclear")
+	if out := runErr(t, w, 1, "promote", "demand-forecast", "--version", "2"); !strings.Contains(out, "was revoked by operator") {
+		t.Errorf("promote after the revocation: %s", out)
+	}
+	trail, err := os.ReadFile(filepath.Join(w.dir, ".modelgate", "audit.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"actor":"operator","actor_source":"env:MODELGATE_ACTOR","action":"approval","model":"demand-forecast","version":"2","outcome":"refused"`,
+		`"action":"approval.revoke","model":"demand-forecast","version":"2","outcome":"revoked","detail":"role compliance_officer: the compliance_officer's approval by tom revoked: licence unclear"`} {
+		if !strings.Contains(string(trail), want) {
+			t.Errorf("audit trail lacks %s", want)
+		}
+	}
 }

@@ -71,7 +71,18 @@ func (g *globals) remotePromote(ctx context.Context, c *httpapi.Client, model, v
 // follow prints a server's promotion's progress until it ends, then its
 // outcome with promote's exit codes.
 func (g *globals) follow(ctx context.Context, c *httpapi.Client, p *modelgate.Promotion) error {
-	end, err := c.FollowPromotion(ctx, p.ID, 0, g.progress())
+	fctx, baked := context.WithCancel(ctx)
+	defer baked()
+	progress := g.progress()
+	end, err := c.FollowPromotion(fctx, p.ID, 0, func(e modelgate.Event) {
+		progress(e)
+		if e.Step == modelgate.StepBake {
+			baked() // the server watches the bake; a pipeline need not wait a day
+		}
+	})
+	if err != nil && fctx.Err() != nil && ctx.Err() == nil {
+		return g.remoteBaking(ctx, c, p.ID)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return modelgate.Errorf(modelgate.EUNAVAILABLE, "stopped following promotion %s; it runs on in the server (`modelgate status %s --server %s`)", p.ID, p.Model, c.URL)
@@ -91,6 +102,24 @@ func (g *globals) remoteOutcome(ctx context.Context, c *httpapi.Client, p *model
 		}
 		return failedStepOf(steps, p)
 	})
+}
+
+// remoteBaking prints a server's promotion whose bake has begun.
+func (g *globals) remoteBaking(ctx context.Context, c *httpapi.Client, id string) error {
+	p, _, err := c.Promotion(ctx, id)
+	if err != nil {
+		return err
+	}
+	if p.Outcome != modelgate.OutcomeNone {
+		return g.remoteOutcome(ctx, c, p)
+	}
+	if g.json() {
+		return g.printJSON(map[string]any{"promotion": p, "state": "baking"})
+	}
+	fmt.Fprintf(g.stdout, "%s version %s: PROMOTED, baking in the server (promotion %s)\n", p.Model, p.Version, p.ID)
+	fmt.Fprintf(g.stdout, "  - Production serves version %s; the server watches it against the alerts and rolls it back if one fires.\n", p.Version)
+	fmt.Fprintf(g.stdout, "  - `modelgate status %s --server %s` shows it.\n", p.Model, c.URL)
+	return nil
 }
 
 // remoteAbort asks the server to end model's unfinished promotion and

@@ -104,6 +104,7 @@ func (m *serverMain) Run(ctx context.Context) error {
 		return err
 	}
 	defer m.runner.Close()
+	go m.sendSummaries(ctx, logger, time.Hour)
 	m.Addr = ln.Addr().String()
 	fmt.Fprintf(m.stderr, "modelgate server on http://%s (dashboard at /, API under /api/v1/, %d token(s); /metrics, /healthz, /readyz)\n", m.Addr, tokens.Len())
 	if m.Ready != nil {
@@ -114,6 +115,24 @@ func (m *serverMain) Run(ctx context.Context) error {
 	// the shutdown.
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
 	return serveUntilDone(ctx, hs, ln)
+}
+
+// sendSummaries sends the daily summaries that are due, now and every
+// period until ctx ends (each day's summary is sent once, so the period
+// only bounds how late one is).
+func (m *serverMain) sendSummaries(ctx context.Context, logger *slog.Logger, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		if _, err := m.app.serviceAs("modelgate-server", nil).DailySummaries(ctx, ""); err != nil && ctx.Err() == nil {
+			logger.Warn("daily summaries", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // handler wires the runner, the metrics and the API.

@@ -107,6 +107,7 @@ func printModelStatus(g *globals, ms *modelgate.ModelStatus) {
 		for _, s := range ms.Steps {
 			fmt.Fprintf(g.stdout, "    %-13s %s\n", s.Step, s.Outcome)
 		}
+		printPreconditions(g, ms)
 		printWindow(g, ms.Window)
 	}
 	fmt.Fprintln(g.stdout)
@@ -129,5 +130,18 @@ func printWindow(g *globals, w *modelgate.WindowEvidence) {
 	}
 	for _, n := range w.Judgement.NotJudged {
 		fmt.Fprintf(g.stdout, "    not judged: %s\n", n)
+	}
+}
+
+// printPreconditions shows the active promotion's links and what its
+// monitoring check found missing.
+func printPreconditions(g *globals, ms *modelgate.ModelStatus) {
+	for _, l := range ms.Links {
+		fmt.Fprintf(g.stdout, "  %s: %s\n", l.Title, l.URL)
+	}
+	if m := ms.Monitoring; m != nil {
+		for _, p := range m.Problems() {
+			fmt.Fprintf(g.stdout, "  monitoring missing (preconditions.monitoring: %s): %s\n", m.Mode, p)
+		}
 	}
 }

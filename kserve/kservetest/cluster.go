@@ -22,8 +22,16 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// KServeModule is where the real CRDs come from.
-const KServeModule = "github.com/kserve/kserve@v0.20.0"
+// KServeModule is where the real InferenceService (and the test
+// VirtualService) CRDs come from; PrometheusOperatorModule the
+// PrometheusRule CRD (its example/prometheus-operator-crd directory).
+const (
+	KServeModule             = "github.com/kserve/kserve@v0.20.0"
+	PrometheusOperatorModule = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
+)
+
+// PrometheusRule is the prometheus-operator's PrometheusRule resource.
+var PrometheusRule = schema.GroupVersionResource{Group: "monitoring.coreos.com", Version: "v1", Resource: "prometheusrules"}
 
 // The identity deploy/rbac.yaml grants: modelgate's service account.
 const (
@@ -53,7 +61,8 @@ type Cluster struct {
 	stop  context.CancelFunc
 }
 
-// Start starts etcd and the API server, installs the CRDs, creates the
+// Start starts etcd and the API server, installs the CRDs (InferenceService,
+// the test VirtualService, PrometheusRule), creates the
 // playbook's namespaces (mlops-staging, mlops) and service accounts
 // (mlops/modelgate, kserve-sa in both), applies deploy/rbac.yaml and runs
 // the fake controller. ErrNotInstalled (wrapped) when the binaries are
@@ -65,30 +74,35 @@ func Start() (*Cluster, error) {
 			return nil, fmt.Errorf("%w: no %s in %s: run scripts/kube-bin (or set KUBEBUILDER_ASSETS)", ErrNotInstalled, b, assets)
 		}
 	}
-	mod, err := kserveModuleDir()
-	if err != nil {
-		return nil, err
+	var crds []string
+	for _, m := range []struct{ module, file string }{
+		{KServeModule, "config/crd/full/serving.kserve.io_inferenceservices.yaml"},
+		{KServeModule, "test/crds/istio_virtualservice.yaml"},
+		{PrometheusOperatorModule, "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml"},
+	} {
+		dir, err := moduleDir(m.module)
+		if err != nil {
+			return nil, err
+		}
+		crds = append(crds, filepath.Join(dir, m.file))
 	}
 	plane, err := startControlPlane(assets)
 	if err != nil {
 		return nil, fmt.Errorf("start the test control plane: %w", err)
 	}
 	c := &Cluster{plane: plane}
-	if err := c.setup(mod); err != nil {
+	if err := c.setup(crds); err != nil {
 		_ = c.Stop()
 		return nil, err
 	}
 	return c, nil
 }
 
-func (c *Cluster) setup(kserveModule string) error {
+func (c *Cluster) setup(crds []string) error {
 	if err := c.connect(); err != nil {
 		return err
 	}
-	err := c.installCRDs(
-		filepath.Join(kserveModule, "config/crd/full/serving.kserve.io_inferenceservices.yaml"),
-		filepath.Join(kserveModule, "test/crds/istio_virtualservice.yaml"))
-	if err != nil {
+	if err := c.installCRDs(crds...); err != nil {
 		return err
 	}
 	if err := c.CreateNamespaces("mlops-staging", "mlops"); err != nil {
@@ -177,19 +191,19 @@ func ModuleRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// kserveModuleDir fetches the kserve module through the Go module proxy
+// moduleDir fetches a module (path@version) through the Go module proxy
 // (cached in GOMODCACHE) and returns its directory.
-func kserveModuleDir() (string, error) {
-	cmd := exec.Command("go", "mod", "download", "-json", KServeModule)
+func moduleDir(module string) (string, error) {
+	cmd := exec.Command("go", "mod", "download", "-json", module)
 	cmd.Dir = os.TempDir() // outside modelgate's module: go.mod stays untouched
 	cmd.Env = append(os.Environ(), "GOFLAGS=", "GOWORK=off")
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("go mod download %s: %v", KServeModule, err)
+		return "", fmt.Errorf("go mod download %s: %v", module, err)
 	}
 	var m struct{ Dir, Error string }
 	if err := json.Unmarshal(out, &m); err != nil || m.Dir == "" {
-		return "", fmt.Errorf("go mod download %s: %s %v", KServeModule, m.Error, err)
+		return "", fmt.Errorf("go mod download %s: %s %v", module, m.Error, err)
 	}
 	return m.Dir, nil
 }

@@ -1,6 +1,7 @@
 // Package prometheustest runs a real Prometheus (the Debian package, or
 // $MODELGATE_PROMETHEUS) for tests: Start scrapes one target every second
-// and returns the base URL of its HTTP API. It is imported by tests only.
+// and returns the base URL of its HTTP API; Promtool finds promtool. It is
+// imported by tests only.
 package prometheustest
 
 import (
@@ -23,20 +24,22 @@ import (
 // binary it skips tb (fails it under MODELGATE_REQUIRE_INTEGRATION=1).
 func Start(tb testing.TB, target string) string {
 	tb.Helper()
-	bin := os.Getenv("MODELGATE_PROMETHEUS")
-	if bin == "" {
-		bin = "prometheus"
-	}
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		msg := fmt.Sprintf("Prometheus not found (%s): install it with scripts/prometheus-install, or set MODELGATE_PROMETHEUS", bin)
-		if os.Getenv("MODELGATE_REQUIRE_INTEGRATION") == "1" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
-	}
+	return StartWithRules(tb, target, nil)
+}
+
+// StartWithRules is Start with a rules file (rule_files), when rules is
+// not nil.
+func StartWithRules(tb testing.TB, target string, rules []byte) string {
+	tb.Helper()
+	path := binary(tb, "MODELGATE_PROMETHEUS", "prometheus")
 	dir := tb.TempDir()
 	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n- job_name: exporter\n  static_configs:\n  - targets: [%q]\n", target)
+	if rules != nil {
+		cfg += "rule_files: [rules.yaml]\n"
+		if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), rules, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
 		tb.Fatal(err)
 	}
@@ -65,6 +68,33 @@ func Start(tb testing.TB, target string) string {
 		return resp.StatusCode == 200
 	})
 	return base
+}
+
+// Promtool returns the path of promtool (Debian's prometheus package has
+// it; $MODELGATE_PROMTOOL names another). Without it tb skips, or fails
+// under MODELGATE_REQUIRE_INTEGRATION=1.
+func Promtool(tb testing.TB) string {
+	tb.Helper()
+	return binary(tb, "MODELGATE_PROMTOOL", "promtool")
+}
+
+// binary finds $env, else name, on PATH; skips tb without it (fails it
+// under MODELGATE_REQUIRE_INTEGRATION=1).
+func binary(tb testing.TB, env, name string) string {
+	tb.Helper()
+	bin := os.Getenv(env)
+	if bin == "" {
+		bin = name
+	}
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		msg := fmt.Sprintf("%s not found (%s): install Prometheus with scripts/prometheus-install, or set %s", name, bin, env)
+		if os.Getenv("MODELGATE_REQUIRE_INTEGRATION") == "1" {
+			tb.Fatal(msg)
+		}
+		tb.Skip(msg)
+	}
+	return path
 }
 
 // WaitFor polls ok every 200ms and fails tb if it is not true within d.
