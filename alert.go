@@ -7,8 +7,8 @@ import (
 
 // The playbook's post-deployment alerts (step 8), by name: Prometheus's
 // rules (the prometheus package) and modelgate's own evaluation of the
-// local platform's figures (judge.Alerts) use the same names and
-// thresholds.
+// local platform's figures (the bake's rules, judge.BakeRules) use the
+// same names and thresholds.
 const (
 	AlertErrorRate  = "ModelErrorRateHigh"  // error rate > 1%
 	AlertLatencyP95 = "ModelLatencyP95High" // latency p95 > 300 ms
@@ -41,14 +41,6 @@ type AlertThresholds struct {
 // DefaultAlertThresholds returns the playbook's alert levels.
 func DefaultAlertThresholds() AlertThresholds {
 	return AlertThresholds{ErrorRate: 0.01, LatencyP95: 300 * time.Millisecond, DriftPSI: 0.2, MinRequests: 100, MinDriftSamples: 1000}
-}
-
-// AlertState is one alert's state on a period's figures, with the reason in
-// plain words.
-type AlertState struct {
-	Name   string `json:"name"` // AlertErrorRate, AlertLatencyP95 or AlertDrift
-	Firing bool   `json:"firing"`
-	Reason string `json:"reason"`
 }
 
 // OrDefaults returns t with every zero field set to its default.

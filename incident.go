@@ -76,3 +76,23 @@ func retryAfter(err error) time.Duration {
 	}
 	return 0
 }
+
+// PostMortem is what a rolled-back promotion's post-mortem bundle holds.
+type PostMortem struct {
+	Promotion *Promotion
+	Steps     []*StepRecord
+	// Audit is the promotion's audit entries, for the timeline.
+	Audit []AuditEntry
+	// Config is the effective configuration (secrets are never in it: the
+	// configuration names environment variables and files).
+	Config []byte
+	Due    time.Time
+	// Ticket is the incident ticket, once opened.
+	Ticket *Ticket
+}
+
+// PostMortems writes a post-mortem bundle as a directory and an archive.
+// It must be idempotent per promotion. Implementations: report.Files.
+type PostMortems interface {
+	PostMortem(ctx context.Context, pm PostMortem) (dir, archive string, err error)
+}

@@ -201,7 +201,9 @@ func (s *Service) bakeLook(ctx context.Context, p *modelgate.Promotion, ev *mode
 	ev.Alerts, ev.Pending = s.AlertRules.Evaluate(look, ev.Pending)
 	ev.Total, ev.Looks, ev.MetricFailures, ev.Error = &total, ev.Looks+1, 0, ""
 	ev.Series = append(ev.Series, modelgate.SeriesPoint{At: now, Production: recent.Figures()})
-	s.emit(p, bakeProgress(ev, recent, now), nil)
+	// Elapsed and Remaining tell followers the bake runs (a client of the
+	// server stops following here).
+	s.emit(p, bakeProgress(ev, recent, now), func(e *Event) { e.Elapsed, e.Remaining = now.Sub(ev.Started), max(ev.Until.Sub(now), time.Second) })
 	return nil
 }
 

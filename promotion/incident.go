@@ -10,26 +10,6 @@ import (
 	"github.com/modelgate/modelgate"
 )
 
-// PostMortem is what a rolled-back promotion's post-mortem bundle holds.
-type PostMortem struct {
-	Promotion *modelgate.Promotion
-	Steps     []*modelgate.StepRecord
-	// Audit is the promotion's audit entries, for the timeline.
-	Audit []modelgate.AuditEntry
-	// Config is the effective configuration (secrets are never in it: the
-	// configuration names environment variables and files).
-	Config []byte
-	Due    time.Time
-	// Ticket is the incident ticket, once opened.
-	Ticket *modelgate.Ticket
-}
-
-// PostMortems writes a post-mortem bundle as a directory and an archive.
-// It must be idempotent per promotion. Implementations: report.Files.
-type PostMortems interface {
-	PostMortem(ctx context.Context, pm PostMortem) (dir, archive string, err error)
-}
-
 // ticketTimeout bounds the ticket's opening, retries included.
 const ticketTimeout = 3 * time.Minute
 
@@ -88,7 +68,7 @@ func (s *Service) postMortemBundle(ctx context.Context, p *modelgate.Promotion, 
 	if err != nil {
 		return "", "", "read steps: " + err.Error()
 	}
-	pm := PostMortem{Promotion: p, Steps: steps, Config: s.EffectiveConfig, Due: due, Ticket: ticket}
+	pm := modelgate.PostMortem{Promotion: p, Steps: steps, Config: s.EffectiveConfig, Due: due, Ticket: ticket}
 	if r, ok := s.Audit.(modelgate.AuditReader); ok {
 		if pm.Audit, err = r.Entries(ctx, p.ID); err != nil {
 			s.logger().Warn("post-mortem bundle without the audit timeline", "promotion", p.ID, "err", err)

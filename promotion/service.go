@@ -87,7 +87,7 @@ type Service struct {
 	Records  Records          // changelog and reports; nil writes none
 	// PostMortems writes the post-mortem bundle of a rollback; nil writes
 	// none. EffectiveConfig is the configuration it records.
-	PostMortems     PostMortems
+	PostMortems     modelgate.PostMortems
 	EffectiveConfig []byte
 	Policy          Policy
 	Mode            Mode               // how the registry marks candidate and production; default StageMode

@@ -18,17 +18,16 @@ import (
 
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/chart"
-	"github.com/modelgate/modelgate/promotion"
 )
 
-var _ promotion.PostMortems = Files{}
+var _ modelgate.PostMortems = Files{}
 
-// PostMortem implements promotion.PostMortems: the bundle is the directory
+// PostMortem implements modelgate.PostMortems: the bundle is the directory
 // PostMortemsDir/<id> (README.md with the summary, timeline, figures over
 // time and the lessons-learned section to fill in; evidence.json;
 // audit.jsonl; figures.csv and charts; logs.txt; config.yaml) and the
 // archive PostMortemsDir/<id>.tar.gz of it. Writing it again replaces it.
-func (f Files) PostMortem(ctx context.Context, pm promotion.PostMortem) (string, string, error) {
+func (f Files) PostMortem(ctx context.Context, pm modelgate.PostMortem) (string, string, error) {
 	if f.PostMortemsDir == "" {
 		return "", "", nil
 	}
@@ -69,7 +68,7 @@ func (f Files) PostMortem(ctx context.Context, pm promotion.PostMortem) (string,
 }
 
 // bundleFiles are the bundle's files by name.
-func bundleFiles(pm promotion.PostMortem) (map[string][]byte, error) {
+func bundleFiles(pm modelgate.PostMortem) (map[string][]byte, error) {
 	p := pm.Promotion
 	files := map[string][]byte{}
 	ev, err := json.MarshalIndent(map[string]any{"promotion": p, "steps": pm.Steps, "post_mortem_due": pm.Due}, "", "  ")
@@ -120,7 +119,7 @@ func stepCharts(steps []*modelgate.StepRecord) ([]chart.Chart, error) {
 	return out, nil
 }
 
-func postMortemMarkdown(pm promotion.PostMortem, charts []chart.Chart) string {
+func postMortemMarkdown(pm modelgate.PostMortem, charts []chart.Chart) string {
 	p := pm.Promotion
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Post-mortem: %s version %s rolled back\n\n", p.Model, p.Version)
@@ -161,7 +160,7 @@ type event struct {
 }
 
 // timeline merges the steps and the audit entries in time order.
-func timeline(pm promotion.PostMortem) []event {
+func timeline(pm modelgate.PostMortem) []event {
 	var out []event
 	for _, s := range pm.Steps {
 		out = append(out, event{at: s.StartedAt, what: "step " + string(s.Step) + " began"})

@@ -326,7 +326,7 @@ func (a *app) monitoringChecks(ctx context.Context, model string) []modelgate.Mo
 	kd, ok := a.deployer.(*kserve.Deployer)
 	if !ok {
 		return []modelgate.MonitoringCheck{{Name: "alert rules", Status: modelgate.MonitoringSkipped,
-			Detail: "the local platform has no Prometheus to hold alert rules; judge.Alerts evaluates the same conditions on the gateway's figures, for a post-deployment watch not built yet"}}
+			Detail: "the local platform has no Prometheus to hold alert rules; the bake evaluates the same conditions on the gateway's own figures"}}
 	}
 	checks := []modelgate.MonitoringCheck{kd.CheckAlertRules(ctx, model)}
 	if a.prom != nil {

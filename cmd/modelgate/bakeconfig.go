@@ -124,7 +124,9 @@ func (c *Config) alertRules() judge.BakeRules {
 		r.Actions[name] = modelgate.AlertAction(action)
 	}
 	j := c.Judge
-	r.Drift.PSIAlert, r.Drift.WassersteinAlert, r.Drift.LInfAlert = j.PSIAlert, j.WassersteinAlert, j.LInfAlert
+	// ModelDriftHigh fires at alerts.drift_psi, as the Prometheus rule does;
+	// the other distances keep the canary judge's levels.
+	r.Drift.PSIAlert, r.Drift.WassersteinAlert, r.Drift.LInfAlert = th.DriftPSI, j.WassersteinAlert, j.LInfAlert
 	r.Drift.MinDriftSamples = th.MinDriftSamples
 	return r
 }

@@ -309,8 +309,8 @@ type PreconditionsConfig struct {
 }
 
 // AlertsConfig is the playbook's post-deployment alerts (step 8): the
-// levels `modelgate alerts` writes into Prometheus rules, and the local
-// platform's own evaluation (judge.Alerts) uses.
+// levels `modelgate alerts` writes into Prometheus rules, and the bake
+// (judge.BakeRules) applies to the figures modelgate reads itself.
 type AlertsConfig struct {
 	ErrorRate       float64           `yaml:"error_rate"`
 	LatencyP95      Duration          `yaml:"latency_p95"`

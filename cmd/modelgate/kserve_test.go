@@ -40,53 +40,11 @@ func TestPromoteOnKServe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs two canary windows against a test API server")
 	}
-	c, err := kservetest.Start()
-	kservetest.Check(t, err)
-	t.Cleanup(func() { _ = c.Stop() })
-
-	dir := t.TempDir()
-	if err := extractExample(filepath.Join(dir, "example")); err != nil {
-		t.Fatal(err)
-	}
-	dp := httptest.NewServer(&dataPlane{c: c, artifacts: filepath.Join(dir, "registry", "artifacts"), models: map[string]*mlmodel.Model{}})
-	t.Cleanup(dp.Close)
-	c.KServe.SetURL(func(ns, name string) string { return dp.URL + "/" + ns + "/" + name })
-	exp := httptest.NewServer(&revisionExporter{c: c.KServe, namespace: "mlops", name: "demand-forecast"})
-	t.Cleanup(exp.Close)
-	// The rules the prometheus-operator would load into Prometheus from the
-	// PrometheusRule `modelgate alerts --apply` writes.
-	m, err := promsrc.MetricsFor("knative", promsrc.Metrics{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rules, err := m.Rules(promsrc.RuleTarget{Model: "demand-forecast", Version: "1", Service: "demand-forecast", Namespace: "mlops"}, promsrc.RuleOptions{}).YAML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prom := prometheustest.StartWithRules(t, strings.TrimPrefix(exp.URL, "http://"), rules)
-
-	w := &cliWorld{dir: dir, config: filepath.Join(dir, "modelgate.yaml")}
-	cfg := fmt.Sprintf(`model: demand-forecast
-registry: {type: local, path: registry}
-platform:
-  type: kserve
-  kubeconfig: %s
-  model_format: lightgbm
-  storage_uri: [{from: "modelgate-artifacts:/", to: "s3://models/"}]
-  poll_interval: 100ms
-  canary_timeout: 30s
-metrics: {type: prometheus, url: %s, family: knative}
-canary: {percent: 10, window: 6s, interval: 1s, extension: 10s, min_requests: 100}
-judge: {type: thresholds}
-staging: {timeout: 30s}
-smoke: {count: 10, warmup: 1}
-bake: {duration: 0s}
+	exp := &revisionExporter{namespace: "mlops", name: "demand-forecast"}
+	c, w, prom := startKServeWorld(t, exp, `bake: {duration: 0s}
 preconditions: {monitoring: error}
 records: {links: {dashboard: "https://grafana.example.com/d/serving?var-model={model}"}}
-`, c.Kubeconfig, prom)
-	if err := os.WriteFile(w.config, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	full := []string{"git_sha=abc", "dataset_version=d1", "approver=ada"}
 	w.register(t, "1", "Production", full...)
 	for _, v := range []string{"2", "3"} {
@@ -129,6 +87,60 @@ records: {links: {dashboard: "https://grafana.example.com/d/serving?var-model={m
 	}
 	mustServe(t, c, w, "2")
 	mustEvidence(t, strings.TrimSuffix(res.Report, ".md")+".json")
+}
+
+// startKServeWorld is a real kube-apiserver with KServe's CRD and the fake
+// controller, the data plane and the per-revision metrics exp plays, a
+// real Prometheus scraping exp with the model's alert rules, and a CLI
+// configuration for them with more appended.
+func startKServeWorld(t *testing.T, exp *revisionExporter, more string) (*kservetest.Cluster, *cliWorld, string) {
+	t.Helper()
+	c, err := kservetest.Start()
+	kservetest.Check(t, err)
+	t.Cleanup(func() { _ = c.Stop() })
+
+	dir := t.TempDir()
+	if err := extractExample(filepath.Join(dir, "example")); err != nil {
+		t.Fatal(err)
+	}
+	dp := httptest.NewServer(&dataPlane{c: c, artifacts: filepath.Join(dir, "registry", "artifacts"), models: map[string]*mlmodel.Model{}})
+	t.Cleanup(dp.Close)
+	c.KServe.SetURL(func(ns, name string) string { return dp.URL + "/" + ns + "/" + name })
+	exp.c = c.KServe
+	expSrv := httptest.NewServer(exp)
+	t.Cleanup(expSrv.Close)
+	// The rules the prometheus-operator would load into Prometheus from the
+	// PrometheusRule `modelgate alerts --apply` writes.
+	m, err := promsrc.MetricsFor("knative", promsrc.Metrics{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := m.Rules(promsrc.RuleTarget{Model: "demand-forecast", Version: "1", Service: "demand-forecast", Namespace: "mlops"}, promsrc.RuleOptions{}).YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom := prometheustest.StartWithRules(t, strings.TrimPrefix(expSrv.URL, "http://"), rules)
+
+	w := &cliWorld{dir: dir, config: filepath.Join(dir, "modelgate.yaml")}
+	cfg := fmt.Sprintf(`model: demand-forecast
+registry: {type: local, path: registry}
+platform:
+  type: kserve
+  kubeconfig: %s
+  model_format: lightgbm
+  storage_uri: [{from: "modelgate-artifacts:/", to: "s3://models/"}]
+  poll_interval: 100ms
+  canary_timeout: 30s
+metrics: {type: prometheus, url: %s, family: knative}
+canary: {percent: 10, window: 6s, interval: 1s, extension: 10s, min_requests: 100}
+judge: {type: thresholds}
+staging: {timeout: 30s}
+smoke: {count: 10, warmup: 1}
+`, c.Kubeconfig, prom) + more
+	if err := os.WriteFile(w.config, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return c, w, prom
 }
 
 func wantReport(t *testing.T, path string, want ...string) {
@@ -307,6 +319,37 @@ func (p *dataPlane) model(ctx context.Context, ns, name string) (*mlmodel.Model,
 type revisionExporter struct {
 	c               *kservetest.Controller
 	namespace, name string
+
+	mu         sync.Mutex
+	faultSince map[string]time.Time // version -> when it began failing 30% of requests
+}
+
+// fail makes version's revisions fail 30% of their requests from now on:
+// a regression after the rollout.
+func (e *revisionExporter) fail(version string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.faultSince == nil {
+		e.faultSince = map[string]time.Time{}
+	}
+	e.faultSince[version] = time.Now()
+}
+
+// errors is how many of a revision's requests failed by now: 0.5%, 20%
+// for version 3, and 30% of those since a fault.
+func (e *revisionExporter) errors(rev kservetest.Revision, total float64) float64 {
+	e.mu.Lock()
+	since, faulty := e.faultSince[rev.Version]
+	e.mu.Unlock()
+	share := 0.005
+	if rev.Version == "3" {
+		share = 0.2
+	}
+	n := total * share
+	if faulty {
+		n += 200 * 0.3 * time.Since(since).Seconds()
+	}
+	return n
 }
 
 func (e *revisionExporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -318,11 +361,8 @@ func (e *revisionExporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		total := 200 * time.Since(rev.Created).Seconds()
-		errShare := 0.005
-		if rev.Version == "3" {
-			errShare = 0.2
-		}
-		for code, n := range map[string]float64{"200": total * (1 - errShare), "500": total * errShare} {
+		failed := e.errors(rev, total)
+		for code, n := range map[string]float64{"200": total - failed, "500": failed} {
 			lbl := fmt.Sprintf(`namespace_name=%q,revision_name=%q,service_name="%s-predictor",response_code=%q,response_code_class="%cxx"`, e.namespace, rev.Name, e.name, code, code[0])
 			fmt.Fprintf(&b, "revision_app_request_count{%s} %g\n", lbl, n)
 			for i, le := range les {
@@ -333,4 +373,46 @@ func (e *revisionExporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	fmt.Fprint(w, b.String())
+}
+
+// TestBakeOnKServe: a regression after the rollout on KServe (the real API
+// server, Prometheus scraping the revision's series) fires the error-rate
+// alert during the bake, and production goes back to the previous version
+// with a post-mortem bundle.
+func TestBakeOnKServe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a canary window and a bake against a test API server")
+	}
+	exp := &revisionExporter{namespace: "mlops", name: "demand-forecast"}
+	c, w, _ := startKServeWorld(t, exp, `bake: {duration: 10m, first_hour: 10m}
+alerts: {for: 3s, min_requests: 20}
+`)
+	full := []string{"git_sha=abc", "dataset_version=d1", "approver=ada"}
+	w.register(t, "1", "Production", full...)
+	w.register(t, "2", "Staging", full...)
+	for _, role := range []string{"data_science_lead", "compliance_officer"} {
+		w.run(t, 0, "approve", "demand-forecast", "--version", "2", "--role", role, "--by", approverOf[role])
+	}
+	w.run(t, 0, "deploy", "demand-forecast", "--version", "1")
+	var promote struct{ State string }
+	if err := json.Unmarshal([]byte(w.run(t, 0, "promote", "demand-forecast", "--version", "2", "-o", "json")), &promote); err != nil {
+		t.Fatal(err)
+	}
+	if promote.State != "baking" {
+		t.Fatalf("promote's state %q, want baking", promote.State)
+	}
+	mustServe(t, c, w, "2")
+
+	exp.fail("2")
+	var res struct{ Promotion modelgate.Promotion }
+	if err := json.Unmarshal([]byte(w.run(t, 3, "bake", "demand-forecast", "--watch", "-o", "json")), &res); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(res.Promotion.Reasons, " "), "an alert fired (ModelErrorRateHigh)") {
+		t.Fatalf("reasons %q", res.Promotion.Reasons)
+	}
+	mustServe(t, c, w, "1")
+	if bundles, _ := filepath.Glob(filepath.Join(w.dir, ".modelgate", "postmortems", "*.tar.gz")); len(bundles) != 1 {
+		t.Fatalf("post-mortem archives: %v", bundles)
+	}
 }

@@ -76,7 +76,7 @@ func (g *globals) follow(ctx context.Context, c *httpapi.Client, p *modelgate.Pr
 	progress := g.progress()
 	end, err := c.FollowPromotion(fctx, p.ID, 0, func(e modelgate.Event) {
 		progress(e)
-		if e.Step == modelgate.StepBake {
+		if e.Step == modelgate.StepBake && e.Remaining > 0 { // a look of a running bake
 			baked() // the server watches the bake; a pipeline need not wait a day
 		}
 	})
