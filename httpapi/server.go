@@ -28,6 +28,13 @@ type Server struct {
 	// Ready reports whether the store and the registry are reachable, for
 	// /readyz; nil is always ready.
 	Ready func(ctx context.Context) error
+	// Report renders a promotion as a self-contained HTML page, served to
+	// readers at /api/v1/promotions/{id}/report.html; nil answers 404.
+	Report func(p *modelgate.Promotion, steps []*modelgate.StepRecord) ([]byte, error)
+	// UI is served at every path the API does not own (the dashboard); it
+	// must serve only public assets, since it is reached without a token:
+	// the pages ask for one and call the API with it. Nil: 404.
+	UI http.Handler
 	// Registerer receives the API's request counter; Gatherer is served on
 	// /metrics. Nil: no metrics.
 	Registerer prometheus.Registerer
@@ -82,9 +89,14 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /api/v1/models/{model}/approvals", permApprove, s.approve)
 	s.handle(mux, "GET /api/v1/models/{model}/status", permRead, s.modelStatus)
 	s.handle(mux, "GET /api/v1/audit/verify", permRead, s.verifyAudit)
+	s.handle(mux, "GET /api/v1/whoami", permRead, s.whoami)
+	s.handle(mux, "GET /api/v1/promotions/{id}/report.html", permRead, s.report)
 	s.handle(mux, "/api/", permRead, func(http.ResponseWriter, *http.Request, *call) error {
 		return modelgate.Errorf(modelgate.ENOTFOUND, "no such API call; see the README's \"modelgate as a team service\"")
 	})
+	if s.UI != nil {
+		mux.Handle("/", s.UI)
+	}
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request, _ *call) error {

@@ -57,6 +57,13 @@ func (f Files) writeReport(p *modelgate.Promotion, steps []*modelgate.StepRecord
 			return err
 		}
 	}
+	page, err := HTML(p, steps)
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(filepath.Join(f.ReportsDir, p.ID+".html"), page); err != nil {
+		return err
+	}
 	return writeAtomic(f.ReportPath(p.ID), []byte(markdown(p, steps, p.ID+".")))
 }
 

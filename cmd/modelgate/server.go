@@ -20,6 +20,8 @@ import (
 	"github.com/modelgate/modelgate/httpapi"
 	"github.com/modelgate/modelgate/promexport"
 	"github.com/modelgate/modelgate/promotion"
+	"github.com/modelgate/modelgate/report"
+	"github.com/modelgate/modelgate/web"
 )
 
 func newServerCmd(g *globals) *cobra.Command {
@@ -29,7 +31,9 @@ func newServerCmd(g *globals) *cobra.Command {
 		Short: "Run modelgate as a team service: promotions as jobs behind a JSON API with tokens, /metrics",
 		Long: `Run promotions as jobs of a long-running process, with the same engine, state
 and audit trail as the CLI, behind a JSON API under /api/v1/ (bearer tokens with
-roles: viewer, operator, approver, admin), with /metrics, /healthz and /readyz.
+roles: viewer, operator, approver, admin), with /metrics, /healthz and /readyz,
+and a dashboard at / (it asks for a token, shows the promotions and their live
+canary charts, and offers accept, abort and approve to the roles that may).
 
 On start it resumes every unfinished promotion that no live process runs (a held
 one stays held for a person), and it looks again every 30 seconds. Stopping it
@@ -102,7 +106,7 @@ func (m *serverMain) Run(ctx context.Context) error {
 	defer m.runner.Close()
 	go m.sendSummaries(ctx, logger, time.Hour)
 	m.Addr = ln.Addr().String()
-	fmt.Fprintf(m.stderr, "modelgate server on http://%s (API under /api/v1/, %d token(s); /metrics, /healthz, /readyz)\n", m.Addr, tokens.Len())
+	fmt.Fprintf(m.stderr, "modelgate server on http://%s (dashboard at /, API under /api/v1/, %d token(s); /metrics, /healthz, /readyz)\n", m.Addr, tokens.Len())
 	if m.Ready != nil {
 		close(m.Ready)
 	}
@@ -153,6 +157,7 @@ func (m *serverMain) handler(tokens *httpapi.Tokens, logger *slog.Logger) (http.
 	api := httpapi.NewServer(m.runner, tokens, auditLog)
 	api.Registerer, api.Gatherer, api.Logger = reg, reg, logger
 	api.Ready, api.VerifyAudit = m.ready, m.verifyAudit
+	api.UI, api.Report = web.Dashboard(), report.HTML
 	return api.Handler()
 }
 
