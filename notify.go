@@ -30,6 +30,7 @@ type Notification struct {
 	Summary    string     // one or two sentences for a person, e.g. the decision
 	Details    []string   // further lines: metrics, checks, what to do next
 	ReportPath string     // the promotion's report, where there is one (the incident link)
+	ReportHTML string     // the same report as one self-contained HTML page with its charts
 	Links      Links      // the promotion's links (pipeline run, MLflow, dashboard, PR, ticket); zero when none are known
 }
 
@@ -95,6 +96,9 @@ func (n Notification) Text() string {
 	writeList(&b, "Links", links)
 	if n.ReportPath != "" {
 		fmt.Fprintf(&b, "\nReport: %s\n", n.ReportPath)
+	}
+	if n.ReportHTML != "" {
+		fmt.Fprintf(&b, "Report with charts (HTML): %s\n", n.ReportHTML)
 	}
 	return b.String()
 }

@@ -65,6 +65,7 @@ func notification() modelgate.Notification {
 		Summary:    "The canary was judged worse.",
 		Details:    []string{"error rate 0.1% vs 0.1%"},
 		ReportPath: "reports/p1.md",
+		ReportHTML: "reports/p1.html",
 	}
 }
 
@@ -248,6 +249,7 @@ Links:
 - Approval ticket: https://jira.example.com/browse/OPS-7
 
 Report: reports/p1.md
+Report with charts (HTML): reports/p1.html
 `
 	if diff := cmp.Diff(want, n.Text()); diff != "" {
 		t.Errorf("Text (-want +got):\n%s", diff)

@@ -28,6 +28,7 @@ func (s *Service) notifyLines(ctx context.Context, p *modelgate.Promotion, kind,
 	n := modelgate.Notification{Kind: kind, Promotion: p, Summary: summary, Details: details, Links: s.links(ctx, p)}
 	if s.ReportPath != "" {
 		n.ReportPath = filepath.Join(s.ReportPath, p.ID+".md")
+		n.ReportHTML = filepath.Join(s.ReportPath, p.ID+".html")
 	}
 	if _, err := s.Notifier.Notify(ctx, n); err != nil {
 		s.logger().Warn("notification failed", "promotion", p.ID, "kind", kind, "err", err)

@@ -42,6 +42,7 @@ type Payload struct {
 	Summary    string               `json:"summary,omitempty"`
 	Details    []string             `json:"details,omitempty"`
 	ReportPath string               `json:"report_path,omitempty"`
+	ReportHTML string               `json:"report_html,omitempty"`
 	Links      []modelgate.Link     `json:"links,omitempty"` // the promotion's links, in order
 	Text       string               `json:"text"`            // the whole notification as plain text
 	Promotion  *modelgate.Promotion `json:"promotion"`
@@ -155,7 +156,7 @@ func (n *Notifier) Notify(ctx context.Context, nt modelgate.Notification) (bool,
 func (n *Notifier) body(nt modelgate.Notification) ([]byte, error) {
 	var v any = Payload{
 		Kind: nt.Kind, Title: nt.Title(), Summary: nt.Summary, Details: nt.Details,
-		ReportPath: nt.ReportPath, Links: nt.Links.List(), Text: nt.Text(), Promotion: nt.Promotion,
+		ReportPath: nt.ReportPath, ReportHTML: nt.ReportHTML, Links: nt.Links.List(), Text: nt.Text(), Promotion: nt.Promotion,
 	}
 	if n.format == FormatSlack {
 		v = map[string]string{"text": SlackText(nt)}
