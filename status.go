@@ -16,6 +16,8 @@ type ModelStatus struct {
 	Steps    []*StepRecord `json:"steps,omitempty"`
 	// Window is the active promotion's last look at its canary.
 	Window *WindowEvidence `json:"window,omitempty"`
+	// Bake is the active promotion's bake at its last look, while it bakes.
+	Bake *BakeEvidence `json:"bake,omitempty"`
 	// Links and Monitoring are what the active promotion's preconditions
 	// resolved and found.
 	Links      []Link              `json:"links,omitempty"`

@@ -38,6 +38,9 @@ func (s *Service) activeStatus(ctx context.Context, ms *modelgate.ModelStatus, p
 	if w, ok := modelgate.FindEvidence[modelgate.WindowEvidence](ms.Steps); ok && w.Judgement != nil {
 		ms.Window = &w
 	}
+	if b, ok := modelgate.FindEvidence[modelgate.BakeEvidence](ms.Steps); ok && p.Step == modelgate.StepBake {
+		ms.Bake = &b
+	}
 	ms.Links = modelgate.LinksOf(ms.Steps).List()
 	if pre, ok := modelgate.FindEvidence[modelgate.PreconditionsEvidence](ms.Steps); ok {
 		ms.Monitoring = pre.Monitoring
@@ -58,7 +61,9 @@ func statusWarnings(ms *modelgate.ModelStatus) []string {
 	if t := ms.Traffic; t != nil && ms.Active == nil && t.Canary != "" {
 		w = append(w, fmt.Sprintf("production runs a canary of version %s with no promotion watching it", t.Canary))
 	}
-	if p := ms.Active; p != nil && ms.Runner == "" {
+	if p := ms.Active; p != nil && ms.Runner == "" && p.Step == modelgate.StepBake {
+		w = append(w, fmt.Sprintf("version %s is baking and nobody watches it: run `modelgate bake %s --watch` or `modelgate server`; `modelgate bake %s --end --reason TEXT` ends the bake", p.Version, p.Model, p.Model))
+	} else if p != nil && ms.Runner == "" {
 		state := "no process is running it: it crashed or was killed"
 		if p.Outcome == modelgate.OutcomeHeld {
 			state = "it is held for a person"

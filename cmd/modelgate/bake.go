@@ -159,16 +159,7 @@ func printBake(g *globals, st *promotion.BakeStatus, now time.Time) {
 	if e.Baseline != nil {
 		fmt.Fprintf(g.stdout, "  against version %s's baseline\n", p.Previous)
 	}
-	for _, al := range e.Alerts {
-		state := "ok"
-		switch {
-		case al.Firing:
-			state = "FIRING"
-		case al.Pending:
-			state = "pending"
-		}
-		fmt.Fprintf(g.stdout, "  %-30s %-8s %s\n", al.Name, state, al.Summary)
-	}
+	printAlerts(g, "  ", e.Alerts)
 	if e.Error != "" {
 		fmt.Fprintf(g.stdout, "  last look failed: %s\n", e.Error)
 	}

@@ -123,6 +123,9 @@ incidents: {post_mortem_due: 24h, github: {repo: acme/forecast, token_env: MODEL
 	if st := w.cli(t, 0, "bake", "demand-forecast"); !strings.Contains(st, "nobody watches it") {
 		t.Fatalf("bake shows no warning that nobody watches:\n%s", st)
 	}
+	if st := w.cli(t, 0, "status", "demand-forecast"); !strings.Contains(st, "baking until") || !strings.Contains(st, "is baking and nobody watches it") {
+		t.Fatalf("status does not show the bake:\n%s", st)
+	}
 
 	if err := os.WriteFile(fault, nil, 0o644); err != nil {
 		t.Fatal(err)

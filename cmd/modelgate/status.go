@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -109,6 +110,7 @@ func printModelStatus(g *globals, ms *modelgate.ModelStatus) {
 		}
 		printPreconditions(g, ms)
 		printWindow(g, ms.Window)
+		printBakeAlerts(g, ms.Bake)
 	}
 	fmt.Fprintln(g.stdout)
 }
@@ -143,5 +145,28 @@ func printPreconditions(g *globals, ms *modelgate.ModelStatus) {
 		for _, p := range m.Problems() {
 			fmt.Fprintf(g.stdout, "  monitoring missing (preconditions.monitoring: %s): %s\n", m.Mode, p)
 		}
+	}
+}
+
+// printBakeAlerts shows a running bake's end and alerts at its last look.
+func printBakeAlerts(g *globals, b *modelgate.BakeEvidence) {
+	if b == nil {
+		return
+	}
+	fmt.Fprintf(g.stdout, "  baking until %s (%d looks)\n", b.Until.Local().Format(time.DateTime), b.Looks)
+	printAlerts(g, "    ", b.Alerts)
+}
+
+// printAlerts prints each alert's state and what it sees.
+func printAlerts(g *globals, indent string, alerts []modelgate.Alert) {
+	for _, al := range alerts {
+		state := "ok"
+		switch {
+		case al.Firing:
+			state = "FIRING"
+		case al.Pending:
+			state = "pending"
+		}
+		fmt.Fprintf(g.stdout, "%s%-30s %-8s %s\n", indent, al.Name, state, al.Summary)
 	}
 }
