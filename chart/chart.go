@@ -1,17 +1,9 @@
 package chart
 
 import (
-	"bytes"
 	"fmt"
-	"image/color"
 	"sort"
 	"time"
-
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/modelgate/modelgate"
 )
@@ -35,14 +27,15 @@ type figure struct {
 // figures (ok false where it has none) and how it is dashed.
 type curve struct {
 	label string
-	dash  []vg.Length
-	width vg.Length
+	dash  string // stroke-dasharray; "" for solid
+	width float64
 	value func(modelgate.PointFigures) (float64, bool)
 }
 
-var (
-	dashed = []vg.Length{vg.Points(4), vg.Points(3)}
-	dotted = []vg.Length{vg.Points(1), vg.Points(2)}
+// Dashes: p50 and the error band dashed, p99 dotted.
+const (
+	dashed = "6 4"
+	dotted = "1.5 3"
 )
 
 // figures are the charts drawn from a series: the latency quantiles, the
@@ -53,20 +46,20 @@ func figures(points []modelgate.SeriesPoint) []figure {
 	out := []figure{
 		{name: "latency", title: "Latency (p50 dashed, p95, p99 dotted)", unit: "ms", lines: []curve{
 			{"p50", dashed, 1, func(f modelgate.PointFigures) (float64, bool) { return f.P50MS, has(f) && f.P50MS > 0 }},
-			{"p95", nil, 1.5, func(f modelgate.PointFigures) (float64, bool) { return f.P95MS, has(f) }},
+			{"p95", "", 1.5, func(f modelgate.PointFigures) (float64, bool) { return f.P95MS, has(f) }},
 			{"p99", dotted, 1, func(f modelgate.PointFigures) (float64, bool) { return f.P99MS, has(f) && f.P99MS > 0 }}}},
 		{name: "error_rate", title: "Error rate (dashed: 95% interval)", unit: "%", lines: []curve{
-			{"", nil, 1.5, func(f modelgate.PointFigures) (float64, bool) { return 100 * f.ErrorRate, has(f) }},
+			{"", "", 1.5, func(f modelgate.PointFigures) (float64, bool) { return 100 * f.ErrorRate, has(f) }},
 			{"low", dashed, 0.5, func(f modelgate.PointFigures) (float64, bool) { return 100 * f.ErrorLow, has(f) && f.ErrorHigh > 0 }},
 			{"high", dashed, 0.5, func(f modelgate.PointFigures) (float64, bool) { return 100 * f.ErrorHigh, has(f) && f.ErrorHigh > 0 }}}},
 		{name: "prediction_mean", title: "Mean prediction", lines: []curve{
-			{"", nil, 1.5, func(f modelgate.PointFigures) (float64, bool) { return f.PredictionMean, f.Predictions > 0 }}}},
+			{"", "", 1.5, func(f modelgate.PointFigures) (float64, bool) { return f.PredictionMean, f.Predictions > 0 }}}},
 		{name: "requests", title: "Requests measured", unit: "count", lines: []curve{
-			{"", nil, 1.5, func(f modelgate.PointFigures) (float64, bool) { return float64(f.Requests), true }}}},
+			{"", "", 1.5, func(f modelgate.PointFigures) (float64, bool) { return float64(f.Requests), true }}}},
 	}
 	for _, in := range driftInputs(points) {
 		out = append(out, figure{name: "drift_" + in, title: "Drift of " + in + " (1 = alert level)", unit: "share of the alert level", limit: 1,
-			lines: []curve{{"", nil, 1.5, func(f modelgate.PointFigures) (float64, bool) { v, ok := f.Drift[in]; return v, ok }}}})
+			lines: []curve{{"", "", 1.5, func(f modelgate.PointFigures) (float64, bool) { v, ok := f.Drift[in]; return v, ok }}}})
 	}
 	return out
 }
@@ -89,11 +82,12 @@ func driftInputs(points []modelgate.SeriesPoint) []string {
 	return out
 }
 
-// Colours: production in a dark neutral, the canary in an accent.
-var (
-	production = color.RGBA{R: 0x33, G: 0x33, B: 0x33, A: 0xff}
-	canary     = color.RGBA{R: 0xd9, G: 0x5f, B: 0x02, A: 0xff}
-	limitColor = color.RGBA{R: 0xb0, G: 0x00, B: 0x20, A: 0xff}
+// Colours: production in a dark neutral, the canary in an accent, an
+// alert level in red.
+const (
+	production = "#333333"
+	canary     = "#d95f02"
+	limitColor = "#b00020"
 )
 
 // Series draws every figure of points that has data, one chart each,
@@ -113,11 +107,11 @@ func Series(prefix string, start time.Time, points []modelgate.SeriesPoint) ([]C
 	return out, nil
 }
 
-func line(points []modelgate.SeriesPoint, start time.Time, c curve, of func(modelgate.SeriesPoint) modelgate.PointFigures) plotter.XYs {
-	var xy plotter.XYs
+func line(points []modelgate.SeriesPoint, start time.Time, c curve, of func(modelgate.SeriesPoint) modelgate.PointFigures) []point {
+	var xy []point
 	for _, p := range points {
-		if v, ok := c.value(of(p)); ok {
-			xy = append(xy, plotter.XY{X: p.At.Sub(start).Minutes(), Y: v})
+		if v, ok := c.value(of(p)); ok && !isBad(v) {
+			xy = append(xy, point{X: p.At.Sub(start).Minutes(), Y: v})
 		}
 	}
 	return xy
@@ -126,65 +120,38 @@ func line(points []modelgate.SeriesPoint, start time.Time, c curve, of func(mode
 // draw2 draws f's lines for production and the canary; ok is false when
 // no point has a value.
 func draw2(f figure, points []modelgate.SeriesPoint, start time.Time) (svg []byte, ok bool, err error) {
-	p := plot.New()
-	p.Title.Text = f.title
-	p.X.Label.Text = "minutes"
-	p.Y.Label.Text = f.unit
-	p.Y.Min = 0
-	p.Add(plotter.NewGrid())
+	c := &canvas{title: f.title, xLabel: "minutes", yLabel: f.unit}
 	arms := []struct {
-		name string
-		of   func(modelgate.SeriesPoint) modelgate.PointFigures
-		c    color.Color
+		name  string
+		of    func(modelgate.SeriesPoint) modelgate.PointFigures
+		color string
 	}{{"production", func(s modelgate.SeriesPoint) modelgate.PointFigures { return s.Production }, production},
 		{"canary", func(s modelgate.SeriesPoint) modelgate.PointFigures { return s.Canary }, canary}}
 	for _, arm := range arms {
 		named := false
-		for _, c := range f.lines {
-			xy := line(points, start, c, arm.of)
+		for _, cv := range f.lines {
+			xy := line(points, start, cv, arm.of)
 			if len(xy) == 0 {
 				continue
 			}
-			l, err := plotter.NewLine(xy)
-			if err != nil {
-				return nil, false, err
-			}
-			l.Color, l.Width, l.Dashes = arm.c, vg.Points(float64(c.width)), c.dash
-			p.Add(l)
+			c.paths = append(c.paths, path{points: xy, color: arm.color, width: cv.width, dash: cv.dash})
 			if !named {
-				p.Legend.Add(arm.name, l)
+				c.legend = append(c.legend, legendEntry{label: arm.name, color: arm.color})
 				named = true
 			}
-			ok = true
 		}
 	}
-	if !ok {
+	if len(c.paths) == 0 {
 		return nil, false, nil
 	}
 	if f.limit > 0 {
-		if err := addLimit(p, f.limit, points, start); err != nil {
-			return nil, false, err
-		}
+		end := points[len(points)-1].At.Sub(start).Minutes()
+		c.paths = append(c.paths, path{points: []point{{0, f.limit}, {end, f.limit}}, color: limitColor, width: 1, dash: dashed})
+		c.legend = append(c.legend, legendEntry{label: "alert level", color: limitColor, dash: dashed})
 	}
-	p.Legend.Top = true
-	cv := vgsvg.New(7*vg.Inch, 2.8*vg.Inch)
-	p.Draw(draw.New(cv))
-	var b bytes.Buffer
-	if _, err := cv.WriteTo(&b); err != nil {
-		return nil, false, err
-	}
-	return b.Bytes(), true, nil
+	return c.svg(), true, nil
 }
 
-// addLimit draws the alert level across the series' time span.
-func addLimit(p *plot.Plot, limit float64, points []modelgate.SeriesPoint, start time.Time) error {
-	end := points[len(points)-1].At.Sub(start).Minutes()
-	l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: limit}, {X: end, Y: limit}})
-	if err != nil {
-		return err
-	}
-	l.Color, l.Width, l.Dashes = limitColor, vg.Points(1), dashed
-	p.Add(l)
-	p.Legend.Add("alert level", l)
-	return nil
-}
+// isBad reports a value that cannot be drawn.
+func isBad(v float64) bool { return v != v || v > 1e300 || v < -1e300 }
+
