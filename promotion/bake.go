@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -244,12 +245,25 @@ func bakeProgress(ev *modelgate.BakeEvidence, recent modelgate.RevisionStats, no
 			pending = append(pending, a.Summary)
 		}
 	}
-	msg := fmt.Sprintf("bake look %d: %d requests since the last look, error rate %.2f%%, p95 %.0f ms; %s left",
-		ev.Looks, recent.Requests, 100*recent.ErrorRate(), recent.LatencyMS.P95, ev.Until.Sub(now).Round(time.Minute))
+	left := ev.Until.Sub(now).Round(time.Second)
+	if left > time.Hour {
+		left = left.Round(time.Minute)
+	}
+	msg := fmt.Sprintf("bake look %d: %d requests since the last look, error rate %.2f%%, p95 %s ms; %s left",
+		ev.Looks, recent.Requests, 100*recent.ErrorRate(), msText(recent.LatencyMS.P95), max(left, 0))
 	if len(pending) > 0 {
 		msg += "; watching: " + strings.Join(pending, " ")
 	}
 	return msg
+}
+
+// msText writes milliseconds with a decimal below 10 ms, where the local
+// gateway's latencies are.
+func msText(ms float64) string {
+	if ms < 10 {
+		return strconv.FormatFloat(ms, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(ms, 'f', 0, 64)
 }
 
 // firedAlerts records every alert that began firing at this look (once per
