@@ -204,7 +204,7 @@ func checkDeployment(t *testing.T, d *unstructured.Unstructured) {
 	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
 	c := containers[0].(map[string]any)
 	for path, want := range map[string]any{
-		"args":                                   []any{"server", "--config", "/etc/modelgate/modelgate.yaml"},
+		"args":                                   []any{"server", "--config", "/etc/modelgate/config/modelgate.yaml"},
 		"image":                                  "modelgate:dev",
 		"livenessProbe.httpGet.path":             "/healthz",
 		"readinessProbe.httpGet.path":            "/readyz",

@@ -133,6 +133,8 @@ func checkFiles(t *testing.T, files map[string]file, bin []byte) {
 		t.Errorf("modelgate owned by %d, want root (the user it runs as cannot change it)", f.hdr.Uid)
 	case !bytes.Equal(f.data, bin):
 		t.Error("the image's modelgate differs from the binary built")
+	default:
+		runFromImage(t, f.data)
 	}
 	if p := string(files["etc/passwd"].data); !strings.Contains(p, "nonroot:x:65532:65532:") || strings.Contains(p, ":x:0:") {
 		t.Errorf("/etc/passwd %q: want the non-root user 65532 and no root", p)
@@ -170,6 +172,23 @@ func checkLayout(t *testing.T, dir string, want v1.Image) {
 	}
 	if d, _ := img.Digest(); d != wantDigest {
 		t.Errorf("OCI layout image %s, tarball's %s", d, wantDigest)
+	}
+}
+
+// runFromImage runs the image's binary (`modelgate version`) here, as the
+// image's entrypoint would: no shell, no libraries.
+func runFromImage(t *testing.T, bin []byte) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "modelgate")
+	if err := os.WriteFile(path, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS != "linux" {
+		return
+	}
+	out, err := exec.Command(path, "version").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "modelgate") {
+		t.Errorf("the image's modelgate version: %v\n%s", err, out)
 	}
 }
 
