@@ -64,6 +64,9 @@ func mustCluster(tb testing.TB) *kservetest.Cluster {
 // the binary's path.
 func mustModelgate(tb testing.TB) string {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("builds modelgate")
+	}
 	shared.binOnce.Do(func() {
 		if shared.binDir, shared.binErr = os.MkdirTemp("", "modelgate-deploy-test"); shared.binErr != nil {
 			return
