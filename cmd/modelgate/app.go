@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/modelgate/modelgate/mlflow"
 	"github.com/modelgate/modelgate/mlmodel"
 	"github.com/modelgate/modelgate/payload"
+	"github.com/modelgate/modelgate/postgres"
 	promsrc "github.com/modelgate/modelgate/prometheus"
 	"github.com/modelgate/modelgate/promotion"
 	"github.com/modelgate/modelgate/report"
@@ -35,7 +37,7 @@ import (
 type app struct {
 	cfg      *Config
 	regDB    *sqlite.DB
-	stateDB  *sqlite.DB
+	stateDB  interface{ Close() error } // the store's database, sqlite or postgres; nil until opened
 	registry interface {
 		modelgate.Registry
 		modelgate.Registrar
@@ -98,6 +100,42 @@ func (a *app) openRegistry() error {
 	return configErrorf("registry.type: %q is not supported; expected local or mlflow", a.cfg.Registry.Type)
 }
 
+// openStore opens the PromotionStore state.type names.
+func (a *app) openStore() error {
+	switch t := a.cfg.State.Type; t {
+	case "sqlite":
+		dir := a.cfg.path(a.cfg.State.Dir)
+		db := sqlite.NewDB(filepath.Join(dir, "state.db"))
+		if err := db.Open(); err != nil {
+			return fmt.Errorf("open the promotion state at %s: %w", dir, err)
+		}
+		a.stateDB, a.store = db, sqlite.NewPromotionStore(db)
+		return nil
+	case "postgres":
+		env := a.cfg.State.DSNEnv
+		dsn := os.Getenv(env)
+		if dsn == "" {
+			return configErrorf("state.type postgres: the environment variable %s (state.dsn_env) is empty; set it to the connection string, e.g. postgres://modelgate@db:5432/modelgate", env)
+		}
+		// openApp has no context of its own; this one bounds connecting
+		// and migrating, not the store's later use.
+		ctx, cancel := context.WithTimeout(context.Background(), postgresOpenTimeout)
+		defer cancel()
+		db := postgres.NewDB(dsn)
+		if err := db.Open(ctx); err != nil {
+			return fmt.Errorf("open the promotion state in PostgreSQL ($%s): %w", env, err)
+		}
+		a.stateDB, a.store = db, postgres.NewPromotionStore(db)
+		return nil
+	default:
+		return configErrorf("state.type: %q is not supported; expected sqlite or postgres", t)
+	}
+}
+
+// postgresOpenTimeout bounds connecting to PostgreSQL and migrating it when
+// a command starts.
+const postgresOpenTimeout = 30 * time.Second
+
 // mlflowOptions takes credentials from the environment (MLflow's client
 // variables) and everything else from the configuration.
 func (a *app) mlflowOptions() mlflow.Options {
@@ -119,12 +157,9 @@ func (a *app) mlflowOptions() mlflow.Options {
 }
 
 func (a *app) openState() error {
-	dir := a.cfg.path(a.cfg.State.Dir)
-	a.stateDB = sqlite.NewDB(filepath.Join(dir, "state.db"))
-	if err := a.stateDB.Open(); err != nil {
-		return fmt.Errorf("open the promotion state at %s: %w", dir, err)
+	if err := a.openStore(); err != nil {
+		return err
 	}
-	a.store = sqlite.NewPromotionStore(a.stateDB)
 	l, err := audit.Open(a.cfg.path(a.cfg.Records.Audit))
 	if err != nil {
 		return err
@@ -277,10 +312,11 @@ func (a *app) servePayload(ctx context.Context) error {
 }
 
 func (a *app) Close() {
-	for _, db := range []*sqlite.DB{a.regDB, a.stateDB} {
-		if db != nil {
-			_ = db.Close()
-		}
+	if a.regDB != nil {
+		_ = a.regDB.Close()
+	}
+	if a.stateDB != nil {
+		_ = a.stateDB.Close()
 	}
 }
 
