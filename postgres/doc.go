@@ -4,10 +4,13 @@
 // several hosts that must see one state. It mirrors the sqlite package's
 // PromotionStore exactly (the modelgatetest suite runs against both); what
 // differs is how it keeps two processes apart: row locks and conditional
-// upserts inside transactions instead of SQLite's BEGIN IMMEDIATE.
+// upserts inside transactions instead of SQLite's BEGIN IMMEDIATE. It also
+// keeps the audit trail (AuditLog) with the audit package's hash chain and
+// HMAC sealing; AuditLog.Export writes it as that package's JSON Lines and
+// head sidecar, which `modelgate audit verify` checks.
 //
 // It imports only the root package modelgate (plus the pgx driver), never
 // other adapters or policy packages. Entry points: NewDB + Open, then
-// NewPromotionStore. Times are stored as timestamptz, so they keep
+// NewPromotionStore and NewAuditLog. Times are stored as timestamptz, so they keep
 // microseconds, not nanoseconds.
 package postgres
