@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -22,6 +23,11 @@ const (
 	genesis    = "0000000000000000000000000000000000000000000000000000000000000000"
 	hmacSHA256 = "hmac-sha256"
 	headPrefix = "modelgate audit head\n"
+
+	// RotationAction is the Action of the entry RotateKey appends.
+	RotationAction = "audit.key_rotation"
+	// MinKeyLen is the shortest key RotateKey accepts, in bytes.
+	MinKeyLen = 16
 )
 
 // auditLock is the advisory lock key serialising appends across processes,
@@ -35,11 +41,14 @@ const auditLock = 0x6d67617564
 // and the sequence's primary key, so the chain never forks.
 type AuditLog struct {
 	// Key seals new entries with HMAC-SHA256 (at least 16 bytes); nil seals
-	// them with plain SHA-256, an unkeyed trail. Append refuses a key that
-	// does not continue the trail. Key rotation is not offered here yet.
+	// them with plain SHA-256, an unkeyed trail. Set it before the first
+	// Append; RotateKey changes it. Append refuses a key that does not
+	// continue the trail (a keyed trail with no key, or another key without
+	// a rotation).
 	Key []byte
 
 	db *DB
+	mu sync.Mutex
 }
 
 var (
@@ -54,6 +63,40 @@ func NewAuditLog(db *DB) *AuditLog { return &AuditLog{db: db} }
 // before returning. Seq, PrevHash, MAC, KeyID, NextKeyID and Hash are the
 // log's to fill in; a zero Time is stamped with the DB's clock.
 func (l *AuditLog) Append(ctx context.Context, e modelgate.AuditEntry) (modelgate.AuditEntry, error) {
+	e.NextKeyID = ""
+	return l.append(ctx, e, nil)
+}
+
+// RotateKey appends e (Action RotationAction and Outcome "ok" unless set)
+// sealed with the current key and naming newKey's id in NextKeyID, then
+// seals every later entry with newKey, as the audit package's Log does. The
+// trail must be keyed already: to key an unkeyed trail, just set Key.
+func (l *AuditLog) RotateKey(ctx context.Context, e modelgate.AuditEntry, newKey []byte) (modelgate.AuditEntry, error) {
+	switch {
+	case len(l.Key) == 0:
+		return e, modelgate.Errorf(modelgate.EINVALID, "audit trail: no key is configured, so there is nothing to rotate").
+			WithHint("configure the key instead; the unkeyed entries before it stay as they are")
+	case len(newKey) < MinKeyLen:
+		return e, modelgate.Errorf(modelgate.EINVALID, "the new audit key has %d bytes; at least %d are needed", len(newKey), MinKeyLen)
+	case keyID(newKey) == keyID(l.Key):
+		return e, modelgate.Errorf(modelgate.EINVALID, "the new audit key is the current one (%s)", keyID(newKey))
+	}
+	if e.Action == "" {
+		e.Action = RotationAction
+	}
+	if e.Outcome == "" {
+		e.Outcome = "ok"
+	}
+	e.NextKeyID = keyID(newKey)
+	return l.append(ctx, e, newKey)
+}
+
+// append writes e and, once it is committed and when next is set, switches
+// l.Key to next. The mutex keeps this process's appends and key changes in
+// order; the advisory lock does the same across processes.
+func (l *AuditLog) append(ctx context.Context, e modelgate.AuditEntry, next []byte) (modelgate.AuditEntry, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	err := l.db.update(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(auditLock)); err != nil {
 			return err
@@ -70,7 +113,13 @@ func (l *AuditLog) Append(ctx context.Context, e modelgate.AuditEntry) (modelgat
 		}
 		return insertAuditEntry(ctx, tx, e, l.Key)
 	})
-	return e, translate("append to the audit trail", err)
+	if err != nil {
+		return e, translate("append to the audit trail", err)
+	}
+	if next != nil {
+		l.Key = next
+	}
+	return e, nil
 }
 
 // seal fills in the chain and sealing fields of e, the entry after last.
@@ -80,13 +129,44 @@ func (l *AuditLog) seal(e modelgate.AuditEntry, last modelgate.AuditEntry) (mode
 	}
 	e.Time = e.Time.UTC()
 	e.Seq, e.PrevHash = last.Seq+1, last.Hash
-	e.MAC, e.KeyID, e.NextKeyID = "", "", ""
+	e.MAC, e.KeyID = "", ""
 	if len(l.Key) > 0 {
 		e.MAC, e.KeyID = hmacSHA256, keyID(l.Key)
 	}
 	var err error
 	e.Hash, err = auditDigest(e, l.Key)
 	return e, err
+}
+
+// Head returns the sequence and hash of the trail's last entry, an anchor to
+// keep where the trail's writers cannot change it; 0 and "" for an empty
+// trail. Like the audit package's Head it checks that entry's own hash
+// (under l.Key on a keyed trail), not the rest of the trail.
+func (l *AuditLog) Head(ctx context.Context) (int64, string, error) {
+	var last modelgate.AuditEntry
+	err := l.db.view(ctx, func(tx pgx.Tx) error {
+		var err error
+		last, err = lastAuditEntry(ctx, tx)
+		return err
+	})
+	if err != nil || last.Seq == 0 {
+		return 0, "", translate("read the audit trail's head", err)
+	}
+	mine := ""
+	if len(l.Key) > 0 {
+		mine = keyID(l.Key)
+	}
+	switch {
+	case last.MAC != "" && last.KeyID != mine && last.NextKeyID == mine:
+		// The rotation to our key, sealed with the previous one.
+	case last.MAC != "" && last.KeyID != mine:
+		return 0, "", modelgate.Errorf(modelgate.EINVALID, "audit trail: the last entry is sealed with key %s, not with the configured key", last.KeyID)
+	default:
+		if h, err := auditDigest(last, l.Key); err != nil || h != last.Hash {
+			return 0, "", modelgate.Errorf(modelgate.EINVALID, "audit trail: the last entry's hash does not match its content")
+		}
+	}
+	return last.Seq, last.Hash, nil
 }
 
 // follows checks that an entry sealed with l.Key may come after last (the

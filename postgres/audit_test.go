@@ -53,6 +53,39 @@ func TestPostgresAuditLog(t *testing.T) {
 			}
 		}
 	})
+	t.Run("RotateKeyAndHead", func(t *testing.T) {
+		dsn := cluster.NewDatabase(t)
+		oldKey, newKey := []byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210fedcba9876543210")
+		l := postgres.NewAuditLog(mustOpenDB(t, dsn, nil))
+		l.Key = oldKey
+		appendConcurrently(t, []*postgres.AuditLog{l}, 2)
+		rot, err := l.RotateKey(t.Context(), modelgate.AuditEntry{Actor: "alice", Detail: "yearly"}, newKey)
+		if err != nil {
+			t.Fatalf("RotateKey: %v", err)
+		}
+		// Another process still configured with the new key reads the
+		// rotation as its head, and continues the trail with it.
+		other := postgres.NewAuditLog(mustOpenDB(t, dsn, nil))
+		other.Key = newKey
+		if seq, hash, err := other.Head(t.Context()); err != nil || seq != rot.Seq || hash != rot.Hash {
+			t.Fatalf("Head after the rotation = %d:%s, %v; want %d:%s", seq, hash, err, rot.Seq, rot.Hash)
+		}
+		appendConcurrently(t, []*postgres.AuditLog{l, other}, 2)
+		old := postgres.NewAuditLog(mustOpenDB(t, dsn, nil))
+		old.Key = oldKey
+		if _, err := old.Append(t.Context(), modelgate.AuditEntry{Action: "x", Outcome: "ok"}); modelgate.ErrorCode(err) != modelgate.EINVALID {
+			t.Errorf("Append with the retired key: %v, want invalid", err)
+		}
+		seq, hash, err := l.Head(t.Context())
+		if err != nil || seq != 5 {
+			t.Fatalf("Head = %d, %v; want entry 5", seq, err)
+		}
+		anchor := audit.Anchor{Seq: seq, Hash: hash}
+		r, err := audit.Check(export(t, l), audit.VerifyOptions{Keys: [][]byte{oldKey, newKey}, Anchors: []audit.Anchor{anchor}})
+		if err != nil || r.Keyed != 5 || len(r.KeyIDs) != 2 || r.Anchors != 1 {
+			t.Fatalf("audit.Check across the rotation = %+v, %v; want 5 entries under 2 keys and the anchor", r, err)
+		}
+	})
 }
 
 // appendConcurrently appends n entries spread over logs (alternating
