@@ -43,7 +43,7 @@ type app struct {
 		modelgate.Registrar
 	}
 	store    modelgate.PromotionStore
-	audit    *audit.Log
+	audit    modelgate.AuditLog // audit.Log (sqlite state) or postgres.AuditLog
 	deployer modelgate.Deployer
 	metrics  modelgate.MetricsSource
 	prom     *promsrc.MetricsSource // Prometheus, on KServe
@@ -100,42 +100,6 @@ func (a *app) openRegistry() error {
 	return configErrorf("registry.type: %q is not supported; expected local or mlflow", a.cfg.Registry.Type)
 }
 
-// openStore opens the PromotionStore state.type names.
-func (a *app) openStore() error {
-	switch t := a.cfg.State.Type; t {
-	case "sqlite":
-		dir := a.cfg.path(a.cfg.State.Dir)
-		db := sqlite.NewDB(filepath.Join(dir, "state.db"))
-		if err := db.Open(); err != nil {
-			return fmt.Errorf("open the promotion state at %s: %w", dir, err)
-		}
-		a.stateDB, a.store = db, sqlite.NewPromotionStore(db)
-		return nil
-	case "postgres":
-		env := a.cfg.State.DSNEnv
-		dsn := os.Getenv(env)
-		if dsn == "" {
-			return configErrorf("state.type postgres: the environment variable %s (state.dsn_env) is empty; set it to the connection string, e.g. postgres://modelgate@db:5432/modelgate", env)
-		}
-		// openApp has no context of its own; this one bounds connecting
-		// and migrating, not the store's later use.
-		ctx, cancel := context.WithTimeout(context.Background(), postgresOpenTimeout)
-		defer cancel()
-		db := postgres.NewDB(dsn)
-		if err := db.Open(ctx); err != nil {
-			return fmt.Errorf("open the promotion state in PostgreSQL ($%s): %w", env, err)
-		}
-		a.stateDB, a.store = db, postgres.NewPromotionStore(db)
-		return nil
-	default:
-		return configErrorf("state.type: %q is not supported; expected sqlite or postgres", t)
-	}
-}
-
-// postgresOpenTimeout bounds connecting to PostgreSQL and migrating it when
-// a command starts.
-const postgresOpenTimeout = 30 * time.Second
-
 // mlflowOptions takes credentials from the environment (MLflow's client
 // variables) and everything else from the configuration.
 func (a *app) mlflowOptions() mlflow.Options {
@@ -156,20 +120,65 @@ func (a *app) mlflowOptions() mlflow.Options {
 	return o
 }
 
+// openState opens the PromotionStore and the audit trail state.type names:
+// with sqlite, state.db in state.dir and the JSON Lines file records.audit;
+// with postgres, both in the database, shared by every modelgate process
+// that reaches it.
 func (a *app) openState() error {
-	if err := a.openStore(); err != nil {
-		return err
-	}
-	l, err := audit.Open(a.cfg.path(a.cfg.Records.Audit))
+	key, err := a.cfg.auditKey()
 	if err != nil {
 		return err
 	}
-	if l.Key, err = a.cfg.auditKey(); err != nil {
-		return err
+	switch t := a.cfg.State.Type; t {
+	case "sqlite":
+		dir := a.cfg.path(a.cfg.State.Dir)
+		db := sqlite.NewDB(filepath.Join(dir, "state.db"))
+		if err := db.Open(); err != nil {
+			return fmt.Errorf("open the promotion state at %s: %w", dir, err)
+		}
+		a.stateDB, a.store = db, sqlite.NewPromotionStore(db)
+		l, err := audit.Open(a.cfg.path(a.cfg.Records.Audit))
+		if err != nil {
+			return err
+		}
+		l.Key, a.audit = key, l
+		return nil
+	case "postgres":
+		db, err := a.cfg.openPostgres()
+		if err != nil {
+			return err
+		}
+		l := postgres.NewAuditLog(db)
+		l.Key = key
+		a.stateDB, a.store, a.audit = db, postgres.NewPromotionStore(db), l
+		return nil
+	default:
+		return configErrorf("state.type: %q is not supported; expected sqlite or postgres", t)
 	}
-	a.audit = l
-	return nil
 }
+
+// openPostgres opens the database of state.type postgres, whose connection
+// string is in the variable state.dsn_env names.
+func (c *Config) openPostgres() (*postgres.DB, error) {
+	env := c.State.DSNEnv
+	dsn := os.Getenv(env)
+	if dsn == "" {
+		return nil, configErrorf("state.type postgres: the environment variable %s (state.dsn_env) is empty; set it to the connection string, e.g. postgres://modelgate@db:5432/modelgate", env)
+	}
+	// Commands open their adapters before they have a context of their
+	// own; this one bounds connecting and migrating, not the later use.
+	ctx, cancel := context.WithTimeout(context.Background(), postgresOpenTimeout)
+	defer cancel()
+	db := postgres.NewDB(dsn)
+	if err := db.Open(ctx); err != nil {
+		return nil, fmt.Errorf("open the promotion state in PostgreSQL ($%s): %w", env, err)
+	}
+	return db, nil
+}
+
+// postgresOpenTimeout bounds connecting to PostgreSQL and migrating it when
+// a command starts.
+const postgresOpenTimeout = 30 * time.Second
 
 func (a *app) openPlatform() error {
 	switch a.cfg.Platform.Type {

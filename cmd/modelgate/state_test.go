@@ -49,6 +49,7 @@ func TestPostgresState(t *testing.T) {
 	cluster := postgrestest.Start(t)
 	dsn := cluster.NewDatabase(t)
 	t.Setenv("MODELGATE_POSTGRES_DSN", dsn)
+	t.Setenv("MODELGATE_AUDIT_KEY", "0123456789abcdef0123456789abcdef")
 	dir := t.TempDir()
 	if err := extractExample(filepath.Join(dir, "example")); err != nil {
 		t.Fatal(err)
@@ -82,7 +83,30 @@ func TestPostgresState(t *testing.T) {
 	if err != nil || len(approvals) != 1 || approvals[0].By != "dana" {
 		t.Fatalf("approvals in PostgreSQL = %v, %v; want dana's", approvals, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, ".modelgate", "state.db")); err == nil {
-		t.Errorf("a state.db was created next to the configuration; the state belongs in PostgreSQL")
+	for _, p := range []string{filepath.Join(dir, ".modelgate", "state.db"), filepath.Join(dir, ".modelgate", "audit.jsonl")} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s was created next to the configuration; the state belongs in PostgreSQL", p)
+		}
 	}
+
+	// The audit trail is in PostgreSQL too, keyed here; rotated, then
+	// exported, it verifies as a file trail does.
+	newKey := filepath.Join(dir, "new.key")
+	if err := os.WriteFile(newKey, []byte("fedcba9876543210fedcba9876543210\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cli(0, "audit", "rotate-key", "--new-key-file", newKey, "--reason", "test")
+	trail := filepath.Join(dir, "exported.jsonl")
+	cli(0, "audit", "export", trail)
+	cli(0, "audit", "verify", "--key-file", newKey, trail)
+	exported, err := os.ReadFile(trail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"outcome":"approved"`, `"outcome":"refused"`, `"action":"audit.key_rotation"`} {
+		if !strings.Contains(string(exported), want) {
+			t.Errorf("the exported trail has no %s:\n%s", want, exported)
+		}
+	}
+	cli(1, "audit", "export", trail) // never overwrites
 }
