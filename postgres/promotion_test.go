@@ -187,16 +187,3 @@ func testConcurrentOpen(t *testing.T, dsn string) {
 		}
 	}
 }
-
-func TestPostgresDB_OpenErrors(t *testing.T) {
-	for dsn, want := range map[string]string{
-		"":               modelgate.EINVALID,
-		"postgres://%zz": modelgate.EINVALID,
-		"host=127.0.0.1 port=1 user=x connect_timeout=2": modelgate.EUNAVAILABLE,
-	} {
-		err := postgres.NewDB(dsn).Open(t.Context())
-		if code := modelgate.ErrorCode(err); code != want {
-			t.Errorf("Open(%q): code %q (%v), want %s", dsn, code, err, want)
-		}
-	}
-}
