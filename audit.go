@@ -34,13 +34,14 @@ type AuditEntry struct {
 }
 
 // AuditReader reads the entries of one promotion back, oldest first, for
-// timelines. Implementations: audit.
+// timelines. Implementations: audit, postgres.
 type AuditReader interface {
 	Entries(ctx context.Context, promotionID string) ([]AuditEntry, error)
 }
 
 // AuditLog appends entries to the audit trail. Writing it is mandatory: a
-// failed append stops the step. Implementations: audit (JSON Lines file).
+// failed append stops the step. Implementations: audit (JSON Lines file),
+// postgres (a table with the same chain and sealing).
 type AuditLog interface {
 	// Append fills in Seq, PrevHash, the sealing fields and Hash, writes the
 	// entry durably and returns it.

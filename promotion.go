@@ -133,7 +133,7 @@ type Approval struct {
 type Revocation = Override
 
 // PromotionStore persists promotions so a crash at any point can resume.
-// Implementations: sqlite.
+// Implementations: sqlite, postgres.
 type PromotionStore interface {
 	// CreatePromotion stores a new promotion. ECONFLICT if the model has an
 	// active one.

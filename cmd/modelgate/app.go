@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/modelgate/modelgate/mlflow"
 	"github.com/modelgate/modelgate/mlmodel"
 	"github.com/modelgate/modelgate/payload"
+	"github.com/modelgate/modelgate/postgres"
 	promsrc "github.com/modelgate/modelgate/prometheus"
 	"github.com/modelgate/modelgate/promotion"
 	"github.com/modelgate/modelgate/report"
@@ -35,13 +37,13 @@ import (
 type app struct {
 	cfg      *Config
 	regDB    *sqlite.DB
-	stateDB  *sqlite.DB
+	stateDB  interface{ Close() error } // the store's database, sqlite or postgres; nil until opened
 	registry interface {
 		modelgate.Registry
 		modelgate.Registrar
 	}
 	store    modelgate.PromotionStore
-	audit    *audit.Log
+	audit    modelgate.AuditLog // audit.Log (sqlite state) or postgres.AuditLog
 	deployer modelgate.Deployer
 	metrics  modelgate.MetricsSource
 	prom     *promsrc.MetricsSource // Prometheus, on KServe
@@ -118,23 +120,65 @@ func (a *app) mlflowOptions() mlflow.Options {
 	return o
 }
 
+// openState opens the PromotionStore and the audit trail state.type names:
+// with sqlite, state.db in state.dir and the JSON Lines file records.audit;
+// with postgres, both in the database, shared by every modelgate process
+// that reaches it.
 func (a *app) openState() error {
-	dir := a.cfg.path(a.cfg.State.Dir)
-	a.stateDB = sqlite.NewDB(filepath.Join(dir, "state.db"))
-	if err := a.stateDB.Open(); err != nil {
-		return fmt.Errorf("open the promotion state at %s: %w", dir, err)
-	}
-	a.store = sqlite.NewPromotionStore(a.stateDB)
-	l, err := audit.Open(a.cfg.path(a.cfg.Records.Audit))
+	key, err := a.cfg.auditKey()
 	if err != nil {
 		return err
 	}
-	if l.Key, err = a.cfg.auditKey(); err != nil {
-		return err
+	switch t := a.cfg.State.Type; t {
+	case "sqlite":
+		dir := a.cfg.path(a.cfg.State.Dir)
+		db := sqlite.NewDB(filepath.Join(dir, "state.db"))
+		if err := db.Open(); err != nil {
+			return fmt.Errorf("open the promotion state at %s: %w", dir, err)
+		}
+		a.stateDB, a.store = db, sqlite.NewPromotionStore(db)
+		l, err := audit.Open(a.cfg.path(a.cfg.Records.Audit))
+		if err != nil {
+			return err
+		}
+		l.Key, a.audit = key, l
+		return nil
+	case "postgres":
+		db, err := a.cfg.openPostgres()
+		if err != nil {
+			return err
+		}
+		l := postgres.NewAuditLog(db)
+		l.Key = key
+		a.stateDB, a.store, a.audit = db, postgres.NewPromotionStore(db), l
+		return nil
+	default:
+		return configErrorf("state.type: %q is not supported; expected sqlite or postgres", t)
 	}
-	a.audit = l
-	return nil
 }
+
+// openPostgres opens the database of state.type postgres, whose connection
+// string is in the variable state.dsn_env names.
+func (c *Config) openPostgres() (*postgres.DB, error) {
+	env := c.State.DSNEnv
+	dsn := os.Getenv(env)
+	if dsn == "" {
+		return nil, configErrorf("state.type postgres: the environment variable %s (state.dsn_env) is empty; set it to the connection string, e.g. postgres://modelgate@db:5432/modelgate", env)
+	}
+	// Commands open their adapters before they have a context of their
+	// own; this one bounds connecting and migrating, not the later use.
+	ctx, cancel := context.WithTimeout(context.Background(), postgresOpenTimeout)
+	defer cancel()
+	db := postgres.NewDB(dsn)
+	if err := db.Open(ctx); err != nil {
+		return nil, fmt.Errorf("open the promotion state in PostgreSQL ($%s): %w", env, err)
+	}
+	return db, nil
+}
+
+// postgresOpenTimeout bounds connecting to PostgreSQL and migrating it when
+// a command starts.
+const postgresOpenTimeout = 30 * time.Second
 
 func (a *app) openPlatform() error {
 	switch a.cfg.Platform.Type {
@@ -277,10 +321,11 @@ func (a *app) servePayload(ctx context.Context) error {
 }
 
 func (a *app) Close() {
-	for _, db := range []*sqlite.DB{a.regDB, a.stateDB} {
-		if db != nil {
-			_ = db.Close()
-		}
+	if a.regDB != nil {
+		_ = a.regDB.Close()
+	}
+	if a.stateDB != nil {
+		_ = a.stateDB.Close()
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 
@@ -9,11 +10,12 @@ import (
 
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/audit"
+	"github.com/modelgate/modelgate/postgres"
 )
 
 func newAuditCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Work with the audit trail"}
-	cmd.AddCommand(newAuditVerifyCmd(g), newAuditHeadCmd(g), newAuditRotateKeyCmd(g))
+	cmd.AddCommand(newAuditVerifyCmd(g), newAuditHeadCmd(g), newAuditRotateKeyCmd(g), newAuditExportCmd(g))
 	return cmd
 }
 
@@ -219,28 +221,56 @@ func (g *globals) rotateKey(cmd *cobra.Command, newKeyFile, reason string) error
 	if err != nil {
 		return err
 	}
-	l, err := audit.Open(cfg.path(cfg.Records.Audit))
+	key, err := cfg.auditKey()
 	if err != nil {
-		return err
-	}
-	if l.Key, err = cfg.auditKey(); err != nil {
 		return err
 	}
 	next, err := audit.ReadKeyFile(newKeyFile)
 	if err != nil {
 		return configErrorf("--new-key-file: %s", modelgate.ErrorMessage(err))
 	}
+	trail, rotator, closeTrail, err := openKeyRotator(cfg, key)
+	if err != nil {
+		return err
+	}
+	defer closeTrail()
 	name, source := actorAndSource()
-	e, err := l.RotateKey(cmd.Context(), modelgate.AuditEntry{Actor: name, ActorSource: source, Detail: reason}, next)
+	e, err := rotator.RotateKey(cmd.Context(), modelgate.AuditEntry{Actor: name, ActorSource: source, Detail: reason}, next)
 	if err != nil {
 		return err
 	}
 	if g.json() {
-		return g.printJSON(map[string]any{"path": l.Path, "seq": e.Seq, "key_id": e.KeyID, "next_key_id": e.NextKeyID})
+		return g.printJSON(map[string]any{"path": trail, "seq": e.Seq, "key_id": e.KeyID, "next_key_id": e.NextKeyID})
 	}
-	fmt.Fprintf(g.stdout, "%s: entry %d rotates the key from %s to %s.\n", l.Path, e.Seq, e.KeyID, e.NextKeyID)
+	fmt.Fprintf(g.stdout, "%s: entry %d rotates the key from %s to %s.\n", trail, e.Seq, e.KeyID, e.NextKeyID)
 	fmt.Fprintln(g.stdout, "Configure the new key before the next run, and keep the old one to verify entries up to this one.")
 	return nil
+}
+
+// keyRotator is the audit trail's key rotation, which audit.Log and
+// postgres.AuditLog both offer.
+type keyRotator interface {
+	RotateKey(ctx context.Context, e modelgate.AuditEntry, newKey []byte) (modelgate.AuditEntry, error)
+}
+
+// openKeyRotator opens the configured trail (the file records.audit, or the
+// database of state.type postgres) sealed with key, and names it.
+func openKeyRotator(cfg *Config, key []byte) (name string, r keyRotator, closeTrail func(), err error) {
+	if cfg.State.Type == "postgres" {
+		db, err := cfg.openPostgres()
+		if err != nil {
+			return "", nil, nil, err
+		}
+		l := postgres.NewAuditLog(db)
+		l.Key = key
+		return "the audit trail in PostgreSQL ($" + cfg.State.DSNEnv + ")", l, func() { db.Close() }, nil
+	}
+	l, err := audit.Open(cfg.path(cfg.Records.Audit))
+	if err != nil {
+		return "", nil, nil, err
+	}
+	l.Key = key
+	return l.Path, l, func() {}, nil
 }
 
 // auditKey is the audit trail's key from records.audit_key_file or the

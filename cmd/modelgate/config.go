@@ -185,7 +185,16 @@ type ExternalConfig struct {
 }
 
 type StateConfig struct {
-	Dir string `yaml:"dir"` // promotion database, artifact cache
+	Dir string `yaml:"dir"` // promotion database (sqlite), artifact cache, admin token
+
+	// Where promotions, locks and approvals are kept: sqlite (state.db in
+	// Dir, for one host) or postgres (shared by every process on every
+	// host that reaches it). The connection string comes from the
+	// environment variable DSNEnv, never from this file, because it may
+	// hold a password. Neither is part of the configuration hash: where
+	// the state lives does not change how a promotion runs.
+	Type   string `yaml:"type" json:"-"`
+	DSNEnv string `yaml:"dsn_env" json:"-"`
 }
 
 type CanaryConfig struct {
@@ -375,7 +384,7 @@ func defaultConfig() *Config {
 			Aliases: AliasesConfig{Candidate: "challenger", Champion: "champion", Previous: "previous"}},
 		Platform: PlatformConfig{Type: "local", Listen: "127.0.0.1:8080", State: ".modelgate/gateway.json",
 			AdminListen: "127.0.0.1:8081", AdminTokenEnv: "MODELGATE_ADMIN_TOKEN"},
-		State: StateConfig{Dir: ".modelgate"},
+		State: StateConfig{Dir: ".modelgate", Type: "sqlite", DSNEnv: "MODELGATE_POSTGRES_DSN"},
 		Canary: CanaryConfig{Percent: 10, Window: Duration(30 * time.Minute), Interval: Duration(30 * time.Second),
 			Extension: Duration(15 * time.Minute), MinRequests: 200, MirrorPercent: 10},
 		Thresholds: ThresholdsConfig{ErrorRateMargin: 0.005, LatencyP95Margin: Duration(50 * time.Millisecond),
@@ -537,6 +546,8 @@ func (c *Config) validate() error {
 	a := c.Registry.Aliases
 	check(a.Candidate != "" && a.Champion != "" && a.Previous != "" && a.Candidate != a.Champion && a.Champion != a.Previous && a.Candidate != a.Previous,
 		"registry.aliases: expected three different names for candidate, champion and previous")
+	check(c.State.Type == "sqlite" || c.State.Type == "postgres", "state.type: %q is not supported; expected sqlite or postgres", c.State.Type)
+	check(c.State.Type != "postgres" || c.State.DSNEnv != "", "state.dsn_env: expected the name of the environment variable holding the PostgreSQL connection string, e.g. MODELGATE_POSTGRES_DSN")
 	check(c.Platform.Type == "local" || c.Platform.Type == "kserve", "platform.type: %q is not supported; expected local or kserve", c.Platform.Type)
 	check(c.Platform.Type != "local" || strings.Contains(c.Platform.Listen, ":"), "platform.listen: expected host:port, e.g. 127.0.0.1:8080, got %q", c.Platform.Listen)
 	check(c.Platform.Type != "local" || strings.ContainsAny(c.Platform.AdminListen, ":/") && c.Platform.AdminListen != c.Platform.Listen,
@@ -679,7 +690,11 @@ func (c *Config) describe() string {
 	} else if c.Registry.URI != "" {
 		reg = c.Registry.URI
 	}
-	return fmt.Sprintf("config %s; registry %s; state %s", file, reg, c.path(c.State.Dir))
+	state := c.path(c.State.Dir)
+	if c.State.Type == "postgres" {
+		state = "postgres ($" + c.State.DSNEnv + ")"
+	}
+	return fmt.Sprintf("config %s; registry %s; state %s", file, reg, state)
 }
 
 // mustExist refuses to read where nothing was ever written: no config file

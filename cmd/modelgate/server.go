@@ -18,6 +18,7 @@ import (
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/httpapi"
+	"github.com/modelgate/modelgate/postgres"
 	"github.com/modelgate/modelgate/promexport"
 	"github.com/modelgate/modelgate/promotion"
 	"github.com/modelgate/modelgate/report"
@@ -196,7 +197,7 @@ func (m *serverMain) ready(ctx context.Context) error {
 
 // verifyAudit checks the configured trail with the configured key, as
 // `modelgate audit verify -o json` prints it.
-func (m *serverMain) verifyAudit(context.Context) (any, error) {
+func (m *serverMain) verifyAudit(ctx context.Context) (any, error) {
 	var o audit.VerifyOptions
 	key, err := m.cfg.auditKey()
 	if err != nil {
@@ -205,7 +206,12 @@ func (m *serverMain) verifyAudit(context.Context) (any, error) {
 	if key != nil {
 		o.Keys = append(o.Keys, key)
 	}
-	r, err := audit.Check(m.cfg.path(m.cfg.Records.Audit), o)
+	var r *audit.Report
+	if l, ok := m.app.audit.(*postgres.AuditLog); ok {
+		r, err = checkPostgresTrail(ctx, l, "$"+m.cfg.State.DSNEnv, o)
+	} else {
+		r, err = audit.Check(m.cfg.path(m.cfg.Records.Audit), o)
+	}
 	if r == nil {
 		return nil, err
 	}
