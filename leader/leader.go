@@ -8,8 +8,10 @@ import (
 	"sync"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	coordinationv1 "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection"
@@ -40,6 +42,7 @@ type Elector struct {
 	Logger      *slog.Logger // default slog.Default()
 
 	client coordinationv1.CoordinationV1Interface
+	access authorizationv1client.AuthorizationV1Interface // to check permissions
 
 	mu      sync.Mutex
 	leading bool
@@ -49,13 +52,21 @@ type Elector struct {
 // New returns an Elector for the Lease namespace/name talking to the API
 // server of cfg.
 func New(cfg *rest.Config, namespace, name, identity string) (*Elector, error) {
-	c, err := coordinationv1.NewForConfig(cfg)
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, modelgate.Errorf(modelgate.EINVALID, "leader election: Kubernetes client: %v", err)
+	}
+	c, err := coordinationv1.NewForConfigAndClient(cfg, hc)
+	if err != nil {
+		return nil, modelgate.Errorf(modelgate.EINVALID, "leader election: Kubernetes client: %v", err)
+	}
+	a, err := authorizationv1client.NewForConfigAndClient(cfg, hc)
 	if err != nil {
 		return nil, modelgate.Errorf(modelgate.EINVALID, "leader election: Kubernetes client: %v", err)
 	}
 	return &Elector{Namespace: namespace, Name: name, Identity: identity,
 		LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
-		client: c}, nil
+		client: c, access: a}, nil
 }
 
 // Validate checks the fields, with client-go's rule for the timings: a
@@ -91,24 +102,37 @@ func (e *Elector) Leader() string {
 	return e.holder
 }
 
-// Check reads the Lease once, so a missing permission or an unreachable API
+// Check asks the API server whether this identity may get, create and
+// update Leases in Namespace, so a missing permission or an unreachable API
 // server fails at start rather than leaving a replica that never leads
-// (client-go only logs and retries). A Lease that does not exist yet is
-// fine: the first candidate creates it.
+// (client-go only logs and retries).
 func (e *Elector) Check(ctx context.Context) error {
-	_, err := e.client.Leases(e.Namespace).Get(ctx, e.Name, metav1.GetOptions{})
-	if err == nil || apierrors.IsNotFound(err) {
-		return nil
+	for _, verb := range []string{"get", "create", "update"} {
+		review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: e.Namespace, Verb: verb, Group: "coordination.k8s.io", Resource: "leases"}}}
+		got, err := e.access.SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+		if err != nil {
+			return e.apiError(err, "leader election: check the permission to %s Leases in %s", verb, e.Namespace)
+		}
+		if !got.Status.Allowed {
+			return &modelgate.Error{Code: modelgate.EUNAUTHORIZED,
+				Message: fmt.Sprintf("leader election: modelgate may not %s leases.coordination.k8s.io in namespace %s", verb, e.Namespace),
+				Hint:    "grant get, create and update on leases in the server's namespace (deploy/rbac.yaml)"}
+		}
 	}
-	what := fmt.Sprintf("leader election: read Lease %s/%s", e.Namespace, e.Name)
+	return nil
+}
+
+// apiError translates an API server error into a modelgate.Error.
+func (e *Elector) apiError(err error, format string, args ...any) error {
+	what := fmt.Sprintf(format, args...)
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s: %w", what, err)
 	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
-		return &modelgate.Error{Code: modelgate.EUNAUTHORIZED, Message: what + ": " + err.Error(),
-			Hint: "grant get, create and update on leases.coordination.k8s.io in " + e.Namespace + " (deploy/rbac.yaml)", Err: err}
+		return &modelgate.Error{Code: modelgate.EUNAUTHORIZED, Message: what + ": " + err.Error(), Err: err}
 	}
-	return &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: what + ": " + err.Error(), Err: err}
+	return &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: what + ": the Kubernetes API server: " + err.Error(), Err: err}
 }
 
 // Run campaigns until ctx ends. Each time this process wins, lead runs with

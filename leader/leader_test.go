@@ -95,12 +95,12 @@ func startCandidate(t *testing.T, cfg *rest.Config, lease, id string, leading ch
 func TestLeaderTakeover(t *testing.T) {
 	c := mustCluster(t)
 	leading := make(chan string, 4)
-	a := startCandidate(t, c.Admin, "takeover", "replica-a", leading)
+	a := startCandidate(t, c.AsServiceAccount("mlops", "modelgate"), "takeover", "replica-a", leading)
 	first := waitLeader(t, leading, 30*time.Second)
 	if first != "replica-a" {
 		t.Fatalf("first leader = %q, want replica-a (the only candidate)", first)
 	}
-	b := startCandidate(t, c.Admin, "takeover", "replica-b", leading)
+	b := startCandidate(t, c.AsServiceAccount("mlops", "modelgate"), "takeover", "replica-b", leading)
 	time.Sleep(3 * time.Second)
 	if b.e.Leading() || b.working.Load() {
 		t.Fatal("the standby leads while the leader renews")
@@ -128,9 +128,9 @@ func TestLeaderTakeover(t *testing.T) {
 func TestLeaderRelease(t *testing.T) {
 	c := mustCluster(t)
 	leading := make(chan string, 4)
-	a := startCandidate(t, c.Admin, "release", "replica-a", leading)
+	a := startCandidate(t, c.AsServiceAccount("mlops", "modelgate"), "release", "replica-a", leading)
 	waitLeader(t, leading, 30*time.Second)
-	startCandidate(t, c.Admin, "release", "replica-b", leading)
+	startCandidate(t, c.AsServiceAccount("mlops", "modelgate"), "release", "replica-b", leading)
 	stopped := time.Now()
 	a.cancel()
 	if err := <-a.done; err != nil {
@@ -144,6 +144,21 @@ func TestLeaderRelease(t *testing.T) {
 		t.Fatalf("next leader = %q, want replica-b", next)
 	}
 	t.Logf("takeover after the leader stopped: %s", time.Since(stopped).Round(100*time.Millisecond))
+}
+
+// TestLeaderCheck: deploy/rbac.yaml lets the server's service account use
+// Leases in its namespace, and only there.
+func TestLeaderCheck(t *testing.T) {
+	c := mustCluster(t)
+	for ns, want := range map[string]string{"mlops": "", "mlops-staging": modelgate.EUNAUTHORIZED} {
+		e, err := leader.New(c.AsServiceAccount("mlops", "modelgate"), ns, "modelgate-server", "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Check(context.Background()); want == "" && err != nil || want != "" && modelgate.ErrorCode(err) != want {
+			t.Errorf("Check in %s = %v, want %q", ns, err, want)
+		}
+	}
 }
 
 // TestLeaderConfig: timings client-go would reject are configuration errors.
