@@ -113,7 +113,7 @@ func (m *serverMain) Run(ctx context.Context) error {
 		return err
 	}
 	defer stopJobs()
-	go m.sendSummaries(ctx, logger, time.Hour)
+	go m.sendSummaries(ctx, logger, time.Hour, elector)
 	m.Addr = ln.Addr().String()
 	fmt.Fprintf(m.stderr, "modelgate server on http://%s (dashboard at /, API under /api/v1/, %d token(s); /metrics, /healthz, /readyz)\n", m.Addr, tokens.Len())
 	if m.Ready != nil {
@@ -161,13 +161,16 @@ func (m *serverMain) lead(ctx context.Context, logger *slog.Logger) {
 
 // sendSummaries sends the daily summaries that are due, now and every
 // period until ctx ends (each day's summary is sent once, so the period
-// only bounds how late one is).
-func (m *serverMain) sendSummaries(ctx context.Context, logger *slog.Logger, period time.Duration) {
+// only bounds how late one is). With leader election only the leader
+// sends, so replicas do not race to send the same summary.
+func (m *serverMain) sendSummaries(ctx context.Context, logger *slog.Logger, period time.Duration, elector *leader.Elector) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
-		if _, err := m.app.serviceAs("modelgate-server", nil).DailySummaries(ctx, ""); err != nil && ctx.Err() == nil {
-			logger.Warn("daily summaries", "err", err)
+		if elector == nil || elector.Leading() {
+			if _, err := m.app.serviceAs("modelgate-server", nil).DailySummaries(ctx, ""); err != nil && ctx.Err() == nil {
+				logger.Warn("daily summaries", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
