@@ -130,7 +130,12 @@ func TestLeaderRelease(t *testing.T) {
 	leading := make(chan string, 4)
 	a := startCandidate(t, c.AsServiceAccount("mlops", "modelgate"), "release", "replica-a", leading)
 	waitLeader(t, leading, 30*time.Second)
-	startCandidate(t, c.AsServiceAccount("mlops", "modelgate"), "release", "replica-b", leading)
+	b := startCandidate(t, c.AsServiceAccount("mlops", "modelgate"), "release", "replica-b", leading)
+	for end := time.Now().Add(10 * time.Second); b.e.Leader() != "replica-a"; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the standby never saw the leader")
+		}
+	}
 	stopped := time.Now()
 	a.cancel()
 	if err := <-a.done; err != nil {
