@@ -5,20 +5,31 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
-	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
-	coordinationv1 "k8s.io/client-go/kubernetes/typed/coordination/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/leaderelection"
-	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
 	"github.com/modelgate/modelgate"
 )
+
+// jitterFactor is client-go's: the renew deadline must leave room for one
+// retry period stretched by this much.
+const jitterFactor = 1.2
+
+func leases() schema.GroupVersionResource {
+	return schema.GroupVersionResource{Group: "coordination.k8s.io", Version: "v1", Resource: "leases"}
+}
+
+func accessReviews() schema.GroupVersionResource {
+	return schema.GroupVersionResource{Group: "authorization.k8s.io", Version: "v1", Resource: "selfsubjectaccessreviews"}
+}
 
 // Elector campaigns for one Lease on behalf of one identity. Set the
 // timings before Run; New sets the defaults core Kubernetes components use.
@@ -41,32 +52,28 @@ type Elector struct {
 	RetryPeriod time.Duration
 	Logger      *slog.Logger // default slog.Default()
 
-	client coordinationv1.CoordinationV1Interface
-	access authorizationv1client.AuthorizationV1Interface // to check permissions
+	client dynamic.Interface
 
 	mu      sync.Mutex
 	leading bool
 	holder  string // the last leader seen, "" before any
+	// seen is the Lease record last observed and seenAt when it changed,
+	// by this process's clock: a holder is dead once its record has not
+	// changed for LeaseDuration.
+	seen   string
+	seenAt time.Time
 }
 
 // New returns an Elector for the Lease namespace/name talking to the API
 // server of cfg.
 func New(cfg *rest.Config, namespace, name, identity string) (*Elector, error) {
-	hc, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		return nil, modelgate.Errorf(modelgate.EINVALID, "leader election: Kubernetes client: %v", err)
-	}
-	c, err := coordinationv1.NewForConfigAndClient(cfg, hc)
-	if err != nil {
-		return nil, modelgate.Errorf(modelgate.EINVALID, "leader election: Kubernetes client: %v", err)
-	}
-	a, err := authorizationv1client.NewForConfigAndClient(cfg, hc)
+	c, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, modelgate.Errorf(modelgate.EINVALID, "leader election: Kubernetes client: %v", err)
 	}
 	return &Elector{Namespace: namespace, Name: name, Identity: identity,
 		LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
-		client: c, access: a}, nil
+		client: c}, nil
 }
 
 // Validate checks the fields, with client-go's rule for the timings: a
@@ -82,8 +89,8 @@ func (e *Elector) Validate() error {
 		return modelgate.Errorf(modelgate.EINVALID, "leader election: lease_duration, renew_deadline and retry_period must be positive")
 	case e.LeaseDuration <= e.RenewDeadline:
 		return modelgate.Errorf(modelgate.EINVALID, "leader election: lease_duration (%s) must be longer than renew_deadline (%s)", e.LeaseDuration, e.RenewDeadline)
-	case float64(e.RenewDeadline) <= leaderelection.JitterFactor*float64(e.RetryPeriod):
-		return modelgate.Errorf(modelgate.EINVALID, "leader election: renew_deadline (%s) must be longer than %.1f × retry_period (%s)", e.RenewDeadline, leaderelection.JitterFactor, e.RetryPeriod)
+	case float64(e.RenewDeadline) <= jitterFactor*float64(e.RetryPeriod):
+		return modelgate.Errorf(modelgate.EINVALID, "leader election: renew_deadline (%s) must be longer than %.1f × retry_period (%s)", e.RenewDeadline, jitterFactor, e.RetryPeriod)
 	}
 	return nil
 }
@@ -108,13 +115,15 @@ func (e *Elector) Leader() string {
 // (client-go only logs and retries).
 func (e *Elector) Check(ctx context.Context) error {
 	for _, verb := range []string{"get", "create", "update"} {
-		review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
-			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: e.Namespace, Verb: verb, Group: "coordination.k8s.io", Resource: "leases"}}}
-		got, err := e.access.SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+		review := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+			"spec": map[string]any{"resourceAttributes": map[string]any{
+				"namespace": e.Namespace, "verb": verb, "group": "coordination.k8s.io", "resource": "leases"}}}}
+		got, err := e.client.Resource(accessReviews()).Create(ctx, review, metav1.CreateOptions{})
 		if err != nil {
 			return e.apiError(err, "leader election: check the permission to %s Leases in %s", verb, e.Namespace)
 		}
-		if !got.Status.Allowed {
+		if allowed, _, _ := unstructured.NestedBool(got.Object, "status", "allowed"); !allowed {
 			return &modelgate.Error{Code: modelgate.EUNAUTHORIZED,
 				Message: fmt.Sprintf("leader election: modelgate may not %s leases.coordination.k8s.io in namespace %s", verb, e.Namespace),
 				Hint:    "grant get, create and update on leases in the server's namespace (deploy/rbac.yaml)"}
@@ -160,53 +169,169 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context)) error
 	return nil
 }
 
-// campaign runs one client-go election: acquire, lead, lose or give up.
+// campaign acquires the Lease, leads while it renews it, and gives it up
+// when lead returns.
 func (e *Elector) campaign(ctx context.Context, lead func(ctx context.Context)) error {
-	// The election's own context outlives ctx until lead has returned, so
-	// the release on cancel comes after the leader's work stopped.
-	electCtx, cancelElect := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelElect()
-	started := make(chan context.Context, 1)
-	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-		Lock: &resourcelock.LeaseLock{
-			LeaseMeta:  metav1.ObjectMeta{Namespace: e.Namespace, Name: e.Name},
-			Client:     e.client,
-			LockConfig: resourcelock.ResourceLockConfig{Identity: e.Identity},
-		},
-		LeaseDuration: e.LeaseDuration, RenewDeadline: e.RenewDeadline, RetryPeriod: e.RetryPeriod,
-		ReleaseOnCancel: true,
-		Name:            e.Namespace + "/" + e.Name,
-		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(lctx context.Context) { started <- lctx },
-			OnStoppedLeading: func() {},
-			OnNewLeader:      e.observe,
-		},
-	})
-	if err != nil {
-		return modelgate.Errorf(modelgate.EINVALID, "leader election: %v", err)
+	if !e.acquire(ctx) {
+		return nil
 	}
-	done := make(chan struct{})
-	go func() { defer close(done); le.Run(electCtx) }()
-	select {
-	case lctx := <-started:
-		e.lead(ctx, lctx, lead)
-	case <-ctx.Done():
-	}
-	cancelElect()
-	<-done
+	lctx, lost := context.WithCancel(ctx)
+	defer lost()
+	renewing := make(chan struct{})
+	go func() { defer close(renewing); e.renew(lctx, lost) }()
+	e.lead(lctx, lead)
+	lost()
+	<-renewing
+	// Released only now that the leader's work stopped, so a standby never
+	// starts while this one still works. A lost Lease is not ours to release.
+	e.release(context.WithoutCancel(ctx))
 	return nil
 }
 
-// lead runs the caller's work while this process leads.
-func (e *Elector) lead(ctx, lctx context.Context, lead func(ctx context.Context)) {
-	wctx, cancel := context.WithCancel(lctx)
+// acquire tries every RetryPeriod until this process holds the Lease
+// (true) or ctx ends (false).
+func (e *Elector) acquire(ctx context.Context) bool {
+	for {
+		if ok, err := e.tryAcquireOrRenew(ctx); err != nil {
+			e.logger().Warn("leader election: cannot read or write the Lease", "lease", e.Namespace+"/"+e.Name, "err", err)
+		} else if ok {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(e.RetryPeriod):
+		}
+	}
+}
+
+// renew renews the Lease every RetryPeriod; when no renewal has succeeded
+// for RenewDeadline (shorter than LeaseDuration, so before a standby may
+// take over) it calls lost.
+func (e *Elector) renew(ctx context.Context, lost func()) {
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(e.RetryPeriod):
+		}
+		rctx, cancel := context.WithTimeout(ctx, e.RetryPeriod)
+		ok, err := e.tryAcquireOrRenew(rctx)
+		cancel()
+		if ok {
+			last = time.Now()
+			continue
+		}
+		if ctx.Err() == nil && time.Since(last) > e.RenewDeadline {
+			e.logger().Warn("leader election: lost the Lease", "lease", e.Namespace+"/"+e.Name, "err", err)
+			lost()
+			return
+		}
+	}
+}
+
+// tryAcquireOrRenew takes or renews the Lease when it is free, ours, or
+// its holder has not renewed it for LeaseDuration. The update carries the
+// read's resourceVersion, so of two candidates only one wins.
+func (e *Elector) tryAcquireOrRenew(ctx context.Context) (bool, error) {
+	now := time.Now()
+	r := e.client.Resource(leases()).Namespace(e.Namespace)
+	obj, err := r.Get(ctx, e.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		obj = &unstructured.Unstructured{Object: map[string]any{"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+			"metadata": map[string]any{"name": e.Name, "namespace": e.Namespace}}}
+		e.claim(obj, now, "")
+		if _, err := r.Create(ctx, obj, metav1.CreateOptions{}); err != nil {
+			return false, ignoreRace(err)
+		}
+		e.observe(e.Identity)
+		return true, nil
+	} else if err != nil {
+		return false, err
+	}
+	holder, _, _ := unstructured.NestedString(obj.Object, "spec", "holderIdentity")
+	if holder != "" && holder != e.Identity && !e.expired(obj, holder, now) {
+		e.observe(holder)
+		return false, nil
+	}
+	e.claim(obj, now, holder)
+	if _, err := r.Update(ctx, obj, metav1.UpdateOptions{}); err != nil {
+		return false, ignoreRace(err)
+	}
+	e.observe(e.Identity)
+	return true, nil
+}
+
+// expired reports whether holder's record has not changed for
+// LeaseDuration, as this process has watched it.
+func (e *Elector) expired(obj *unstructured.Unstructured, holder string, now time.Time) bool {
+	renewed, _, _ := unstructured.NestedString(obj.Object, "spec", "renewTime")
+	record := holder + "@" + renewed
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if record != e.seen {
+		e.seen, e.seenAt = record, now
+	}
+	return now.Sub(e.seenAt) > e.LeaseDuration
+}
+
+// claim writes this process as the Lease's holder; previous is the holder
+// it replaces ("" for none).
+func (e *Elector) claim(obj *unstructured.Unstructured, now time.Time, previous string) {
+	ts := now.UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+	spec, _, _ := unstructured.NestedMap(obj.Object, "spec")
+	if spec == nil {
+		spec = map[string]any{}
+	}
+	if previous != e.Identity {
+		spec["acquireTime"] = ts
+		n, _, _ := unstructured.NestedInt64(obj.Object, "spec", "leaseTransitions")
+		if previous != "" {
+			n++
+		}
+		spec["leaseTransitions"] = n
+	}
+	spec["holderIdentity"] = e.Identity
+	spec["renewTime"] = ts
+	spec["leaseDurationSeconds"] = int64(math.Ceil(e.LeaseDuration.Seconds()))
+	obj.Object["spec"] = spec
+}
+
+// release gives the Lease up, if this process still holds it, so a
+// standby takes over at its next try rather than after LeaseDuration.
+func (e *Elector) release(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, e.RetryPeriod)
 	defer cancel()
-	stop := context.AfterFunc(ctx, cancel)
-	defer stop()
+	r := e.client.Resource(leases()).Namespace(e.Namespace)
+	obj, err := r.Get(ctx, e.Name, metav1.GetOptions{})
+	if err != nil {
+		return
+	}
+	if holder, _, _ := unstructured.NestedString(obj.Object, "spec", "holderIdentity"); holder != e.Identity {
+		return
+	}
+	_ = unstructured.SetNestedField(obj.Object, "", "spec", "holderIdentity")
+	_ = unstructured.SetNestedField(obj.Object, int64(1), "spec", "leaseDurationSeconds")
+	if _, err := r.Update(ctx, obj, metav1.UpdateOptions{}); err != nil {
+		e.logger().Warn("leader election: cannot release the Lease; a standby takes it over once it expires", "err", err)
+	}
+}
+
+// ignoreRace turns losing a race with another candidate into "not won".
+func ignoreRace(err error) error {
+	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	return err
+}
+
+// lead runs the caller's work while this process leads.
+func (e *Elector) lead(lctx context.Context, lead func(ctx context.Context)) {
 	e.setLeading(true)
 	defer e.setLeading(false)
 	e.logger().Info("leading", "lease", e.Namespace+"/"+e.Name, "identity", e.Identity)
-	lead(wctx)
+	lead(lctx)
 	e.logger().Info("stopped leading", "lease", e.Namespace+"/"+e.Name, "identity", e.Identity)
 }
 
