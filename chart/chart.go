@@ -154,4 +154,3 @@ func draw2(f figure, points []modelgate.SeriesPoint, start time.Time) (svg []byt
 
 // isBad reports a value that cannot be drawn.
 func isBad(v float64) bool { return v != v || v > 1e300 || v < -1e300 }
-

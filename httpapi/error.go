@@ -69,6 +69,11 @@ func writeError(w http.ResponseWriter, err error) int {
 		}
 	}
 	status := StatusFor(body.Error.Code)
+	if status == http.StatusServiceUnavailable {
+		// Unavailable is passing (a standby replica, a store down): say when
+		// to try again.
+		w.Header().Set("Retry-After", "5")
+	}
 	if body.Error.Code == modelgate.EINTERNAL {
 		body.Error.Message = "internal error: " + body.Error.Message
 	}

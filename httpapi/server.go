@@ -28,6 +28,9 @@ type Server struct {
 	// Ready reports whether the store and the registry are reachable, for
 	// /readyz; nil is always ready.
 	Ready func(ctx context.Context) error
+	// Leader reports, for /healthz, whether this replica leads and which
+	// replica does; nil when the server runs without leader election.
+	Leader func() (leading bool, leader string)
 	// Report renders a promotion as a self-contained HTML page, served to
 	// readers at /api/v1/promotions/{id}/report.html; nil answers 404.
 	Report func(p *modelgate.Promotion, steps []*modelgate.StepRecord) ([]byte, error)
@@ -100,7 +103,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request, _ *call) error {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "alive"})
+	body := map[string]any{"status": "alive"}
+	if s.Leader != nil {
+		body["leading"], body["leader"] = s.Leader()
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/kserve"
 	"github.com/modelgate/modelgate/kserve/kservetest"
+	"github.com/modelgate/modelgate/leader"
 )
 
 func testOptions() kserve.Options {
@@ -382,6 +383,13 @@ func TestRBACMinimal(t *testing.T) {
 		if g.resource == "prometheusrules" {
 			check = func(ctx context.Context, _ string) error { return d.CheckRulePermissions(ctx) }
 		}
+		if g.resource == "leases" {
+			e, err := leader.New(cluster.c.AsServiceAccount("mlops", sa), "mlops", "modelgate-server", "rbac")
+			if err != nil {
+				t.Fatal(err)
+			}
+			check = func(ctx context.Context, _ string) error { return e.Check(ctx) }
+		}
 		err = check(ctx, "rbac")
 		where := ""
 		if g.ns != "" {
@@ -395,6 +403,8 @@ func TestRBACMinimal(t *testing.T) {
 			res += ".serving.kserve.io"
 		case "prometheusrules":
 			res += ".monitoring.coreos.com"
+		case "leases":
+			res += ".coordination.k8s.io"
 		}
 		want := g.verb + " " + res + where
 		if modelgate.ErrorCode(err) != modelgate.EUNAUTHORIZED || !strings.Contains(err.Error(), want) {

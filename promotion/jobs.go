@@ -13,6 +13,9 @@ import (
 // StartPromotion starts model/version's promotion as a job. Asked again
 // while this runner runs that version's promotion, it returns it.
 func (r *Runner) StartPromotion(ctx context.Context, model, version string) (*modelgate.Promotion, error) {
+	if err := r.standby(); err != nil {
+		return nil, err
+	}
 	if j := r.running(model); j != nil && j.id != "" && j.version == version {
 		p, err := r.service(ctx).Store.GetPromotion(ctx, j.id)
 		return p, err
@@ -49,6 +52,9 @@ func (r *Runner) AcceptPromotion(ctx context.Context, model, reason string) (*mo
 
 // take runs a person's act that leaves model's promotion to this runner.
 func (r *Runner) take(ctx context.Context, model string, act func(*Service) (*modelgate.Promotion, error)) (*modelgate.Promotion, error) {
+	if err := r.standby(); err != nil {
+		return nil, err
+	}
 	if !r.reserve(model) {
 		return nil, r.busy(model)
 	}
@@ -69,6 +75,11 @@ func (r *Runner) AbortPromotion(ctx context.Context, model, reason string) (*mod
 	if reason == "" {
 		return nil, modelgate.Errorf(modelgate.EINVALID, "an abort needs a reason, for the records")
 	}
+	// A standby refuses rather than storing the request: a held or crashed
+	// promotion's rollback would need a job here.
+	if err := r.standby(); err != nil {
+		return nil, err
+	}
 	reserved := r.reserve(model)
 	svc := r.service(ctx)
 	p, mine, err := svc.Abort(ctx, model, reason)
@@ -84,7 +95,10 @@ func (r *Runner) AbortPromotion(ctx context.Context, model, reason string) (*mod
 }
 
 func (r *Runner) busy(model string) error {
-	if r.ctx == nil || r.ctx.Err() != nil {
+	if err := r.standby(); err != nil {
+		return err
+	}
+	if ctx := r.jobsCtx(); ctx == nil || ctx.Err() != nil {
 		return modelgate.Errorf(modelgate.EUNAVAILABLE, "the promotion runner is not running")
 	}
 	id := "(being set up)"

@@ -33,6 +33,11 @@ type Runner struct {
 	// 30s, negative for never.
 	Poll, Scan time.Duration
 	Logger     *slog.Logger // default slog.Default()
+	// Standby, when set, is asked before an act that would start a job
+	// (start, resume, accept, abort): an error refuses the act, e.g. on a
+	// server replica that is not the leader, whose runner is closed. Nil:
+	// always act.
+	Standby func() error
 
 	mu   sync.Mutex
 	jobs map[string]*job // by model; id "" while the job is being set up
@@ -61,30 +66,51 @@ type Observer interface {
 }
 
 // Open starts the runner: jobs run until ctx ends or Close. It resumes the
-// unfinished promotions no live process runs, now and every Scan.
+// unfinished promotions no live process runs, now and every Scan. A closed
+// runner may be opened again (a replica that leads again).
 func (r *Runner) Open(ctx context.Context) error {
-	r.ctx, r.stop = context.WithCancel(ctx)
-	if err := r.ResumeUnfinished(r.ctx); err != nil {
+	ctx, stop := context.WithCancel(ctx)
+	r.mu.Lock()
+	r.ctx, r.stop = ctx, stop
+	r.mu.Unlock()
+	if err := r.ResumeUnfinished(ctx); err != nil {
 		return err
 	}
 	if r.Scan >= 0 {
 		r.wg.Add(1)
-		go r.scan()
+		go r.scan(ctx)
 	}
 	return nil
 }
 
-// Close stops every job where it is (its state is saved; the next runner
-// resumes it) and waits for them.
+// Close stops every job where it is (its state is saved and its store lock
+// released; the next runner resumes it) and waits for them.
 func (r *Runner) Close() error {
-	if r.stop != nil {
-		r.stop()
+	r.mu.Lock()
+	stop := r.stop
+	r.mu.Unlock()
+	if stop != nil {
+		stop()
 	}
 	r.wg.Wait()
 	return nil
 }
 
-func (r *Runner) scan() {
+// jobsCtx is the jobs' context of the current Open, nil before any.
+func (r *Runner) jobsCtx() context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ctx
+}
+
+func (r *Runner) standby() error {
+	if r.Standby == nil {
+		return nil
+	}
+	return r.Standby()
+}
+
+func (r *Runner) scan(ctx context.Context) {
 	defer r.wg.Done()
 	every := r.Scan
 	if every == 0 {
@@ -94,10 +120,10 @@ func (r *Runner) scan() {
 	defer t.Stop()
 	for {
 		select {
-		case <-r.ctx.Done():
+		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := r.ResumeUnfinished(r.ctx); err != nil {
+			if err := r.ResumeUnfinished(ctx); err != nil {
 				r.logger().Warn("cannot look for unfinished promotions", "err", err)
 			}
 		}
@@ -196,23 +222,24 @@ func (r *Runner) Running(model string) bool { return r.running(model) != nil }
 func (r *Runner) launch(svc *Service, p *modelgate.Promotion) {
 	r.mu.Lock()
 	r.jobs[p.Model] = &job{id: p.ID, version: p.Version}
+	ctx := r.ctx
 	r.mu.Unlock()
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
 		since := svc.now()
-		q, err := svc.Run(r.ctx, p)
+		q, err := svc.Run(ctx, p)
 		if err != nil {
 			r.logger().Warn("promotion stopped", "promotion", p.ID, "step", q.Step, "err", modelgate.ErrorMessage(err))
 		}
-		r.setStopped(q.ID, err != nil && r.ctx.Err() == nil)
-		r.ended(svc, q, since)
+		r.setStopped(q.ID, err != nil && ctx.Err() == nil)
+		r.ended(ctx, svc, q, since)
 	}()
 }
 
-func (r *Runner) ended(svc *Service, p *modelgate.Promotion, since time.Time) {
+func (r *Runner) ended(ctx context.Context, svc *Service, p *modelgate.Promotion, since time.Time) {
 	if r.Observer != nil {
-		steps, _ := svc.Store.Steps(context.WithoutCancel(r.ctx), p.ID)
+		steps, _ := svc.Store.Steps(context.WithoutCancel(ctx), p.ID)
 		r.Observer.Ended(p, steps, since)
 	}
 	r.unreserve(p.Model)

@@ -199,3 +199,44 @@ func waitIdle(t *testing.T, r *promotion.Runner) {
 	}
 	t.Fatal("the runner's job did not stop")
 }
+
+// A leader replica that loses its lease closes its runner: the job stops
+// where it is and frees the lock, and the next leader's runner resumes it
+// without repeating an action. A standby refuses acts that start jobs.
+func TestRunner_CloseHandsOverToTheNextLeader(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	old := newRunner(t, w, "replica-a", nil)
+	p, err := old.StartPromotion(ctx, model, "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.state(t, "2"); st.Outcome != modelgate.OutcomeNone {
+		t.Skipf("the promotion ended (%s) before the runner closed", st.Outcome)
+	}
+	if holder, _, err := w.store.LockHolder(ctx, model); err != nil || holder != "" {
+		t.Fatalf("lock holder after Close = %q, %v; want it released", holder, err)
+	}
+	if _, err := old.StartPromotion(ctx, model, "3"); modelgate.ErrorCode(err) != modelgate.EUNAVAILABLE {
+		t.Fatalf("start on a closed runner: %v, want EUNAVAILABLE", err)
+	}
+	notLeader := modelgate.Errorf(modelgate.EUNAVAILABLE, "not the leader")
+	old.Standby = func() error { return notLeader }
+	if _, err := old.AbortPromotion(ctx, model, "stop"); err != notLeader {
+		t.Fatalf("abort on a standby: %v, want its error", err)
+	}
+	next := newRunner(t, w, "replica-b", nil)
+	end, err := next.FollowPromotion(ctx, p.ID, 0, func(modelgate.Event) {})
+	if err != nil || end.Outcome != modelgate.OutcomePromoted {
+		t.Fatalf("resumed by the next leader to %+v, %v", end, err)
+	}
+	for _, call := range []string{"StartCanary", "Promote"} {
+		if n := w.dep.calls[call]; n > 1 {
+			t.Errorf("%s called %d times", call, n)
+		}
+	}
+}

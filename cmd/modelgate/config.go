@@ -359,6 +359,20 @@ type ServerConfig struct {
 	Listen        string `yaml:"listen"`          // host:port of the API, /metrics, /healthz, /readyz
 	TokensFile    string `yaml:"tokens_file"`     // YAML: token -> {name, role}
 	AdminTokenEnv string `yaml:"admin_token_env"` // a variable holding one admin token (name "admin")
+	// LeaderElection, when set, makes replicas sharing the state elect one
+	// leader through a Kubernetes Lease; only the leader runs promotions.
+	LeaderElection *LeaderElectionConfig `yaml:"leader_election"`
+}
+
+// LeaderElectionConfig is server.leader_election: the Lease the replicas
+// compete for and client-go's timings (0 takes the default).
+type LeaderElectionConfig struct {
+	Namespace     string   `yaml:"namespace"`      // the Lease's namespace, the server's own
+	Name          string   `yaml:"name"`           // the Lease's name, e.g. modelgate-server
+	Kubeconfig    string   `yaml:"kubeconfig"`     // "" loads as kubectl does, in the cluster its service account
+	LeaseDuration Duration `yaml:"lease_duration"` // a standby takes over this long after the last renewal; default 15s
+	RenewDeadline Duration `yaml:"renew_deadline"` // the leader stops leading when it cannot renew for this long; default 10s
+	RetryPeriod   Duration `yaml:"retry_period"`   // how often candidates try and the leader renews; default 2s
 }
 
 // Duration is a time.Duration written as Go writes it ("30m", "90s").
@@ -564,6 +578,9 @@ func (c *Config) validate() error {
 		}
 	}
 	check(strings.Contains(c.Server.Listen, ":"), "server.listen: expected host:port, e.g. 127.0.0.1:8095, got %q", c.Server.Listen)
+	if le := c.Server.LeaderElection; le != nil {
+		errs = append(errs, le.validate(c.State.Type)...)
+	}
 	check(c.Canary.Percent >= 1 && c.Canary.Percent <= 99, "canary.percent: expected an integer from 1 to 99, got %d", c.Canary.Percent)
 	check(c.Canary.Window > 0, "canary.window: expected a positive duration like 30m")
 	check(c.Canary.Interval > 0, "canary.interval: expected a positive duration like 30s")

@@ -18,6 +18,7 @@ import (
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/httpapi"
+	"github.com/modelgate/modelgate/leader"
 	"github.com/modelgate/modelgate/postgres"
 	"github.com/modelgate/modelgate/promexport"
 	"github.com/modelgate/modelgate/promotion"
@@ -97,15 +98,22 @@ func (m *serverMain) Run(ctx context.Context) error {
 	if err := m.app.servePayload(ctx); err != nil {
 		return err
 	}
-	h, err := m.handler(tokens, logger)
+	var elector *leader.Elector
+	if le := m.cfg.Server.LeaderElection; le != nil {
+		if elector, err = newElector(ctx, le, logger); err != nil {
+			return err
+		}
+	}
+	h, err := m.handler(tokens, logger, elector)
 	if err != nil {
 		return err
 	}
-	if err := m.runner.Open(ctx); err != nil {
+	stopJobs, err := m.runJobs(ctx, logger, elector)
+	if err != nil {
 		return err
 	}
-	defer m.runner.Close()
-	go m.sendSummaries(ctx, logger, time.Hour)
+	defer stopJobs()
+	go m.sendSummaries(ctx, logger, time.Hour, elector)
 	m.Addr = ln.Addr().String()
 	fmt.Fprintf(m.stderr, "modelgate server on http://%s (dashboard at /, API under /api/v1/, %d token(s); /metrics, /healthz, /readyz)\n", m.Addr, tokens.Len())
 	if m.Ready != nil {
@@ -118,15 +126,51 @@ func (m *serverMain) Run(ctx context.Context) error {
 	return serveUntilDone(ctx, hs, ln)
 }
 
+// runJobs opens the runner now, or, with leader election, each time this
+// replica leads (closing it when the lease is lost). The returned function
+// stops the jobs and, with leader election, releases the lease afterwards.
+func (m *serverMain) runJobs(ctx context.Context, logger *slog.Logger, elector *leader.Elector) (func(), error) {
+	if elector == nil {
+		if err := m.runner.Open(ctx); err != nil {
+			return nil, err
+		}
+		return func() { _ = m.runner.Close() }, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := elector.Run(ctx, func(ctx context.Context) { m.lead(ctx, logger) }); err != nil {
+			logger.Error("leader election stopped", "err", modelgate.ErrorMessage(err))
+		}
+	}()
+	return func() { cancel(); <-done }, nil
+}
+
+// lead runs the jobs while this replica leads: what no live process runs
+// is resumed, as after a restart.
+func (m *serverMain) lead(ctx context.Context, logger *slog.Logger) {
+	defer m.runner.Close()
+	if err := m.runner.Open(ctx); err != nil {
+		// Give the lease up: another replica may reach the store.
+		logger.Warn("cannot start the promotion jobs as the leader", "err", modelgate.ErrorMessage(err))
+		return
+	}
+	<-ctx.Done()
+}
+
 // sendSummaries sends the daily summaries that are due, now and every
 // period until ctx ends (each day's summary is sent once, so the period
-// only bounds how late one is).
-func (m *serverMain) sendSummaries(ctx context.Context, logger *slog.Logger, period time.Duration) {
+// only bounds how late one is). With leader election only the leader
+// sends, so replicas do not race to send the same summary.
+func (m *serverMain) sendSummaries(ctx context.Context, logger *slog.Logger, period time.Duration, elector *leader.Elector) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
-		if _, err := m.app.serviceAs("modelgate-server", nil).DailySummaries(ctx, ""); err != nil && ctx.Err() == nil {
-			logger.Warn("daily summaries", "err", err)
+		if elector == nil || elector.Leading() {
+			if _, err := m.app.serviceAs("modelgate-server", nil).DailySummaries(ctx, ""); err != nil && ctx.Err() == nil {
+				logger.Warn("daily summaries", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -137,7 +181,7 @@ func (m *serverMain) sendSummaries(ctx context.Context, logger *slog.Logger, per
 }
 
 // handler wires the runner, the metrics and the API.
-func (m *serverMain) handler(tokens *httpapi.Tokens, logger *slog.Logger) (http.Handler, error) {
+func (m *serverMain) handler(tokens *httpapi.Tokens, logger *slog.Logger, elector *leader.Elector) (http.Handler, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics, err := promexport.NewMetrics(reg)
@@ -155,7 +199,21 @@ func (m *serverMain) handler(tokens *httpapi.Tokens, logger *slog.Logger) (http.
 			svc.ActorSource, svc.Audit = a.Source, auditLog
 			return svc
 		}}
+	if elector != nil {
+		m.runner.Standby = notLeader(elector)
+		gauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "modelgate_leader",
+			Help: "1 while this server replica leads (runs the promotions), 0 while it stands by."}, func() float64 {
+			if elector.Leading() {
+				return 1
+			}
+			return 0
+		})
+		reg.MustRegister(gauge)
+	}
 	api := httpapi.NewServer(m.runner, tokens, auditLog)
+	if elector != nil {
+		api.Leader = func() (bool, string) { return elector.Leading(), elector.Leader() }
+	}
 	api.Registerer, api.Gatherer, api.Logger = reg, reg, logger
 	api.Ready, api.VerifyAudit = m.ready, m.verifyAudit
 	api.UI, api.Report = web.Dashboard(), report.HTML
