@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -279,5 +280,50 @@ func checkPermissions(t *testing.T, c *kservetest.Cluster, ns, staging string) {
 		if !apierrors.IsForbidden(err) {
 			t.Errorf("%s: %v, want Forbidden", what, err)
 		}
+	}
+}
+
+// TestChartHighAvailability: with highAvailability on, the replicas share
+// PostgreSQL (the connection string from a Secret) and elect a leader
+// through a Lease; no volume claim holds them to one node; modelgate loads
+// the configuration. Without the database Secret the chart refuses.
+func TestChartHighAvailability(t *testing.T) {
+	vals := adminOnly()
+	vals["highAvailability"] = map[string]any{"enabled": true, "replicas": 3}
+	if _, err := render(t, "modelgate", "mlops", vals); err == nil || !strings.Contains(err.Error(), "highAvailability.database.existingSecret") {
+		t.Fatalf("rendered without the database Secret: %v", err)
+	}
+	vals["highAvailability"] = map[string]any{"enabled": true, "replicas": 3, "database": map[string]any{"existingSecret": "modelgate-db"}}
+	objs := mustRender(t, "modelgate", "mlops", vals)
+	if find(objs, "PersistentVolumeClaim", "modelgate") != nil {
+		t.Error("a ReadWriteOnce claim would hold every replica to one node")
+	}
+	dep := find(objs, "Deployment", "modelgate")
+	if n, _, _ := unstructured.NestedFieldNoCopy(dep.Object, "spec", "replicas"); fmt.Sprint(n) != "3" {
+		t.Errorf("replicas %v, want 3", n)
+	}
+	if _, has, _ := unstructured.NestedString(dep.Object, "spec", "strategy", "type"); has {
+		t.Error("Recreate would stop every replica at once")
+	}
+	containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
+	env := fmt.Sprint(containers[0].(map[string]any)["env"])
+	if !strings.Contains(env, "MODELGATE_POSTGRES_DSN") || !strings.Contains(env, "modelgate-db") {
+		t.Errorf("the DSN is not taken from the Secret: %s", env)
+	}
+	cm := find(objs, "ConfigMap", "modelgate")
+	cfg, _, _ := unstructured.NestedString(cm.Object, "data", "modelgate.yaml")
+	for _, want := range []string{"type: postgres", "dsn_env: MODELGATE_POSTGRES_DSN", "leader_election:", "namespace: mlops", "name: modelgate"} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("modelgate.yaml lacks %q:\n%s", want, cfg)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "modelgate.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(mustModelgate(t), "grafana", "--config", path)
+	cmd.Env = append(os.Environ(), "MODELGATE_POSTGRES_DSN=postgres://u:p@127.0.0.1:1/db")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("modelgate does not load the chart's modelgate.yaml: %v\n%s\n%s", err, out, cfg)
 	}
 }

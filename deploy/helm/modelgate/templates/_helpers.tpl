@@ -54,6 +54,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- if include "modelgate.tokensSecret" . -}}
 {{- $_ := set $server "tokens_file" "/etc/modelgate/tokens/tokens.yaml" -}}
 {{- end -}}
+{{- if .Values.highAvailability.enabled -}}
+{{- $_ := set $server "leader_election" (dict "namespace" .Release.Namespace "name" (include "modelgate.fullname" .)) -}}
+{{- $state := get $cfg "state" | default dict -}}
+{{- $_ := set $state "type" "postgres" -}}
+{{- $_ := set $state "dsn_env" "MODELGATE_POSTGRES_DSN" -}}
+{{- $_ := set $cfg "state" $state -}}
+{{- end -}}
 {{- $_ := set $cfg "server" $server -}}
 {{- $platform := get $cfg "platform" | default dict -}}
 {{- $_ := set $platform "staging_namespace" .Values.namespaces.staging -}}
