@@ -2,32 +2,24 @@ package audit
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/modelgate/modelgate"
 )
 
 // HMACSHA256 is the AuditEntry.MAC of an entry sealed with a key.
-const HMACSHA256 = "hmac-sha256"
+const HMACSHA256 = modelgate.AuditHMACSHA256
 
 // MinKeyLen is the shortest key accepted, in bytes.
 const MinKeyLen = 16
 
 // KeyID names a key in the trail without revealing it: the hex of the first 8
 // bytes of its SHA-256.
-func KeyID(key []byte) string {
-	sum := sha256.Sum256(key)
-	return hex.EncodeToString(sum[:8])
-}
+func KeyID(key []byte) string { return modelgate.AuditKeyID(key) }
 
 // ParseKey returns the key held in b, without surrounding white space, so
 // that `openssl rand -hex 32 > key` gives a usable key file. Every byte that
@@ -54,33 +46,12 @@ func ReadKeyFile(path string) ([]byte, error) {
 	return k, nil
 }
 
-// digest returns e's hash: the canonical JSON of e with an empty Hash, under
-// HMAC-SHA256 with key when e.MAC says so, else plain SHA-256. The JSON holds
-// PrevHash, so the hash covers the link to the previous entry too.
-func digest(e modelgate.AuditEntry, key []byte) (string, error) {
-	e.Hash = ""
-	body, err := json.Marshal(e)
-	if err != nil {
-		return "", fmt.Errorf("encode audit entry: %w", err)
-	}
-	if e.MAC == HMACSHA256 {
-		return mac(key, body), nil
-	}
-	sum := sha256.Sum256(body)
-	return hex.EncodeToString(sum[:]), nil
-}
+// digest is the trail's entry hash (modelgate.AuditDigest).
+func digest(e modelgate.AuditEntry, key []byte) (string, error) { return modelgate.AuditDigest(e, key) }
 
-func mac(key, body []byte) string {
-	m := hmac.New(sha256.New, key)
-	m.Write(body)
-	return hex.EncodeToString(m.Sum(nil))
-}
-
-// headSeal seals the head sidecar, so that someone without the key cannot
-// move the head back after cutting the tail. The prefix keeps it apart from
-// entry hashes, which are over JSON objects.
+// headSeal seals the head sidecar (modelgate.AuditHeadSeal).
 func headSeal(key []byte, seq int64, hash string) string {
-	return mac(key, []byte("modelgate audit head\n"+strconv.FormatInt(seq, 10)+"\n"+hash))
+	return modelgate.AuditHeadSeal(key, seq, hash)
 }
 
 // keyring maps key ids to keys.

@@ -2,13 +2,9 @@ package postgres
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -16,13 +12,12 @@ import (
 	"github.com/modelgate/modelgate"
 )
 
-// The audit package's sealing scheme, which this file must reproduce bit
-// for bit so that an exported trail passes `modelgate audit verify`; the
-// tests check an export with the audit package itself.
+// The trail's hash rules are the root's (modelgate.AuditDigest,
+// AuditHeadSeal, AuditKeyID), shared with the audit package, so an exported
+// trail passes `modelgate audit verify`; the tests check an export with the
+// audit package itself.
 const (
-	genesis    = "0000000000000000000000000000000000000000000000000000000000000000"
-	hmacSHA256 = "hmac-sha256"
-	headPrefix = "modelgate audit head\n"
+	genesis = "0000000000000000000000000000000000000000000000000000000000000000"
 
 	// RotationAction is the Action of the entry RotateKey appends.
 	RotationAction = "audit.key_rotation"
@@ -78,8 +73,8 @@ func (l *AuditLog) RotateKey(ctx context.Context, e modelgate.AuditEntry, newKey
 			WithHint("configure the key instead; the unkeyed entries before it stay as they are")
 	case len(newKey) < MinKeyLen:
 		return e, modelgate.Errorf(modelgate.EINVALID, "the new audit key has %d bytes; at least %d are needed", len(newKey), MinKeyLen)
-	case keyID(newKey) == keyID(l.Key):
-		return e, modelgate.Errorf(modelgate.EINVALID, "the new audit key is the current one (%s)", keyID(newKey))
+	case modelgate.AuditKeyID(newKey) == modelgate.AuditKeyID(l.Key):
+		return e, modelgate.Errorf(modelgate.EINVALID, "the new audit key is the current one (%s)", modelgate.AuditKeyID(newKey))
 	}
 	if e.Action == "" {
 		e.Action = RotationAction
@@ -87,7 +82,7 @@ func (l *AuditLog) RotateKey(ctx context.Context, e modelgate.AuditEntry, newKey
 	if e.Outcome == "" {
 		e.Outcome = "ok"
 	}
-	e.NextKeyID = keyID(newKey)
+	e.NextKeyID = modelgate.AuditKeyID(newKey)
 	return l.append(ctx, e, newKey)
 }
 
@@ -131,10 +126,10 @@ func (l *AuditLog) seal(e modelgate.AuditEntry, last modelgate.AuditEntry) (mode
 	e.Seq, e.PrevHash = last.Seq+1, last.Hash
 	e.MAC, e.KeyID = "", ""
 	if len(l.Key) > 0 {
-		e.MAC, e.KeyID = hmacSHA256, keyID(l.Key)
+		e.MAC, e.KeyID = modelgate.AuditHMACSHA256, modelgate.AuditKeyID(l.Key)
 	}
 	var err error
-	e.Hash, err = auditDigest(e, l.Key)
+	e.Hash, err = modelgate.AuditDigest(e, l.Key)
 	return e, err
 }
 
@@ -154,7 +149,7 @@ func (l *AuditLog) Head(ctx context.Context) (int64, string, error) {
 	}
 	mine := ""
 	if len(l.Key) > 0 {
-		mine = keyID(l.Key)
+		mine = modelgate.AuditKeyID(l.Key)
 	}
 	switch {
 	case last.MAC != "" && last.KeyID != mine && last.NextKeyID == mine:
@@ -162,7 +157,7 @@ func (l *AuditLog) Head(ctx context.Context) (int64, string, error) {
 	case last.MAC != "" && last.KeyID != mine:
 		return 0, "", modelgate.Errorf(modelgate.EINVALID, "audit trail: the last entry is sealed with key %s, not with the configured key", last.KeyID)
 	default:
-		if h, err := auditDigest(last, l.Key); err != nil || h != last.Hash {
+		if h, err := modelgate.AuditDigest(last, l.Key); err != nil || h != last.Hash {
 			return 0, "", modelgate.Errorf(modelgate.EINVALID, "audit trail: the last entry's hash does not match its content")
 		}
 	}
@@ -174,7 +169,7 @@ func (l *AuditLog) Head(ctx context.Context) (int64, string, error) {
 func (l *AuditLog) follows(last modelgate.AuditEntry) error {
 	mine := "none"
 	if len(l.Key) > 0 {
-		mine = keyID(l.Key)
+		mine = modelgate.AuditKeyID(l.Key)
 	}
 	switch {
 	case last.NextKeyID != "" && mine != last.NextKeyID:
@@ -217,7 +212,7 @@ func insertAuditEntry(ctx context.Context, tx pgx.Tx, e modelgate.AuditEntry, ke
 	}
 	var kid, seal string
 	if len(key) > 0 {
-		kid, seal = keyID(key), headSeal(key, e.Seq, e.Hash)
+		kid, seal = modelgate.AuditKeyID(key), modelgate.AuditHeadSeal(key, e.Seq, e.Hash)
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO audit_head (id, seq, hash, key_id, seal) VALUES (TRUE, $1, $2, $3, $4)
 		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, key_id = excluded.key_id, seal = excluded.seal`,
@@ -287,35 +282,4 @@ func exportHead(ctx context.Context, tx pgx.Tx, w io.Writer) error {
 		return fmt.Errorf("write the head: %w", err)
 	}
 	return nil
-}
-
-// auditDigest is the audit package's entry hash: over the entry's JSON
-// without Hash, HMAC-SHA256 under key when the entry says so.
-func auditDigest(e modelgate.AuditEntry, key []byte) (string, error) {
-	e.Hash = ""
-	body, err := json.Marshal(e)
-	if err != nil {
-		return "", fmt.Errorf("encode audit entry: %w", err)
-	}
-	if e.MAC == hmacSHA256 {
-		return mac(key, body), nil
-	}
-	sum := sha256.Sum256(body)
-	return hex.EncodeToString(sum[:]), nil
-}
-
-func mac(key, body []byte) string {
-	m := hmac.New(sha256.New, key)
-	m.Write(body)
-	return hex.EncodeToString(m.Sum(nil))
-}
-
-func headSeal(key []byte, seq int64, hash string) string {
-	return mac(key, []byte(headPrefix+strconv.FormatInt(seq, 10)+"\n"+hash))
-}
-
-// keyID names a key without revealing it, as the audit package does.
-func keyID(key []byte) string {
-	sum := sha256.Sum256(key)
-	return hex.EncodeToString(sum[:8])
 }
