@@ -1,7 +1,6 @@
 package chart
 
 import (
-	"fmt"
 	"sort"
 	"time"
 
@@ -93,18 +92,14 @@ const (
 // Series draws every figure of points that has data, one chart each,
 // with minutes since start on the x axis. prefix names the files
 // ("window_", "bake_").
-func Series(prefix string, start time.Time, points []modelgate.SeriesPoint) ([]Chart, error) {
+func Series(prefix string, start time.Time, points []modelgate.SeriesPoint) []Chart {
 	var out []Chart
 	for _, f := range figures(points) {
-		svg, ok, err := draw2(f, points, start)
-		if err != nil {
-			return nil, fmt.Errorf("draw %s: %w", f.name, err)
-		}
-		if ok {
+		if svg, ok := draw2(f, points, start); ok {
 			out = append(out, Chart{Name: prefix + f.name + ".svg", Title: f.title, SVG: svg})
 		}
 	}
-	return out, nil
+	return out
 }
 
 func line(points []modelgate.SeriesPoint, start time.Time, c curve, of func(modelgate.SeriesPoint) modelgate.PointFigures) []point {
@@ -119,7 +114,7 @@ func line(points []modelgate.SeriesPoint, start time.Time, c curve, of func(mode
 
 // draw2 draws f's lines for production and the canary; ok is false when
 // no point has a value.
-func draw2(f figure, points []modelgate.SeriesPoint, start time.Time) (svg []byte, ok bool, err error) {
+func draw2(f figure, points []modelgate.SeriesPoint, start time.Time) (svg []byte, ok bool) {
 	c := &canvas{title: f.title, xLabel: "minutes", yLabel: f.unit}
 	arms := []struct {
 		name  string
@@ -142,14 +137,14 @@ func draw2(f figure, points []modelgate.SeriesPoint, start time.Time) (svg []byt
 		}
 	}
 	if len(c.paths) == 0 {
-		return nil, false, nil
+		return nil, false
 	}
 	if f.limit > 0 {
 		end := points[len(points)-1].At.Sub(start).Minutes()
 		c.paths = append(c.paths, path{points: []point{{0, f.limit}, {end, f.limit}}, color: limitColor, width: 1, dash: dashed})
 		c.legend = append(c.legend, legendEntry{label: "alert level", color: limitColor, dash: dashed})
 	}
-	return c.svg(), true, nil
+	return c.svg(), true
 }
 
 // isBad reports a value that cannot be drawn.

@@ -70,11 +70,7 @@ func newHTMLPage(p *modelgate.Promotion, steps []*modelgate.StepRecord) (*htmlPa
 	if w, ok := modelgate.FindEvidence[modelgate.WindowEvidence](steps); ok && w.Judgement != nil {
 		page.Window = &w
 	}
-	charts, err := stepCharts(steps)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range charts {
+	for _, c := range stepCharts(steps) {
 		page.Charts = append(page.Charts, htmlChart{Title: c.Title, SVG: inlineSVG(c)})
 	}
 	return page, nil

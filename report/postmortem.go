@@ -88,10 +88,7 @@ func bundleFiles(pm modelgate.PostMortem) (map[string][]byte, error) {
 	}
 	files["logs.txt"] = []byte(logExcerpts(pm.Steps))
 	files["figures.csv"] = figuresCSV(pm.Steps)
-	charts, err := stepCharts(pm.Steps)
-	if err != nil {
-		return nil, err
-	}
+	charts := stepCharts(pm.Steps)
 	for _, c := range charts {
 		files[c.Name] = c.SVG
 	}
@@ -100,23 +97,15 @@ func bundleFiles(pm modelgate.PostMortem) (map[string][]byte, error) {
 }
 
 // stepCharts draws the canary window's and the bake's figures over time.
-func stepCharts(steps []*modelgate.StepRecord) ([]chart.Chart, error) {
+func stepCharts(steps []*modelgate.StepRecord) []chart.Chart {
 	var out []chart.Chart
 	if w, ok := modelgate.FindEvidence[modelgate.WindowEvidence](steps); ok && len(w.Series) > 0 {
-		cs, err := chart.Series("window_", w.Series[0].At, w.Series)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, cs...)
+		out = append(out, chart.Series("window_", w.Series[0].At, w.Series)...)
 	}
 	if b, ok := modelgate.FindEvidence[modelgate.BakeEvidence](steps); ok && len(b.Series) > 0 {
-		cs, err := chart.Series("bake_", b.Started, b.Series)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, cs...)
+		out = append(out, chart.Series("bake_", b.Started, b.Series)...)
 	}
-	return out, nil
+	return out
 }
 
 func postMortemMarkdown(pm modelgate.PostMortem, charts []chart.Chart) string {

@@ -48,11 +48,7 @@ func (f Files) writeReport(p *modelgate.Promotion, steps []*modelgate.StepRecord
 	if err := writeAtomic(filepath.Join(f.ReportsDir, p.ID+".json"), b); err != nil {
 		return err
 	}
-	charts, err := stepCharts(steps)
-	if err != nil {
-		return err
-	}
-	for _, c := range charts {
+	for _, c := range stepCharts(steps) {
 		if err := writeAtomic(filepath.Join(f.ReportsDir, p.ID+"."+c.Name), c.SVG); err != nil {
 			return err
 		}

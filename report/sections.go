@@ -102,8 +102,8 @@ func writeBake(b *strings.Builder, steps []*modelgate.StepRecord) {
 
 // writeCharts links the charts written beside the report.
 func writeCharts(b *strings.Builder, steps []*modelgate.StepRecord, prefix string) {
-	charts, err := stepCharts(steps)
-	if err != nil || len(charts) == 0 {
+	charts := stepCharts(steps)
+	if len(charts) == 0 {
 		return
 	}
 	b.WriteString("## Figures over time\n\n")
