@@ -1,7 +1,8 @@
 package chart
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/modelgate/modelgate"
@@ -73,12 +74,7 @@ func driftInputs(points []modelgate.SeriesPoint) []string {
 			}
 		}
 	}
-	out := make([]string, 0, len(seen))
-	for in := range seen {
-		out = append(out, in)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // Colours: production in a dark neutral, the canary in an accent, an

@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -79,12 +79,7 @@ func (b BakeConfig) check() []string {
 	check(b.BaselineP95Margin >= 0, "bake.baseline_p95_margin: expected a duration ≥ 0 like 50ms")
 	check(b.SummaryDays >= 0, "bake.summary_days: expected a number of days ≥ 0, got %d", b.SummaryDays)
 	names := judge.BakeAlertNames()
-	keys := make([]string, 0, len(b.Actions))
-	for k := range b.Actions {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(b.Actions)) {
 		check(slices.Contains(names, k), "bake.actions: %q is not an alert; expected one of %s", k, strings.Join(names, ", "))
 		v := b.Actions[k]
 		check(v == string(modelgate.AlertRollback) || v == string(modelgate.AlertNotify), "bake.actions.%s: expected rollback or notify, got %q", k, v)

@@ -604,6 +604,9 @@ func (c *Config) validate() error {
 	check(c.Evaluation.Protocol == "v1" || c.Evaluation.Protocol == "v2", "evaluation.protocol: expected v1 or v2, got %q", c.Evaluation.Protocol)
 	errs = append(append(append(errs, c.Preconditions.check()...), c.Records.checkLinks()...), c.Alerts.check()...)
 	errs = append(append(errs, c.Bake.check()...), c.Incidents.check()...)
+	if _, err := c.ticketer(); err != nil && len(c.Incidents.check()) == 0 {
+		errs = append(errs, modelgate.ErrorMessage(err)) // the tracker's own checks: its repo or project, its token
+	}
 	for _, p := range c.Smoke.Protocols {
 		check(p == "v1" || p == "v2", "smoke.protocols: expected v1 and/or v2, got %q", p)
 	}
