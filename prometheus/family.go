@@ -48,14 +48,22 @@ var families = map[string]Metrics{
 		RevisionLabel: "destination_workload", RevisionValue: "{revision}-deployment", NamespaceLabel: "destination_workload_namespace", CodeLabel: "response_code",
 		Matchers: []string{`reporter="destination"`},
 	},
+	// Istio sidecar metrics for KServe's RawDeployment mode, where
+	// modelgate's revisions are the predictor Deployments themselves
+	// ("<isvc>-predictor", "<isvc>-canary-predictor").
+	"istio-raw": {
+		Requests: "istio_requests_total", Latency: "istio_request_duration_milliseconds", LatencyUnit: "ms",
+		RevisionLabel: "destination_workload", RevisionValue: "{revision}", NamespaceLabel: "destination_workload_namespace", CodeLabel: "response_code",
+		Matchers: []string{`reporter="destination"`},
+	},
 }
 
-// Family returns the metric names of a family: knative, knative-otel or
-// istio.
+// Family returns the metric names of a family: knative, knative-otel,
+// istio or istio-raw.
 func Family(name string) (Metrics, error) {
 	m, ok := families[name]
 	if !ok {
-		return Metrics{}, fmt.Errorf("metrics.family: %q is not one of knative, knative-otel, istio", name)
+		return Metrics{}, fmt.Errorf("metrics.family: %q is not one of knative, knative-otel, istio, istio-raw", name)
 	}
 	return m, nil
 }

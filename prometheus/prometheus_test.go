@@ -165,6 +165,23 @@ func TestObserveAgainstRealPrometheus(t *testing.T) {
 		})
 	}
 
+	t.Run("istio-raw", func(t *testing.T) {
+		// RawDeployment mode: the revision is the workload's own name, so
+		// the resolver names the Deployments the exporter labels.
+		raw := split
+		raw.Stable.Revision, raw.Canary.Revision = stableArm.revision+"-deployment", canaryArm.revision+"-deployment"
+		src, err := prometheus.New(prometheus.Options{URL: base, Family: "istio-raw"}, func(context.Context, string) (prometheus.Split, error) { return raw, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := src.Observe(context.Background(), "iris")
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertStats(t, "stable", w.Stable, wantStable)
+		assertStats(t, "canary", w.Canary, wantCanary)
+	})
+
 	// The quantiles agree with Prometheus's own histogram_quantile (the
 	// counters started at 0, so instant values are the window's increase).
 	for _, q := range []struct {

@@ -44,7 +44,8 @@ type Options struct {
 	// URL is Prometheus's base URL, e.g. http://prometheus.monitoring:9090.
 	URL string
 	// Family is knative (≤ 1.18 revision_app_request_*), knative-otel
-	// (≥ 1.21, the default) or istio.
+	// (≥ 1.21, the default), istio or istio-raw (KServe's RawDeployment
+	// mode: Istio's series by predictor Deployment).
 	Family string
 	// Names overrides the family's metric and label names field by field.
 	Names Metrics
