@@ -66,7 +66,48 @@ type Options struct {
 	// LogTail is how many last lines of each predictor pod are kept as
 	// evidence. Default 20.
 	LogTail int
+	// DeploymentMode is serverless (the default: KServe's Knative mode,
+	// where KServe splits the traffic by canaryTrafficPercent) or raw
+	// (KServe's RawDeployment mode, where KServe ignores
+	// canaryTrafficPercent, so modelgate serves the candidate as a second
+	// InferenceService "<name>-canary" and splits the traffic with Route).
+	DeploymentMode string
+	// Route is the route modelgate owns in raw mode; unused otherwise.
+	Route Route
 }
+
+// The deployment modes (Options.DeploymentMode).
+const (
+	ModeServerless = "serverless"
+	ModeRaw        = "raw"
+)
+
+// Route is the weighted route in front of the stable and the candidate
+// InferenceServices in raw mode: a Gateway API HTTPRoute
+// (gateway.networking.k8s.io/v1) in production's namespace, applied
+// under the field manager "modelgate", whose backendRefs are the predictor
+// Services KServe creates ("<isvc>-predictor", port 80).
+type Route struct {
+	// Kind is httproute (the default, and the only kind so far).
+	Kind string
+	// Name is the route's name; "{name}" is replaced by the
+	// InferenceService name. Default "{name}-modelgate": KServe's own
+	// HTTPRoutes, when its ingress uses the Gateway API, are "{name}" and
+	// "{name}-predictor", and two owners of one route would fight.
+	Name string
+	// Gateway is the parent Gateway as namespace/name (required).
+	Gateway string
+	// Hostnames are spec.hostnames; none means every hostname the
+	// Gateway's listeners accept.
+	Hostnames []string
+	// URL is the production URL users call (through the Gateway);
+	// "" reports the stable InferenceService's status.url, which is KServe's
+	// own ingress and does not go through the split.
+	URL string
+}
+
+// Route kinds (Route.Kind).
+const RouteHTTPRoute = "httproute"
 
 // StorageRule rewrites a source prefix into a storageUri prefix, e.g.
 // {from: "mlflow-artifacts:/", to: "s3://mlflow/artifacts/"}.
@@ -105,6 +146,17 @@ func DefaultOptions() Options {
 
 func (o Options) withDefaults() Options {
 	d := DefaultOptions()
+	if o.DeploymentMode == "" {
+		o.DeploymentMode = ModeServerless
+	}
+	if o.DeploymentMode == ModeRaw {
+		if o.Route.Kind == "" {
+			o.Route.Kind = RouteHTTPRoute
+		}
+		if o.Route.Name == "" {
+			o.Route.Name = "{name}-modelgate"
+		}
+	}
 	if o.StagingNamespace == "" {
 		o.StagingNamespace = d.StagingNamespace
 	}
@@ -150,8 +202,78 @@ func (o Options) Validate() error {
 	if o.StagingNamespace != "" && o.StagingNamespace == o.ProductionNamespace {
 		return fmt.Errorf("platform.staging_namespace: must differ from platform.production_namespace (%s)", o.ProductionNamespace)
 	}
+	return o.validateMode()
+}
+
+// validateMode checks platform.deployment_mode and, in raw mode,
+// platform.route.
+func (o Options) validateMode() error {
+	switch o.DeploymentMode {
+	case "", ModeServerless:
+		if !o.Route.empty() {
+			return fmt.Errorf("platform.route: only used with platform.deployment_mode raw (modelgate's own route in front of RawDeployment InferenceServices)")
+		}
+		return nil
+	case ModeRaw:
+	default:
+		return fmt.Errorf("platform.deployment_mode: %q is not one of serverless, raw", o.DeploymentMode)
+	}
+	if o.VirtualService != "" {
+		return fmt.Errorf("platform.virtual_service: checks Knative's VirtualService, which serverless mode has; in raw mode modelgate owns platform.route")
+	}
+	if o.GitOpsDir != "" {
+		return fmt.Errorf("platform.gitops_dir: not supported with platform.deployment_mode raw (the canary InferenceService and the route are applied, not written)")
+	}
+	return o.Route.validate()
+}
+
+func (r Route) empty() bool {
+	return r.Kind == "" && r.Name == "" && r.Gateway == "" && len(r.Hostnames) == 0 && r.URL == ""
+}
+
+func (r Route) validate() error {
+	switch r.Kind {
+	case "", RouteHTTPRoute:
+	case "virtualservice":
+		return fmt.Errorf("platform.route.kind: virtualservice is not supported yet; use httproute (Gateway API; Istio implements it too)")
+	default:
+		return fmt.Errorf("platform.route.kind: %q is not httproute", r.Kind)
+	}
+	if r.Name != "" && !isDNSLabel(strings.ReplaceAll(r.Name, "{name}", "x")) {
+		return fmt.Errorf("platform.route.name: %q is not a DNS label once {name} is replaced (lowercase letters, digits and -)", r.Name)
+	}
+	ns, name, ok := strings.Cut(r.Gateway, "/")
+	if !ok || !isDNSLabel(ns) || !isDNSLabel(name) {
+		return fmt.Errorf("platform.route.gateway: expected the Gateway as namespace/name (e.g. istio-ingress/public), got %q", r.Gateway)
+	}
+	for i, h := range r.Hostnames {
+		if h == "" || strings.ContainsAny(h, ":/ ") {
+			return fmt.Errorf("platform.route.hostnames[%d]: %q is not a hostname", i, h)
+		}
+	}
+	if r.URL != "" && !strings.HasPrefix(r.URL, "http://") && !strings.HasPrefix(r.URL, "https://") {
+		return fmt.Errorf("platform.route.url: expected an http:// or https:// URL, got %q", r.URL)
+	}
 	return nil
 }
+
+// isDNSLabel reports whether s is an RFC 1123 label, as Kubernetes names
+// of namespaces and Services must be.
+func isDNSLabel(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Raw reports whether o is raw mode (KServe's RawDeployment, modelgate's
+// own route).
+func (o Options) Raw() bool { return o.DeploymentMode == ModeRaw }
 
 // ServiceName returns the InferenceService name for model: Name when set,
 // else model as a DNS label.

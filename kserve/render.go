@@ -90,7 +90,7 @@ func (o Options) Render(d modelgate.Deployment, namespace string, canary *int64,
 		AnnotationModel:          d.Model,
 		AnnotationVersion:        d.Version,
 		AnnotationDeployment:     string(depJSON),
-		annotationDeploymentMode: "Knative", // canaryTrafficPercent works only there
+		annotationDeploymentMode: o.kserveMode(),
 	}
 	if d.Digest != "" {
 		annotations["modelgate.dev/model-sha256"] = d.Digest
@@ -149,6 +149,17 @@ func (o Options) Render(d modelgate.Deployment, namespace string, canary *int64,
 		"spec": map[string]any{"predictor": predictor},
 	}}
 	return obj, nil
+}
+
+// kserveMode is the serving.kserve.io/deploymentMode annotation's value.
+// Serverless mode writes Knative, since canaryTrafficPercent works only
+// there; raw mode writes the legacy name RawDeployment, which KServe v0.15
+// knows and v0.16+ normalises to Standard.
+func (o Options) kserveMode() string {
+	if o.Raw() {
+		return "RawDeployment"
+	}
+	return "Knative"
 }
 
 func (o Options) renderModel(uri string) map[string]any {
