@@ -61,7 +61,26 @@ func (d *Deployer) RequiredPermissions() []Permission {
 	if d.opts.VirtualService != "" {
 		perms = append(perms, Permission{Namespace: ns, Verb: "get", Group: vsGVR.Group, Resource: vsGVR.Resource})
 	}
+	if d.opts.Raw() {
+		perms = append(perms, rawPermissions(d.opts.StagingNamespace, ns)...)
+	}
 	return perms
+}
+
+// rawPermissions is what raw mode needs besides: the predictor Deployments
+// read in both namespaces (whether they rolled out the version) and, in
+// production, the candidate deleted, the route applied and read, and the
+// route's backend Services read.
+func rawPermissions(staging, production string) []Permission {
+	return []Permission{
+		{Namespace: staging, Verb: "get", Group: deploymentsGVR.Group, Resource: deploymentsGVR.Resource},
+		{Namespace: production, Verb: "get", Group: deploymentsGVR.Group, Resource: deploymentsGVR.Resource},
+		{Namespace: production, Verb: "delete", Group: isvcGVR.Group, Resource: isvcGVR.Resource},
+		{Namespace: production, Verb: "get", Group: HTTPRouteGVR.Group, Resource: HTTPRouteGVR.Resource},
+		{Namespace: production, Verb: "patch", Group: HTTPRouteGVR.Group, Resource: HTTPRouteGVR.Resource},
+		{Namespace: production, Verb: "create", Group: HTTPRouteGVR.Group, Resource: HTTPRouteGVR.Resource},
+		{Namespace: production, Verb: "get", Resource: servicesGVR.Resource},
+	}
 }
 
 // CheckTarget checks, changing nothing, that the API server answers, that
@@ -77,6 +96,9 @@ func (d *Deployer) CheckTarget(ctx context.Context, model string) error {
 		return err
 	}
 	if err := d.checkCRD(ctx); err != nil {
+		return err
+	}
+	if err := d.checkRouteCRD(ctx); err != nil {
 		return err
 	}
 	for _, ns := range []string{d.opts.StagingNamespace, d.opts.ProductionNamespace} {
@@ -95,6 +117,21 @@ func (d *Deployer) checkCRD(ctx context.Context) error {
 	if apierrors.IsNotFound(err) {
 		return modelgate.Errorf(modelgate.EPRECONDITION, "the API server does not serve %s: the InferenceService CRD is not installed", gv).
 			WithHint("install KServe (https://kserve.github.io/website/)")
+	}
+	return d.apiError(err, "discover %s", gv)
+}
+
+// checkRouteCRD, in raw mode, asks discovery for the Gateway API's
+// HTTPRoute.
+func (d *Deployer) checkRouteCRD(ctx context.Context) error {
+	if !d.opts.Raw() {
+		return nil
+	}
+	gv := HTTPRouteGVR.GroupVersion()
+	err := d.raw.Get().AbsPath("/apis", gv.Group, gv.Version).Do(ctx).Error()
+	if apierrors.IsNotFound(err) {
+		return modelgate.Errorf(modelgate.EPRECONDITION, "the API server does not serve %s: the Gateway API's HTTPRoute CRD is not installed (platform.deployment_mode raw routes through it)", gv).
+			WithHint("install the Gateway API (https://gateway-api.sigs.k8s.io/guides/) and a Gateway for platform.route.gateway")
 	}
 	return d.apiError(err, "discover %s", gv)
 }

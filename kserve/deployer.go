@@ -71,6 +71,9 @@ func (d *Deployer) Options() Options { return d.opts }
 // message carries the conditions' reasons and messages).
 func (d *Deployer) DeployStaging(ctx context.Context, dep modelgate.Deployment, timeout time.Duration) (modelgate.Endpoint, error) {
 	ns, name := d.opts.StagingNamespace, d.opts.ServiceName(dep.Model)
+	if d.opts.Raw() {
+		return d.rawStaging(ctx, dep, timeout)
+	}
 	if _, err := d.put(ctx, envStaging, dep, ns, nil); err != nil {
 		return modelgate.Endpoint{}, err
 	}
@@ -90,6 +93,9 @@ func (d *Deployer) DeployStaging(ctx context.Context, dep modelgate.Deployment, 
 // InferenceService does not exist. A revision modelgate did not create is
 // reported by its revision name.
 func (d *Deployer) Traffic(ctx context.Context, model string) (modelgate.TrafficSplit, error) {
+	if d.opts.Raw() {
+		return d.rawTraffic(ctx, model)
+	}
 	v, err := d.get(ctx, d.opts.ProductionNamespace, d.opts.ServiceName(model))
 	if err != nil || v == nil {
 		return modelgate.TrafficSplit{}, err
@@ -108,12 +114,18 @@ func (d *Deployer) Production(ctx context.Context, model string) (modelgate.Endp
 	if v == nil {
 		return modelgate.Endpoint{}, modelgate.Errorf(modelgate.ENOTFOUND, "InferenceService %s/%s does not exist", ns, name)
 	}
+	if d.opts.Raw() && d.opts.Route.URL != "" {
+		return modelgate.Endpoint{URL: d.opts.Route.URL, Name: name}, nil
+	}
 	return modelgate.Endpoint{URL: v.st.URL, Name: name}, nil
 }
 
 // SetStable serves dep at 100% in production without a canary and waits
 // until it is rolled out; it seeds production (a first deployment).
 func (d *Deployer) SetStable(ctx context.Context, dep modelgate.Deployment) error {
+	if d.opts.Raw() {
+		return d.rawRollOut(ctx, dep)
+	}
 	return d.rollOut(ctx, dep)
 }
 
@@ -128,6 +140,9 @@ func (d *Deployer) StartCanary(ctx context.Context, dep modelgate.Deployment, pe
 	if percent < 1 || percent > 99 {
 		return modelgate.Errorf(modelgate.EINVALID, "canary percent %d is not within 1..99", percent)
 	}
+	if d.opts.Raw() {
+		return d.rawStartCanary(ctx, dep, percent)
+	}
 	ns, name := d.opts.ProductionNamespace, d.opts.ServiceName(dep.Model)
 	cur, err := d.get(ctx, ns, name)
 	if err != nil {
@@ -138,7 +153,7 @@ func (d *Deployer) StartCanary(ctx context.Context, dep modelgate.Deployment, pe
 	}
 	if m := cur.st.DeploymentMode; m != "" && m != "Knative" && m != "Serverless" {
 		return modelgate.Errorf(modelgate.EPRECONDITION, "InferenceService %s/%s runs in %s mode, where KServe ignores canaryTrafficPercent", ns, name, m).
-			WithHint("modelgate drives Knative-mode canaries; deploy the model in Knative (serverless) mode")
+			WithHint("set platform.deployment_mode raw: modelgate then runs the canary as a second InferenceService behind its own route")
 	}
 	if err := d.keepPrevious(cur); err != nil {
 		return err
@@ -180,6 +195,9 @@ func (d *Deployer) canaryServing(ctx context.Context, v *view, pct int64) string
 // and waits until KServe reports it as latestRolledoutRevision. ECONFLICT
 // when production's spec is not version.
 func (d *Deployer) Promote(ctx context.Context, model, version string) error {
+	if d.opts.Raw() {
+		return d.rawPromote(ctx, model, version)
+	}
 	ns, name := d.opts.ProductionNamespace, d.opts.ServiceName(model)
 	cur, err := d.get(ctx, ns, name)
 	if err != nil {
@@ -238,6 +256,9 @@ func (d *Deployer) rolledOut(ctx context.Context, v *view) string {
 // it applies previous's spec without the field, since the latest ready
 // revision keeps serving until the new one is ready.
 func (d *Deployer) Rollback(ctx context.Context, previous modelgate.Deployment) error {
+	if d.opts.Raw() {
+		return d.rawRollOut(ctx, previous)
+	}
 	ns, name := d.opts.ProductionNamespace, d.opts.ServiceName(previous.Model)
 	cur, err := d.get(ctx, ns, name)
 	if err != nil {

@@ -31,6 +31,9 @@ type Revisions struct {
 // stable and, during a canary, the latest ready one. ENOTFOUND when the
 // InferenceService does not exist.
 func (d *Deployer) Revisions(ctx context.Context, model string) (Revisions, error) {
+	if d.opts.Raw() {
+		return d.rawRevisions(ctx, model)
+	}
 	ns, name := d.opts.ProductionNamespace, d.opts.ServiceName(model)
 	v, err := d.get(ctx, ns, name)
 	if err != nil {
