@@ -215,6 +215,9 @@ func kserveOptions(c KServeConfig) kserve.Options {
 		Labels: c.Labels, Annotations: c.Annotations, MinReplicas: c.MinReplicas,
 		CanaryTimeout: c.CanaryTimeout.D(), PollInterval: c.PollInterval.D(),
 		GitOpsDir: c.GitOpsDir, VirtualService: c.VirtualService, LogTail: c.LogTail,
+		DeploymentMode: c.DeploymentMode,
+		Route: kserve.Route{Kind: c.Route.Kind, Name: c.Route.Name, Gateway: c.Route.Gateway,
+			Hostnames: c.Route.Hostnames, URL: c.Route.URL},
 	}
 	for _, r := range c.StorageURI {
 		o.StorageURI = append(o.StorageURI, kserve.StorageRule{From: r.From, To: r.To})

@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/kserve"
 	"github.com/modelgate/modelgate/promotion"
 )
 
@@ -123,6 +124,18 @@ type KServeConfig struct {
 	GitOpsDir           string             `yaml:"gitops_dir"`
 	VirtualService      string             `yaml:"virtual_service"`
 	LogTail             int                `yaml:"log_tail"`
+	DeploymentMode      string             `yaml:"deployment_mode"` // serverless (default) or raw
+	Route               RouteConfig        `yaml:"route"`           // raw mode's route
+}
+
+// RouteConfig is platform.route: the route modelgate owns in front of the
+// stable and canary InferenceServices in raw mode (kserve.Route).
+type RouteConfig struct {
+	Kind      string   `yaml:"kind"`    // httproute (default)
+	Name      string   `yaml:"name"`    // default "{name}-modelgate"
+	Gateway   string   `yaml:"gateway"` // namespace/name of the parent Gateway
+	Hostnames []string `yaml:"hostnames"`
+	URL       string   `yaml:"url"` // the production URL users call
 }
 
 // StorageURIConfig is one rule of platform.storage_uri.
@@ -534,6 +547,24 @@ func keyOf(typ string) string {
 	return b.String()
 }
 
+// checkRawMetrics matches metrics.family to platform.deployment_mode raw,
+// whose predictors are plain Deployments without Knative's queue-proxy:
+// the family defaults to istio-raw there, and a Knative family is an
+// error.
+func (c *Config) checkRawMetrics() []string {
+	if c.Platform.KServe.DeploymentMode != kserve.ModeRaw || c.Metrics.Type != "prometheus" {
+		return nil
+	}
+	switch c.Metrics.Prometheus.Family {
+	case "":
+		c.Metrics.Prometheus.Family = "istio-raw"
+	case "knative", "knative-otel":
+		return []string{fmt.Sprintf("metrics.family: %s reads Knative's per-revision series, which platform.deployment_mode raw does not have "+
+			"(its predictors are plain Deployments); use istio-raw (Istio's metrics by Deployment) or leave it out", c.Metrics.Prometheus.Family)}
+	}
+	return nil
+}
+
 // validate checks ranges and names the key and the expected form.
 func (c *Config) validate() error {
 	var errs []string
@@ -576,6 +607,7 @@ func (c *Config) validate() error {
 		if err := kserveOptions(c.Platform.KServe).Validate(); err != nil {
 			errs = append(errs, "platform: "+err.Error())
 		}
+		errs = append(errs, c.checkRawMetrics()...)
 	}
 	check(strings.Contains(c.Server.Listen, ":"), "server.listen: expected host:port, e.g. 127.0.0.1:8095, got %q", c.Server.Listen)
 	if le := c.Server.LeaderElection; le != nil {
