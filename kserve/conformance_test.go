@@ -89,7 +89,7 @@ func stateOf(ctx context.Context, c *kservetest.Cluster, d *kserve.Deployer, mod
 		if err == nil {
 			st.Generations[ns] = obj.GetGeneration()
 		}
-		for _, r := range c.KServe.Revisions(ns, name) {
+		for _, r := range c.Revisions(ns, name) {
 			st.Revisions[ns] = append(st.Revisions[ns], r.Name+" (version "+r.Version+")")
 		}
 	}
@@ -136,7 +136,7 @@ func (p dataPlane) route(ctx context.Context, ns, name string) (string, error) {
 }
 
 func (p dataPlane) versionOf(ns, name, revision string) (string, error) {
-	for _, r := range p.c.KServe.Revisions(ns, name) {
+	for _, r := range p.c.Revisions(ns, name) {
 		if r.Name == revision {
 			return r.Version, nil
 		}

@@ -41,12 +41,18 @@ func dep(model, version string) modelgate.Deployment {
 	return modelgate.Deployment{Model: model, Version: version, Source: "mlflow-artifacts:/7/run" + version + "/artifacts/model", Digest: strings.Repeat(version, 64)[:64]}
 }
 
-// mustDeployer returns a Deployer acting as the mlops/modelgate service
-// account, which holds exactly deploy/rbac.yaml's permissions.
+// mustDeployer returns a Deployer on the fake controller's cluster acting
+// as the mlops/modelgate service account, which holds exactly
+// deploy/rbac.yaml's permissions.
 func mustDeployer(t *testing.T, o kserve.Options) *kserve.Deployer {
 	t.Helper()
-	mustCluster(t)
-	d, err := kserve.New(cluster.c.AsServiceAccount("mlops", "modelgate"), o)
+	return deployerOn(t, mustCluster(t), o)
+}
+
+// deployerOn returns a Deployer on c acting as mlops/modelgate.
+func deployerOn(t *testing.T, c *kservetest.Cluster, o kserve.Options) *kserve.Deployer {
+	t.Helper()
+	d, err := kserve.New(c.AsServiceAccount("mlops", "modelgate"), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +72,12 @@ func mustTraffic(t *testing.T, d *kserve.Deployer, model string, want modelgate.
 
 func getISVC(t *testing.T, ns, name string) *unstructured.Unstructured {
 	t.Helper()
-	obj, err := cluster.c.Dyn.Resource(kservetest.ISVC).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
+	return getISVCIn(t, cluster.c, ns, name)
+}
+
+func getISVCIn(t *testing.T, c *kservetest.Cluster, ns, name string) *unstructured.Unstructured {
+	t.Helper()
+	obj, err := c.Dyn.Resource(kservetest.ISVC).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +93,17 @@ func storageURI(obj *unstructured.Unstructured) string {
 // promoted version and then a rolled-back one, as the RBAC-limited service
 // account, against the real API server and CRD.
 func TestPromotionAndRollback(t *testing.T) {
-	d := mustDeployer(t, testOptions())
+	promotionAndRollback(t, mustCluster(t))
+}
+
+// TestPromotionAndRollback_RealKServe is the same sequence with KServe's
+// real controller manager deciding the InferenceService's status.
+func TestPromotionAndRollback_RealKServe(t *testing.T) {
+	promotionAndRollback(t, mustRealCluster(t))
+}
+
+func promotionAndRollback(t *testing.T, c *kservetest.Cluster) {
+	d := deployerOn(t, c, testOptions())
 	ctx := context.Background()
 	if err := d.CheckTarget(ctx, "demand-forecast"); err != nil {
 		t.Fatal(err)
@@ -95,7 +116,7 @@ func TestPromotionAndRollback(t *testing.T) {
 	if want := (modelgate.Endpoint{URL: "http://demand-forecast.mlops-staging.example.com", Name: "demand-forecast"}); ep != want {
 		t.Errorf("staging endpoint = %+v, want %+v", ep, want)
 	}
-	staged := getISVC(t, "mlops-staging", "demand-forecast")
+	staged := getISVCIn(t, c, "mlops-staging", "demand-forecast")
 	if got, want := storageURI(staged), "s3://mlflow/artifacts/7/run2/artifacts/model"; got != want {
 		t.Errorf("storageUri = %q, want %q", got, want)
 	}
@@ -127,7 +148,7 @@ func TestPromotionAndRollback(t *testing.T) {
 		}
 	}
 	mustTraffic(t, d, "demand-forecast", modelgate.TrafficSplit{Stable: "2"})
-	if _, has, _ := unstructured.NestedInt64(getISVC(t, "mlops", "demand-forecast").Object, "spec", "predictor", "canaryTrafficPercent"); has {
+	if _, has, _ := unstructured.NestedInt64(getISVCIn(t, c, "mlops", "demand-forecast").Object, "spec", "predictor", "canaryTrafficPercent"); has {
 		t.Error("canaryTrafficPercent still set after Promote")
 	}
 
@@ -142,7 +163,7 @@ func TestPromotionAndRollback(t *testing.T) {
 		}
 	}
 	mustTraffic(t, d, "demand-forecast", modelgate.TrafficSplit{Stable: "2"})
-	prod := getISVC(t, "mlops", "demand-forecast")
+	prod := getISVCIn(t, c, "mlops", "demand-forecast")
 	if got, want := storageURI(prod), "s3://mlflow/artifacts/7/run2/artifacts/model"; got != want {
 		t.Errorf("after rollback storageUri = %q, want version 2's %q", got, want)
 	}
@@ -154,6 +175,9 @@ func TestPromotionAndRollback(t *testing.T) {
 		t.Errorf("Production = %+v, %v", pe, err)
 	}
 
+	if c.Real != nil && c.Real.Ksvc != nil {
+		return // the Knative Service stand-in creates no revision pods to read logs from
+	}
 	// pods/log through the real API server, as the RBAC-limited identity:
 	// no kubelet runs the pods, so every log reads as empty.
 	logs, err := d.PredictorLogs(ctx, "demand-forecast")

@@ -40,6 +40,7 @@ type KsvcStandIn struct {
 
 type standInRevision struct {
 	name, hash, version string
+	created             time.Time
 }
 
 // NewKsvcStandIn returns a stand-in; start it with Run.
@@ -142,10 +143,21 @@ func (s *KsvcStandIn) revisionsOf(ksvc *unstructured.Unstructured) ([]standInRev
 		if name == "" {
 			name = fmt.Sprintf("%s-%05d", ksvc.GetName(), len(revs)+1)
 		}
-		revs = append(revs, standInRevision{name: name, hash: hash, version: version})
+		revs = append(revs, standInRevision{name: name, hash: hash, version: version, created: time.Now()})
 		s.revisions[key] = revs
 	}
 	return append([]standInRevision(nil), revs...), nil
+}
+
+// Revisions returns the revisions of Knative Service ns/name, oldest first.
+func (s *KsvcStandIn) Revisions(ns, name string) []Revision {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Revision
+	for _, r := range s.revisions[ns+"/"+name] {
+		out = append(out, Revision{Name: r.name, Version: r.version, Created: r.created, Ready: !s.held[r.version]})
+	}
+	return out
 }
 
 func (s *KsvcStandIn) isHeld(version string) bool {

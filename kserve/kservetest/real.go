@@ -55,7 +55,7 @@ func KServeBinDir() string {
 // v0.20.0's real controller manager (built by scripts/kserve-bin) with its
 // own CRDs, its unmodified inferenceservice-config ConfigMap, its webhooks
 // served through the API server, the default ClusterStorageContainer and
-// the LightGBM ClusterServingRuntime, all from KServe's module. Knative
+// its ClusterServingRuntimes, all from KServe's module. Knative
 // Serving's CRDs come from its module; the Gateway API's HTTPRoute CRDs from
 // theirs. The stand-ins (Kubelet, and KsvcStandIn unless opts.Knative) run
 // until Stop. Nothing but KServe writes InferenceService status.
@@ -122,7 +122,11 @@ func (c *Cluster) setupReal(mgr string, opts RealOptions) error {
 	if err := c.registerKServeWebhooks(filepath.Join(kserve, "config/webhook/manifests.yaml")); err != nil {
 		return err
 	}
-	if err := c.applyFiles(filepath.Join(kserve, "config/storagecontainers/default.yaml"), filepath.Join(kserve, "config/runtimes/kserve-lgbserver.yaml")); err != nil {
+	runtimes, err := filepath.Glob(filepath.Join(kserve, "config/runtimes/kserve-*.yaml"))
+	if err != nil {
+		return err
+	}
+	if err := c.applyFiles(append([]string{filepath.Join(kserve, "config/storagecontainers/default.yaml")}, runtimes...)...); err != nil {
 		return err
 	}
 	return c.startStandIns(opts)

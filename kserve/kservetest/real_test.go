@@ -39,6 +39,12 @@ func TestStartReal(t *testing.T) {
 		st, _, _ := unstructured.NestedMap(got.Object, "status")
 		t.Logf("%s: status %v", mode, st)
 	}
+	// RawDeployment: KServe's predictor Deployment, and the stand-in's pod
+	// of it, found by the InferenceService's label as modelgate looks.
+	pods, err := c.Kube.CoreV1().Pods("mlops").List(ctx, metav1.ListOptions{LabelSelector: "serving.kserve.io/inferenceservice=raw-mode"})
+	if err != nil || len(pods.Items) != 1 || pods.Items[0].Status.Phase != "Running" {
+		t.Fatalf("pods of raw-mode: %v, %v", pods, err)
+	}
 }
 
 func isReady(o *unstructured.Unstructured) bool {
