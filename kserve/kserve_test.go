@@ -223,17 +223,29 @@ func assertManagedBy(t *testing.T, obj *unstructured.Unstructured, manager strin
 // StartCanary (not transient: the engine rolls back) and Rollback restores
 // the previous version.
 func TestCanaryNeverReady(t *testing.T) {
+	canaryNeverReady(t, mustCluster(t), cluster.c.KServe.Fail, "RevisionFailed")
+}
+
+// TestCanaryNeverReady_RealKServe: the same with KServe's real controller,
+// the canary's revision held unready by the Knative Service stand-in
+// (Knative reports such a revision Unknown until its progress deadline).
+func TestCanaryNeverReady_RealKServe(t *testing.T) {
+	c := mustRealCluster(t)
+	canaryNeverReady(t, c, c.Real.Ksvc.Hold, "RevisionMissing")
+}
+
+func canaryNeverReady(t *testing.T, c *kservetest.Cluster, fail func(version string), reason string) {
 	o := testOptions()
 	o.CanaryTimeout = 3 * time.Second
-	d := mustDeployer(t, o)
+	d := deployerOn(t, c, o)
 	ctx := context.Background()
 	if err := d.SetStable(ctx, dep("broken-canary", "1")); err != nil {
 		t.Fatal(err)
 	}
-	cluster.c.KServe.Fail("9")
+	fail("9")
 	err := d.StartCanary(ctx, dep("broken-canary", "9"), 10)
-	if modelgate.ErrorCode(err) != modelgate.EPRECONDITION || !strings.Contains(err.Error(), "latestCreatedRevision != latestReadyRevision") || !strings.Contains(err.Error(), "RevisionFailed") {
-		t.Fatalf("StartCanary = %v (%s), want EPRECONDITION naming the unready revision and the condition", err, modelgate.ErrorCode(err))
+	if modelgate.ErrorCode(err) != modelgate.EPRECONDITION || !strings.Contains(err.Error(), "latestCreatedRevision != latestReadyRevision") || !strings.Contains(err.Error(), reason) {
+		t.Fatalf("StartCanary = %v (%s), want EPRECONDITION naming the unready revision and the condition %s", err, modelgate.ErrorCode(err), reason)
 	}
 	// The spec asks for 9, which serves nothing: a pending canary at 0%, so
 	// the engine's "rollback already done?" check calls Rollback.
@@ -242,7 +254,7 @@ func TestCanaryNeverReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustTraffic(t, d, "broken-canary", modelgate.TrafficSplit{Stable: "1"})
-	if got := storageURI(getISVC(t, "mlops", "broken-canary")); !strings.Contains(got, "run1") {
+	if got := storageURI(getISVCIn(t, c, "mlops", "broken-canary")); !strings.Contains(got, "run1") {
 		t.Errorf("after rollback storageUri = %q, want version 1's", got)
 	}
 }
@@ -255,6 +267,18 @@ func TestStagingTimeoutReportsConditions(t *testing.T) {
 	_, err := d.DeployStaging(context.Background(), dep("never-ready", "8"), 2*time.Second)
 	if modelgate.ErrorCode(err) != modelgate.EPRECONDITION || !strings.Contains(err.Error(), "storage initializer could not download") {
 		t.Fatalf("DeployStaging = %v, want EPRECONDITION with the condition message", err)
+	}
+}
+
+// TestStagingTimeoutReportsConditions_RealKServe: the same with KServe's
+// real controller, whose conditions carry Knative's reason.
+func TestStagingTimeoutReportsConditions_RealKServe(t *testing.T) {
+	c := mustRealCluster(t)
+	d := deployerOn(t, c, testOptions())
+	c.Real.Ksvc.Hold("8")
+	_, err := d.DeployStaging(context.Background(), dep("never-ready", "8"), 3*time.Second)
+	if modelgate.ErrorCode(err) != modelgate.EPRECONDITION || !strings.Contains(err.Error(), "RevisionMissing") {
+		t.Fatalf("DeployStaging = %v, want EPRECONDITION with the condition's reason", err)
 	}
 }
 
