@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,54 @@ func TestDeployerConformance(t *testing.T) {
 	})
 }
 
+// TestDeployerConformance_RealKServe runs the deployer suite with KServe's
+// real controller manager deciding status (the Knative Service stand-in
+// playing Knative) and the stand-in data plane reached as a cluster's
+// ingress would be: an HTTP proxy in front of the URLs KServe publishes.
+func TestDeployerConformance_RealKServe(t *testing.T) {
+	c := mustRealCluster(t)
+	dp := httptest.NewServer(dataPlane{c})
+	t.Cleanup(dp.Close)
+	proxy, err := url.Parse(dp.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxy)}, Timeout: 10 * time.Second}
+	d := deployerOn(t, c, testOptions())
+	clock := modelgatetest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	d.Now = func() time.Time { clock.Advance(time.Minute); return clock.Now() }
+	modelgatetest.TestDeployer(t, func(t *testing.T) modelgatetest.DeployerSubject {
+		return modelgatetest.DeployerSubject{
+			Deployer:   d,
+			Deployment: verifiedDep,
+			Serves: func(ctx context.Context, ep modelgate.Endpoint) (string, error) {
+				return servedVersion(ctx, client, ep)
+			},
+			State:          func(ctx context.Context, model string) (any, error) { return stateOf(ctx, c, d, model) },
+			StagingTimeout: 20 * time.Second,
+		}
+	})
+}
+
+// servedVersion is modelgatetest.ServedVersion through client.
+func servedVersion(ctx context.Context, client *http.Client, ep modelgate.Endpoint) (string, error) {
+	u := ep.URL + "/v1/models/" + url.PathEscape(ep.Name) + ":predict"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(`{"instances": [[1, 2]]}`))
+	if err != nil {
+		return "", err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("POST %s: %s: %s", u, resp.Status, b)
+	}
+	return resp.Header.Get(headerVersion), nil
+}
+
 // verifiedDep is dep with a model directory and its digest.
 func verifiedDep(t *testing.T, model, version string) modelgate.Deployment {
 	t.Helper()
@@ -89,19 +138,29 @@ func stateOf(ctx context.Context, c *kservetest.Cluster, d *kserve.Deployer, mod
 		if err == nil {
 			st.Generations[ns] = obj.GetGeneration()
 		}
-		for _, r := range c.KServe.Revisions(ns, name) {
+		for _, r := range c.Revisions(ns, name) {
 			st.Revisions[ns] = append(st.Revisions[ns], r.Name+" (version "+r.Version+")")
 		}
 	}
 	return st, nil
 }
 
-// dataPlane stands in for KServe's data plane at <base>/<namespace>/<name>:
-// it answers V1 predictions of model <name> by the version of a revision
-// the InferenceService's status routes to, chosen by its traffic percents.
+// dataPlane stands in for KServe's data plane at <base>/<namespace>/<name>
+// (the fake controller's URLs) or, as an HTTP proxy, at the URLs the real
+// controller publishes: it answers V1 predictions of model <name> by the
+// version of a revision the InferenceService's status routes to, chosen by
+// its traffic percents.
 type dataPlane struct{ c *kservetest.Cluster }
 
 func (p dataPlane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Host != "" { // a proxy request for a URL KServe published
+		obj, err := p.c.ServiceForHost(r.Context(), r.URL.Host)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		r.URL.Path = "/" + obj.GetNamespace() + "/" + obj.GetName() + r.URL.Path
+	}
 	parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 3)
 	if len(parts) != 3 || r.Method != http.MethodPost || parts[2] != "v1/models/"+parts[1]+":predict" {
 		http.NotFound(w, r)
@@ -136,7 +195,7 @@ func (p dataPlane) route(ctx context.Context, ns, name string) (string, error) {
 }
 
 func (p dataPlane) versionOf(ns, name, revision string) (string, error) {
-	for _, r := range p.c.KServe.Revisions(ns, name) {
+	for _, r := range p.c.Revisions(ns, name) {
 		if r.Name == revision {
 			return r.Version, nil
 		}

@@ -22,10 +22,20 @@ var cluster struct {
 	c    *kservetest.Cluster
 }
 
+// realCluster is the cluster with KServe's real controller manager
+// (kservetest.StartReal), started once by the first test that needs it.
+var realCluster struct {
+	once sync.Once
+	err  error
+	c    *kservetest.Cluster
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if cluster.c != nil {
-		_ = cluster.c.Stop()
+	for _, c := range []*kservetest.Cluster{cluster.c, realCluster.c} {
+		if c != nil {
+			_ = c.Stop()
+		}
 	}
 	os.Exit(code)
 }
@@ -53,4 +63,15 @@ func rbacManifest(t *testing.T, edit func(*unstructured.Unstructured) bool) []*u
 		t.Fatal(err)
 	}
 	return objs
+}
+
+// mustRealCluster starts the real controller's cluster once, or skips
+// (fails with MODELGATE_REQUIRE_INTEGRATION=1) when a binary is missing.
+func mustRealCluster(t *testing.T) *kservetest.Cluster {
+	t.Helper()
+	realCluster.once.Do(func() {
+		realCluster.c, realCluster.err = kservetest.StartReal(kservetest.RealOptions{})
+	})
+	kservetest.Check(t, realCluster.err)
+	return realCluster.c
 }

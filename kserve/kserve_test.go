@@ -41,12 +41,18 @@ func dep(model, version string) modelgate.Deployment {
 	return modelgate.Deployment{Model: model, Version: version, Source: "mlflow-artifacts:/7/run" + version + "/artifacts/model", Digest: strings.Repeat(version, 64)[:64]}
 }
 
-// mustDeployer returns a Deployer acting as the mlops/modelgate service
-// account, which holds exactly deploy/rbac.yaml's permissions.
+// mustDeployer returns a Deployer on the fake controller's cluster acting
+// as the mlops/modelgate service account, which holds exactly
+// deploy/rbac.yaml's permissions.
 func mustDeployer(t *testing.T, o kserve.Options) *kserve.Deployer {
 	t.Helper()
-	mustCluster(t)
-	d, err := kserve.New(cluster.c.AsServiceAccount("mlops", "modelgate"), o)
+	return deployerOn(t, mustCluster(t), o)
+}
+
+// deployerOn returns a Deployer on c acting as mlops/modelgate.
+func deployerOn(t *testing.T, c *kservetest.Cluster, o kserve.Options) *kserve.Deployer {
+	t.Helper()
+	d, err := kserve.New(c.AsServiceAccount("mlops", "modelgate"), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +72,12 @@ func mustTraffic(t *testing.T, d *kserve.Deployer, model string, want modelgate.
 
 func getISVC(t *testing.T, ns, name string) *unstructured.Unstructured {
 	t.Helper()
-	obj, err := cluster.c.Dyn.Resource(kservetest.ISVC).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
+	return getISVCIn(t, cluster.c, ns, name)
+}
+
+func getISVCIn(t *testing.T, c *kservetest.Cluster, ns, name string) *unstructured.Unstructured {
+	t.Helper()
+	obj, err := c.Dyn.Resource(kservetest.ISVC).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +93,17 @@ func storageURI(obj *unstructured.Unstructured) string {
 // promoted version and then a rolled-back one, as the RBAC-limited service
 // account, against the real API server and CRD.
 func TestPromotionAndRollback(t *testing.T) {
-	d := mustDeployer(t, testOptions())
+	promotionAndRollback(t, mustCluster(t))
+}
+
+// TestPromotionAndRollback_RealKServe is the same sequence with KServe's
+// real controller manager deciding the InferenceService's status.
+func TestPromotionAndRollback_RealKServe(t *testing.T) {
+	promotionAndRollback(t, mustRealCluster(t))
+}
+
+func promotionAndRollback(t *testing.T, c *kservetest.Cluster) {
+	d := deployerOn(t, c, testOptions())
 	ctx := context.Background()
 	if err := d.CheckTarget(ctx, "demand-forecast"); err != nil {
 		t.Fatal(err)
@@ -95,7 +116,7 @@ func TestPromotionAndRollback(t *testing.T) {
 	if want := (modelgate.Endpoint{URL: "http://demand-forecast.mlops-staging.example.com", Name: "demand-forecast"}); ep != want {
 		t.Errorf("staging endpoint = %+v, want %+v", ep, want)
 	}
-	staged := getISVC(t, "mlops-staging", "demand-forecast")
+	staged := getISVCIn(t, c, "mlops-staging", "demand-forecast")
 	if got, want := storageURI(staged), "s3://mlflow/artifacts/7/run2/artifacts/model"; got != want {
 		t.Errorf("storageUri = %q, want %q", got, want)
 	}
@@ -127,7 +148,7 @@ func TestPromotionAndRollback(t *testing.T) {
 		}
 	}
 	mustTraffic(t, d, "demand-forecast", modelgate.TrafficSplit{Stable: "2"})
-	if _, has, _ := unstructured.NestedInt64(getISVC(t, "mlops", "demand-forecast").Object, "spec", "predictor", "canaryTrafficPercent"); has {
+	if _, has, _ := unstructured.NestedInt64(getISVCIn(t, c, "mlops", "demand-forecast").Object, "spec", "predictor", "canaryTrafficPercent"); has {
 		t.Error("canaryTrafficPercent still set after Promote")
 	}
 
@@ -142,7 +163,7 @@ func TestPromotionAndRollback(t *testing.T) {
 		}
 	}
 	mustTraffic(t, d, "demand-forecast", modelgate.TrafficSplit{Stable: "2"})
-	prod := getISVC(t, "mlops", "demand-forecast")
+	prod := getISVCIn(t, c, "mlops", "demand-forecast")
 	if got, want := storageURI(prod), "s3://mlflow/artifacts/7/run2/artifacts/model"; got != want {
 		t.Errorf("after rollback storageUri = %q, want version 2's %q", got, want)
 	}
@@ -154,6 +175,9 @@ func TestPromotionAndRollback(t *testing.T) {
 		t.Errorf("Production = %+v, %v", pe, err)
 	}
 
+	if c.Real != nil && c.Real.Ksvc != nil {
+		return // the Knative Service stand-in creates no revision pods to read logs from
+	}
 	// pods/log through the real API server, as the RBAC-limited identity:
 	// no kubelet runs the pods, so every log reads as empty.
 	logs, err := d.PredictorLogs(ctx, "demand-forecast")
@@ -199,17 +223,29 @@ func assertManagedBy(t *testing.T, obj *unstructured.Unstructured, manager strin
 // StartCanary (not transient: the engine rolls back) and Rollback restores
 // the previous version.
 func TestCanaryNeverReady(t *testing.T) {
+	canaryNeverReady(t, mustCluster(t), cluster.c.KServe.Fail, "RevisionFailed")
+}
+
+// TestCanaryNeverReady_RealKServe: the same with KServe's real controller,
+// the canary's revision held unready by the Knative Service stand-in
+// (Knative reports such a revision Unknown until its progress deadline).
+func TestCanaryNeverReady_RealKServe(t *testing.T) {
+	c := mustRealCluster(t)
+	canaryNeverReady(t, c, c.Real.Ksvc.Hold, "RevisionMissing")
+}
+
+func canaryNeverReady(t *testing.T, c *kservetest.Cluster, fail func(version string), reason string) {
 	o := testOptions()
 	o.CanaryTimeout = 3 * time.Second
-	d := mustDeployer(t, o)
+	d := deployerOn(t, c, o)
 	ctx := context.Background()
 	if err := d.SetStable(ctx, dep("broken-canary", "1")); err != nil {
 		t.Fatal(err)
 	}
-	cluster.c.KServe.Fail("9")
+	fail("9")
 	err := d.StartCanary(ctx, dep("broken-canary", "9"), 10)
-	if modelgate.ErrorCode(err) != modelgate.EPRECONDITION || !strings.Contains(err.Error(), "latestCreatedRevision != latestReadyRevision") || !strings.Contains(err.Error(), "RevisionFailed") {
-		t.Fatalf("StartCanary = %v (%s), want EPRECONDITION naming the unready revision and the condition", err, modelgate.ErrorCode(err))
+	if modelgate.ErrorCode(err) != modelgate.EPRECONDITION || !strings.Contains(err.Error(), "latestCreatedRevision != latestReadyRevision") || !strings.Contains(err.Error(), reason) {
+		t.Fatalf("StartCanary = %v (%s), want EPRECONDITION naming the unready revision and the condition %s", err, modelgate.ErrorCode(err), reason)
 	}
 	// The spec asks for 9, which serves nothing: a pending canary at 0%, so
 	// the engine's "rollback already done?" check calls Rollback.
@@ -218,7 +254,7 @@ func TestCanaryNeverReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustTraffic(t, d, "broken-canary", modelgate.TrafficSplit{Stable: "1"})
-	if got := storageURI(getISVC(t, "mlops", "broken-canary")); !strings.Contains(got, "run1") {
+	if got := storageURI(getISVCIn(t, c, "mlops", "broken-canary")); !strings.Contains(got, "run1") {
 		t.Errorf("after rollback storageUri = %q, want version 1's", got)
 	}
 }
@@ -231,6 +267,18 @@ func TestStagingTimeoutReportsConditions(t *testing.T) {
 	_, err := d.DeployStaging(context.Background(), dep("never-ready", "8"), 2*time.Second)
 	if modelgate.ErrorCode(err) != modelgate.EPRECONDITION || !strings.Contains(err.Error(), "storage initializer could not download") {
 		t.Fatalf("DeployStaging = %v, want EPRECONDITION with the condition message", err)
+	}
+}
+
+// TestStagingTimeoutReportsConditions_RealKServe: the same with KServe's
+// real controller, whose conditions carry Knative's reason.
+func TestStagingTimeoutReportsConditions_RealKServe(t *testing.T) {
+	c := mustRealCluster(t)
+	d := deployerOn(t, c, testOptions())
+	c.Real.Ksvc.Hold("8")
+	_, err := d.DeployStaging(context.Background(), dep("never-ready", "8"), 3*time.Second)
+	if modelgate.ErrorCode(err) != modelgate.EPRECONDITION || !strings.Contains(err.Error(), "RevisionMissing") {
+		t.Fatalf("DeployStaging = %v, want EPRECONDITION with the condition's reason", err)
 	}
 }
 

@@ -200,7 +200,7 @@ func nested(obj *unstructured.Unstructured, fields ...string) string {
 }
 
 func revisionVersion(c *kservetest.Cluster, name string) string {
-	for _, r := range c.KServe.Revisions("mlops", "demand-forecast") {
+	for _, r := range c.Revisions("mlops", "demand-forecast") {
 		if r.Name == name {
 			return r.Version
 		}

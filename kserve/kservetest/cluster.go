@@ -51,14 +51,17 @@ type Cluster struct {
 	Admin  *rest.Config         // cluster-admin
 	Dyn    dynamic.Interface    // as Admin
 	Kube   kubernetes.Interface // as Admin
-	KServe *Controller          // the fake KServe controller, running
+	KServe *Controller          // the fake KServe controller, running (Start)
+	Real   *Real                // KServe's real controller manager and the stand-ins (StartReal)
 	// Kubeconfig is a kubeconfig file authenticating (client certificate) as
 	// system:serviceaccount:mlops:modelgate, which holds exactly
 	// deploy/rbac.yaml's permissions.
 	Kubeconfig string
 
-	plane *controlPlane
-	stop  context.CancelFunc
+	plane       *controlPlane
+	stop        context.CancelFunc
+	webhookPort int            // KServe's webhook server (StartReal)
+	webhookCA   *certAuthority // signed its certificate
 }
 
 // Start starts etcd and the API server, installs the CRDs (InferenceService,
@@ -68,41 +71,64 @@ type Cluster struct {
 // the fake controller. ErrNotInstalled (wrapped) when the binaries are
 // missing. Stop it with Stop.
 func Start() (*Cluster, error) {
+	var files []string
+	for _, m := range []struct{ module, file string }{
+		{KServeModule, "config/crd/full/serving.kserve.io_inferenceservices.yaml"},
+		{KServeModule, "test/crds/istio_virtualservice.yaml"},
+	} {
+		dir, err := moduleDir(m.module)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, filepath.Join(dir, m.file))
+	}
+	c, err := startPlane()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.setupCommon(files); err != nil {
+		_ = c.Stop()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stop = cancel
+	c.KServe = NewController(c.Dyn, c.Kube)
+	go c.KServe.Run(ctx)
+	return c, nil
+}
+
+// startPlane starts etcd and the API server from the binaries in
+// AssetsDir and connects to it as cluster-admin. ErrNotInstalled (wrapped)
+// when the binaries are missing.
+func startPlane() (*Cluster, error) {
 	assets := AssetsDir()
 	for _, b := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(assets, b)); err != nil {
 			return nil, fmt.Errorf("%w: no %s in %s: run scripts/kube-bin (or set KUBEBUILDER_ASSETS)", ErrNotInstalled, b, assets)
 		}
 	}
-	var crds []string
-	for _, m := range []struct{ module, file string }{
-		{KServeModule, "config/crd/full/serving.kserve.io_inferenceservices.yaml"},
-		{KServeModule, "test/crds/istio_virtualservice.yaml"},
-		{PrometheusOperatorModule, "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml"},
-	} {
-		dir, err := moduleDir(m.module)
-		if err != nil {
-			return nil, err
-		}
-		crds = append(crds, filepath.Join(dir, m.file))
-	}
 	plane, err := startControlPlane(assets)
 	if err != nil {
 		return nil, fmt.Errorf("start the test control plane: %w", err)
 	}
 	c := &Cluster{plane: plane}
-	if err := c.setup(crds); err != nil {
+	if err := c.connect(); err != nil {
 		_ = c.Stop()
 		return nil, err
 	}
 	return c, nil
 }
 
-func (c *Cluster) setup(crds []string) error {
-	if err := c.connect(); err != nil {
+// setupCommon installs the CRDs in files and the PrometheusRule CRD,
+// creates the playbook's namespaces and service accounts, applies
+// deploy/rbac.yaml and writes Kubeconfig.
+func (c *Cluster) setupCommon(files []string) error {
+	dir, err := moduleDir(PrometheusOperatorModule)
+	if err != nil {
 		return err
 	}
-	if err := c.installCRDs(crds...); err != nil {
+	files = append(files, filepath.Join(dir, "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml"))
+	if err := c.installCRDs(files...); err != nil {
 		return err
 	}
 	if err := c.CreateNamespaces("mlops-staging", "mlops"); err != nil {
@@ -118,14 +144,7 @@ func (c *Cluster) setup(crds []string) error {
 	if err := c.Apply(objs); err != nil {
 		return err
 	}
-	if err := c.writeKubeconfig(); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c.stop = cancel
-	c.KServe = NewController(c.Dyn, c.Kube)
-	go c.KServe.Run(ctx)
-	return nil
+	return c.writeKubeconfig()
 }
 
 // connect makes the cluster-admin clients.

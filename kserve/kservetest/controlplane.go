@@ -206,6 +206,11 @@ type process struct {
 }
 
 func (p *controlPlane) run(bin, name string, args ...string) (*process, error) {
+	return p.runEnv(bin, name, nil, args...)
+}
+
+// runEnv runs bin with env added to this process's environment.
+func (p *controlPlane) runEnv(bin, name string, env []string, args ...string) (*process, error) {
 	log := filepath.Join(p.dir, name+".log")
 	out, err := os.Create(log)
 	if err != nil {
@@ -214,6 +219,9 @@ func (p *controlPlane) run(bin, name string, args ...string) (*process, error) {
 	defer out.Close() // the child has its own descriptor
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)

@@ -1,0 +1,56 @@
+package kservetest
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Revisions returns the Knative revisions of InferenceService ns/name,
+// oldest first, from whichever plays Knative: the fake controller (Start)
+// or the Knative Service stand-in (StartReal). In RawDeployment mode there
+// are none.
+func (c *Cluster) Revisions(ns, name string) []Revision {
+	switch {
+	case c.KServe != nil:
+		return c.KServe.Revisions(ns, name)
+	case c.Real != nil && c.Real.Ksvc != nil:
+		return c.Real.Ksvc.Revisions(ns, name+"-predictor")
+	}
+	return nil
+}
+
+// RevisionVersion is the version revision of InferenceService ns/name
+// serves ("" when unknown).
+func (c *Cluster) RevisionVersion(ns, name, revision string) string {
+	for _, r := range c.Revisions(ns, name) {
+		if r.Name == revision {
+			return r.Version
+		}
+	}
+	return ""
+}
+
+// ServiceForHost returns the InferenceService whose status URL (its own,
+// or its predictor's) has host: what the cluster's ingress would route a
+// request for host to. A data plane standing in for the model servers uses
+// it to answer requests sent to the URLs KServe publishes.
+func (c *Cluster) ServiceForHost(ctx context.Context, host string) (*unstructured.Unstructured, error) {
+	list, err := c.Dyn.Resource(ISVC).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for i := range list.Items {
+		o := &list.Items[i]
+		for _, path := range [][]string{{"status", "url"}, {"status", "components", "predictor", "url"}, {"status", "address", "url"}} {
+			s, _, _ := unstructured.NestedString(o.Object, path...)
+			if u, err := url.Parse(s); err == nil && s != "" && u.Host == host {
+				return o, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("no InferenceService publishes a URL with host %s", host)
+}
