@@ -162,9 +162,3 @@ func sameIgnoringTimes(a, b []any) bool {
 	}
 	return reflect.DeepEqual(normalize(strip(a)), normalize(strip(b)))
 }
-
-// normalize makes numbers comparable: the API server's JSON decodes to
-// int64, what the stand-in builds may be int64 or int.
-func normalize(v any) any {
-	return fmt.Sprint(v)
-}
