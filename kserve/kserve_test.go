@@ -364,8 +364,9 @@ func TestBadInputsChangeNothing(t *testing.T) {
 
 // TestRBACMinimal: removing any one verb from deploy/rbac.yaml makes
 // CheckTarget (CheckRulePermissions for PrometheusRules) name exactly that
-// permission; and the Role's create is what lets server-side apply create a
-// new InferenceService or PrometheusRule.
+// permission (the grants only raw mode needs with
+// platform.deployment_mode raw); and the Role's create is what lets
+// server-side apply create a new InferenceService or PrometheusRule.
 func TestRBACMinimal(t *testing.T) {
 	mustCluster(t)
 	ctx := context.Background()
@@ -423,7 +424,11 @@ func TestRBACMinimal(t *testing.T) {
 		if err := cluster.c.Apply(objs); err != nil {
 			t.Fatal(err)
 		}
-		d, err := kserve.New(cluster.c.AsServiceAccount("mlops", sa), testOptions())
+		opts := testOptions()
+		if rawGrant(g.resource, g.verb) {
+			opts = rawOptions() // raw mode needs these besides
+		}
+		d, err := kserve.New(cluster.c.AsServiceAccount("mlops", sa), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -453,6 +458,10 @@ func TestRBACMinimal(t *testing.T) {
 			res += ".monitoring.coreos.com"
 		case "leases":
 			res += ".coordination.k8s.io"
+		case "httproutes":
+			res += ".gateway.networking.k8s.io"
+		case "deployments":
+			res += ".apps"
 		}
 		want := g.verb + " " + res + where
 		if modelgate.ErrorCode(err) != modelgate.EUNAUTHORIZED || !strings.Contains(err.Error(), want) {
