@@ -36,10 +36,16 @@ var (
 // serving.kserve.io/inferenceservice=NAME), grouped by Knative revision
 // (label serving.knative.dev/revision), with error and warning lines
 // counted and the last lines kept, for the canary window's and the
-// rollback's evidence. A pod whose log cannot be read is noted, not fatal.
+// rollback's evidence. In raw mode the candidate's pods (NAME-canary) are
+// read too, grouped by predictor Deployment, the revisions raw mode
+// reports. A pod whose log cannot be read is noted, not fatal.
 func (d *Deployer) PredictorLogs(ctx context.Context, model string) ([]RevisionLogs, error) {
 	ns, name := d.opts.ProductionNamespace, d.opts.ServiceName(model)
-	pods, err := d.dyn.Resource(podsGVR).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: labelISVC + "=" + name})
+	selector := labelISVC + "=" + name
+	if d.opts.Raw() {
+		selector = labelISVC + " in (" + name + "," + CanaryName(name) + ")"
+	}
+	pods, err := d.dyn.Resource(podsGVR).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return nil, d.apiError(err, "list predictor pods of %s/%s", ns, name)
 	}
@@ -52,6 +58,9 @@ func (d *Deployer) PredictorLogs(ctx context.Context, model string) ([]RevisionL
 	for _, pod := range pods.Items {
 		labels := pod.GetLabels()
 		rev := labels[labelRevision]
+		if d.opts.Raw() {
+			rev = PredictorName(labels[labelISVC])
+		}
 		r := byRev[rev]
 		if r == nil {
 			r = &RevisionLogs{Revision: rev, Version: versions[rev]}

@@ -2,6 +2,7 @@ package kserve_test
 
 import (
 	"context"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -118,6 +119,31 @@ func routeBackends(t *testing.T, c *kservetest.Cluster, isvc string) map[string]
 	return got
 }
 
+// wantLogsByRevision checks that PredictorLogs groups the pods (the
+// kubelet stand-in's, one per replica) by the revisions Revisions names,
+// each with its version.
+func wantLogsByRevision(t *testing.T, d *kserve.Deployer, m string, want map[string]string) {
+	t.Helper()
+	d.Logs = func(ctx context.Context, ns, pod, container string, tail int64) (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader("INFO loaded\n")), nil
+	}
+	defer func() { d.Logs = nil }()
+	logs, err := d.PredictorLogs(context.Background(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, l := range logs {
+		got[l.Revision] = l.Version
+		if len(l.Pods) == 0 || l.Lines != 1 {
+			t.Errorf("revision %s: pods %v, %d lines", l.Revision, l.Pods, l.Lines)
+		}
+	}
+	if len(got) != len(want) || got[m+"-predictor"] != want[m+"-predictor"] || got[m+"-canary-predictor"] != want[m+"-canary-predictor"] {
+		t.Errorf("PredictorLogs by revision %v, want %v", got, want)
+	}
+}
+
 func canaryGone(t *testing.T, c *kservetest.Cluster, isvc string) {
 	t.Helper()
 	obj, err := c.Dyn.Resource(kservetest.ISVC).Namespace("mlops").Get(context.Background(), kserve.CanaryName(isvc), metav1.GetOptions{})
@@ -176,6 +202,7 @@ func TestRaw_PromoteAndRollback_RealKServe(t *testing.T) {
 	if revs.StableRevision != m+"-predictor" || revs.StableVersion != "1" || revs.CanaryRevision != m+"-canary-predictor" || revs.CanaryVersion != "2" || revs.CanaryPercent != 10 || revs.Since.IsZero() {
 		t.Errorf("Revisions = %+v", revs)
 	}
+	wantLogsByRevision(t, d, m, map[string]string{m + "-predictor": "1", m + "-canary-predictor": "2"})
 
 	if err := d.Promote(ctx, m, "2"); err != nil {
 		t.Fatal(err)
