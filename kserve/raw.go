@@ -63,25 +63,35 @@ func (s *rawState) canaryLive() bool {
 	return s.canary != nil && s.canary.obj.GetDeletionTimestamp() == nil
 }
 
-// traffic maps the route's weights to versions. A candidate that exists
-// but takes no traffic yet is a canary at 0%, and a stable
-// InferenceService without a route, or whose predictor does not serve its
-// spec's version yet, is pending (a canary at 0%, no stable), so the
-// engine's "already done" checks never mistake an interrupted step for a
-// finished one.
-func (s *rawState) traffic(stableServes bool) modelgate.TrafficSplit {
-	var ts modelgate.TrafficSplit
-	if s.stable != nil {
-		ts.Stable = s.stable.version()
+// stableVersion is the stable InferenceService's version, "" without one.
+func (s *rawState) stableVersion() string {
+	if s.stable == nil {
+		return ""
 	}
+	return s.stable.version()
+}
+
+// traffic maps the route's weights to versions. What is not in effect yet
+// is reported as pending, so the engine's "already done" checks never
+// mistake an interrupted step for a finished one: a candidate that exists
+// is a canary at its weight (0% before the route sends it anything, or
+// while the Gateway has not accepted the route's current weights), and a
+// stable InferenceService without a route, without an accepted one, or
+// whose predictor does not serve its spec's version yet, is a canary at
+// 0% with no stable.
+func (s *rawState) traffic(stableServes, routeAccepted bool) modelgate.TrafficSplit {
+	ts := modelgate.TrafficSplit{Stable: s.stableVersion()}
 	if s.canaryLive() || s.w.canary > 0 {
 		ts.Canary, ts.CanaryPercent = PredictorName(CanaryName(s.name)), int(s.w.canary)
 		if s.canary != nil {
 			ts.Canary = s.canary.version()
 		}
+		if !routeAccepted {
+			ts.CanaryPercent = 0
+		}
 		return ts
 	}
-	if s.stable != nil && (s.route == nil || !stableServes) {
+	if s.stable != nil && (s.route == nil || !routeAccepted || !stableServes) {
 		return modelgate.TrafficSplit{Canary: ts.Stable}
 	}
 	return ts
@@ -101,7 +111,8 @@ func (d *Deployer) rawTraffic(ctx context.Context, model string) (modelgate.Traf
 		}
 		serves = why == ""
 	}
-	return s.traffic(serves), nil
+	accepted := s.route != nil && d.opts.routeAccepted(s.route) == ""
+	return s.traffic(serves, accepted), nil
 }
 
 // rawStartCanary is StartCanary in raw mode: the candidate as NAME-canary,
@@ -128,7 +139,7 @@ func (d *Deployer) rawStartCanary(ctx context.Context, dep modelgate.Deployment,
 		return fmt.Errorf("canary %s version %s: %w", dep.Model, dep.Version, err)
 	}
 	w := weights{stable: int64(100 - percent), canary: int64(percent)}
-	if err := d.setRoute(ctx, s.name, w, splitOf(s.stable.version(), dep.Version, w)); err != nil {
+	if err := d.setRoute(ctx, s.name, w, splitOf(s.stableVersion(), dep.Version, w)); err != nil {
 		return fmt.Errorf("canary %s version %s at %d%%: %w", dep.Model, dep.Version, percent, err)
 	}
 	return nil
@@ -161,7 +172,7 @@ func (d *Deployer) replaceCanary(ctx context.Context, s *rawState, version strin
 	}
 	if s.canaryLive() && s.canary.version() != version && s.w.canary > 0 {
 		w := weights{stable: 100}
-		return d.setRoute(ctx, s.name, w, splitOf(s.stable.version(), "", w))
+		return d.setRoute(ctx, s.name, w, splitOf(s.stableVersion(), "", w))
 	}
 	return nil
 }
@@ -208,7 +219,7 @@ func (d *Deployer) routeToCanary(ctx context.Context, s *rawState, version strin
 		return fmt.Errorf("promote version %s: %w", version, err)
 	}
 	w := weights{canary: 100}
-	return d.setRoute(ctx, s.name, w, splitOf(s.stable.version(), version, w))
+	return d.setRoute(ctx, s.name, w, splitOf(s.stableVersion(), version, w))
 }
 
 // rawRollOut serves dep at 100% as NAME: its spec applied and its
