@@ -103,8 +103,9 @@ func (d *Deployer) Traffic(ctx context.Context, model string) (modelgate.Traffic
 	return v.traffic(), nil
 }
 
-// Production returns production's endpoint (status.url). ENOTFOUND when
-// the InferenceService does not exist.
+// Production returns production's endpoint (status.url; in raw mode
+// platform.route.url when set). ENOTFOUND when the InferenceService does
+// not exist.
 func (d *Deployer) Production(ctx context.Context, model string) (modelgate.Endpoint, error) {
 	ns, name := d.opts.ProductionNamespace, d.opts.ServiceName(model)
 	v, err := d.get(ctx, ns, name)
@@ -135,7 +136,8 @@ func (d *Deployer) SetStable(ctx context.Context, dep modelgate.Deployment) erro
 // rolled-out revision at 100−percent. Without a rolled-out revision dep
 // becomes stable at 100% (KServe ignores the field on a first revision).
 // EPRECONDITION when the canary does not serve within CanaryTimeout: the
-// promotion must roll back.
+// promotion must roll back. In raw mode the candidate is NAME-canary and
+// modelgate's route takes the split (rawStartCanary).
 func (d *Deployer) StartCanary(ctx context.Context, dep modelgate.Deployment, percent int) error {
 	if percent < 1 || percent > 99 {
 		return modelgate.Errorf(modelgate.EINVALID, "canary percent %d is not within 1..99", percent)
@@ -193,7 +195,8 @@ func (d *Deployer) canaryServing(ctx context.Context, v *view, pct int64) string
 
 // Promote removes canaryTrafficPercent so the canary's revision takes 100%,
 // and waits until KServe reports it as latestRolledoutRevision. ECONFLICT
-// when production's spec is not version.
+// when production's spec is not version. In raw mode the candidate's spec
+// moves to NAME behind the route (rawPromote).
 func (d *Deployer) Promote(ctx context.Context, model, version string) error {
 	if d.opts.Raw() {
 		return d.rawPromote(ctx, model, version)
@@ -254,7 +257,8 @@ func (d *Deployer) rolledOut(ctx context.Context, v *view) string {
 // the re-created revision to be ready, then removes the field; otherwise
 // (the canary never became ready, or the candidate was already rolled out)
 // it applies previous's spec without the field, since the latest ready
-// revision keeps serving until the new one is ready.
+// revision keeps serving until the new one is ready. In raw mode: previous's
+// spec on NAME, the route all on NAME, the candidate deleted (rawRollOut).
 func (d *Deployer) Rollback(ctx context.Context, previous modelgate.Deployment) error {
 	if d.opts.Raw() {
 		return d.rawRollOut(ctx, previous)

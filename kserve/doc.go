@@ -5,6 +5,14 @@
 // mode), and the canary is KServe's Knative-mode canaryTrafficPercent, verified
 // from status.components.predictor. Entry point: New.
 //
+// In raw mode (Options.DeploymentMode "raw", KServe's RawDeployment) KServe
+// splits nothing, so modelgate runs the canary (raw.go): the candidate is a
+// second InferenceService NAME-canary, and an HTTPRoute modelgate owns
+// weighs the two predictor Services KServe creates (NAME-predictor,
+// NAME-canary-predictor); readiness is read from the predictor Deployment
+// too, and the route's acceptance from its status. docs/KSERVE.md has the
+// steps and the KServe facts behind them.
+//
 // It imports the root package, client-go and apimachinery only: no KServe Go
 // types (they drag in KServe's replace lines), so the InferenceService is an
 // unstructured object and its status a few local structs. Nor the typed
@@ -21,4 +29,9 @@
 //     reads it as "all traffic to the previous revision");
 //   - latestRolledoutRevision advances only when the latest ready revision
 //     takes 100% (pkg/apis/serving/v1beta1/inference_service_status.go).
+//   - in RawDeployment mode canaryTrafficPercent is ignored (kserve#5335),
+//     spec.canary[] creates Deployments but routes every request to the
+//     stable one (its weights came after v0.20.0, kserve#5912), and
+//     status.observedGeneration is the predictor Deployment's, not the
+//     InferenceService's (PropagateRawStatus).
 package kserve

@@ -28,8 +28,9 @@ type Revisions struct {
 }
 
 // Revisions returns production's revisions: the last rolled-out one as
-// stable and, during a canary, the latest ready one. ENOTFOUND when the
-// InferenceService does not exist.
+// stable and, during a canary, the latest ready one; in raw mode the
+// predictor Deployments of NAME and NAME-canary, with the route's split.
+// ENOTFOUND when the InferenceService does not exist.
 func (d *Deployer) Revisions(ctx context.Context, model string) (Revisions, error) {
 	if d.opts.Raw() {
 		return d.rawRevisions(ctx, model)
