@@ -46,6 +46,10 @@ type RuleTarget struct {
 	Version   string
 	Service   string // the InferenceService's name
 	Namespace string // production's namespace; "" matches any
+	// Revisions is a regular expression of production's revision names;
+	// "" is Knative's, <Service>-predictor-<n>. KServe's RawDeployment
+	// mode has one predictor Deployment, <Service>-predictor.
+	Revisions string
 	// Dashboard, when set, is linked from every alert (annotation
 	// dashboard).
 	Dashboard string
@@ -151,7 +155,10 @@ func (m Metrics) requestSeries() string {
 // ruleSelector selects metric for every production revision of t's
 // service, with extra matchers.
 func (m Metrics) ruleSelector(metric string, t RuleTarget, extra ...string) string {
-	revisions := regexp.QuoteMeta(t.Service) + "-predictor-[0-9]+"
+	revisions := t.Revisions
+	if revisions == "" {
+		revisions = regexp.QuoteMeta(t.Service) + "-predictor-[0-9]+"
+	}
 	value := strings.ReplaceAll(m.RevisionValue, "{revision}", revisions)
 	if m.RevisionValue == "" {
 		value = revisions

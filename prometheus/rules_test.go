@@ -179,6 +179,22 @@ func TestRules_PromtoolRefusesABrokenRule(t *testing.T) {
 	}
 }
 
+// RuleTarget.Revisions replaces Knative's revision names: in KServe's
+// RawDeployment mode the alerts watch the stable predictor Deployment.
+func TestRules_RawRevisions(t *testing.T) {
+	m, _ := prometheus.Family("istio-raw")
+	raw := ruleTarget
+	raw.Revisions = "demand-forecast-predictor"
+	b, err := m.Rules(raw, prometheus.RuleOptions{}).YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `istio_requests_total{destination_workload=~"demand-forecast-predictor", destination_workload_namespace="mlops", reporter="destination"}`
+	if !strings.Contains(string(b), want) {
+		t.Errorf("rules lack %q:\n%s", want, b)
+	}
+}
+
 // Thresholds, windows and labels come from the options.
 func TestRules_Options(t *testing.T) {
 	m, _ := prometheus.Family("istio")

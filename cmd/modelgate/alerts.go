@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -115,6 +116,11 @@ func (c *Config) ruleFile(model, version, dashboard string) (promsrc.RuleFile, e
 		ns = kserve.DefaultOptions().ProductionNamespace
 	}
 	t := promsrc.RuleTarget{Model: model, Version: version, Service: ko.ServiceName(model), Namespace: ns, Dashboard: dashboard}
+	if ko.Raw() {
+		// The stable predictor Deployment, not the candidate's: the alerts
+		// watch production after the promotion.
+		t.Revisions = regexp.QuoteMeta(kserve.PredictorName(t.Service))
+	}
 	al := c.Alerts
 	return m.Rules(t, promsrc.RuleOptions{Thresholds: al.thresholds(), For: al.For.D(), Window: al.RateWindow.D(), Severity: al.Severity, Labels: al.Labels}), nil
 }

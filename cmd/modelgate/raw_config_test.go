@@ -37,6 +37,14 @@ func TestConfigRawMode(t *testing.T) {
 	if f := c.Metrics.Prometheus.Family; f != "istio-raw" {
 		t.Errorf("metrics.family = %q, want istio-raw in raw mode", f)
 	}
+	rules, err := c.ruleFile("demand-forecast", "2", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := rules.YAML()
+	if want := `destination_workload=~"demand-forecast-predictor", destination_workload_namespace="mlops"`; !strings.Contains(string(b), want) {
+		t.Errorf("raw mode's alert rules lack %q:\n%s", want, b)
+	}
 }
 
 // Each raw-mode mistake is a configuration error (exit 2) naming the key.
