@@ -48,7 +48,7 @@ the window's time, promotions and their steps, audit appends, API requests.`,
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&family, "family", "", "series family: knative, knative-otel or istio (overrides metrics.family)")
+	cmd.Flags().StringVar(&family, "family", "", "series family: knative, knative-otel, istio or istio-raw (overrides metrics.family)")
 	return cmd
 }
 
