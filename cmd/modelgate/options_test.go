@@ -44,6 +44,16 @@ metrics:
   lookback: 45m
 `
 
+// everyRawKey are the keys of platform.deployment_mode raw, which refuses
+// some of everyAdapterKey's (gitops_dir, virtual_service, family knative).
+const everyRawKey = `platform:
+  type: kserve
+  model_format: lightgbm
+  deployment_mode: raw
+  route: {kind: httproute, name: "{name}-canary-route", gateway: istio-ingress/public, hostnames: [models.example.com], url: "https://models.example.com"}
+metrics: {type: prometheus, url: http://prometheus:9090}
+`
+
 // TestAdapterOptions: every platform (kserve) and metrics (prometheus) key
 // reaches its field of kserve.Options and prometheus.Options, and every
 // field of those has a key (a field added without one stays zero here).
@@ -80,6 +90,20 @@ func TestAdapterOptions(t *testing.T) {
 	if diff := cmp.Diff(wantP, gotP); diff != "" {
 		t.Errorf("prometheus options (-want +got):\n%s", diff)
 	}
+	rawPath := filepath.Join(t.TempDir(), "raw.yaml")
+	if err := os.WriteFile(rawPath, []byte(everyRawKey), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rawCfg, err := loadConfig(rawPath, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := kserveOptions(rawCfg.Platform.KServe)
+	wantRoute := kserve.Route{Kind: "httproute", Name: "{name}-canary-route", Gateway: "istio-ingress/public", Hostnames: []string{"models.example.com"}, URL: "https://models.example.com"}
+	if diff := cmp.Diff(wantRoute, raw.Route); diff != "" || raw.DeploymentMode != "raw" {
+		t.Errorf("raw mode's options: deployment mode %q, route (-want +got):\n%s", raw.DeploymentMode, diff)
+	}
+	gotK.DeploymentMode, gotK.Route = raw.DeploymentMode, raw.Route
 	assertAllSet(t, "kserve.Options", reflect.ValueOf(gotK))
 	assertAllSet(t, "prometheus.Options", reflect.ValueOf(gotP))
 }
