@@ -8,6 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/modelgate/modelgate"
 )
@@ -62,23 +63,23 @@ func (d *Deployer) RequiredPermissions() []Permission {
 		perms = append(perms, Permission{Namespace: ns, Verb: "get", Group: vsGVR.Group, Resource: vsGVR.Resource})
 	}
 	if d.opts.Raw() {
-		perms = append(perms, rawPermissions(d.opts.StagingNamespace, ns)...)
+		perms = append(perms, rawPermissions(d.opts.StagingNamespace, ns, d.opts.router().resource())...)
 	}
 	return perms
 }
 
 // rawPermissions is what raw mode needs besides: the predictor Deployments
 // read in both namespaces (whether they rolled out the version) and, in
-// production, the candidate deleted, the route applied and read, and the
-// route's backend Services read.
-func rawPermissions(staging, production string) []Permission {
+// production, the candidate deleted, the route (of resource route)
+// applied and read, and the route's backend Services read.
+func rawPermissions(staging, production string, route schema.GroupVersionResource) []Permission {
 	return []Permission{
 		{Namespace: staging, Verb: "get", Group: deploymentsGVR.Group, Resource: deploymentsGVR.Resource},
 		{Namespace: production, Verb: "get", Group: deploymentsGVR.Group, Resource: deploymentsGVR.Resource},
 		{Namespace: production, Verb: "delete", Group: isvcGVR.Group, Resource: isvcGVR.Resource},
-		{Namespace: production, Verb: "get", Group: HTTPRouteGVR.Group, Resource: HTTPRouteGVR.Resource},
-		{Namespace: production, Verb: "patch", Group: HTTPRouteGVR.Group, Resource: HTTPRouteGVR.Resource},
-		{Namespace: production, Verb: "create", Group: HTTPRouteGVR.Group, Resource: HTTPRouteGVR.Resource},
+		{Namespace: production, Verb: "get", Group: route.Group, Resource: route.Resource},
+		{Namespace: production, Verb: "patch", Group: route.Group, Resource: route.Resource},
+		{Namespace: production, Verb: "create", Group: route.Group, Resource: route.Resource},
 		{Namespace: production, Verb: "get", Resource: servicesGVR.Resource},
 	}
 }
@@ -121,17 +122,20 @@ func (d *Deployer) checkCRD(ctx context.Context) error {
 	return d.apiError(err, "discover %s", gv)
 }
 
-// checkRouteCRD, in raw mode, asks discovery for the Gateway API's
-// HTTPRoute.
+// checkRouteCRD, in raw mode, asks discovery for the route's resource: the
+// Gateway API's HTTPRoute or Istio's VirtualService.
 func (d *Deployer) checkRouteCRD(ctx context.Context) error {
 	if !d.opts.Raw() {
 		return nil
 	}
-	gv := HTTPRouteGVR.GroupVersion()
+	gv := d.opts.router().resource().GroupVersion()
 	err := d.raw.Get().AbsPath("/apis", gv.Group, gv.Version).Do(ctx).Error()
 	if apierrors.IsNotFound(err) {
-		return modelgate.Errorf(modelgate.EPRECONDITION, "the API server does not serve %s: the Gateway API's HTTPRoute CRD is not installed (platform.deployment_mode raw routes through it)", gv).
-			WithHint("install the Gateway API (https://gateway-api.sigs.k8s.io/guides/) and a Gateway for platform.route.gateway")
+		e := modelgate.Errorf(modelgate.EPRECONDITION, "the API server does not serve %s: the %s CRD is not installed (platform.deployment_mode raw routes through it)", gv, d.opts.Route.Kind)
+		if d.opts.Route.Kind == RouteVirtualService {
+			return e.WithHint("install Istio, or set platform.route.kind httproute")
+		}
+		return e.WithHint("install the Gateway API (https://gateway-api.sigs.k8s.io/guides/) and a Gateway for platform.route.gateway")
 	}
 	return d.apiError(err, "discover %s", gv)
 }

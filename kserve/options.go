@@ -83,22 +83,26 @@ const (
 )
 
 // Route is the weighted route in front of the stable and the candidate
-// InferenceServices in raw mode: a Gateway API HTTPRoute
-// (gateway.networking.k8s.io/v1) in production's namespace, applied
-// under the field manager "modelgate", whose backendRefs are the predictor
-// Services KServe creates ("<isvc>-predictor", port 80).
+// InferenceServices in raw mode: a Gateway API HTTPRoute or an Istio
+// VirtualService in production's namespace, applied under the field
+// manager "modelgate", whose backends are the predictor Services KServe
+// creates ("<isvc>-predictor", port 80).
 type Route struct {
-	// Kind is httproute (the default, and the only kind so far).
+	// Kind is httproute (the default: a Gateway API HTTPRoute,
+	// gateway.networking.k8s.io/v1) or virtualservice (an Istio
+	// VirtualService, networking.istio.io/v1beta1, bound to Gateway).
 	Kind string
 	// Name is the route's name; "{name}" is replaced by the
 	// InferenceService name. Default "{name}-modelgate": KServe's own
 	// HTTPRoutes, when its ingress uses the Gateway API, are "{name}" and
 	// "{name}-predictor", and two owners of one route would fight.
 	Name string
-	// Gateway is the parent Gateway as namespace/name (required).
+	// Gateway is the parent Gateway as namespace/name (required): a Gateway
+	// API Gateway for httproute, an Istio Gateway for virtualservice.
 	Gateway string
-	// Hostnames are spec.hostnames; none means every hostname the
-	// Gateway's listeners accept.
+	// Hostnames are the route's hostnames: an HTTPRoute's spec.hostnames
+	// (none means every hostname the Gateway's listeners accept), a
+	// VirtualService's spec.hosts (required).
 	Hostnames []string
 	// URL is the production URL users call (through the Gateway);
 	// "" reports the stable InferenceService's status.url, which is KServe's
@@ -107,7 +111,10 @@ type Route struct {
 }
 
 // Route kinds (Route.Kind).
-const RouteHTTPRoute = "httproute"
+const (
+	RouteHTTPRoute      = "httproute"
+	RouteVirtualService = "virtualservice"
+)
 
 // StorageRule rewrites a source prefix into a storageUri prefix, e.g.
 // {from: "mlflow-artifacts:/", to: "s3://mlflow/artifacts/"}.
@@ -234,10 +241,12 @@ func (r Route) empty() bool {
 func (r Route) validate() error {
 	switch r.Kind {
 	case "", RouteHTTPRoute:
-	case "virtualservice":
-		return fmt.Errorf("platform.route.kind: virtualservice is not supported yet; use httproute (Gateway API; Istio implements it too)")
+	case RouteVirtualService:
+		if len(r.Hostnames) == 0 {
+			return fmt.Errorf("platform.route.hostnames: required for kind virtualservice (its spec.hosts)")
+		}
 	default:
-		return fmt.Errorf("platform.route.kind: %q is not httproute", r.Kind)
+		return fmt.Errorf("platform.route.kind: %q is not one of httproute, virtualservice", r.Kind)
 	}
 	if r.Name != "" && !isDNSLabel(strings.ReplaceAll(r.Name, "{name}", "x")) {
 		return fmt.Errorf("platform.route.name: %q is not a DNS label once {name} is replaced (lowercase letters, digits and -)", r.Name)

@@ -53,7 +53,7 @@ func (d *Deployer) readRaw(ctx context.Context, model string) (*rawState, error)
 		return nil, err
 	}
 	if s.route != nil {
-		s.w = routeWeights(s.route, name)
+		s.w = d.opts.routeWeights(s.route, name)
 	}
 	return s, nil
 }

@@ -59,7 +59,7 @@ func TestRawTraffic(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			c.s.name = "m"
 			if c.s.route != nil {
-				c.s.w = routeWeights(c.s.route, "m")
+				c.s.w = o.routeWeights(c.s.route, "m")
 			}
 			if got := c.s.traffic(c.serves, c.accepted); got != c.want {
 				t.Errorf("traffic = %+v, want %+v", got, c.want)
@@ -74,7 +74,7 @@ func TestRenderRoute(t *testing.T) {
 	if r.GetName() != "m-modelgate" || r.GetNamespace() != "mlops" {
 		t.Errorf("route %s/%s", r.GetNamespace(), r.GetName())
 	}
-	if w := routeWeights(r, "m"); w.stable != 90 || w.canary != 10 || len(w.other) != 0 {
+	if w := o.routeWeights(r, "m"); w.stable != 90 || w.canary != 10 || len(w.other) != 0 {
 		t.Errorf("weights read back %v", w)
 	}
 	one := o.renderRoute("m", weights{stable: 100}, "")
@@ -88,7 +88,7 @@ func TestRenderRoute(t *testing.T) {
 		map[string]any{"name": "m-predictor", "weight": int64(1)},
 		map[string]any{"name": "other", "weight": int64(3)},
 	}}}, "spec", "rules")
-	if w := routeWeights(one, "m"); w.stable != 25 || w.other["other"] != 75 {
+	if w := o.routeWeights(one, "m"); w.stable != 25 || w.other["other"] != 75 {
 		t.Errorf("weights %v", w)
 	}
 }
@@ -126,5 +126,37 @@ func TestRouteAccepted(t *testing.T) {
 				t.Errorf("routeAccepted = %q, want %q", got, c.want)
 			}
 		})
+	}
+}
+
+// TestVirtualServiceRoute: the VirtualService kind renders Istio's
+// weighted destinations and reads them back, and waits on Istio's
+// Reconciled condition only when istiod reports one.
+func TestVirtualServiceRoute(t *testing.T) {
+	o := Options{ProductionNamespace: "mlops", Route: Route{Kind: RouteVirtualService, Gateway: "istio-system/public", Hostnames: []string{"models.example.com"}}}
+	r := o.renderRoute("m", weights{stable: 80, canary: 20}, "")
+	if r.GetKind() != "VirtualService" || r.GetName() != "m-modelgate" {
+		t.Fatalf("rendered %s %s", r.GetKind(), r.GetName())
+	}
+	https, _, _ := unstructuredSlice(r.Object, "spec", "http")
+	routes, _, _ := unstructuredSlice(https[0], "route")
+	if host := routes[1]["destination"].(map[string]any)["host"]; host != "m-canary-predictor.mlops.svc.cluster.local" {
+		t.Errorf("canary destination %v", host)
+	}
+	if w := o.routeWeights(r, "m"); w.stable != 80 || w.canary != 20 {
+		t.Errorf("weights read back %v", w)
+	}
+	if why := o.routeAccepted(r); why != "" {
+		t.Errorf("without Istio's status: %q, want nothing to wait for", why)
+	}
+	r.SetGeneration(3)
+	_ = unstructured.SetNestedField(r.Object, "2", "status", "observedGeneration")
+	_ = unstructured.SetNestedSlice(r.Object, []any{map[string]any{"type": "Reconciled", "status": "True"}}, "status", "conditions")
+	if why := o.routeAccepted(r); !strings.Contains(why, "generation 2, not 3") {
+		t.Errorf("stale Reconciled: %q", why)
+	}
+	_ = unstructured.SetNestedField(r.Object, int64(3), "status", "observedGeneration")
+	if why := o.routeAccepted(r); why != "" {
+		t.Errorf("reconciled: %q", why)
 	}
 }

@@ -50,7 +50,8 @@ func TestOptionsValidate_Raw(t *testing.T) {
 		{"no gateway", func(o *kserve.Options) { o.Route.Gateway = "" }, "platform.route.gateway"},
 		{"gateway without namespace", func(o *kserve.Options) { o.Route.Gateway = "public" }, "platform.route.gateway"},
 		{"unknown kind", func(o *kserve.Options) { o.Route.Kind = "ingress" }, "platform.route.kind"},
-		{"virtualservice not yet", func(o *kserve.Options) { o.Route.Kind = "virtualservice" }, "platform.route.kind: virtualservice is not supported yet"},
+		{"virtualservice", func(o *kserve.Options) { o.Route.Kind = "virtualservice" }, ""},
+		{"virtualservice without hosts", func(o *kserve.Options) { o.Route.Kind, o.Route.Hostnames = "virtualservice", nil }, "platform.route.hostnames: required for kind virtualservice"},
 		{"bad name", func(o *kserve.Options) { o.Route.Name = "{name}_route" }, "platform.route.name"},
 		{"bad hostname", func(o *kserve.Options) { o.Route.Hostnames = []string{"http://x"} }, "platform.route.hostnames[0]"},
 		{"bad url", func(o *kserve.Options) { o.Route.URL = "models.example.com" }, "platform.route.url"},
@@ -326,4 +327,63 @@ func crashWhenApplied(t *testing.T, c *kservetest.Cluster, d *kserve.Deployer, m
 			return
 		}
 	}
+}
+
+// TestRaw_VirtualService_RealKServe: with platform.route.kind
+// virtualservice the same promotion and rollback run through an Istio
+// VirtualService (as cluster-admin: deploy/rbac.yaml does not grant
+// VirtualServices).
+func TestRaw_VirtualService_RealKServe(t *testing.T) {
+	_, c := mustRawDeployer(t)
+	o := rawOptions()
+	o.Route.Kind = kserve.RouteVirtualService
+	d, err := kserve.New(c.Admin, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const m = "raw-vs"
+	if err := d.CheckTarget(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	weightsOf := func() map[string]int64 {
+		vs, err := c.Dyn.Resource(vsGVR).Namespace("mlops").Get(ctx, m+"-modelgate", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		https, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
+		routes, _, _ := unstructured.NestedSlice(https[0].(map[string]any), "route")
+		for _, r := range routes {
+			host, _, _ := unstructured.NestedString(r.(map[string]any), "destination", "host")
+			got[host] = r.(map[string]any)["weight"].(int64)
+		}
+		return got
+	}
+	if err := d.SetStable(ctx, dep(m, "1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.StartCanary(ctx, dep(m, "2"), 30); err != nil {
+		t.Fatal(err)
+	}
+	mustTraffic(t, d, m, modelgate.TrafficSplit{Stable: "1", Canary: "2", CanaryPercent: 30})
+	if got := weightsOf(); got["raw-vs-predictor.mlops.svc.cluster.local"] != 70 || got["raw-vs-canary-predictor.mlops.svc.cluster.local"] != 30 {
+		t.Errorf("VirtualService weights %v", got)
+	}
+	if err := d.Promote(ctx, m, "2"); err != nil {
+		t.Fatal(err)
+	}
+	mustTraffic(t, d, m, modelgate.TrafficSplit{Stable: "2"})
+	canaryGone(t, c, m)
+	if err := d.StartCanary(ctx, dep(m, "3"), 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Rollback(ctx, dep(m, "2")); err != nil {
+		t.Fatal(err)
+	}
+	mustTraffic(t, d, m, modelgate.TrafficSplit{Stable: "2"})
+	if got := weightsOf(); len(got) != 1 || got["raw-vs-predictor.mlops.svc.cluster.local"] != 100 {
+		t.Errorf("VirtualService weights after rollback %v", got)
+	}
+	canaryGone(t, c, m)
 }

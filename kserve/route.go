@@ -71,60 +71,67 @@ func (w weights) String() string {
 	return s
 }
 
-// renderRoute returns the HTTPRoute sending w to the predictor Services
-// of isvc and its canary. A backend at 0% is left out: a reference to a
-// Service that no longer exists (the canary after a promotion or a
-// rollback) would make the route's ResolvedRefs False.
-func (o Options) renderRoute(isvc string, w weights, split string) *unstructured.Unstructured {
-	gwNS, gwName, _ := strings.Cut(o.Route.Gateway, "/")
-	var backends []any
-	for _, b := range []struct {
-		isvc   string
-		weight int64
-	}{{isvc, w.stable}, {CanaryName(isvc), w.canary}} {
-		if b.weight > 0 {
-			backends = append(backends, map[string]any{
-				"group": "", "kind": "Service", "name": PredictorName(b.isvc), "port": int64(PredictorPort), "weight": b.weight,
-			})
-		}
-	}
-	spec := map[string]any{
-		"parentRefs": []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": gwNS, "name": gwName}},
-		"rules":      []any{map[string]any{"backendRefs": backends}},
-	}
-	if len(o.Route.Hostnames) > 0 {
-		spec["hostnames"] = toAnySlice(o.Route.Hostnames)
-	}
-	return &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": HTTPRouteGVR.GroupVersion().String(),
-		"kind":       "HTTPRoute",
-		"metadata": map[string]any{
-			"name":        o.routeName(isvc),
-			"namespace":   o.ProductionNamespace,
-			"labels":      map[string]any{"app.kubernetes.io/managed-by": "modelgate", labelISVC: isvc},
-			"annotations": map[string]any{AnnotationSplit: split},
-		},
-		"spec": spec,
-	}}
+// router is one kind of route (Route.Kind): how it is rendered, how its
+// split is read back and how its status says it is in effect.
+type router interface {
+	// resource is the route's API resource.
+	resource() schema.GroupVersionResource
+	// render returns the route's apiVersion, kind and spec sending w to
+	// the predictor Services of isvc and its canary.
+	render(o Options, isvc string, w weights) *unstructured.Unstructured
+	// weights reads the split back, by Service name.
+	weights(route *unstructured.Unstructured) map[string]int64
+	// accepted returns why the route's current spec is not in effect yet
+	// ("" when it is).
+	accepted(o Options, route *unstructured.Unstructured) string
 }
 
-// routeWeights reads the route's backend weights as percentages of their
-// sum (Gateway API weights are proportions; an absent weight is 1).
-func routeWeights(route *unstructured.Unstructured, isvc string) weights {
-	raw := map[string]int64{}
-	var sum int64
-	rules, _, _ := unstructuredSlice(route.Object, "spec", "rules")
-	for _, r := range rules {
-		refs, _, _ := unstructuredSlice(r, "backendRefs")
-		for _, b := range refs {
-			name, _ := b["name"].(string)
-			w, ok := b["weight"].(int64)
-			if !ok {
-				w = 1
-			}
-			raw[name] += w
-			sum += w
+func (o Options) router() router {
+	if o.Route.Kind == RouteVirtualService {
+		return virtualService{}
+	}
+	return httpRoute{}
+}
+
+// backend is a Service a route sends a share of the traffic to.
+type backend struct {
+	service string
+	weight  int64
+}
+
+// backends are the Services a split sends traffic to, 0% left out: a
+// reference to a Service that no longer exists (the canary after a
+// promotion or a rollback) would make a route's references unresolved.
+func backends(isvc string, w weights) []backend {
+	var out []backend
+	for _, b := range []backend{{PredictorName(isvc), w.stable}, {PredictorName(CanaryName(isvc)), w.canary}} {
+		if b.weight > 0 {
+			out = append(out, b)
 		}
+	}
+	return out
+}
+
+// renderRoute returns the route sending w to the predictor Services of
+// isvc and its canary, labelled and annotated with split.
+func (o Options) renderRoute(isvc string, w weights, split string) *unstructured.Unstructured {
+	obj := o.router().render(o, isvc, w)
+	obj.Object["metadata"] = map[string]any{
+		"name":        o.routeName(isvc),
+		"namespace":   o.ProductionNamespace,
+		"labels":      map[string]any{"app.kubernetes.io/managed-by": "modelgate", labelISVC: isvc},
+		"annotations": map[string]any{AnnotationSplit: split},
+	}
+	return obj
+}
+
+// routeWeights reads the route's weights as percentages of their sum
+// (weights are proportions).
+func (o Options) routeWeights(route *unstructured.Unstructured, isvc string) weights {
+	raw := o.router().weights(route)
+	var sum int64
+	for _, n := range raw {
+		sum += n
 	}
 	w := weights{other: map[string]int64{}}
 	if sum == 0 {
@@ -144,6 +151,54 @@ func routeWeights(route *unstructured.Unstructured, isvc string) weights {
 	return w
 }
 
+// routeAccepted returns why the route's current spec is not in effect yet.
+func (o Options) routeAccepted(route *unstructured.Unstructured) string {
+	return o.router().accepted(o, route)
+}
+
+// httpRoute is the Gateway API's HTTPRoute (gateway.networking.k8s.io/v1).
+type httpRoute struct{}
+
+func (httpRoute) resource() schema.GroupVersionResource { return HTTPRouteGVR }
+
+// render: one rule whose backendRefs are the predictor Services, under the
+// Gateway platform.route.gateway.
+func (httpRoute) render(o Options, isvc string, w weights) *unstructured.Unstructured {
+	gwNS, gwName, _ := strings.Cut(o.Route.Gateway, "/")
+	var refs []any
+	for _, b := range backends(isvc, w) {
+		refs = append(refs, map[string]any{"group": "", "kind": "Service", "name": b.service, "port": int64(PredictorPort), "weight": b.weight})
+	}
+	spec := map[string]any{
+		"parentRefs": []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": gwNS, "name": gwName}},
+		"rules":      []any{map[string]any{"backendRefs": refs}},
+	}
+	if len(o.Route.Hostnames) > 0 {
+		spec["hostnames"] = toAnySlice(o.Route.Hostnames)
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": HTTPRouteGVR.GroupVersion().String(), "kind": "HTTPRoute", "spec": spec,
+	}}
+}
+
+// weights: an absent weight is 1 (the Gateway API's default).
+func (httpRoute) weights(route *unstructured.Unstructured) map[string]int64 {
+	raw := map[string]int64{}
+	rules, _, _ := unstructuredSlice(route.Object, "spec", "rules")
+	for _, r := range rules {
+		refs, _, _ := unstructuredSlice(r, "backendRefs")
+		for _, b := range refs {
+			name, _ := b["name"].(string)
+			w, ok := b["weight"].(int64)
+			if !ok {
+				w = 1
+			}
+			raw[name] += w
+		}
+	}
+	return raw
+}
+
 // routeStatus is the part of an HTTPRoute's status modelgate reads.
 type routeStatus struct {
 	Parents []struct {
@@ -159,11 +214,11 @@ type routeStatus struct {
 	} `json:"parents"`
 }
 
-// routeAccepted returns why the Gateway has not accepted the route's
-// current spec yet ("" when it has): its entry in status.parents must have
+// accepted returns why the Gateway has not accepted the route's current
+// spec yet ("" when it has): its entry in status.parents must have
 // Accepted and ResolvedRefs True, both observed at metadata.generation, so
 // an acceptance of earlier weights does not count.
-func (o Options) routeAccepted(route *unstructured.Unstructured) string {
+func (httpRoute) accepted(o Options, route *unstructured.Unstructured) string {
 	var st routeStatus
 	if raw, ok := route.Object["status"]; ok {
 		b, _ := json.Marshal(raw)
@@ -207,18 +262,18 @@ func (o Options) routeAccepted(route *unstructured.Unstructured) string {
 // getRoute returns the route of the InferenceService isvc, or nil.
 func (d *Deployer) getRoute(ctx context.Context, isvc string) (*unstructured.Unstructured, error) {
 	ns, name := d.opts.ProductionNamespace, d.opts.routeName(isvc)
-	obj, err := d.dyn.Resource(HTTPRouteGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+	obj, err := d.dyn.Resource(d.opts.router().resource()).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, d.apiError(err, "read HTTPRoute %s/%s", ns, name)
+		return nil, d.apiError(err, "read %s %s/%s", d.opts.router().resource().Resource, ns, name)
 	}
 	return obj, nil
 }
 
-// setRoute applies the route with w and waits until the Gateway accepts
-// it and the backends it names exist. split names the versions for
+// setRoute applies the route with w and waits until it is in effect (for
+// an HTTPRoute: the Gateway accepted it) and the backends it names exist. split names the versions for
 // AnnotationSplit; AnnotationSplitSince is kept from the current route
 // when split is unchanged.
 func (d *Deployer) setRoute(ctx context.Context, isvc string, w weights, split string) error {
@@ -234,10 +289,10 @@ func (d *Deployer) setRoute(ctx context.Context, isvc string, w weights, split s
 	a := obj.GetAnnotations()
 	a[AnnotationSplitSince] = since
 	obj.SetAnnotations(a)
-	if _, err := d.applyResource(ctx, HTTPRouteGVR, obj, false); err != nil {
+	if _, err := d.applyResource(ctx, d.opts.router().resource(), obj, false); err != nil {
 		return err
 	}
-	return d.waitFor(ctx, "HTTPRoute "+obj.GetNamespace()+"/"+obj.GetName(), func(ctx context.Context) (string, error) {
+	return d.waitFor(ctx, obj.GetKind()+" "+obj.GetNamespace()+"/"+obj.GetName(), func(ctx context.Context) (string, error) {
 		return d.routeServing(ctx, isvc, w)
 	})
 }
@@ -250,8 +305,8 @@ func (d *Deployer) routeServing(ctx context.Context, isvc string, w weights) (st
 	if err != nil || route == nil {
 		return "the route does not exist", err
 	}
-	if got := routeWeights(route, isvc); got.String() != w.String() {
-		return fmt.Sprintf("HTTPRoute %s sends %s, not %s", route.GetName(), got, w), nil
+	if got := d.opts.routeWeights(route, isvc); got.String() != w.String() {
+		return fmt.Sprintf("%s %s sends %s, not %s", route.GetKind(), route.GetName(), got, w), nil
 	}
 	if why := d.opts.routeAccepted(route); why != "" {
 		return why, nil
