@@ -19,7 +19,7 @@ import (
 //
 //   - production is the InferenceService NAME; the candidate is a second
 //     one, NAME-canary, in the same namespace;
-//   - the route (an HTTPRoute modelgate owns) splits the traffic between
+//   - the route (an HTTPRoute or VirtualService modelgate owns) splits the traffic between
 //     their predictor Services, NAME-predictor and NAME-canary-predictor;
 //   - promotion routes everything to the canary, applies the candidate's
 //     spec to NAME, routes everything back to NAME and deletes the canary;
