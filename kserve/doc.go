@@ -7,9 +7,9 @@
 //
 // In raw mode (Options.DeploymentMode "raw", KServe's RawDeployment) KServe
 // splits nothing, so modelgate runs the canary (raw.go): the candidate is a
-// second InferenceService NAME-canary, and a route modelgate owns (a Gateway
-// API HTTPRoute or an Istio VirtualService)
-// weighs the two predictor Services KServe creates (NAME-predictor,
+// second InferenceService NAME-canary, and a route modelgate owns (a
+// Gateway API HTTPRoute or an Istio VirtualService) weighs the two
+// predictor Services KServe creates (NAME-predictor,
 // NAME-canary-predictor); readiness is read from the predictor Deployment
 // too, and the route's acceptance from its status. docs/KSERVE.md has the
 // steps and the KServe facts behind them.
