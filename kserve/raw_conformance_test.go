@@ -38,9 +38,11 @@ func TestDeployerConformance_Raw(t *testing.T) {
 	d.Now = func() time.Time { clock.Advance(time.Minute); return clock.Now() }
 	modelgatetest.TestDeployer(t, func(t *testing.T) modelgatetest.DeployerSubject {
 		return modelgatetest.DeployerSubject{
-			Deployer:       d,
-			Deployment:     verifiedDep,
-			Serves:         func(ctx context.Context, ep modelgate.Endpoint) (string, error) { return rawServedVersion(ctx, c, d, ep) },
+			Deployer:   d,
+			Deployment: verifiedDep,
+			Serves: func(ctx context.Context, ep modelgate.Endpoint) (string, error) {
+				return rawServedVersion(ctx, c, d, ep)
+			},
 			State:          func(ctx context.Context, model string) (any, error) { return rawStateOf(ctx, c, d, model) },
 			StagingTimeout: 20 * time.Second,
 		}
