@@ -387,3 +387,22 @@ func TestRaw_VirtualService_RealKServe(t *testing.T) {
 	}
 	canaryGone(t, c, m)
 }
+
+// TestRaw_RefusesKnativeService_RealKServe: KServe cannot change an
+// InferenceService's mode, so raw mode refuses one KServe runs in Knative
+// mode, and names the key to change.
+func TestRaw_RefusesKnativeService_RealKServe(t *testing.T) {
+	raw, c := mustRawDeployer(t)
+	ctx := context.Background()
+	const m = "raw-was-knative"
+	if err := deployerOn(t, c, testOptions()).SetStable(ctx, dep(m, "1")); err != nil {
+		t.Fatal(err)
+	}
+	err := raw.StartCanary(ctx, dep(m, "2"), 10)
+	if modelgate.ErrorCode(err) != modelgate.EPRECONDITION || !strings.Contains(err.Error(), "runs in Knative mode, but platform.deployment_mode is raw") {
+		t.Fatalf("StartCanary in raw mode on a Knative-mode InferenceService = %v", err)
+	}
+	if _, err := c.Dyn.Resource(kservetest.ISVC).Namespace("mlops").Get(ctx, kserve.CanaryName(m), metav1.GetOptions{}); err == nil {
+		t.Error("a canary InferenceService was created")
+	}
+}
