@@ -392,27 +392,32 @@ func (e *revisionExporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, b.String())
 }
 
-// TestBakeOnKServe: a regression after the rollout on KServe (the real API
-// server, Prometheus scraping the revision's series) fires the error-rate
+// TestBakeOnKServe: a regression after the rollout on KServe (KServe's real
+// controller with the Knative Service stand-in, Prometheus scraping the
+// revision's series, the binary as separate processes) fires the error-rate
 // alert during the bake, and production goes back to the previous version
 // with a post-mortem bundle.
 func TestBakeOnKServe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a canary window and a bake against a test API server")
 	}
+	c, err := kservetest.StartReal(kservetest.RealOptions{})
+	kservetest.Check(t, err)
+	t.Cleanup(func() { _ = c.Stop() })
 	exp := &revisionExporter{namespace: "mlops", name: "demand-forecast"}
-	c, w, _ := startKServeWorld(t, exp, `bake: {duration: 10m, first_hour: 10m}
+	w, _, proxy := kserveWorldOn(t, c, exp, `bake: {duration: 10m, first_hour: 10m}
 alerts: {for: 3s, min_requests: 20}
 `)
+	r := newRealRunner(t, w, proxy)
 	full := []string{"git_sha=abc", "dataset_version=d1", "approver=ada"}
 	w.register(t, "1", "Production", full...)
 	w.register(t, "2", "Staging", full...)
 	for _, role := range []string{"data_science_lead", "compliance_officer"} {
 		w.run(t, 0, "approve", "demand-forecast", "--version", "2", "--role", role, "--by", approverOf[role])
 	}
-	w.run(t, 0, "deploy", "demand-forecast", "--version", "1")
+	r.must(t, 0, "deploy", "demand-forecast", "--version", "1")
 	var promote struct{ State string }
-	if err := json.Unmarshal([]byte(w.run(t, 0, "promote", "demand-forecast", "--version", "2", "-o", "json")), &promote); err != nil {
+	if err := json.Unmarshal([]byte(r.must(t, 0, "promote", "demand-forecast", "--version", "2", "-o", "json")), &promote); err != nil {
 		t.Fatal(err)
 	}
 	if promote.State != "baking" {
@@ -422,7 +427,7 @@ alerts: {for: 3s, min_requests: 20}
 
 	exp.fail("2")
 	var res struct{ Promotion modelgate.Promotion }
-	if err := json.Unmarshal([]byte(w.run(t, 3, "bake", "demand-forecast", "--watch", "-o", "json")), &res); err != nil {
+	if err := json.Unmarshal([]byte(r.must(t, 3, "bake", "demand-forecast", "--watch", "-o", "json")), &res); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(strings.Join(res.Promotion.Reasons, " "), "an alert fired (ModelErrorRateHigh)") {
