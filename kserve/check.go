@@ -58,7 +58,13 @@ func (d *Deployer) RequiredPermissions() []Permission {
 	perms = append(perms,
 		Permission{Namespace: ns, Verb: "list", Resource: "pods"},
 		Permission{Namespace: ns, Verb: "get", Resource: "pods", Subresource: "log"},
+		Permission{Namespace: ns, Verb: "get", Resource: "configmaps"}, // the memory (memory.go)
 	)
+	if d.opts.GitOpsDir == "" {
+		perms = append(perms,
+			Permission{Namespace: ns, Verb: "patch", Resource: "configmaps"},
+			Permission{Namespace: ns, Verb: "create", Resource: "configmaps"})
+	}
 	if d.opts.VirtualService != "" {
 		perms = append(perms, Permission{Namespace: ns, Verb: "get", Group: vsGVR.Group, Resource: vsGVR.Resource})
 	}

@@ -107,7 +107,14 @@ func (d *Deployer) get(ctx context.Context, namespace, name string) (*view, erro
 	if err != nil {
 		return nil, d.apiError(err, "read InferenceService %s/%s", namespace, name)
 	}
-	return newView(obj)
+	v, err := newView(obj)
+	if err != nil || namespace != d.opts.ProductionNamespace {
+		return v, err
+	}
+	if v.mem, err = d.readMemory(ctx, namespace, name, obj); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // apiError translates an API server error into a modelgate.Error.

@@ -134,7 +134,7 @@ func TestCheckTarget_Requests(t *testing.T) {
 			want = append(want, "get inferenceservices/.serving.kserve.io "+ns, "patch inferenceservices/.serving.kserve.io "+ns,
 				"create inferenceservices/.serving.kserve.io "+ns, "get serviceaccounts/. "+ns)
 		}
-		want = append(want, "list pods/. mlops", "get pods/log. mlops")
+		want = append(want, "list pods/. mlops", "get pods/log. mlops", "get configmaps/. mlops", "patch configmaps/. mlops", "create configmaps/. mlops")
 		if diff := cmp.Diff(want, f.reviews); diff != "" {
 			t.Errorf("access reviews (-want +got):\n%s", diff)
 		}

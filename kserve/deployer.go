@@ -26,7 +26,8 @@ type Deployer struct {
 	// Logs reads a pod container's log; nil uses the API server's pods/log.
 	// Tests set it since no kubelet runs behind a test API server.
 	Logs LogReader
-	// Now is the clock for AnnotationSplitSince. Default time.Now.
+	// Now is the clock for when a split was applied (Revisions.Since).
+	// Default time.Now.
 	Now func() time.Time
 	// Log hears, every 30 s of a wait, why the InferenceService is not ready
 	// yet, so a person watching a slow rollout sees progress; nil discards.
@@ -369,23 +370,38 @@ const (
 )
 
 // put renders dep for namespace and applies it, or writes it in GitOps
-// mode. The revision map is carried over from the existing object.
+// mode. In production it first records the revision map and when this
+// split began (writeMemory): should the apply then fail or modelgate stop,
+// the record names a split the InferenceService does not have, and
+// Revisions ignores it.
 func (d *Deployer) put(ctx context.Context, e env, dep modelgate.Deployment, ns string, canary *int64) (*unstructured.Unstructured, error) {
-	cur, err := d.get(ctx, ns, d.opts.ServiceName(dep.Model))
+	obj, err := d.opts.Render(dep, ns, canary)
 	if err != nil {
 		return nil, err
 	}
-	var revs map[string]string
-	if cur != nil {
-		revs = cur.revisions()
+	if e == envProduction {
+		if err := d.remember(ctx, ns, dep, canary); err != nil {
+			return nil, err
+		}
 	}
-	obj, err := d.opts.Render(dep, ns, canary, revs)
-	if err != nil {
-		return nil, err
-	}
-	stampSince(obj, cur, d.now())
 	if d.opts.GitOpsDir != "" {
 		return obj, d.writeManifest(e, obj)
 	}
 	return d.apply(ctx, obj, false)
+}
+
+// remember writes production's memory for dep at canary: the revisions
+// seen so far and the split's start, kept when the split is unchanged.
+func (d *Deployer) remember(ctx context.Context, ns string, dep modelgate.Deployment, canary *int64) error {
+	name := d.opts.ServiceName(dep.Model)
+	cur, err := d.get(ctx, ns, name)
+	if err != nil {
+		return err
+	}
+	mem := memory{Revisions: map[string]string{}}
+	if cur != nil {
+		mem = memory{Revisions: cur.revisions(), Split: cur.mem.Split}
+	}
+	mem.Split = nextSplit(mem, dep.Version, canary, d.now())
+	return d.writeMemory(ctx, ns, name, mem)
 }

@@ -51,7 +51,7 @@ func (d *Deployer) keepPrevious(cur *view) error {
 	if err != nil {
 		return err
 	}
-	obj, err := d.opts.Render(dep, cur.obj.GetNamespace(), nil, cur.revisions())
+	obj, err := d.opts.Render(dep, cur.obj.GetNamespace(), nil)
 	if err != nil {
 		return err
 	}

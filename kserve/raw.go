@@ -261,7 +261,7 @@ func (d *Deployer) deleteCanary(ctx context.Context, ns, name string) error {
 // it. Applying the same deployment again changes nothing, so a re-run
 // step does not restart pods.
 func (d *Deployer) applyNamed(ctx context.Context, dep modelgate.Deployment, ns, name string) error {
-	obj, err := d.opts.Render(dep, ns, nil, nil)
+	obj, err := d.opts.Render(dep, ns, nil)
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func TestRender_RawAnnotation(t *testing.T) {
 	for mode, want := range map[string]string{"": "Knative", kserve.ModeServerless: "Knative", kserve.ModeRaw: "RawDeployment"} {
 		o := rawOptions()
 		o.DeploymentMode = mode
-		obj, err := o.Render(dep("m", "1"), "mlops", nil, nil)
+		obj, err := o.Render(dep("m", "1"), "mlops", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -26,10 +26,6 @@ const (
 	// AnnotationDeployment is the JSON of the deployment the spec was
 	// rendered from, so Promote can re-render it.
 	AnnotationDeployment = "modelgate.dev/deployment"
-	// AnnotationRevisions maps the Knative revisions modelgate has seen to the
-	// versions they serve (JSON object), since KServe's status names
-	// revisions, not versions.
-	AnnotationRevisions = "modelgate.dev/revisions"
 
 	annotationDeploymentMode = "serving.kserve.io/deploymentMode"
 	labelISVC                = "serving.kserve.io/inferenceservice"
@@ -69,10 +65,11 @@ func prefixOf(s string) string {
 }
 
 // Render returns the InferenceService serving d in namespace. canary, when
-// non-nil, is spec.predictor.canaryTrafficPercent; revisions is the
-// revision→version map kept in AnnotationRevisions. The same object is
-// applied in apply mode and written in GitOps mode.
-func (o Options) Render(d modelgate.Deployment, namespace string, canary *int64, revisions map[string]string) (*unstructured.Unstructured, error) {
+// non-nil, is spec.predictor.canaryTrafficPercent. The same object is
+// applied in apply mode and written in GitOps mode. Every annotation and
+// label on it depends on d alone: KServe copies them into the revision
+// template, so one that changed from step to step would create a revision.
+func (o Options) Render(d modelgate.Deployment, namespace string, canary *int64) (*unstructured.Unstructured, error) {
 	uri, err := o.MapStorageURI(d.Source)
 	if err != nil {
 		return nil, err
@@ -94,10 +91,6 @@ func (o Options) Render(d modelgate.Deployment, namespace string, canary *int64,
 	}
 	if d.Digest != "" {
 		annotations["modelgate.dev/model-sha256"] = d.Digest
-	}
-	if len(revisions) > 0 {
-		b, _ := json.Marshal(revisions) // sorted keys: stable output
-		annotations[AnnotationRevisions] = string(b)
 	}
 	for k, v := range o.Annotations {
 		annotations[k] = v

@@ -4,15 +4,8 @@ import (
 	"context"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
 	"github.com/modelgate/modelgate"
 )
-
-// AnnotationSplitSince records when production's current spec (version and
-// canary percent) was first applied: the start of the window metrics are
-// read over.
-const AnnotationSplitSince = "modelgate.dev/split-since"
 
 // Revisions is production's split by Knative revision, for metrics sources
 // that label series by revision.
@@ -51,25 +44,16 @@ func (d *Deployer) Revisions(ctx context.Context, model string) (Revisions, erro
 		r.CanaryRevision, r.CanaryVersion = p.LatestReadyRevision, v.versionOf(p.LatestReadyRevision)
 		r.CanaryPercent = split[p.LatestReadyRevision]
 	}
-	if t, err := time.Parse(time.RFC3339, v.obj.GetAnnotations()[AnnotationSplitSince]); err == nil {
-		r.Since = t
+	if pct, has := v.canaryPercent(); v.mem.Split.Version == v.version() && samePercent(v.mem.Split.Canary, ptrIf(pct, has)) {
+		r.Since = v.mem.Split.Since
 	}
 	return r, nil
 }
 
-// stampSince sets AnnotationSplitSince on obj: kept from cur when cur has the
-// same version and canary percent, else now.
-func stampSince(obj *unstructured.Unstructured, cur *view, now time.Time) {
-	since := now.UTC().Format(time.RFC3339)
-	if cur != nil {
-		oldPct, oldHas := cur.canaryPercent()
-		newPct, newHas, _ := unstructured.NestedInt64(obj.Object, "spec", "predictor", "canaryTrafficPercent")
-		old := cur.obj.GetAnnotations()[AnnotationSplitSince]
-		if old != "" && cur.version() == obj.GetAnnotations()[AnnotationVersion] && oldHas == newHas && oldPct == newPct {
-			since = old
-		}
+// ptrIf is &p when has, else nil.
+func ptrIf(p int64, has bool) *int64 {
+	if !has {
+		return nil
 	}
-	a := obj.GetAnnotations()
-	a[AnnotationSplitSince] = since
-	obj.SetAnnotations(a)
+	return &p
 }

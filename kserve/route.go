@@ -26,10 +26,16 @@ var (
 // reconcilers/service/service_reconciler.go).
 const PredictorPort = 80
 
-// AnnotationSplit, on the route, is the split it was rendered for
-// ("stable=V1:90 canary=V2:10"): AnnotationSplitSince is kept while it
-// stays the same.
-const AnnotationSplit = "modelgate.dev/split"
+// AnnotationSplit and AnnotationSplitSince, on raw mode's route, are the
+// split it was rendered for ("stable=V1:90 canary=V2:10") and when that
+// split was first applied (RFC 3339), kept while the split stays the same:
+// the start of the window metrics are read over. The route is modelgate's
+// own, so unlike the InferenceService's annotations (which KServe copies
+// into the pods' template) they can change at every step.
+const (
+	AnnotationSplit      = "modelgate.dev/split"
+	AnnotationSplitSince = "modelgate.dev/split-since"
+)
 
 // CanaryName is the candidate's InferenceService in raw mode, next to the
 // stable one (name) in production's namespace.

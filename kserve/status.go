@@ -46,10 +46,12 @@ type trafficTarget struct {
 	URL            string `json:"url,omitempty"`
 }
 
-// view is an InferenceService with its status decoded.
+// view is an InferenceService with its status decoded and, in
+// production, modelgate's memory of it.
 type view struct {
 	obj *unstructured.Unstructured
 	st  isvcStatus
+	mem memory
 }
 
 func newView(obj *unstructured.Unstructured) (*view, error) {
@@ -91,8 +93,8 @@ func (v *view) canaryPercent() (int64, bool) {
 // status describes the current spec, its latest created revision.
 func (v *view) revisions() map[string]string {
 	m := map[string]string{}
-	if raw := v.obj.GetAnnotations()[AnnotationRevisions]; raw != "" {
-		_ = json.Unmarshal([]byte(raw), &m) // a damaged map only loses names
+	for rev, ver := range v.mem.Revisions {
+		m[rev] = ver
 	}
 	if p := v.st.Components.Predictor; v.current() && p.LatestCreatedRevision != "" && v.version() != "" {
 		m[p.LatestCreatedRevision] = v.version()

@@ -98,15 +98,23 @@ func startKServeWorld(t *testing.T, exp *revisionExporter, more string) (*kserve
 	c, err := kservetest.Start()
 	kservetest.Check(t, err)
 	t.Cleanup(func() { _ = c.Stop() })
+	w, prom, dp := kserveWorldOn(t, c, exp, more)
+	c.KServe.SetURL(func(ns, name string) string { return dp + "/" + ns + "/" + name })
+	return c, w, prom
+}
 
+// kserveWorldOn is startKServeWorld's world on cluster c; it also returns
+// the data plane's URL (an HTTP proxy for the URLs a real controller
+// publishes).
+func kserveWorldOn(t *testing.T, c *kservetest.Cluster, exp *revisionExporter, more string) (*cliWorld, string, string) {
+	t.Helper()
 	dir := t.TempDir()
 	if err := extractExample(filepath.Join(dir, "example")); err != nil {
 		t.Fatal(err)
 	}
 	dp := httptest.NewServer(&dataPlane{c: c, artifacts: filepath.Join(dir, "registry", "artifacts"), models: map[string]*mlmodel.Model{}})
 	t.Cleanup(dp.Close)
-	c.KServe.SetURL(func(ns, name string) string { return dp.URL + "/" + ns + "/" + name })
-	exp.c = c.KServe
+	exp.c = c
 	expSrv := httptest.NewServer(exp)
 	t.Cleanup(expSrv.Close)
 	// The rules the prometheus-operator would load into Prometheus from the
@@ -140,7 +148,7 @@ smoke: {count: 10, warmup: 1}
 	if err := os.WriteFile(w.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return c, w, prom
+	return w, prom, dp.URL
 }
 
 func wantReport(t *testing.T, path string, want ...string) {
@@ -249,7 +257,8 @@ func mustEvidence(t *testing.T, reportJSON string) {
 }
 
 // dataPlane plays KServe's data plane for the fake controller's status.url
-// (/{namespace}/{name}): a V1 predict serves the model the
+// (/{namespace}/{name}), or as an HTTP proxy for the URLs the real
+// controller publishes (the cluster's ingress): a V1 predict serves the model the
 // InferenceService's storageUri names, read from the registry's artifact
 // store (s3://models/ is modelgate-artifacts:/, as configured).
 type dataPlane struct {
@@ -261,6 +270,14 @@ type dataPlane struct {
 }
 
 func (p *dataPlane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Host != "" { // as an HTTP proxy, for a URL the real controller published
+		obj, err := p.c.ServiceForHost(r.Context(), r.URL.Host)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		r.URL.Path = "/" + obj.GetNamespace() + "/" + obj.GetName() + r.URL.Path
+	}
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	if len(parts) != 5 || parts[2] != "v1" || parts[3] != "models" || !strings.HasSuffix(parts[4], ":predict") {
 		http.NotFound(w, r)
@@ -317,7 +334,7 @@ func (p *dataPlane) model(ctx context.Context, ns, name string) (*mlmodel.Model,
 // requests a second from the revision's creation, 0.5% of them 5xx — 20%
 // for version 3 — and the same latency histogram for all.
 type revisionExporter struct {
-	c               *kservetest.Controller
+	c               *kservetest.Cluster
 	namespace, name string
 
 	mu         sync.Mutex
@@ -375,27 +392,32 @@ func (e *revisionExporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, b.String())
 }
 
-// TestBakeOnKServe: a regression after the rollout on KServe (the real API
-// server, Prometheus scraping the revision's series) fires the error-rate
+// TestBakeOnKServe: a regression after the rollout on KServe (KServe's real
+// controller with the Knative Service stand-in, Prometheus scraping the
+// revision's series, the binary as separate processes) fires the error-rate
 // alert during the bake, and production goes back to the previous version
 // with a post-mortem bundle.
 func TestBakeOnKServe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a canary window and a bake against a test API server")
 	}
+	c, err := kservetest.StartReal(kservetest.RealOptions{})
+	kservetest.Check(t, err)
+	t.Cleanup(func() { _ = c.Stop() })
 	exp := &revisionExporter{namespace: "mlops", name: "demand-forecast"}
-	c, w, _ := startKServeWorld(t, exp, `bake: {duration: 10m, first_hour: 10m}
+	w, _, proxy := kserveWorldOn(t, c, exp, `bake: {duration: 10m, first_hour: 10m}
 alerts: {for: 3s, min_requests: 20}
 `)
+	r := newRealRunner(t, w, proxy)
 	full := []string{"git_sha=abc", "dataset_version=d1", "approver=ada"}
 	w.register(t, "1", "Production", full...)
 	w.register(t, "2", "Staging", full...)
 	for _, role := range []string{"data_science_lead", "compliance_officer"} {
 		w.run(t, 0, "approve", "demand-forecast", "--version", "2", "--role", role, "--by", approverOf[role])
 	}
-	w.run(t, 0, "deploy", "demand-forecast", "--version", "1")
+	r.must(t, 0, "deploy", "demand-forecast", "--version", "1")
 	var promote struct{ State string }
-	if err := json.Unmarshal([]byte(w.run(t, 0, "promote", "demand-forecast", "--version", "2", "-o", "json")), &promote); err != nil {
+	if err := json.Unmarshal([]byte(r.must(t, 0, "promote", "demand-forecast", "--version", "2", "-o", "json")), &promote); err != nil {
 		t.Fatal(err)
 	}
 	if promote.State != "baking" {
@@ -405,7 +427,7 @@ alerts: {for: 3s, min_requests: 20}
 
 	exp.fail("2")
 	var res struct{ Promotion modelgate.Promotion }
-	if err := json.Unmarshal([]byte(w.run(t, 3, "bake", "demand-forecast", "--watch", "-o", "json")), &res); err != nil {
+	if err := json.Unmarshal([]byte(r.must(t, 3, "bake", "demand-forecast", "--watch", "-o", "json")), &res); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(strings.Join(res.Promotion.Reasons, " "), "an alert fired (ModelErrorRateHigh)") {
