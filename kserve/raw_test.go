@@ -406,3 +406,46 @@ func TestRaw_RefusesKnativeService_RealKServe(t *testing.T) {
 		t.Error("a canary InferenceService was created")
 	}
 }
+
+// TestRaw_CrashMidStartCanary_RealKServe: a StartCanary interrupted once the
+// candidate exists, before the route sends it anything, reads as a canary
+// at 0% (not started), and a rollback or a re-run converges from there.
+func TestRaw_CrashMidStartCanary_RealKServe(t *testing.T) {
+	d, c := mustRawDeployer(t)
+	ctx := context.Background()
+	for _, finish := range []string{"rollback", "rerun"} {
+		t.Run(finish, func(t *testing.T) {
+			m := "raw-crash-start-" + finish
+			if err := d.SetStable(ctx, dep(m, "1")); err != nil {
+				t.Fatal(err)
+			}
+			crashCtx, cancel := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { done <- d.StartCanary(crashCtx, dep(m, "2"), 10) }()
+			for {
+				if _, err := c.Dyn.Resource(kservetest.ISVC).Namespace("mlops").Get(ctx, kserve.CanaryName(m), metav1.GetOptions{}); err == nil {
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			cancel()
+			if err := <-done; err == nil {
+				t.Skip("StartCanary finished before the crash")
+			}
+			mustTraffic(t, d, m, modelgate.TrafficSplit{Stable: "1", Canary: "2", CanaryPercent: 0})
+			wantBackends(t, c, m, map[string]int64{m + "-predictor": 100})
+			if finish == "rollback" {
+				if err := d.Rollback(ctx, dep(m, "1")); err != nil {
+					t.Fatal(err)
+				}
+				mustTraffic(t, d, m, modelgate.TrafficSplit{Stable: "1"})
+				canaryGone(t, c, m)
+				return
+			}
+			if err := d.StartCanary(ctx, dep(m, "2"), 10); err != nil {
+				t.Fatal(err)
+			}
+			mustTraffic(t, d, m, modelgate.TrafficSplit{Stable: "1", Canary: "2", CanaryPercent: 10})
+		})
+	}
+}
