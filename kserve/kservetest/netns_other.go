@@ -1,0 +1,19 @@
+//go:build !linux
+
+package kservetest
+
+import (
+	"errors"
+	"os/exec"
+)
+
+// netns needs Linux's network namespaces.
+type netns struct{}
+
+// startInNetns fails: Knative's controller and autoscaler both bind :8080,
+// so they can run side by side only in network namespaces of their own.
+func startInNetns(*exec.Cmd, []int, <-chan struct{}) (*netns, error) {
+	return nil, errors.New("running Knative's controllers needs Linux network namespaces")
+}
+
+func (*netns) close() error { return nil }
