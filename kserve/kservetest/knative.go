@@ -78,9 +78,10 @@ func KnativeBinDir() string {
 // StartKnative installs Knative Serving (its namespace, CRDs and config
 // maps, fetched from KnativeServingModule) into the cluster, starts the
 // stand-ins, and runs the webhook, the controller and the autoscaler from
-// bin (KnativeBinDir() when empty) as cluster-admin. The controller and
-// the autoscaler run in network namespaces of their own (both bind :8080,
-// unconditionally), which also keeps them off any network but loopback.
+// bin (KnativeBinDir() when empty) as cluster-admin, each in a network
+// namespace of its own (the controller and the autoscaler both bind :8080,
+// unconditionally, and the webhook every interface) that reaches only the
+// API server: nothing they do leaves the loopback interface.
 // The API server must report a parsable version (scripts/kube-bin stamps
 // it). ErrNotInstalled (wrapped) when a binary is missing. It may be
 // called once per cluster.
@@ -131,7 +132,7 @@ func (k *Knative) start(ctx context.Context, bin string) error {
 		return err
 	}
 	for _, name := range []string{"controller", "autoscaler"} {
-		if err := k.startIsolated(bin, name); err != nil {
+		if err := k.startController(bin, name); err != nil {
 			return err
 		}
 	}
@@ -279,7 +280,11 @@ func (c *Cluster) applyCRDs(ctx context.Context, crds []*unstructured.Unstructur
 //     digest resolution is skipped for the usual public registries: the
 //     controller has no network, and a failed resolution marks the
 //     revision ContainerMissing.
+//   - config-domain: example.com, as KServe's quick install sets it (with
+//     none, Knative makes every route cluster-local); so Services are
+//     public, at http://{name}.{namespace}.example.com.
 var knativeConfigEdits = map[string]map[string]string{
+	"config-domain": {"example.com": ""},
 	"config-deployment": {
 		"queue-sidecar-image":               "kservetest.invalid/knative-serving/queue:v0.48.1",
 		"registries-skipping-tag-resolving": "kind.local,ko.local,dev.local,index.docker.io,docker.io,gcr.io,ghcr.io,quay.io,registry.k8s.io,kserve.invalid,kservetest.invalid",

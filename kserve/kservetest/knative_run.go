@@ -3,6 +3,7 @@ package kservetest
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -42,20 +43,21 @@ func (k *Knative) writeKubeconfig() error {
 	return os.WriteFile(filepath.Join(k.Dir, "kubeconfig"), kc, 0o600)
 }
 
-// startIsolated runs the controller or the autoscaler in a network
-// namespace of its own that reaches only the API server.
-func (k *Knative) startIsolated(bin, name string) error {
+// startController runs the controller or the autoscaler.
+func (k *Knative) startController(bin, name string) error {
 	env := k.env(name)
 	if name == "autoscaler" {
 		env = append(env, "POD_IP="+knativeAutoscalerIP)
 	}
-	_, err := k.startProcess(bin, name, env, true)
+	_, err := k.startProcess(bin, name, env, nil)
 	return err
 }
 
 // startProcess starts a component with its output in Dir/name.log, in a
-// network namespace of its own when isolated.
-func (k *Knative) startProcess(bin, name string, env []string, isolated bool) (*process, error) {
+// network namespace of its own that reaches only the API server, and is
+// reached on the ports of expose (listeners on the test's loopback, whose
+// port numbers the component binds in its namespace).
+func (k *Knative) startProcess(bin, name string, env []string, expose []net.Listener) (*process, error) {
 	if _, err := os.Stat(filepath.Join(k.Dir, "kubeconfig")); errors.Is(err, os.ErrNotExist) {
 		if err := k.writeKubeconfig(); err != nil {
 			return nil, err
@@ -73,19 +75,15 @@ func (k *Knative) startProcess(bin, name string, env []string, isolated bool) (*
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = sysProcAttr()
 	proc := &process{name: name, cmd: cmd, log: log, done: make(chan struct{})}
-	if isolated {
-		port, err := k.apiPort()
-		if err != nil {
-			return nil, err
-		}
-		ns, err := startInNetns(cmd, []int{port}, proc.done)
-		if err != nil {
-			return nil, fmt.Errorf("start Knative's %s: %w", name, err)
-		}
-		k.nets = append(k.nets, ns)
-	} else if err := cmd.Start(); err != nil {
+	port, err := k.apiPort()
+	if err != nil {
+		return nil, err
+	}
+	ns, err := startInNetns(cmd, []int{port}, expose, proc.done)
+	if err != nil {
 		return nil, fmt.Errorf("start Knative's %s: %w", name, err)
 	}
+	k.nets = append(k.nets, ns)
 	go func() {
 		_ = cmd.Wait()
 		close(proc.done)

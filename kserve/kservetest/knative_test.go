@@ -45,6 +45,13 @@ func TestKnativeServing(t *testing.T) {
 	}
 	waitKnative(t, k, c, "model", []traffic{{"model-00001", 100, true}})
 	t.Logf("revision 1 ready with 100%% in %s", time.Since(start).Round(time.Millisecond))
+	u, err := ksvc.Get(ctx, "model", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := unstructured.NestedString(u.Object, "status", "url"); got != "http://model.mlops-staging.example.com" {
+		t.Errorf("status.url = %q, want http://model.mlops-staging.example.com (config-domain example.com)", got)
+	}
 
 	start = time.Now()
 	split := []any{

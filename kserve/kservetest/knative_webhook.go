@@ -49,23 +49,24 @@ var knativeWebhookResources = map[string][]string{
 	"networking.internal.knative.dev/v1alpha1":  {"certificates", "ingresses", "serverlessservices"},
 }
 
-// startWebhook stores the webhook's certificates, runs it on a free
-// loopback port and, once it serves TLS, registers it.
+// startWebhook stores the webhook's certificates, runs it (reached on a
+// free port of the test's loopback) and, once it serves TLS, registers it.
 func (k *Knative) startWebhook(ctx context.Context, bin string) error {
 	caPEM, err := k.webhookCerts(ctx)
 	if err != nil {
 		return err
 	}
-	ports, err := freePorts(2)
+	l, err := net.Listen("tcp", "127.0.0.1:0") // held: the API server's way in
 	if err != nil {
 		return err
 	}
-	env := append(k.env("webhook"), "WEBHOOK_NAME=webhook", "WEBHOOK_PORT="+strconv.Itoa(ports[0]), "PROFILING_PORT="+strconv.Itoa(ports[1]))
-	proc, err := k.startProcess(bin, "webhook", env, false)
+	addr := l.Addr().String()
+	env := append(k.env("webhook"), "WEBHOOK_NAME=webhook", "WEBHOOK_PORT="+strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+	proc, err := k.startProcess(bin, "webhook", env, []net.Listener{l})
 	if err != nil {
+		_ = l.Close()
 		return err
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
 	k.WebhookURL = "https://" + addr
 	if err := waitTLS(proc, addr, caPEM); err != nil {
 		return err

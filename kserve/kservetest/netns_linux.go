@@ -16,23 +16,41 @@ import (
 // netns is a network namespace holding one process: only a loopback
 // interface, so nothing the process does reaches another host, and the
 // ports it binds (Knative's controller and autoscaler both bind :8080,
-// unconditionally) are its own. Connections to the forwarded loopback ports
-// (the API server's) are relayed to the same ports of the test's own
-// loopback.
+// unconditionally, and its webhook every interface) are its own.
+// Connections to the forwarded loopback ports (the API server's) are
+// relayed to the same ports of the test's own loopback; connections to the
+// exposed ports of the test's loopback (the webhook's) are relayed into
+// the namespace.
 type netns struct {
 	listeners []net.Listener
-	done      chan struct{} // closed once the namespace's thread has ended
+	dials     chan dialRequest // served by the namespace's thread
+	done      chan struct{}    // closed once the namespace's thread has ended
 	wg        sync.WaitGroup
 }
 
+// dialRequest asks the namespace's thread for a connection to a port of
+// the namespace's loopback (a socket is in the namespace of the thread
+// that creates it).
+type dialRequest struct {
+	port  int
+	reply chan net.Conn // nil on failure
+}
+
 // startInNetns starts cmd in a new network namespace that relays the
-// loopback ports in forward to the host's loopback. The namespace lives on
-// an OS thread of its own, locked for as long as the process runs: the
-// child inherits the thread's namespace, and its parent-death signal fires
-// when that thread ends, so the thread ends only after the process has.
-// exited is closed by the caller once cmd has exited.
-func startInNetns(cmd *exec.Cmd, forward []int, exited <-chan struct{}) (*netns, error) {
-	ns := &netns{done: make(chan struct{})}
+// loopback ports in forward to the host's loopback, and the host's
+// loopback ports in expose (held free by the caller's listeners, which it
+// hands over) into the namespace. The namespace lives on an OS thread of
+// its own, locked for as long as the process runs: the child inherits the
+// thread's namespace, and its parent-death signal fires when that thread
+// ends, so the thread ends only after the process has. exited is closed
+// by the caller once cmd has exited.
+func startInNetns(cmd *exec.Cmd, forward []int, expose []net.Listener, exited <-chan struct{}) (*netns, error) {
+	ns := &netns{done: make(chan struct{}), dials: make(chan dialRequest)}
+	for _, l := range expose {
+		ns.listeners = append(ns.listeners, l)
+		ns.wg.Add(1)
+		go ns.relay(l, l.Addr().(*net.TCPAddr).Port, ns.dialInside)
+	}
 	started := make(chan error, 1)
 	go func() {
 		defer close(ns.done)
@@ -46,7 +64,7 @@ func startInNetns(cmd *exec.Cmd, forward []int, exited <-chan struct{}) (*netns,
 			return
 		}
 		started <- nil
-		<-exited
+		ns.serveDials(exited)
 	}()
 	if err := <-started; err != nil {
 		ns.close()
@@ -71,7 +89,7 @@ func (ns *netns) enter(forward []int) error {
 		}
 		ns.listeners = append(ns.listeners, l)
 		ns.wg.Add(1)
-		go ns.relay(l, port) // a new goroutine: it runs outside the namespace
+		go ns.relay(l, port, dialHost) // a new goroutine: it runs outside the namespace
 	}
 	return nil
 }
@@ -92,9 +110,44 @@ func loopbackUp() error {
 	return nil
 }
 
-// relay accepts connections inside the namespace and joins each to the
-// same port on the host's loopback.
-func (ns *netns) relay(l net.Listener, port int) {
+// serveDials dials inside the namespace for relay until the process has
+// exited; it runs on the namespace's thread.
+func (ns *netns) serveDials(exited <-chan struct{}) {
+	for {
+		select {
+		case <-exited:
+			return
+		case req := <-ns.dials:
+			conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", req.port))
+			if err != nil {
+				conn = nil
+			}
+			req.reply <- conn
+		}
+	}
+}
+
+// dialInside connects to a port of the namespace's loopback.
+func (ns *netns) dialInside(port int) (net.Conn, error) {
+	req := dialRequest{port: port, reply: make(chan net.Conn, 1)}
+	select {
+	case ns.dials <- req:
+	case <-ns.done:
+		return nil, net.ErrClosed
+	}
+	if conn := <-req.reply; conn != nil {
+		return conn, nil
+	}
+	return nil, fmt.Errorf("dial port %d in the namespace", port)
+}
+
+// dialHost connects to a port of the host's loopback.
+func dialHost(port int) (net.Conn, error) {
+	return net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+}
+
+// relay accepts connections on l and joins each to port, dialled by dial.
+func (ns *netns) relay(l net.Listener, port int, dial func(int) (net.Conn, error)) {
 	defer ns.wg.Done()
 	for {
 		in, err := l.Accept()
@@ -103,14 +156,16 @@ func (ns *netns) relay(l net.Listener, port int) {
 		}
 		go func() {
 			defer in.Close()
-			out, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			out, err := dial(port)
 			if err != nil {
 				return
 			}
 			defer out.Close()
 			go func() {
 				_, _ = io.Copy(out, in)
-				_ = out.(*net.TCPConn).CloseWrite()
+				if cw, ok := out.(interface{ CloseWrite() error }); ok {
+					_ = cw.CloseWrite()
+				}
 			}()
 			_, _ = io.Copy(in, out)
 		}()

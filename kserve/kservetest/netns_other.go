@@ -4,6 +4,7 @@ package kservetest
 
 import (
 	"errors"
+	"net"
 	"os/exec"
 )
 
@@ -12,7 +13,7 @@ type netns struct{}
 
 // startInNetns fails: Knative's controller and autoscaler both bind :8080,
 // so they can run side by side only in network namespaces of their own.
-func startInNetns(*exec.Cmd, []int, <-chan struct{}) (*netns, error) {
+func startInNetns(*exec.Cmd, []int, []net.Listener, <-chan struct{}) (*netns, error) {
 	return nil, errors.New("running Knative's controllers needs Linux network namespaces")
 }
 
