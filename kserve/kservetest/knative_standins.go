@@ -44,7 +44,8 @@ const revisionLabel = "serving.knative.dev/revision"
 type standIns struct {
 	mu      sync.Mutex
 	lastErr error
-	podIPs  int // pod addresses handed out
+	podIPs  int             // pod addresses handed out
+	crash   map[string]bool // images whose pods crash (Crash)
 }
 
 // runStandIns starts the stand-ins; Stop ends them.

@@ -71,6 +71,37 @@ func TestKnativeServing(t *testing.T) {
 	}
 	waitKnative(t, k, c, "model", []traffic{{"model-00001", 90, false}, {"model-00002", 10, true}})
 	t.Logf("revision 2 ready with 90/10 in %s", time.Since(start).Round(time.Millisecond))
+
+	// A third revision whose model server crashes: it fails, the Service
+	// is not Ready, and latestRevision traffic stays on revision 2.
+	start = time.Now()
+	k.Crash("index.docker.io/kservetest/model:v3")
+	if cur, err = ksvc.Get(ctx, "model", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cur.Object["spec"] = knativeService(t, "v3", split).Object["spec"]
+	if _, err := ksvc.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitService(t, k, c, "model", "revision 3 failed, traffic unchanged", func(u *unstructured.Unstructured) bool {
+		got, ready := knativeStatus(u)
+		created, _, _ := unstructured.NestedString(u.Object, "status", "latestCreatedRevisionName")
+		readyRev, _, _ := unstructured.NestedString(u.Object, "status", "latestReadyRevisionName")
+		observed, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
+		return !ready && observed == u.GetGeneration() && created == "model-00003" && readyRev == "model-00002" &&
+			conditionStatus(u, "ConfigurationsReady") == "False" &&
+			fmt.Sprint(got) == fmt.Sprint([]traffic{{"model-00001", 90, false}, {"model-00002", 10, true}})
+	})
+	rev, err := c.Dyn.Resource(kservetest.KnativeRevision).Namespace("mlops-staging").Get(ctx, "model-00003", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := conditionStatus(rev, "ContainerHealthy"); got != "False" {
+		t.Errorf("revision 3's ContainerHealthy = %q, want False", got)
+	}
+	conds, _, _ := unstructured.NestedSlice(rev.Object, "status", "conditions")
+	t.Logf("revision 3's conditions: %v", conds)
+	t.Logf("revision 3 failed in %s", time.Since(start).Round(time.Millisecond))
 }
 
 // knativeService is the Service "model" with the image's tag version and
@@ -103,6 +134,15 @@ type traffic struct {
 // generation, is Ready with exactly the traffic want.
 func waitKnative(t *testing.T, k *kservetest.Knative, c *kservetest.Cluster, name string, want []traffic) {
 	t.Helper()
+	waitService(t, k, c, name, fmt.Sprintf("Ready with traffic %v", want), func(u *unstructured.Unstructured) bool {
+		got, ready := knativeStatus(u)
+		return ready && fmt.Sprint(got) == fmt.Sprint(want)
+	})
+}
+
+// waitService waits until ok accepts the Service.
+func waitService(t *testing.T, k *kservetest.Knative, c *kservetest.Cluster, name, desc string, ok func(*unstructured.Unstructured) bool) {
+	t.Helper()
 	ksvc := c.Dyn.Resource(kservetest.KnativeService).Namespace("mlops-staging")
 	deadline := time.Now().Add(knativeTimeout)
 	var last string
@@ -111,30 +151,34 @@ func waitKnative(t *testing.T, k *kservetest.Knative, c *kservetest.Cluster, nam
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, ready := knativeStatus(u)
-		if ready && fmt.Sprint(got) == fmt.Sprint(want) {
+		if ok(u) {
 			return
 		}
 		status, _ := json.Marshal(u.Object["status"])
 		last = string(status)
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("Knative Service %s not Ready with traffic %v within %s; status: %s\nstand-ins: %v\ncontroller log ends:\n%s\nautoscaler log ends:\n%s",
-		name, want, knativeTimeout, last, k.StandInError(), k.LogTail("controller"), k.LogTail("autoscaler"))
+	t.Fatalf("Knative Service %s not %s within %s; status: %s\nstand-ins: %v\ncontroller log ends:\n%s\nautoscaler log ends:\n%s",
+		name, desc, knativeTimeout, last, k.StandInError(), k.LogTail("controller"), k.LogTail("autoscaler"))
+}
+
+// conditionStatus is the status of a condition of u ("" if absent).
+func conditionStatus(u *unstructured.Unstructured, typ string) string {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		if c, _ := c.(map[string]any); c["type"] == typ {
+			s, _ := c["status"].(string)
+			return s
+		}
+	}
+	return ""
 }
 
 // knativeStatus returns the traffic in status and whether the Service is
 // Ready for its current generation.
 func knativeStatus(u *unstructured.Unstructured) ([]traffic, bool) {
 	observed, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
-	ready := false
-	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-	for _, c := range conds {
-		c, _ := c.(map[string]any)
-		if c["type"] == "Ready" && c["status"] == "True" {
-			ready = observed == u.GetGeneration()
-		}
-	}
+	ready := observed == u.GetGeneration() && conditionStatus(u, "Ready") == "True"
 	var out []traffic
 	entries, _, _ := unstructured.NestedSlice(u.Object, "status", "traffic")
 	for _, e := range entries {
