@@ -3,7 +3,7 @@
 package kservetest
 
 import (
-	"errors"
+	"fmt"
 	"net"
 	"os/exec"
 )
@@ -14,7 +14,7 @@ type netns struct{}
 // startInNetns fails: Knative's controller and autoscaler both bind :8080,
 // so they can run side by side only in network namespaces of their own.
 func startInNetns(*exec.Cmd, []int, []net.Listener, <-chan struct{}) (*netns, error) {
-	return nil, errors.New("running Knative's controllers needs Linux network namespaces")
+	return nil, fmt.Errorf("%w: running Knative's components needs Linux network namespaces", ErrNotInstalled)
 }
 
 func (*netns) close() error { return nil }
