@@ -149,19 +149,19 @@ func (k *Knative) install(ctx context.Context) error {
 	if err := k.c.CreateNamespaces(KnativeNamespace); err != nil {
 		return err
 	}
-	crds, err := readAll(
+	objs, err := readAll(
 		filepath.Join(dirs["serving"], "config", "core", "300-resources", "*.yaml"),
 		filepath.Join(dirs["networking"], "config", "*.yaml"),
 		filepath.Join(dirs["caching"], "config", "*.yaml"))
 	if err != nil {
 		return err
 	}
-	var configMaps []*unstructured.Unstructured
-	for i := 0; i < len(crds); i++ {
-		if crds[i].GetKind() == "ConfigMap" { // config-network lives with the networking CRDs
-			configMaps = append(configMaps, crds[i])
-			crds = append(crds[:i], crds[i+1:]...)
-			i--
+	var crds, configMaps []*unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == "ConfigMap" { // config-network lives with the networking CRDs
+			configMaps = append(configMaps, o)
+		} else {
+			crds = append(crds, o)
 		}
 	}
 	if err := k.c.applyCRDs(ctx, crds); err != nil {
