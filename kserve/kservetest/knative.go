@@ -81,10 +81,13 @@ func KnativeBinDir() string {
 // bin (KnativeBinDir() when empty) as cluster-admin, each in a network
 // namespace of its own (the controller and the autoscaler both bind :8080,
 // unconditionally, and the webhook every interface) that reaches only the
-// API server: nothing they do leaves the loopback interface.
-// The API server must report a parsable version (scripts/kube-bin stamps
-// it). ErrNotInstalled (wrapped) when a binary is missing. It may be
-// called once per cluster.
+// API server: nothing they do leaves the loopback interface. It returns
+// once the webhook defaults Knative Services and the controller and the
+// autoscaler hold their leases (3-5 s here). The API server must report a
+// parsable version (scripts/kube-bin stamps it). ErrNotInstalled (wrapped)
+// when a binary is missing, the version is unstamped or network
+// namespaces are not allowed. It may be called once per cluster; Stop the
+// Knative before the Cluster.
 func (c *Cluster) StartKnative(bin string) (*Knative, error) {
 	if bin == "" {
 		bin = KnativeBinDir()
