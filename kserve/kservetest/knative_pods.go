@@ -12,8 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// standInNode is the node the stand-in pods claim to run on.
-const standInNode = "kservetest-node"
 
 // runRevisionPods plays the Deployment and ReplicaSet controllers and the
 // kubelet for the revisions' Deployments (labelled
@@ -81,7 +79,9 @@ func (k *Knative) runDeployment(ctx context.Context, d *appsv1.Deployment) error
 	return k.markDeployment(ctx, d, int32(len(pods)), ready)
 }
 
-// createPod creates a pod of d's template, scheduled on standInNode.
+// createPod creates a pod of d's template. It names no node: the API
+// server would then proxy pods/log to that node's kubelet, which does not
+// exist; unscheduled, a pod's log reads as empty.
 func (k *Knative) createPod(ctx context.Context, d *appsv1.Deployment) (*corev1.Pod, error) {
 	tmpl := d.Spec.Template
 	pod := &corev1.Pod{
@@ -94,7 +94,6 @@ func (k *Knative) createPod(ctx context.Context, d *appsv1.Deployment) (*corev1.
 		},
 		Spec: *tmpl.Spec.DeepCopy(),
 	}
-	pod.Spec.NodeName = standInNode
 	p, err := k.c.Kube.CoreV1().Pods(d.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("create a pod of %s/%s: %w", d.Namespace, d.Name, err)
