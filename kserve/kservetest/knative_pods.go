@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-
 // runRevisionPods plays the Deployment and ReplicaSet controllers and the
 // kubelet for the revisions' Deployments (labelled
 // serving.knative.dev/revision, and only those: KServe's RawDeployment
