@@ -253,22 +253,11 @@ func (s *Service) deployment(ctx context.Context, model, version string) (modelg
 }
 
 func (s *Service) download(ctx context.Context, mv *modelgate.ModelVersion, d modelgate.Deployment) (modelgate.Deployment, error) {
-	if err := os.MkdirAll(s.CacheDir, 0o755); err != nil {
-		return d, fmt.Errorf("create artifact cache: %w", err)
-	}
-	tmp, err := os.MkdirTemp(s.CacheDir, "download-")
+	tmp, dir, got, err := s.fetch(ctx, mv)
 	if err != nil {
-		return d, fmt.Errorf("create artifact cache: %w", err)
+		return d, err
 	}
 	defer os.RemoveAll(tmp)
-	dir, err := s.Registry.DownloadArtifacts(ctx, mv.Name, mv.Version, filepath.Join(tmp, "model"))
-	if err != nil {
-		return d, fmt.Errorf("download artifacts of %s: %w", mv.Ref(), err)
-	}
-	got, err := modelgate.DirDigest(dir)
-	if err != nil {
-		return d, fmt.Errorf("digest artifacts of %s: %w", mv.Ref(), err)
-	}
 	if d.Digest != "" && got != d.Digest {
 		return d, digestMismatch(mv, dir, d.Digest, got)
 	}
@@ -281,6 +270,27 @@ func (s *Service) download(ctx context.Context, mv *modelgate.ModelVersion, d mo
 		return d, fmt.Errorf("store artifact in cache: %w", err)
 	}
 	return d, nil
+}
+
+// fetch downloads mv's artifact into a new directory tmp under the cache,
+// which the caller removes, and digests it; dir holds the files.
+func (s *Service) fetch(ctx context.Context, mv *modelgate.ModelVersion) (tmp, dir, digest string, err error) {
+	if err := os.MkdirAll(s.CacheDir, 0o755); err != nil {
+		return "", "", "", fmt.Errorf("create artifact cache: %w", err)
+	}
+	t, err := os.MkdirTemp(s.CacheDir, "download-")
+	if err != nil {
+		return "", "", "", fmt.Errorf("create artifact cache: %w", err)
+	}
+	if dir, err = s.Registry.DownloadArtifacts(ctx, mv.Name, mv.Version, filepath.Join(t, "model")); err != nil {
+		os.RemoveAll(t)
+		return "", "", "", fmt.Errorf("download artifacts of %s: %w", mv.Ref(), err)
+	}
+	if digest, err = modelgate.DirDigest(dir); err != nil {
+		os.RemoveAll(t)
+		return "", "", "", fmt.Errorf("digest artifacts of %s: %w", mv.Ref(), err)
+	}
+	return t, dir, digest, nil
 }
 
 // digestMismatch is the refusal of an artifact whose files do not give the

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/promotion"
 )
 
 // registry digest on the embedded registry: the digest of the stored files
@@ -31,10 +32,10 @@ func TestRegistryDigest(t *testing.T) {
 		}
 		return stdout, stderr
 	}
-	digest := func(args ...string) digestResult {
+	digest := func(args ...string) promotion.VersionDigest {
 		t.Helper()
 		out, _ := cli(0, append([]string{"registry", "digest", "demand-forecast", "1", "-o", "json"}, args...)...)
-		var res digestResult
+		var res promotion.VersionDigest
 		if err := json.Unmarshal([]byte(out), &res); err != nil {
 			t.Fatalf("%v: %s", err, out)
 		}
@@ -44,13 +45,13 @@ func TestRegistryDigest(t *testing.T) {
 	want := mustDigest(t, v1)
 	cli(0, "registry", "register", "demand-forecast", v1, "--tag", "model_sha256=") // registered without the tag
 
-	if got := digest(); got.Digest != want || got.Status != tagMissing || got.Files != 7 {
+	if got := digest(); got.Digest != want || got.TagStatus != promotion.TagMissing || got.Files != 7 {
 		t.Fatalf("untagged: %+v, want digest %s", got, want)
 	}
-	if got := digest("--set-tag"); got.Status != tagMissing || !got.TagSet {
+	if got := digest("--set-tag"); got.TagStatus != promotion.TagMissing || !got.TagSet {
 		t.Fatalf("--set-tag on a missing tag: %+v", got)
 	}
-	if got := digest("--set-tag"); got.Status != tagMatches || got.TagSet || got.Tag != want {
+	if got := digest("--set-tag"); got.TagStatus != promotion.TagMatches || got.TagSet || got.Tag != want {
 		t.Fatalf("--set-tag on a matching tag: %+v", got)
 	}
 
@@ -64,7 +65,7 @@ func TestRegistryDigest(t *testing.T) {
 	if out, _ := cli(0, "registry", "digest", "demand-forecast", "1"); !strings.Contains(out, "is the digest of a models:/ download") {
 		t.Fatalf("text output on the download's digest: %s", out)
 	}
-	if got := digest("--set-tag"); got.Status != tagModelsURI || !got.TagSet || got.Tag != trap || got.Digest != want {
+	if got := digest("--set-tag"); got.TagStatus != promotion.TagModelsURI || !got.TagSet || got.Tag != trap || got.Digest != want {
 		t.Fatalf("--set-tag on the download's digest: %+v", got)
 	}
 
@@ -73,13 +74,13 @@ func TestRegistryDigest(t *testing.T) {
 	if _, stderr := cli(1, "registry", "digest", "demand-forecast", "1", "--set-tag"); !strings.Contains(stderr, "the files may have changed after the tag was set") {
 		t.Fatalf("--set-tag on another difference: %s", stderr)
 	}
-	if got := digest(); got.Status != tagDiffers || got.Tag != other {
+	if got := digest(); got.TagStatus != promotion.TagDiffers || got.Tag != other {
 		t.Fatalf("a refused --set-tag changed the tag: %+v", got)
 	}
 	if got := digest("--set-tag", "--force"); !got.TagSet || got.Tag != other {
 		t.Fatalf("--set-tag --force: %+v", got)
 	}
-	if got := digest(); got.Status != tagMatches {
+	if got := digest(); got.TagStatus != promotion.TagMatches {
 		t.Fatalf("after --force: %+v", got)
 	}
 	trail, err := os.ReadFile(filepath.Join(dir, ".modelgate", "audit.jsonl"))
