@@ -25,16 +25,24 @@ func DirDigest(root string) (string, error) {
 
 // FSDigest is DirDigest over an fs.FS.
 func FSDigest(fsys fs.FS) (string, error) {
-	manifest, err := DigestManifest(fsys)
+	lines, err := digestLines(fsys)
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256([]byte(manifest))
-	return hex.EncodeToString(sum[:]), nil
+	return linesDigest(lines), nil
 }
 
 // DigestManifest returns the sha256sum-style text DirDigest hashes.
 func DigestManifest(fsys fs.FS) (string, error) {
+	lines, err := digestLines(fsys)
+	if err != nil {
+		return "", err
+	}
+	return strings.Join(lines, ""), nil
+}
+
+// digestLines returns the manifest's lines, sorted by path.
+func digestLines(fsys fs.FS) ([]string, error) {
 	var lines []string
 	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -54,14 +62,24 @@ func DigestManifest(fsys fs.FS) (string, error) {
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("digest model directory: %w", err)
+		return nil, fmt.Errorf("digest model directory: %w", err)
 	}
 	if len(lines) == 0 {
-		return "", Errorf(EINVALID, "model directory is empty")
+		return nil, Errorf(EINVALID, "model directory is empty")
 	}
-	// sort by path: the hash prefix has fixed width, so compare from column 66.
+	sortLines(lines)
+	return lines, nil
+}
+
+// sortLines sorts manifest lines by path: the hash prefix has fixed width,
+// so compare from column 66.
+func sortLines(lines []string) {
 	sort.Slice(lines, func(i, j int) bool { return lines[i][66:] < lines[j][66:] })
-	return strings.Join(lines, ""), nil
+}
+
+func linesDigest(lines []string) string {
+	sum := sha256.Sum256([]byte(strings.Join(lines, "")))
+	return hex.EncodeToString(sum[:])
 }
 
 func fileSHA256(fsys fs.FS, path string) (string, error) {

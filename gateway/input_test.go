@@ -42,7 +42,8 @@ func exampleGateway(t *testing.T, edit func(mlmodel string) string) *testEnv {
 }
 
 // A boolean or null for a numeric feature is refused unless the model's
-// signature declares it; fields the model does not read are ignored.
+// signature declares it; fields the model does not read are ignored; NaN
+// and ±Infinity come as the strings MLflow's scoring server reads.
 func TestInputTypes_Strict(t *testing.T) {
 	e := exampleGateway(t, func(s string) string { return s })
 	tests := []struct {
@@ -57,6 +58,9 @@ func TestInputTypes_Strict(t *testing.T) {
 		{"Null", `{"store_id": null, "date": "2025-01-15", "promo": 0}`, 400,
 			`instance 0: field "store_id": null is not a number (the model's signature does not declare "store_id" optional with required: false)`},
 		{"ArrayBool", `[42, false, 2, 15, 1]`, 400, `instance 0: value 1 (promo): false is a boolean, not a number`},
+		{"NonFiniteStrings", `{"store_id": "NaN", "date": "2025-01-15", "promo": "-Infinity"}`, 200, ""},
+		{"ArrayNonFiniteStrings", `["Infinity", "NaN", 2, 15, 1]`, 200, ""},
+		{"OtherString", `{"store_id": "n/a", "date": "2025-01-15", "promo": 0}`, 400, `instance 0: field "store_id": "n/a" is not a number`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

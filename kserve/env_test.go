@@ -32,7 +32,7 @@ var realCluster struct {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	for _, c := range []*kservetest.Cluster{cluster.c, realCluster.c} {
+	for _, c := range []*kservetest.Cluster{cluster.c, realCluster.c, knativeCluster.c} {
 		if c != nil {
 			_ = c.Stop()
 		}
@@ -74,4 +74,24 @@ func mustRealCluster(t *testing.T) *kservetest.Cluster {
 	})
 	kservetest.Check(t, realCluster.err)
 	return realCluster.c
+}
+
+// knativeCluster is the cluster with KServe's real controller manager and
+// Knative Serving's own controllers, started once by the first test that
+// needs it.
+var knativeCluster struct {
+	once sync.Once
+	err  error
+	c    *kservetest.Cluster
+}
+
+// mustKnativeCluster starts it once, or skips (fails with
+// MODELGATE_REQUIRE_INTEGRATION=1) when a binary is missing.
+func mustKnativeCluster(t *testing.T) *kservetest.Cluster {
+	t.Helper()
+	knativeCluster.once.Do(func() {
+		knativeCluster.c, knativeCluster.err = kservetest.StartReal(kservetest.RealOptions{Knative: true})
+	})
+	kservetest.Check(t, knativeCluster.err)
+	return knativeCluster.c
 }

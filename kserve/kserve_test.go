@@ -103,6 +103,12 @@ func TestPromotionAndRollback_RealKServe(t *testing.T) {
 	promotionAndRollback(t, mustRealCluster(t))
 }
 
+// TestPromotionAndRollback_Knative: the same with Knative Serving's own
+// controllers creating the revisions and routing traffic.
+func TestPromotionAndRollback_Knative(t *testing.T) {
+	promotionAndRollback(t, mustKnativeCluster(t))
+}
+
 func promotionAndRollback(t *testing.T, c *kservetest.Cluster) {
 	d := deployerOn(t, c, testOptions())
 	ctx := context.Background()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -35,14 +36,41 @@ func toNumber(v any) (float64, error) {
 	return 0, fmt.Errorf("%s is not a number", describe(v))
 }
 
-// parseNumber accepts decimal numbers only: "NaN" or "Inf" in a request is a
-// mistake, not a missing value.
+// parseNumber accepts a decimal number, and NaN and ±Infinity spelt as
+// MLflow's scoring server reads them from a string where its signature
+// says double (pandas' astype, Python's float()): "NaN", "Infinity",
+// "-Infinity", also "inf" and "nan", in any case, with an optional sign. A
+// client cannot send these as JSON numbers. NaN is a missing value, as null
+// is. A number too large for a float64 ("1e999") and spaces around a number
+// are refused, where Python would read them.
 func parseNumber(s string) (float64, error) {
+	if f, ok := nonFinite(s); ok {
+		return f, nil
+	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, fmt.Errorf("%q is not a number", s)
 	}
 	return f, nil
+}
+
+// nonFinite reads the spellings of NaN and ±Infinity Python's float()
+// accepts.
+func nonFinite(s string) (float64, bool) {
+	sign := 1.0
+	switch {
+	case strings.HasPrefix(s, "-"):
+		sign, s = -1, s[1:]
+	case strings.HasPrefix(s, "+"):
+		s = s[1:]
+	}
+	switch {
+	case strings.EqualFold(s, "nan"):
+		return math.NaN(), true
+	case strings.EqualFold(s, "inf"), strings.EqualFold(s, "infinity"):
+		return math.Inf(int(sign)), true
+	}
+	return 0, false
 }
 
 // toDate parses a date string in layout.

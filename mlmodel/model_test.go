@@ -117,7 +117,9 @@ func TestFeatures_Errors(t *testing.T) {
 		{"DateNotString", []any{with("date", 20250115.0)}, `instance 0: field "date": 2.0250115e+07 is not a date string in layout 02/01/2006`},
 		{"MissingField", []any{with("flag", nil)}, `instance 0: missing field "flag"`},
 		{"NotANumber", []any{ok, with("store", "abc")}, `instance 1: field "store": "abc" is not a number`},
-		{"NaNString", []any{with("store", "NaN")}, `instance 0: field "store": "NaN" is not a number`},
+		{"NaNWithSpace", []any{with("store", "NaN ")}, `instance 0: field "store": "NaN " is not a number`},
+		{"InfinityPrefix", []any{with("store", "Infinityx")}, `instance 0: field "store": "Infinityx" is not a number`},
+		{"TwoSigns", []any{with("store", "--inf")}, `instance 0: field "store": "--inf" is not a number`},
 		{"NumberOverflow", []any{with("store", json.Number("1e999"))}, `instance 0: field "store": "1e999" is not a number`},
 		{"ObjectValue", []any{with("store", map[string]any{})}, `instance 0: field "store": an object is not a number`},
 		{"ArrayLength", []any{[]any{1.0, 2.0}}, "instance 0: want 8 feature values (store, flag, dow, doy, mon, dom, yr, age), got 2"},
@@ -162,6 +164,33 @@ func TestFeatures_Values(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, rows, cmpopts.EquateNaNs()); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
+// TestFeatures_NonFiniteStrings reads NaN and ±Infinity from strings as
+// MLflow's scoring server does (Python's float()), in fields and arrays;
+// JSON has no number for them.
+func TestFeatures_NonFiniteStrings(t *testing.T) {
+	m := mustLoad(t, everyOp)
+	inf, nan := math.Inf(1), math.NaN()
+	for _, tc := range []struct {
+		in   string
+		want float64
+	}{
+		{"NaN", nan}, {"nan", nan}, {"-NaN", nan}, {"Infinity", inf}, {"-Infinity", -inf}, {"+Infinity", inf},
+		{"inf", inf}, {"-inf", -inf}, {"INF", inf}, {"iNfInItY", inf},
+	} {
+		rows, err := m.Features([]any{
+			map[string]any{"store": tc.in, "flag": tc.in, "date": "15/01/2025"},
+			[]any{tc.in, 1.0, 2.0, 15.0, 1.0, 15.0, 2025.0, tc.in},
+		})
+		if err != nil {
+			t.Fatalf("%q: %v", tc.in, err)
+		}
+		got := []float64{rows[0][0], rows[0][1], rows[1][0], rows[1][7]}
+		if diff := cmp.Diff([]float64{tc.want, tc.want, tc.want, tc.want}, got, cmpopts.EquateNaNs()); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", tc.in, diff)
+		}
 	}
 }
 

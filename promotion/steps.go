@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/modelgate/modelgate"
 )
@@ -252,25 +253,13 @@ func (s *Service) deployment(ctx context.Context, model, version string) (modelg
 }
 
 func (s *Service) download(ctx context.Context, mv *modelgate.ModelVersion, d modelgate.Deployment) (modelgate.Deployment, error) {
-	if err := os.MkdirAll(s.CacheDir, 0o755); err != nil {
-		return d, fmt.Errorf("create artifact cache: %w", err)
-	}
-	tmp, err := os.MkdirTemp(s.CacheDir, "download-")
+	tmp, dir, got, err := s.fetch(ctx, mv)
 	if err != nil {
-		return d, fmt.Errorf("create artifact cache: %w", err)
+		return d, err
 	}
 	defer os.RemoveAll(tmp)
-	dir, err := s.Registry.DownloadArtifacts(ctx, mv.Name, mv.Version, filepath.Join(tmp, "model"))
-	if err != nil {
-		return d, fmt.Errorf("download artifacts of %s: %w", mv.Ref(), err)
-	}
-	got, err := modelgate.DirDigest(dir)
-	if err != nil {
-		return d, fmt.Errorf("digest artifacts of %s: %w", mv.Ref(), err)
-	}
 	if d.Digest != "" && got != d.Digest {
-		return d, modelgate.Errorf(modelgate.EINVALID, "artifact of %s does not match its %s tag: tag says %s, downloaded files give %s", mv.Ref(), modelgate.TagModelSHA256, d.Digest, got).
-			WithHint("the artifact was changed or corrupted after registration; re-register the model")
+		return d, digestMismatch(mv, dir, d.Digest, got)
 	}
 	d.Digest, d.ModelDir = got, filepath.Join(s.CacheDir, "sha256", got)
 	if err := os.MkdirAll(filepath.Dir(d.ModelDir), 0o755); err != nil {
@@ -281,4 +270,47 @@ func (s *Service) download(ctx context.Context, mv *modelgate.ModelVersion, d mo
 		return d, fmt.Errorf("store artifact in cache: %w", err)
 	}
 	return d, nil
+}
+
+// fetch downloads mv's artifact into a new directory tmp under the cache,
+// which the caller removes, and digests it; dir holds the files.
+func (s *Service) fetch(ctx context.Context, mv *modelgate.ModelVersion) (tmp, dir, digest string, err error) {
+	if err := os.MkdirAll(s.CacheDir, 0o755); err != nil {
+		return "", "", "", fmt.Errorf("create artifact cache: %w", err)
+	}
+	t, err := os.MkdirTemp(s.CacheDir, "download-")
+	if err != nil {
+		return "", "", "", fmt.Errorf("create artifact cache: %w", err)
+	}
+	if dir, err = s.Registry.DownloadArtifacts(ctx, mv.Name, mv.Version, filepath.Join(t, "model")); err != nil {
+		os.RemoveAll(t)
+		return "", "", "", fmt.Errorf("download artifacts of %s: %w", mv.Ref(), err)
+	}
+	if digest, err = modelgate.DirDigest(dir); err != nil {
+		os.RemoveAll(t)
+		return "", "", "", fmt.Errorf("digest artifacts of %s: %w", mv.Ref(), err)
+	}
+	return t, dir, digest, nil
+}
+
+// digestMismatch is the refusal of an artifact whose files do not give the
+// tag's digest. It tells apart a tag computed on a models:/ download of the
+// unchanged files (MLflow's client adds registered_model_meta to it) from
+// files that changed.
+func digestMismatch(mv *modelgate.ModelVersion, dir, want, got string) error {
+	e := modelgate.Errorf(modelgate.EINVALID, "artifact of %s does not match its %s tag: tag says %s, downloaded files give %s", mv.Ref(), modelgate.TagModelSHA256, want, got)
+	if trap, err := modelgate.IsModelsURIDigest(os.DirFS(dir), mv.Name, mv.Version, want); err == nil && trap {
+		return e.WithHint("no file changed: the tag is the digest of a models:/ download, to which MLflow's client adds a %s file the registry does not hold; "+
+			"set the digest of the registered files with `modelgate registry digest %s %s --set-tag`", modelgate.ModelsURIMetaFile, shellWord(mv.Name), mv.Version)
+	}
+	return e.WithHint("the artifact was changed or corrupted after registration; re-register the model")
+}
+
+// shellWord quotes s for a shell command line unless it needs no quoting.
+func shellWord(s string) string {
+	const plain = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/@"
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool { return !strings.ContainsRune(plain, r) }) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

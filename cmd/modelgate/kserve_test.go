@@ -23,28 +23,36 @@ import (
 	"github.com/modelgate/modelgate/prometheus/prometheustest"
 )
 
-// TestPromoteOnKServe is the issue's acceptance run, through the CLI only:
-// `modelgate deploy` seeds production with v1, `modelgate promote` takes v2
-// to 100% (exit 0) and rolls v3 back (exit 3), against a real kube-apiserver
-// with the real InferenceService CRD and RBAC on (modelgate authenticates as
-// the service account deploy/rbac.yaml grants), the fake KServe controller
-// writing status, and a real Prometheus scraping per-revision series.
+// TestPromoteOnKServe is the acceptance run through the CLI only, the
+// binary as separate processes, against KServe v0.20.0's real controller
+// manager and Knative Serving v0.48.1's real controllers (stand-ins only
+// for revision pods, endpoints and KIngress status: kservetest.StartReal),
+// with RBAC on (modelgate authenticates as the service account
+// deploy/rbac.yaml grants) and a real Prometheus scraping per-revision
+// series: `modelgate deploy` seeds production with v1; `modelgate promote`
+// of v2 is SIGKILLed in the middle of its canary window and `promote
+// --resume` takes it to 100% (exit 0); v3 is rolled back (exit 3).
 //
-// No KServe data plane runs in a test API server, so the test plays it: the
-// fake controller's status.url points at dataPlane, which serves the model
-// its InferenceService's storageUri names (through the storage_uri mapping,
-// back to the registry's artifact store), so the staging smoke gate runs for
-// real against what KServe would download. revisionExporter plays the
-// metrics Knative exports for each revision: v3 errs on 20% of requests.
+// No data plane runs, so the test plays it: dataPlane is the cluster's
+// ingress for the URLs KServe publishes (an HTTP proxy, HTTP_PROXY for the
+// binary) and serves the model the InferenceService's storageUri names
+// (through the storage_uri mapping, back to the registry's artifact
+// store), so the staging smoke gate runs for real against what KServe
+// would download. revisionExporter plays the metrics Knative's queue-proxy
+// exports for each revision Knative created: v3 errs on 20% of requests.
 func TestPromoteOnKServe(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs two canary windows against a test API server")
+		t.Skip("runs canary windows against KServe's and Knative's real controllers")
 	}
+	c, err := kservetest.StartReal(kservetest.RealOptions{Knative: true})
+	kservetest.Check(t, err)
+	t.Cleanup(func() { _ = c.Stop() })
 	exp := &revisionExporter{namespace: "mlops", name: "demand-forecast"}
-	c, w, prom := startKServeWorld(t, exp, `bake: {duration: 0s}
+	w, prom, proxy := kserveWorldOn(t, c, exp, `bake: {duration: 0s}
 preconditions: {monitoring: error}
 records: {links: {dashboard: "https://grafana.example.com/d/serving?var-model={model}"}}
 `)
+	r := newRealRunner(t, w, proxy)
 	full := []string{"git_sha=abc", "dataset_version=d1", "approver=ada"}
 	w.register(t, "1", "Production", full...)
 	for _, v := range []string{"2", "3"} {
@@ -54,20 +62,21 @@ records: {links: {dashboard: "https://grafana.example.com/d/serving?var-model={m
 		}
 	}
 
-	w.run(t, 0, "deploy", "demand-forecast", "--version", "1")
+	r.must(t, 0, "deploy", "demand-forecast", "--version", "1")
 	mustServe(t, c, w, "1")
 
 	// preconditions.monitoring: error refuses a promotion without the
 	// model's PrometheusRule; modelgate alerts --apply puts it there.
-	if out := runErr(t, w, 1, "promote", "demand-forecast", "--version", "2"); !strings.Contains(out,
+	if _, out := r.mustBoth(t, 1, "promote", "demand-forecast", "--version", "2"); !strings.Contains(out,
 		"monitoring is not in place (preconditions.monitoring: error): alert rules: no PrometheusRule mlops/demand-forecast-modelgate") {
 		t.Fatalf("promote without alert rules: %s", out)
 	}
-	if out := w.run(t, 0, "alerts", "demand-forecast", "--apply"); !strings.Contains(out, "applied PrometheusRule mlops/demand-forecast-modelgate: 3 alerts for demand-forecast version 1") {
+	if out := r.must(t, 0, "alerts", "demand-forecast", "--apply"); !strings.Contains(out, "applied PrometheusRule mlops/demand-forecast-modelgate: 3 alerts for demand-forecast version 1") {
 		t.Fatalf("alerts --apply: %s", out)
 	}
+	r.killMidWindow(t, "promote", "demand-forecast", "--version", "2")
 	var promote struct{ Report string }
-	if err := json.Unmarshal([]byte(w.run(t, 0, "promote", "demand-forecast", "--version", "2", "-o", "json")), &promote); err != nil {
+	if err := json.Unmarshal([]byte(r.must(t, 0, "promote", "demand-forecast", "--resume", "-o", "json")), &promote); err != nil {
 		t.Fatal(err)
 	}
 	mustServe(t, c, w, "2")
@@ -79,7 +88,7 @@ records: {links: {dashboard: "https://grafana.example.com/d/serving?var-model={m
 		Promotion modelgate.Promotion
 		Report    string
 	}
-	if err := json.Unmarshal([]byte(w.run(t, 3, "promote", "demand-forecast", "--version", "3", "-o", "json")), &res); err != nil {
+	if err := json.Unmarshal([]byte(r.must(t, 3, "promote", "demand-forecast", "--version", "3", "-o", "json")), &res); err != nil {
 		t.Fatal(err)
 	}
 	if res.Promotion.Outcome != modelgate.OutcomeRolledBack || !strings.Contains(strings.Join(res.Promotion.Reasons, " "), "error_rate") {
@@ -87,6 +96,7 @@ records: {links: {dashboard: "https://grafana.example.com/d/serving?var-model={m
 	}
 	mustServe(t, c, w, "2")
 	mustEvidence(t, strings.TrimSuffix(res.Report, ".md")+".json")
+	r.must(t, 0, "audit", "verify", filepath.Join(w.dir, ".modelgate", "audit.jsonl"))
 }
 
 // startKServeWorld is a real kube-apiserver with KServe's CRD and the fake

@@ -25,7 +25,7 @@ func newRegistryCmd(g *globals) *cobra.Command {
 keeps models, versions, stages (None, Staging, Production, Archived), aliases,
 version tags, training metrics and artifacts addressed by their model_sha256 digest.`,
 	}
-	cmd.AddCommand(registryList(g), registryShow(g), registryRegister(g), registryTag(g), registryTransition(g))
+	cmd.AddCommand(registryList(g), registryShow(g), registryRegister(g), registryTag(g), registryTransition(g), registryDigest(g))
 	return cmd
 }
 

@@ -180,7 +180,11 @@ func (c *Cluster) Stop() error {
 	if c.stop != nil {
 		c.stop()
 	}
-	return c.plane.stop()
+	var errs []error
+	if c.Real != nil && c.Real.Knative != nil {
+		errs = append(errs, c.Real.Knative.Stop())
+	}
+	return errors.Join(append(errs, c.plane.stop())...)
 }
 
 // Check skips tb when err is ErrNotInstalled (fails it instead with

@@ -12,12 +12,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 )
-
-// KnativeService is Knative Serving's Service resource.
-var KnativeService = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "services"}
 
 // KsvcStandIn stands in for Knative Serving when its controllers do not
 // run: like the envtest suites of KServe's own Knative-mode controller, it

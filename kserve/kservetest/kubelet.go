@@ -86,6 +86,9 @@ func (k *Kubelet) Run(ctx context.Context) {
 		}
 		for i := range list.Items {
 			d := &list.Items[i]
+			if _, ok := d.GetLabels()[knativeRevisionLabel]; ok {
+				continue // Knative's revision Deployments are StartKnative's pod stand-in's
+			}
 			k.report(ctx, d)
 			k.syncPods(ctx, d, byDeployment[d.GetNamespace()+"/"+d.GetName()])
 		}
@@ -105,6 +108,9 @@ func (k *Kubelet) report(ctx context.Context, d *unstructured.Unstructured) {
 	d.Object["status"] = want
 	_, _ = k.dyn.Resource(deploymentGVR).Namespace(d.GetNamespace()).UpdateStatus(ctx, d, metav1.UpdateOptions{})
 }
+
+// knativeRevisionLabel marks the Deployments of Knative's revisions.
+const knativeRevisionLabel = "serving.knative.dev/revision"
 
 // StandInLabel marks the pods the Kubelet stand-in created, with the name
 // of their Deployment.

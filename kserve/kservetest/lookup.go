@@ -4,23 +4,47 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"sort"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // Revisions returns the Knative revisions of InferenceService ns/name,
-// oldest first, from whichever plays Knative: the fake controller (Start)
-// or the Knative Service stand-in (StartReal). In RawDeployment mode there
-// are none.
+// oldest first, from whichever plays Knative: the fake controller (Start),
+// the Knative Service stand-in or Knative's own controllers (StartReal).
+// In RawDeployment mode there are none.
 func (c *Cluster) Revisions(ns, name string) []Revision {
 	switch {
 	case c.KServe != nil:
 		return c.KServe.Revisions(ns, name)
 	case c.Real != nil && c.Real.Ksvc != nil:
 		return c.Real.Ksvc.Revisions(ns, name+"-predictor")
+	case c.Real != nil && c.Real.Knative != nil:
+		return c.knativeRevisions(ns, name+"-predictor")
 	}
 	return nil
+}
+
+// knativeRevisions reads the Revision objects Knative created for its
+// Service ns/ksvc, oldest first.
+func (c *Cluster) knativeRevisions(ns, ksvc string) []Revision {
+	list, err := c.Dyn.Resource(KnativeRevision).Namespace(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "serving.knative.dev/service=" + ksvc})
+	if err != nil {
+		return nil
+	}
+	var out []Revision
+	for _, o := range list.Items {
+		r := Revision{Name: o.GetName(), Version: o.GetLabels()["modelgate.dev/version"], Created: o.GetCreationTimestamp().Time}
+		conds, _, _ := unstructured.NestedSlice(o.Object, "status", "conditions")
+		for _, cd := range conds {
+			cd, _ := cd.(map[string]any)
+			r.Ready = r.Ready || (cd["type"] == "Ready" && cd["status"] == "True")
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 // RevisionVersion is the version revision of InferenceService ns/name

@@ -14,20 +14,18 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// The published modules StartReal takes KServe's and Knative's CRDs and
-// configuration from, at the versions the binaries are built at
-// (scripts/kserve-bin).
-const (
-	KnativeServingModule = "knative.dev/serving@v0.48.1"
-	GatewayAPIModule     = "sigs.k8s.io/gateway-api@v1.5.1"
-)
+// GatewayAPIModule is where StartReal takes the Gateway API's HTTPRoute and
+// Gateway CRDs from.
+const GatewayAPIModule = "sigs.k8s.io/gateway-api@v1.5.1"
 
 // RealOptions chooses how StartReal plays the parts around KServe.
 type RealOptions struct {
-	// Knative runs Knative Serving's own controllers (StartKnative) for
-	// InferenceServices in Knative (Serverless) mode. When false, the Knative
-	// Service stand-in writes each Knative Service's status, as KServe's own
-	// controller tests do, and nothing else.
+	// Knative runs Knative Serving's own webhook, controller and autoscaler
+	// (StartKnative, with its stand-ins for revision pods, endpoints and
+	// KIngress status) for InferenceServices in Knative (Serverless) mode.
+	// When false, the Knative Service stand-in writes each Knative
+	// Service's status, as KServe's own controller tests do, and nothing
+	// else.
 	Knative bool
 }
 
@@ -38,6 +36,8 @@ type Real struct {
 	Kubelet *Kubelet
 	// Ksvc writes Knative Services' status when RealOptions.Knative is false.
 	Ksvc *KsvcStandIn
+	// Knative is Knative Serving's real controllers when RealOptions.Knative.
+	Knative *Knative
 	// ManagerLog is the controller manager's log file.
 	ManagerLog string
 }
@@ -99,12 +99,17 @@ func (c *Cluster) setupReal(mgr string, opts RealOptions) error {
 		filepath.Join(gw, "config/crd/standard/gateway.networking.k8s.io_httproutes.yaml"),
 		filepath.Join(gw, "config/crd/standard/gateway.networking.k8s.io_gateways.yaml"),
 	}
-	if opts.Knative {
-		return fmt.Errorf("kservetest: Knative Serving's own controllers are not wired in yet")
+	if !opts.Knative {
+		crds = append(crds, filepath.Join(knative, "config/core/300-resources/service.yaml"))
 	}
-	crds = append(crds, filepath.Join(knative, "config/core/300-resources/service.yaml"))
 	if err := c.setupCommon(crds); err != nil {
 		return err
+	}
+	c.Real = &Real{}
+	if opts.Knative { // before KServe, which looks for the Knative Service CRD when it starts
+		if c.Real.Knative, err = c.StartKnative(""); err != nil {
+			return err
+		}
 	}
 	if err := c.CreateNamespaces("kserve"); err != nil {
 		return err
@@ -115,7 +120,6 @@ func (c *Cluster) setupReal(mgr string, opts RealOptions) error {
 	if err := c.applyKnativeAutoscalerConfig(knative, opts.Knative); err != nil {
 		return err
 	}
-	c.Real = &Real{}
 	if err := c.startManager(mgr); err != nil {
 		return err
 	}
