@@ -26,41 +26,14 @@ import (
 // answered.
 const headerVersion = "X-Model-Version"
 
-// TestDeployerConformance runs the deployer suite against the real API
-// server and CRD, as the RBAC-limited service account, with the fake KServe
-// controller converging status and a stand-in data plane answering at the
-// status.url it publishes. A repeated call must create no revision, change
-// no spec generation and keep when the split was set.
+// TestDeployerConformance runs the deployer suite as the RBAC-limited
+// service account, with KServe's real controller manager deciding status
+// (the Knative Service stand-in playing Knative) and the stand-in data
+// plane reached as a cluster's ingress would be: an HTTP proxy in front of
+// the URLs KServe publishes. A repeated call must create no revision,
+// change no spec generation and keep when the split was set.
 func TestDeployerConformance(t *testing.T) {
 	c := mustCluster(t)
-	dp := httptest.NewServer(dataPlane{c})
-	t.Cleanup(dp.Close)
-	c.KServe.SetURL(func(ns, name string) string { return dp.URL + "/" + ns + "/" + name })
-	t.Cleanup(func() { c.KServe.SetURL(nil) })
-	d := mustDeployer(t, testOptions())
-	// A clock a minute further on at every reading: the split's start has a
-	// resolution of a second, so a restarted window would not show otherwise.
-	clock := modelgatetest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	d.Now = func() time.Time { clock.Advance(time.Minute); return clock.Now() }
-	modelgatetest.TestDeployer(t, func(t *testing.T) modelgatetest.DeployerSubject {
-		return modelgatetest.DeployerSubject{
-			Deployer:   d,
-			Deployment: verifiedDep,
-			Serves: func(ctx context.Context, ep modelgate.Endpoint) (string, error) {
-				return modelgatetest.ServedVersion(ctx, ep, `{"instances": [[1, 2]]}`, headerVersion)
-			},
-			State:          func(ctx context.Context, model string) (any, error) { return stateOf(ctx, c, d, model) },
-			StagingTimeout: 20 * time.Second,
-		}
-	})
-}
-
-// TestDeployerConformance_RealKServe runs the deployer suite with KServe's
-// real controller manager deciding status (the Knative Service stand-in
-// playing Knative) and the stand-in data plane reached as a cluster's
-// ingress would be: an HTTP proxy in front of the URLs KServe publishes.
-func TestDeployerConformance_RealKServe(t *testing.T) {
-	c := mustRealCluster(t)
 	dp := httptest.NewServer(dataPlane{c})
 	t.Cleanup(dp.Close)
 	proxy, err := url.Parse(dp.URL)
@@ -145,9 +118,8 @@ func stateOf(ctx context.Context, c *kservetest.Cluster, d *kserve.Deployer, mod
 	return st, nil
 }
 
-// dataPlane stands in for KServe's data plane at <base>/<namespace>/<name>
-// (the fake controller's URLs) or, as an HTTP proxy, at the URLs the real
-// controller publishes: it answers V1 predictions of model <name> by the
+// dataPlane stands in for KServe's data plane as an HTTP proxy for the URLs
+// KServe publishes: it answers V1 predictions of model <name> by the
 // version of a revision the InferenceService's status routes to, chosen by
 // its traffic percents.
 type dataPlane struct{ c *kservetest.Cluster }

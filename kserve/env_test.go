@@ -10,21 +10,13 @@ import (
 	"github.com/modelgate/modelgate/kserve/kservetest"
 )
 
-// The test cluster (kservetest.Start): a real kube-apiserver and etcd with
-// RBAC on, the real InferenceService CRD of kserve v0.20.0, the Istio
-// VirtualService test CRD from the same module and the prometheus-operator's
-// PrometheusRule CRD, deploy/rbac.yaml applied,
-// and the fake KServe controller writing status. Started once, by the first
-// test that needs it.
+// The test cluster (kservetest.StartReal): a real kube-apiserver and etcd
+// with RBAC on, KServe v0.20.0's real controller manager with its CRDs,
+// webhooks and configuration, the Istio VirtualService test CRD, the Gateway
+// API's and the prometheus-operator's CRDs, deploy/rbac.yaml applied, and
+// the stand-ins (the kubelet, the Knative Service status writer, the
+// gateway). Started once, by the first test that needs it.
 var cluster struct {
-	once sync.Once
-	err  error
-	c    *kservetest.Cluster
-}
-
-// realCluster is the cluster with KServe's real controller manager
-// (kservetest.StartReal), started once by the first test that needs it.
-var realCluster struct {
 	once sync.Once
 	err  error
 	c    *kservetest.Cluster
@@ -32,7 +24,7 @@ var realCluster struct {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	for _, c := range []*kservetest.Cluster{cluster.c, realCluster.c, knativeCluster.c} {
+	for _, c := range []*kservetest.Cluster{cluster.c, knativeCluster.c} {
 		if c != nil {
 			_ = c.Stop()
 		}
@@ -45,7 +37,7 @@ func TestMain(m *testing.M) {
 func mustCluster(t *testing.T) *kservetest.Cluster {
 	t.Helper()
 	cluster.once.Do(func() {
-		cluster.c, cluster.err = kservetest.Start()
+		cluster.c, cluster.err = kservetest.StartReal(kservetest.RealOptions{})
 		if cluster.err == nil {
 			// Namespaces without kserve-sa, for the missing service account case.
 			cluster.err = cluster.c.CreateNamespaces("nosa-staging", "nosa")
@@ -63,17 +55,6 @@ func rbacManifest(t *testing.T, edit func(*unstructured.Unstructured) bool) []*u
 		t.Fatal(err)
 	}
 	return objs
-}
-
-// mustRealCluster starts the real controller's cluster once, or skips
-// (fails with MODELGATE_REQUIRE_INTEGRATION=1) when a binary is missing.
-func mustRealCluster(t *testing.T) *kservetest.Cluster {
-	t.Helper()
-	realCluster.once.Do(func() {
-		realCluster.c, realCluster.err = kservetest.StartReal(kservetest.RealOptions{})
-	})
-	kservetest.Check(t, realCluster.err)
-	return realCluster.c
 }
 
 // knativeCluster is the cluster with KServe's real controller manager and

@@ -1,7 +1,11 @@
 package kserve
 
 import (
+	"maps"
+	"slices"
+
 	"fmt"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"strings"
 	"time"
 )
@@ -123,6 +127,19 @@ type StorageRule struct {
 	To   string
 }
 
+// validate checks every quantity here, before the cluster does: KServe's
+// defaulting webhook refuses a bad one without naming the field.
+func (r Resources) validate() error {
+	for kind, m := range map[string]map[string]string{"requests": r.Requests, "limits": r.Limits} {
+		for _, name := range slices.Sorted(maps.Keys(m)) {
+			if _, err := resource.ParseQuantity(m[name]); err != nil {
+				return fmt.Errorf("platform.resources.%s.%s: %q is not a Kubernetes quantity (e.g. 500m, 2, 1Gi)", kind, name, m[name])
+			}
+		}
+	}
+	return nil
+}
+
 // Resources are Kubernetes quantities by resource name.
 type Resources struct {
 	Requests map[string]string
@@ -192,6 +209,9 @@ func (o Options) Validate() error {
 	case "", "v1", "v2", "grpc-v1", "grpc-v2":
 	default:
 		return fmt.Errorf("platform.protocol_version: %q is not one of v1, v2, grpc-v1, grpc-v2", o.ProtocolVersion)
+	}
+	if err := o.Resources.validate(); err != nil {
+		return err
 	}
 	switch o.Logger.Mode {
 	case "", "all", "request", "response":

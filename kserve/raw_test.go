@@ -94,7 +94,7 @@ var rawGateway sync.Once
 // kservetest.Gateway writing HTTPRoute status.
 func mustRawDeployer(t *testing.T) (*kserve.Deployer, *kservetest.Cluster) {
 	t.Helper()
-	c := mustRealCluster(t)
+	c := mustCluster(t)
 	rawGateway.Do(func() { go kservetest.NewGateway(c.Dyn).Run(context.Background()) })
 	return deployerOn(t, c, rawOptions()), c
 }

@@ -99,23 +99,11 @@ records: {links: {dashboard: "https://grafana.example.com/d/serving?var-model={m
 	r.must(t, 0, "audit", "verify", filepath.Join(w.dir, ".modelgate", "audit.jsonl"))
 }
 
-// startKServeWorld is a real kube-apiserver with KServe's CRD and the fake
-// controller, the data plane and the per-revision metrics exp plays, a
-// real Prometheus scraping exp with the model's alert rules, and a CLI
-// configuration for them with more appended.
-func startKServeWorld(t *testing.T, exp *revisionExporter, more string) (*kservetest.Cluster, *cliWorld, string) {
-	t.Helper()
-	c, err := kservetest.Start()
-	kservetest.Check(t, err)
-	t.Cleanup(func() { _ = c.Stop() })
-	w, prom, dp := kserveWorldOn(t, c, exp, more)
-	c.KServe.SetURL(func(ns, name string) string { return dp + "/" + ns + "/" + name })
-	return c, w, prom
-}
-
-// kserveWorldOn is startKServeWorld's world on cluster c; it also returns
-// the data plane's URL (an HTTP proxy for the URLs a real controller
-// publishes).
+// kserveWorldOn is the world of a CLI test on cluster c (StartReal): the
+// data plane (returned as the URL of the HTTP proxy it is for the URLs
+// KServe publishes), the per-revision metrics exp plays, a real Prometheus
+// scraping exp with the model's alert rules, and a CLI configuration for
+// them with more appended.
 func kserveWorldOn(t *testing.T, c *kservetest.Cluster, exp *revisionExporter, more string) (*cliWorld, string, string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -266,9 +254,8 @@ func mustEvidence(t *testing.T, reportJSON string) {
 	}
 }
 
-// dataPlane plays KServe's data plane for the fake controller's status.url
-// (/{namespace}/{name}), or as an HTTP proxy for the URLs the real
-// controller publishes (the cluster's ingress): a V1 predict serves the model the
+// dataPlane plays KServe's data plane as an HTTP proxy for the URLs KServe
+// publishes (the cluster's ingress): a V1 predict serves the model the
 // InferenceService's storageUri names, read from the registry's artifact
 // store (s3://models/ is modelgate-artifacts:/, as configured).
 type dataPlane struct {

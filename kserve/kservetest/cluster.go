@@ -51,7 +51,6 @@ type Cluster struct {
 	Admin  *rest.Config         // cluster-admin
 	Dyn    dynamic.Interface    // as Admin
 	Kube   kubernetes.Interface // as Admin
-	KServe *Controller          // the fake KServe controller, running (Start)
 	Real   *Real                // KServe's real controller manager and the stand-ins (StartReal)
 	// Kubeconfig is a kubeconfig file authenticating (client certificate) as
 	// system:serviceaccount:mlops:modelgate, which holds exactly
@@ -67,9 +66,10 @@ type Cluster struct {
 // Start starts etcd and the API server, installs the CRDs (InferenceService,
 // the test VirtualService, PrometheusRule), creates the
 // playbook's namespaces (mlops-staging, mlops) and service accounts
-// (mlops/modelgate, kserve-sa in both), applies deploy/rbac.yaml and runs
-// the fake controller. ErrNotInstalled (wrapped) when the binaries are
-// missing. Stop it with Stop.
+// (mlops/modelgate, kserve-sa in both) and applies deploy/rbac.yaml; no
+// controller runs (StartReal runs KServe's): for tests of what needs only
+// the API server (leader election, the Helm chart, RBAC). ErrNotInstalled
+// (wrapped) when the binaries are missing. Stop it with Stop.
 func Start() (*Cluster, error) {
 	var files []string
 	for _, m := range []struct{ module, file string }{
@@ -90,10 +90,6 @@ func Start() (*Cluster, error) {
 		_ = c.Stop()
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c.stop = cancel
-	c.KServe = NewController(c.Dyn, c.Kube)
-	go c.KServe.Run(ctx)
 	return c, nil
 }
 

@@ -5,19 +5,26 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
+// Revision is one Knative revision of an InferenceService's predictor.
+type Revision struct {
+	Name    string
+	Version string    // the predictor's modelgate.dev/version label
+	Created time.Time // when it was created
+	Ready   bool
+}
+
 // Revisions returns the Knative revisions of InferenceService ns/name,
-// oldest first, from whichever plays Knative: the fake controller (Start),
-// the Knative Service stand-in or Knative's own controllers (StartReal).
-// In RawDeployment mode there are none.
+// oldest first, from whichever plays Knative: the Knative Service stand-in
+// or Knative's own controllers (StartReal). In RawDeployment mode, or
+// without StartReal, there are none.
 func (c *Cluster) Revisions(ns, name string) []Revision {
 	switch {
-	case c.KServe != nil:
-		return c.KServe.Revisions(ns, name)
 	case c.Real != nil && c.Real.Ksvc != nil:
 		return c.Real.Ksvc.Revisions(ns, name+"-predictor")
 	case c.Real != nil && c.Real.Knative != nil:
