@@ -48,10 +48,10 @@ var ErrNotInstalled = errors.New("kubernetes test binaries not installed")
 
 // Cluster is a running test API server.
 type Cluster struct {
-	Admin  *rest.Config         // cluster-admin
-	Dyn    dynamic.Interface    // as Admin
-	Kube   kubernetes.Interface // as Admin
-	Real   *Real                // KServe's real controller manager and the stand-ins (StartReal)
+	Admin *rest.Config         // cluster-admin
+	Dyn   dynamic.Interface    // as Admin
+	Kube  kubernetes.Interface // as Admin
+	Real  *Real                // KServe's real controller manager and the stand-ins (StartReal)
 	// Kubeconfig is a kubeconfig file authenticating (client certificate) as
 	// system:serviceaccount:mlops:modelgate, which holds exactly
 	// deploy/rbac.yaml's permissions.

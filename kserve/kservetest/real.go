@@ -76,33 +76,12 @@ func StartReal(opts RealOptions) (*Cluster, error) {
 }
 
 func (c *Cluster) setupReal(mgr string, opts RealOptions) error {
-	kserve, err := moduleDir(KServeModule)
+	dirs, err := moduleDirs(KServeModule, KnativeServingModule, GatewayAPIModule)
 	if err != nil {
 		return err
 	}
-	knative, err := moduleDir(KnativeServingModule)
-	if err != nil {
-		return err
-	}
-	gw, err := moduleDir(GatewayAPIModule)
-	if err != nil {
-		return err
-	}
-	crds := []string{
-		filepath.Join(kserve, "config/crd/full/serving.kserve.io_inferenceservices.yaml"),
-		filepath.Join(kserve, "config/crd/full/serving.kserve.io_servingruntimes.yaml"),
-		filepath.Join(kserve, "config/crd/full/serving.kserve.io_clusterservingruntimes.yaml"),
-		filepath.Join(kserve, "config/crd/full/serving.kserve.io_trainedmodels.yaml"),
-		filepath.Join(kserve, "config/crd/full/serving.kserve.io_inferencegraphs.yaml"),
-		filepath.Join(kserve, "config/crd/full/clusterstoragecontainer/serving.kserve.io_clusterstoragecontainers.yaml"),
-		filepath.Join(kserve, "test/crds/istio_virtualservice.yaml"),
-		filepath.Join(gw, "config/crd/standard/gateway.networking.k8s.io_httproutes.yaml"),
-		filepath.Join(gw, "config/crd/standard/gateway.networking.k8s.io_gateways.yaml"),
-	}
-	if !opts.Knative {
-		crds = append(crds, filepath.Join(knative, "config/core/300-resources/service.yaml"))
-	}
-	if err := c.setupCommon(crds); err != nil {
+	kserve, knative := dirs[KServeModule], dirs[KnativeServingModule]
+	if err := c.setupCommon(realCRDs(dirs, opts)); err != nil {
 		return err
 	}
 	c.Real = &Real{}
@@ -111,13 +90,7 @@ func (c *Cluster) setupReal(mgr string, opts RealOptions) error {
 			return err
 		}
 	}
-	if err := c.CreateNamespaces("kserve"); err != nil {
-		return err
-	}
-	if err := c.applyFiles(filepath.Join(kserve, "config/configmap/inferenceservice.yaml")); err != nil {
-		return err
-	}
-	if err := c.applyKnativeAutoscalerConfig(knative, opts.Knative); err != nil {
+	if err := c.installKServeConfig(kserve, knative, opts.Knative); err != nil {
 		return err
 	}
 	if err := c.startManager(mgr); err != nil {
@@ -134,6 +107,52 @@ func (c *Cluster) setupReal(mgr string, opts RealOptions) error {
 		return err
 	}
 	return c.startStandIns(opts)
+}
+
+// moduleDirs fetches each module (path@version) and returns its directory
+// by module.
+func moduleDirs(modules ...string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, m := range modules {
+		dir, err := moduleDir(m)
+		if err != nil {
+			return nil, err
+		}
+		out[m] = dir
+	}
+	return out, nil
+}
+
+// realCRDs are the CRD files StartReal installs: KServe's own, the Istio
+// VirtualService KServe's tests use, the Gateway API's HTTPRoute and
+// Gateway, and (without Knative's controllers, which bring theirs)
+// Knative's Service.
+func realCRDs(dirs map[string]string, opts RealOptions) []string {
+	kserve, gw := dirs[KServeModule], dirs[GatewayAPIModule]
+	crds := []string{filepath.Join(kserve, "test/crds/istio_virtualservice.yaml")}
+	for _, f := range []string{"serving.kserve.io_inferenceservices", "serving.kserve.io_servingruntimes", "serving.kserve.io_clusterservingruntimes",
+		"serving.kserve.io_trainedmodels", "serving.kserve.io_inferencegraphs", "clusterstoragecontainer/serving.kserve.io_clusterstoragecontainers"} {
+		crds = append(crds, filepath.Join(kserve, "config/crd/full", f+".yaml"))
+	}
+	for _, f := range []string{"httproutes", "gateways"} {
+		crds = append(crds, filepath.Join(gw, "config/crd/standard/gateway.networking.k8s.io_"+f+".yaml"))
+	}
+	if !opts.Knative {
+		crds = append(crds, filepath.Join(dirs[KnativeServingModule], "config/core/300-resources/service.yaml"))
+	}
+	return crds
+}
+
+// installKServeConfig creates the kserve namespace with KServe's unmodified
+// inferenceservice-config, and the Knative configuration KServe reads.
+func (c *Cluster) installKServeConfig(kserve, knative string, withKnative bool) error {
+	if err := c.CreateNamespaces("kserve"); err != nil {
+		return err
+	}
+	if err := c.applyFiles(filepath.Join(kserve, "config/configmap/inferenceservice.yaml")); err != nil {
+		return err
+	}
+	return c.applyKnativeAutoscalerConfig(knative, withKnative)
 }
 
 // applyKnativeAutoscalerConfig creates knative-serving/config-autoscaler
