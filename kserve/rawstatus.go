@@ -47,8 +47,11 @@ func (d *Deployer) predictorServes(ctx context.Context, ns, isvc, version string
 }
 
 // rolledOut returns why the Deployment has not rolled out pods labelled
-// version, as kubectl rollout status judges it: the template's version,
-// the generation observed, every replica updated, Available True.
+// version, as kubectl rollout status judges it (kubectl's
+// DeploymentStatusViewer): the template's version, the generation
+// observed, the progress deadline not exceeded, every replica updated, no
+// old replica left (during a rolling update the old pods keep Available
+// True while the new ones start), every updated replica available.
 func rolledOut(dep *unstructured.Unstructured, version string) string {
 	name := dep.GetNamespace() + "/" + dep.GetName()
 	got, _, _ := unstructured.NestedString(dep.Object, "spec", "template", "metadata", "labels", LabelVersion)
@@ -63,11 +66,15 @@ func rolledOut(dep *unstructured.Unstructured, version string) string {
 	if !found {
 		want = 1
 	}
-	updated, _, _ := unstructured.NestedInt64(dep.Object, "status", "updatedReplicas")
-	if updated < want {
-		return fmt.Sprintf("predictor Deployment %s: %d of %d replicas updated", name, updated, want)
-	}
 	conds, _, _ := unstructuredSlice(dep.Object, "status", "conditions")
+	for _, c := range conds {
+		if c["type"] == "Progressing" && c["reason"] == "ProgressDeadlineExceeded" {
+			return fmt.Sprintf("predictor Deployment %s exceeded its progress deadline: %v", name, c["message"])
+		}
+	}
+	if why := replicasRolledOut(dep, want); why != "" {
+		return fmt.Sprintf("predictor Deployment %s: %s", name, why)
+	}
 	for _, c := range conds {
 		if c["type"] == "Available" {
 			if c["status"] == "True" {
@@ -77,6 +84,25 @@ func rolledOut(dep *unstructured.Unstructured, version string) string {
 		}
 	}
 	return fmt.Sprintf("predictor Deployment %s reports no Available condition yet", name)
+}
+
+// replicasRolledOut returns why dep's replicas are not all of the new
+// template and available ("" when they are).
+func replicasRolledOut(dep *unstructured.Unstructured, want int64) string {
+	count := func(field string) int64 {
+		n, _, _ := unstructured.NestedInt64(dep.Object, "status", field)
+		return n
+	}
+	updated, total, available := count("updatedReplicas"), count("replicas"), count("availableReplicas")
+	switch {
+	case updated < want:
+		return fmt.Sprintf("%d of %d replicas updated", updated, want)
+	case total > updated:
+		return fmt.Sprintf("%d old replicas pending termination", total-updated)
+	case available < updated:
+		return fmt.Sprintf("%d of %d updated replicas available", available, updated)
+	}
+	return ""
 }
 
 // waitPredictor waits, up to CanaryTimeout, until isvc serves version.
@@ -130,8 +156,11 @@ func (d *Deployer) rawStaging(ctx context.Context, dep modelgate.Deployment, tim
 		return modelgate.Endpoint{}, fmt.Errorf("staging %s version %s: %w", dep.Model, dep.Version, err)
 	}
 	v, err := d.get(ctx, ns, name)
-	if err != nil || v == nil {
+	if err != nil {
 		return modelgate.Endpoint{}, err
+	}
+	if v == nil {
+		return modelgate.Endpoint{}, modelgate.Errorf(modelgate.ECONFLICT, "InferenceService %s/%s was deleted while staging version %s", ns, name, dep.Version)
 	}
 	return modelgate.Endpoint{URL: v.st.URL, Name: name}, nil
 }

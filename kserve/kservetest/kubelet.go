@@ -38,13 +38,28 @@ const standInPoll = 200 * time.Millisecond
 type Kubelet struct {
 	dyn dynamic.Interface
 
-	mu   sync.Mutex
-	held map[string]bool // modelgate.dev/version values
+	mu      sync.Mutex
+	held    map[string]bool    // modelgate.dev/version values
+	rollout map[string]rollout // namespace/name → the rollout of its current generation
 }
+
+// rollout is how far the stand-in has taken a Deployment's generation.
+type rollout struct {
+	generation int64
+	polls      int  // polls since the generation was first seen
+	update     bool // replacing available pods of an older template
+}
+
+// rolloutPolls is how many polls a rollout stays in progress: a new
+// generation first reports its new pods starting (and, in an update, the
+// old ones still available, one surge pod more, as with KServe's 25%/25%
+// rolling update), so that readiness checks see what kubectl rollout
+// status sees in between.
+const rolloutPolls = 3
 
 // NewKubelet returns a stand-in; start it with Run.
 func NewKubelet(dyn dynamic.Interface) *Kubelet {
-	return &Kubelet{dyn: dyn, held: map[string]bool{}}
+	return &Kubelet{dyn: dyn, held: map[string]bool{}, rollout: map[string]rollout{}}
 }
 
 // Hold keeps every Deployment of version (its pod template's
@@ -100,9 +115,13 @@ func (k *Kubelet) Run(ctx context.Context) {
 func (k *Kubelet) report(ctx context.Context, d *unstructured.Unstructured) {
 	version, _, _ := unstructured.NestedString(d.Object, "spec", "template", "metadata", "labels", "modelgate.dev/version")
 	want := deploymentStatus(d, !k.isHeld(version))
+	if r := k.advance(d); r.polls < rolloutPolls {
+		want = progressingStatus(d, r.update)
+	}
 	observed, _, _ := unstructured.NestedInt64(d.Object, "status", "observedGeneration")
+	replicas, _, _ := unstructured.NestedInt64(d.Object, "status", "replicas")
 	available, _, _ := unstructured.NestedInt64(d.Object, "status", "availableReplicas")
-	if observed == d.GetGeneration() && available == want["availableReplicas"] {
+	if observed == d.GetGeneration() && available == want["availableReplicas"] && replicas == want["replicas"] {
 		return
 	}
 	d.Object["status"] = want
@@ -168,6 +187,39 @@ func templateHash(tmpl map[string]any) string {
 	raw, _ := json.Marshal(tmpl)
 	sum := sha256.Sum256(raw)
 	return hex.EncodeToString(sum[:])[:10]
+}
+
+// advance counts one more poll of d's current generation.
+func (k *Kubelet) advance(d *unstructured.Unstructured) rollout {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	key := d.GetNamespace() + "/" + d.GetName()
+	r := k.rollout[key]
+	if r.generation != d.GetGeneration() {
+		available, _, _ := unstructured.NestedInt64(d.Object, "status", "availableReplicas")
+		r = rollout{generation: d.GetGeneration(), update: available > 0}
+	}
+	r.polls++
+	k.rollout[key] = r
+	return r
+}
+
+// progressingStatus is d's status while its new pods start: none of them
+// available yet; in an update the old pods still are (Available stays
+// True) and one surge pod runs beside them.
+func progressingStatus(d *unstructured.Unstructured, update bool) map[string]any {
+	st := deploymentStatus(d, false)
+	want, _ := st["replicas"].(int64)
+	if update {
+		st["replicas"], st["availableReplicas"], st["readyReplicas"], st["unavailableReplicas"] = want+1, want, want, int64(1)
+		conds := st["conditions"].([]any)
+		conds[0] = map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+			"message": "Deployment has minimum availability."}
+	}
+	conds := st["conditions"].([]any)
+	conds[1] = map[string]any{"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated",
+		"message": "ReplicaSet is progressing."}
+	return st
 }
 
 // deploymentStatus is the status of d once rolled out, its replicas
