@@ -398,10 +398,12 @@ func (d *Deployer) remember(ctx context.Context, ns string, dep modelgate.Deploy
 	if err != nil {
 		return err
 	}
-	mem := memory{Revisions: map[string]string{}}
+	mem, applied := memory{Revisions: map[string]string{}}, false
 	if cur != nil {
 		mem = memory{Revisions: cur.revisions(), Split: cur.mem.Split}
+		pct, has := cur.canaryPercent()
+		applied = cur.version() == dep.Version && samePercent(ptrIf(pct, has), canary)
 	}
-	mem.Split = nextSplit(mem, dep.Version, canary, d.now())
+	mem.Split = nextSplit(mem, applied, dep.Version, canary, d.now())
 	return d.writeMemory(ctx, ns, name, mem)
 }

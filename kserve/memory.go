@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/modelgate/modelgate"
 )
 
 var configMapsGVR = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
@@ -54,8 +56,14 @@ func (d *Deployer) readMemory(ctx context.Context, ns, name string, obj *unstruc
 	}
 	data, _, _ := unstructured.NestedStringMap(cm.Object, "data")
 	m := memory{Revisions: map[string]string{}}
-	_ = json.Unmarshal([]byte(data["revisions"]), &m.Revisions) // a damaged map only loses names
-	_ = json.Unmarshal([]byte(data["split"]), &m.Split)
+	for key, into := range map[string]any{"revisions": &m.Revisions, "split": &m.Split} {
+		if raw := data[key]; raw != "" {
+			if err := json.Unmarshal([]byte(raw), into); err != nil {
+				return memory{}, modelgate.Errorf(modelgate.EINTERNAL, "ConfigMap %s/%s: %s is not what modelgate wrote: %v", ns, memoryName(name), key, err).
+					WithHint("delete the ConfigMap (modelgate writes it again; until then revisions it had named are reported by name) or restore its data")
+			}
+		}
+	}
 	return m, nil
 }
 
@@ -109,10 +117,12 @@ func (d *Deployer) writeMemory(ctx context.Context, ns, name string, m memory) e
 }
 
 // nextSplit is the split record for version at canary: cur's when it
-// records the same split, else one beginning now.
-func nextSplit(cur memory, version string, canary *int64, now time.Time) splitRecord {
+// records the same split and the cluster already has it (applied says so),
+// else one beginning now. A record written just before a crash, for a
+// split never applied, thus does not date a later window.
+func nextSplit(cur memory, applied bool, version string, canary *int64, now time.Time) splitRecord {
 	s := cur.Split
-	if s.Version == version && samePercent(s.Canary, canary) && !s.Since.IsZero() {
+	if applied && s.Version == version && samePercent(s.Canary, canary) && !s.Since.IsZero() {
 		return s
 	}
 	return splitRecord{Version: version, Canary: canary, Since: now.UTC().Truncate(time.Second)}

@@ -96,8 +96,14 @@ func (v *view) revisions() map[string]string {
 	for rev, ver := range v.mem.Revisions {
 		m[rev] = ver
 	}
+	// A revision's template never changes, so a name already remembered
+	// keeps its version: status can look current while it is stale (KServe
+	// copies observedGeneration from the Knative Service, whose generation
+	// may run ahead of the InferenceService's).
 	if p := v.st.Components.Predictor; v.current() && p.LatestCreatedRevision != "" && v.version() != "" {
-		m[p.LatestCreatedRevision] = v.version()
+		if _, known := m[p.LatestCreatedRevision]; !known {
+			m[p.LatestCreatedRevision] = v.version()
+		}
 	}
 	return m
 }
