@@ -299,7 +299,7 @@ func (d *Deployer) pinnedTo(v *view, version string) string {
 	switch {
 	case !v.current():
 		return "status does not describe the current generation yet"
-	case v.traffic().Stable != version || v.traffic().Canary != "":
+	case v.traffic().Stable != version || (v.traffic().Canary != "" && v.traffic().Canary != version):
 		return fmt.Sprintf("traffic is not all on version %s yet", version)
 	case p.LatestCreatedRevision != p.LatestReadyRevision:
 		return fmt.Sprintf("the re-created revision of version %s is not ready yet", version)

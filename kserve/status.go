@@ -158,8 +158,11 @@ func (v *view) traffic() modelgate.TrafficSplit {
 	}
 	// A spec version that serves nothing yet (its revision is not ready) is
 	// a pending canary at 0%, so "already done" checks do not mistake it
-	// for a finished rollback.
-	if spec := v.version(); spec != "" && spec != ts.Stable && spec != ts.Canary && ts.Canary == "" {
+	// for a finished rollback; so is a spec still holding
+	// canaryTrafficPercent with no canary found: Rollback's pin (0%), left
+	// by a crash before Rollback removed the field.
+	_, pinned := v.canaryPercent()
+	if spec := v.version(); spec != "" && ts.Canary == "" && (spec != ts.Stable || pinned) {
 		ts.Canary, ts.CanaryPercent = spec, 0
 	}
 	return ts
