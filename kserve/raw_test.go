@@ -430,7 +430,9 @@ func TestRaw_CrashMidStartCanary_RealKServe(t *testing.T) {
 			}
 			cancel()
 			if err := <-done; err == nil {
-				t.Skip("StartCanary finished before the crash")
+				// The kubelet stand-in's rollout lasts rolloutPolls polls,
+				// far longer than the cancel takes.
+				t.Fatal("StartCanary finished before the crash")
 			}
 			mustTraffic(t, d, m, modelgate.TrafficSplit{Stable: "1", Canary: "2", CanaryPercent: 0})
 			wantBackends(t, c, m, map[string]int64{m + "-predictor": 100})
