@@ -400,7 +400,7 @@ func (d *Deployer) remember(ctx context.Context, ns string, dep modelgate.Deploy
 	}
 	mem, applied := memory{Revisions: map[string]string{}}, false
 	if cur != nil {
-		mem = memory{Revisions: cur.revisions(), Split: cur.mem.Split}
+		mem = memory{Revisions: cur.revisions(), Split: cur.mem.Split, UID: string(cur.obj.GetUID())}
 		pct, has := cur.canaryPercent()
 		applied = cur.version() == dep.Version && samePercent(ptrIf(pct, has), canary)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -577,4 +578,50 @@ func argo(ctx context.Context, t *testing.T, dir string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestMemoryOfARecreatedService: an InferenceService deleted and re-created
+// outside modelgate starts its revision names again at -00001; the memory
+// of the old one must not name the new revisions' versions.
+func TestMemoryOfARecreatedService(t *testing.T) {
+	c := mustCluster(t)
+	d := deployerOn(t, c, testOptions())
+	ctx := context.Background()
+	for _, v := range []string{"1", "2"} {
+		if err := d.SetStable(ctx, dep("recreated", v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Dyn.Resource(kservetest.ISVC).Namespace("mlops").Delete(ctx, "recreated", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) { // KServe's finalizer runs first
+		if _, err := c.Dyn.Resource(kservetest.ISVC).Namespace("mlops").Get(ctx, "recreated", metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the deleted InferenceService is still there after a minute")
+		}
+	}
+	// The garbage collector would delete the Knative Service the
+	// InferenceService owned; no kube-controller-manager runs here.
+	if err := c.Dyn.Resource(kservetest.KnativeService).Namespace("mlops").Delete(ctx, "recreated-predictor", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Re-created by someone else (a GitOps tool, kubectl) at version 3.
+	o := testOptions()
+	obj, err := o.Render(dep("recreated", "3"), "mlops", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Dyn.Resource(kservetest.ISVC).Namespace("mlops").Create(ctx, obj, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitISVC(ctx, "mlops", "recreated", time.Minute, func(o *unstructured.Unstructured) bool {
+		rev, _, _ := unstructured.NestedString(o.Object, "status", "components", "predictor", "latestRolledoutRevision")
+		return rev != ""
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mustTraffic(t, d, "recreated", modelgate.TrafficSplit{Stable: "3"})
 }

@@ -31,6 +31,11 @@ const ManifestMemory = "serving/modelgate-memory.yaml"
 type memory struct {
 	Revisions map[string]string // Knative revision → version
 	Split     splitRecord
+	// UID is the InferenceService's the memory is of ("" before it
+	// existed): a memory of another InferenceService of the same name
+	// (deleted and re-created, whose revision names start again at
+	// -00001) is ignored.
+	UID string
 }
 
 // splitRecord is when the split of Version at Canary percent (nil: no
@@ -56,6 +61,10 @@ func (d *Deployer) readMemory(ctx context.Context, ns, name string, obj *unstruc
 	}
 	data, _, _ := unstructured.NestedStringMap(cm.Object, "data")
 	m := memory{Revisions: map[string]string{}}
+	m.UID = data["uid"]
+	if m.UID != "" && m.UID != string(obj.GetUID()) {
+		return memory{Revisions: map[string]string{}}, nil // of an InferenceService since deleted
+	}
 	for key, into := range map[string]any{"revisions": &m.Revisions, "split": &m.Split} {
 		if raw := data[key]; raw != "" {
 			if err := json.Unmarshal([]byte(raw), into); err != nil {
@@ -103,7 +112,7 @@ func (d *Deployer) writeMemory(ctx context.Context, ns, name string, m memory) e
 		"apiVersion": "v1", "kind": "ConfigMap",
 		"metadata": map[string]any{"name": memoryName(name), "namespace": ns,
 			"labels": map[string]any{"app.kubernetes.io/managed-by": "modelgate", LabelModel: labelValue(name)}},
-		"data": map[string]any{"revisions": string(revs), "split": string(split)},
+		"data": map[string]any{"revisions": string(revs), "split": string(split), "uid": m.UID},
 	}}
 	if d.opts.GitOpsDir != "" {
 		b, err := Marshal(cm)

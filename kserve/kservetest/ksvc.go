@@ -31,6 +31,7 @@ type KsvcStandIn struct {
 
 	mu        sync.Mutex
 	revisions map[string][]standInRevision // namespace/name → revisions, oldest first
+	uids      map[string]string            // namespace/name → the UID they are of
 	held      map[string]bool              // modelgate.dev/version values
 }
 
@@ -41,7 +42,7 @@ type standInRevision struct {
 
 // NewKsvcStandIn returns a stand-in; start it with Run.
 func NewKsvcStandIn(dyn dynamic.Interface) *KsvcStandIn {
-	return &KsvcStandIn{dyn: dyn, revisions: map[string][]standInRevision{}, held: map[string]bool{}}
+	return &KsvcStandIn{dyn: dyn, revisions: map[string][]standInRevision{}, uids: map[string]string{}, held: map[string]bool{}}
 }
 
 // Hold keeps every revision of version (its template's
@@ -133,6 +134,10 @@ func (s *KsvcStandIn) revisionsOf(ksvc *unstructured.Unstructured) ([]standInRev
 	key := ksvc.GetNamespace() + "/" + ksvc.GetName()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.uids[key] != string(ksvc.GetUID()) { // re-created: Knative numbers its revisions afresh
+		s.uids[key] = string(ksvc.GetUID())
+		delete(s.revisions, key)
+	}
 	revs := s.revisions[key]
 	if len(revs) == 0 || revs[len(revs)-1].hash != hash {
 		name, _, _ := unstructured.NestedString(tmpl, "metadata", "name")
