@@ -102,7 +102,8 @@ func cliConfig(t *testing.T, bin, uri, platform, mode string) func(exit int, arg
 	cfg := fmt.Sprintf(`registry: {type: mlflow, uri: %q, promotion: %s}
 platform: {type: local, %s}
 canary: {percent: 30, window: 6s, interval: 500ms, extension: 6s, min_requests: 30}
-judge: {type: thresholds, prediction_tolerance: 0.2} # this test is about the registry's records, not the judge: v2 predicts ~6%% lower, on the edge of the default 5%%
+judge: {type: thresholds}
+thresholds: {relative_tolerance: 0.2} # this test is about the registry's records, not the judge: v2 predicts ~6%% lower, on the edge of the default 5%% (the thresholds judge's prediction band is thresholds.relative_tolerance; judge.prediction_tolerance is the sequential judge's)
 smoke: {count: 10, warmup: 1}
 bake: {duration: 0s}
 `, uri, mode, platform)
