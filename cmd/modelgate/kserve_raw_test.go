@@ -25,7 +25,7 @@ import (
 	"github.com/modelgate/modelgate/prometheus/prometheustest"
 )
 
-// TestPromoteOnRealKServe_Raw is TestPromoteOnRealKServe in RawDeployment
+// TestPromoteOnRealKServe_Raw is TestPromoteOnKServe in RawDeployment
 // mode (platform.deployment_mode raw): KServe's real controller creates the
 // predictor Deployments and decides every InferenceService's status,
 // modelgate runs the canary as demand-forecast-canary behind its HTTPRoute
@@ -51,14 +51,7 @@ func TestPromoteOnRealKServe_Raw(t *testing.T) {
 	rawConfig(t, w, exp)
 	r := newRealRunner(t, w, proxy)
 
-	full := []string{"git_sha=abc", "dataset_version=d1", "approver=ada"}
-	w.register(t, "1", "Production", full...)
-	for _, v := range []string{"2", "3"} {
-		w.register(t, v, "Staging", full...)
-		for _, role := range []string{"data_science_lead", "compliance_officer"} {
-			w.run(t, 0, "approve", "demand-forecast", "--version", v, "--role", role, "--by", approverOf[role])
-		}
-	}
+	w.registerApproved(t, "2", "3")
 	r.must(t, 0, "deploy", "demand-forecast", "--version", "1")
 	mustServeRaw(t, c, w, "1")
 

@@ -53,14 +53,7 @@ preconditions: {monitoring: error}
 records: {links: {dashboard: "https://grafana.example.com/d/serving?var-model={model}"}}
 `)
 	r := newRealRunner(t, w, proxy)
-	full := []string{"git_sha=abc", "dataset_version=d1", "approver=ada"}
-	w.register(t, "1", "Production", full...)
-	for _, v := range []string{"2", "3"} {
-		w.register(t, v, "Staging", full...)
-		for _, role := range []string{"data_science_lead", "compliance_officer"} {
-			w.run(t, 0, "approve", "demand-forecast", "--version", v, "--role", role, "--by", approverOf[role])
-		}
-	}
+	w.registerApproved(t, "2", "3")
 
 	r.must(t, 0, "deploy", "demand-forecast", "--version", "1")
 	mustServe(t, c, w, "1")
@@ -406,12 +399,7 @@ func TestBakeOnKServe(t *testing.T) {
 alerts: {for: 3s, min_requests: 20}
 `)
 	r := newRealRunner(t, w, proxy)
-	full := []string{"git_sha=abc", "dataset_version=d1", "approver=ada"}
-	w.register(t, "1", "Production", full...)
-	w.register(t, "2", "Staging", full...)
-	for _, role := range []string{"data_science_lead", "compliance_officer"} {
-		w.run(t, 0, "approve", "demand-forecast", "--version", "2", "--role", role, "--by", approverOf[role])
-	}
+	w.registerApproved(t, "2")
 	r.must(t, 0, "deploy", "demand-forecast", "--version", "1")
 	var promote struct{ State string }
 	if err := json.Unmarshal([]byte(r.must(t, 0, "promote", "demand-forecast", "--version", "2", "-o", "json")), &promote); err != nil {

@@ -11,6 +11,21 @@ import (
 	"time"
 )
 
+// registerApproved registers the example's v1 in Production and each of
+// versions in Staging, with the tags the configuration requires, approved
+// in both roles it names.
+func (w *cliWorld) registerApproved(t *testing.T, versions ...string) {
+	t.Helper()
+	full := []string{"git_sha=abc", "dataset_version=d1", "approver=ada"}
+	w.register(t, "1", "Production", full...)
+	for _, v := range versions {
+		w.register(t, v, "Staging", full...)
+		for _, role := range []string{"data_science_lead", "compliance_officer"} {
+			w.run(t, 0, "approve", "demand-forecast", "--version", v, "--role", role, "--by", approverOf[role])
+		}
+	}
+}
+
 // realRunner runs the built binary in w's directory with HTTP_PROXY at the
 // stand-in data plane: requests to the cluster's URLs go there, those to
 // loopback addresses (the API server, Prometheus) directly.

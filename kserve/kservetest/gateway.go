@@ -45,16 +45,8 @@ func NewGateway(dyn dynamic.Interface) *Gateway {
 
 // Run writes route status until ctx ends.
 func (g *Gateway) Run(ctx context.Context) {
-	t := time.NewTicker(g.Interval)
-	defer t.Stop()
-	for {
-		_ = g.reconcileAll(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	_ = g.reconcileAll(ctx)
+	everyPoll(ctx, g.Interval, func() { _ = g.reconcileAll(ctx) })
 }
 
 func (g *Gateway) reconcileAll(ctx context.Context) error {

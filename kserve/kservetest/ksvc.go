@@ -55,22 +55,15 @@ func (s *KsvcStandIn) Hold(version string) {
 
 // Run writes Knative Services' status until ctx ends.
 func (s *KsvcStandIn) Run(ctx context.Context) {
-	t := time.NewTicker(standInPoll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	everyPoll(ctx, standInPoll, func() {
 		list, err := s.dyn.Resource(KnativeService).List(ctx, metav1.ListOptions{})
 		if err != nil {
-			continue
+			return
 		}
 		for i := range list.Items {
 			s.reconcile(ctx, &list.Items[i])
 		}
-	}
+	})
 }
 
 func (s *KsvcStandIn) reconcile(ctx context.Context, ksvc *unstructured.Unstructured) {

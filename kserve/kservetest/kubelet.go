@@ -78,34 +78,45 @@ func (k *Kubelet) isHeld(version string) bool {
 
 // Run reports Deployments' status until ctx ends.
 func (k *Kubelet) Run(ctx context.Context) {
-	t := time.NewTicker(standInPoll)
+	everyPoll(ctx, standInPoll, func() { k.pass(ctx) })
+}
+
+// pass looks at every Deployment once.
+func (k *Kubelet) pass(ctx context.Context) {
+	list, err := k.dyn.Resource(deploymentGVR).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return
+	}
+	pods, err := k.dyn.Resource(podGVR).List(ctx, metav1.ListOptions{LabelSelector: StandInLabel})
+	if err != nil {
+		return
+	}
+	byDeployment := map[string][]string{} // namespace/deployment → pod names
+	for _, p := range pods.Items {
+		key := p.GetNamespace() + "/" + p.GetLabels()[StandInLabel]
+		byDeployment[key] = append(byDeployment[key], p.GetName())
+	}
+	for i := range list.Items {
+		d := &list.Items[i]
+		if _, ok := d.GetLabels()[knativeRevisionLabel]; ok {
+			continue // Knative's revision Deployments are StartKnative's pod stand-in's
+		}
+		k.report(ctx, d)
+		k.syncPods(ctx, d, byDeployment[d.GetNamespace()+"/"+d.GetName()])
+	}
+}
+
+// everyPoll calls pass every interval until ctx ends: the stand-ins poll
+// rather than watch, which is simpler and fast enough for a test.
+func everyPoll(ctx context.Context, interval time.Duration, pass func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		list, err := k.dyn.Resource(deploymentGVR).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			continue
-		}
-		pods, err := k.dyn.Resource(podGVR).List(ctx, metav1.ListOptions{LabelSelector: StandInLabel})
-		if err != nil {
-			continue
-		}
-		byDeployment := map[string][]string{} // namespace/deployment → pod names
-		for _, p := range pods.Items {
-			key := p.GetNamespace() + "/" + p.GetLabels()[StandInLabel]
-			byDeployment[key] = append(byDeployment[key], p.GetName())
-		}
-		for i := range list.Items {
-			d := &list.Items[i]
-			if _, ok := d.GetLabels()[knativeRevisionLabel]; ok {
-				continue // Knative's revision Deployments are StartKnative's pod stand-in's
-			}
-			k.report(ctx, d)
-			k.syncPods(ctx, d, byDeployment[d.GetNamespace()+"/"+d.GetName()])
+			pass()
 		}
 	}
 }
