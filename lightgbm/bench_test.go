@@ -3,6 +3,8 @@ package lightgbm_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -126,4 +128,59 @@ func BenchmarkParse(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkPredictFile measures PredictBatch on the model and rows
+// scripts/bench-evaluator writes: MODELGATE_BENCH_MODEL (a text model),
+// MODELGATE_BENCH_ROWS (one row per line) and MODELGATE_BENCH_WANT
+// (LightGBM's prediction of each). It first checks every prediction equals
+// LightGBM's to 1e-12 relative, so a fast wrong evaluator cannot post a
+// figure. One op is the whole batch; the script divides.
+func BenchmarkPredictFile(b *testing.B) {
+	modelPath, rowsPath := os.Getenv("MODELGATE_BENCH_MODEL"), os.Getenv("MODELGATE_BENCH_ROWS")
+	if modelPath == "" || rowsPath == "" {
+		b.Skip("set MODELGATE_BENCH_MODEL, MODELGATE_BENCH_ROWS and MODELGATE_BENCH_WANT (scripts/bench-evaluator does)")
+	}
+	m := mustParseFile(b, modelPath)
+	rows := mustReadCSV(b, rowsPath)
+	want := mustReadCSV(b, os.Getenv("MODELGATE_BENCH_WANT"))
+	out := make([]float64, len(rows)*m.NumOutputs())
+	if err := m.PredictBatchInto(rows, out); err != nil {
+		b.Fatal(err)
+	}
+	for i, w := range want {
+		for k, v := range w {
+			if d := relDiff(out[i*m.NumOutputs()+k], v); d > fidelityTolerance {
+				b.Fatalf("row %d output %d: got %v, LightGBM %v", i, k, out[i*m.NumOutputs()+k], v)
+			}
+		}
+	}
+	b.ReportMetric(float64(len(rows)), "rows/op")
+	for b.Loop() {
+		if err := m.PredictBatchInto(rows, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// mustReadCSV reads rows of repr()-written floats.
+func mustReadCSV(tb testing.TB, path string) [][]float64 {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var rows [][]float64
+	for i, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var row []float64
+		for _, s := range strings.Split(line, ",") {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				tb.Fatalf("%s line %d: %v", path, i+1, err)
+			}
+			row = append(row, v)
+		}
+		rows = append(rows, row)
+	}
+	return rows
 }

@@ -15,6 +15,10 @@ import (
 // goldenTolerance is the largest accepted |go - python| / max(1, |python|).
 const goldenTolerance = 1e-9
 
+// fidelityTolerance is the largest accepted relative difference from
+// LightGBM in the fidelity test and the benchmark check.
+const fidelityTolerance = 1e-12
+
 // TestGolden compares Predict with lightgbm's own predictions, written by
 // testdata/gen.py, for every case it generated.
 func TestGolden(t *testing.T) {

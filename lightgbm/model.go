@@ -2,7 +2,9 @@ package lightgbm
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/modelgate/modelgate"
 )
@@ -14,9 +16,10 @@ type Model struct {
 	outputs       int      // values per row: num_tree_per_iteration
 	featureNames  []string // one per feature, in input order
 	objective     objective
-	averageOutput bool   // random forest: the sum is divided by the number of iterations
-	trees         []tree // in file order; tree i belongs to output i % outputs
-	pandasCats    string // the pandas_categorical JSON trailer; "" for null, [] or absent
+	averageOutput bool      // random forest: the sum is divided by the number of iterations
+	trees         []tree    // in file order; tree i belongs to output i % outputs
+	flat          flatModel // the trees laid out for prediction (flat.go)
+	pandasCats    string    // the pandas_categorical JSON trailer; "" for null, [] or absent
 }
 
 // FeatureNames returns the names of the model's features in input order.
@@ -52,11 +55,24 @@ func (m *Model) PandasCategorical() string { return m.pandasCats }
 // default arguments: NaN is a missing value. EINVALID if the row has the wrong
 // number of values.
 func (m *Model) Predict(features []float64) ([]float64, error) {
+	return m.predictOne(features, false)
+}
+
+// PredictRaw is what LightGBM's predict returns with raw_score=True: the
+// sum of the trees' outputs, without the objective's transform (sigmoid,
+// softmax, exp…) and, as GBDT::PredictRaw, without a random forest's
+// averaging.
+func (m *Model) PredictRaw(features []float64) ([]float64, error) {
+	return m.predictOne(features, true)
+}
+
+func (m *Model) predictOne(features []float64, raw bool) ([]float64, error) {
 	if err := m.checkRow(features); err != nil {
 		return nil, err
 	}
 	out := make([]float64, m.outputs)
-	m.predict(features, out)
+	m.flat.addRow(features, out)
+	m.finish(out, raw)
 	return out, nil
 }
 
@@ -70,7 +86,8 @@ func (m *Model) PredictRow(features []float64) (float64, error) {
 		return 0, err
 	}
 	var out [1]float64
-	m.predict(features, out[:])
+	m.flat.addRow(features, out[:])
+	m.finish(out[:], false)
 	return out[0], nil
 }
 
@@ -80,29 +97,89 @@ func (m *Model) PredictBatch(rows [][]float64) ([]float64, error) {
 	if err := m.checkSingleOutput(); err != nil {
 		return nil, err
 	}
-	for i, r := range rows {
-		if err := m.checkRow(r); err != nil {
-			return nil, modelgate.Errorf(modelgate.EINVALID, "row %d: %s", i, modelgate.ErrorMessage(err))
-		}
-	}
 	out := make([]float64, len(rows))
-	for i, r := range rows {
-		m.predict(r, out[i:i+1])
-	}
-	return out, nil
+	return out, m.PredictBatchInto(rows, out)
 }
 
-// predict is GBDT::Predict: sum every tree into its output in file order
-// (iteration by iteration, as PredictRaw does), average for random forests,
-// then apply the objective's transform.
-func (m *Model) predict(x, out []float64) {
+// PredictBatchRaw is PredictRaw over many rows: NumOutputs values a row,
+// row after row.
+func (m *Model) PredictBatchRaw(rows [][]float64) ([]float64, error) {
+	out := make([]float64, len(rows)*m.outputs)
+	return out, m.batch(rows, out, true)
+}
+
+// PredictBatchInto writes Predict of every row into out, which must hold
+// NumOutputs values a row: out[i*NumOutputs()+k] is output k of row i. It
+// serves multiclass models and callers that reuse out. Large batches are
+// split over GOMAXPROCS goroutines; the results do not depend on it.
+// EINVALID, changing nothing, if a row has the wrong number of values or out
+// the wrong length.
+func (m *Model) PredictBatchInto(rows [][]float64, out []float64) error {
+	return m.batch(rows, out, false)
+}
+
+// PredictBatchRawInto is PredictBatchInto without the output transform.
+func (m *Model) PredictBatchRawInto(rows [][]float64, out []float64) error {
+	return m.batch(rows, out, true)
+}
+
+func (m *Model) batch(rows [][]float64, out []float64, raw bool) error {
+	if len(out) != len(rows)*m.outputs {
+		return modelgate.Errorf(modelgate.EINVALID, "out holds %d values, want %d (%d rows of %d outputs)", len(out), len(rows)*m.outputs, len(rows), m.outputs)
+	}
+	for i, r := range rows {
+		if err := m.checkRow(r); err != nil {
+			return modelgate.Errorf(modelgate.EINVALID, "row %d: %s", i, modelgate.ErrorMessage(err))
+		}
+	}
+	m.predictRows(rows, out, raw)
+	return nil
+}
+
+// parallelRows is the fewest rows worth a goroutine of their own: 512 rows
+// through a 200-tree model take about 100 µs, far more than starting one.
+const parallelRows = 512
+
+// predictRows predicts checked rows, on several goroutines when there are
+// enough rows. Each row's result depends on that row alone.
+func (m *Model) predictRows(rows [][]float64, out []float64, raw bool) {
+	workers := min(runtime.GOMAXPROCS(0), len(rows)/parallelRows)
+	if workers <= 1 {
+		m.predictChunk(rows, out, raw)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (len(rows) + workers - 1) / workers
+	for lo := 0; lo < len(rows); lo += per {
+		hi := min(lo+per, len(rows))
+		wg.Go(func() { m.predictChunk(rows[lo:hi], out[lo*m.outputs:hi*m.outputs], raw) })
+	}
+	wg.Wait()
+}
+
+// predictChunk predicts rows block by block on the calling goroutine.
+func (m *Model) predictChunk(rows [][]float64, out []float64, raw bool) {
 	clear(out)
-	k := len(out)
-	for i := range m.trees {
-		out[i%k] += m.trees[i].predict(x)
+	k := m.outputs
+	s := newBlockScratch(len(m.featureNames))
+	for lo := 0; lo < len(rows); lo += blockRows {
+		hi := min(lo+blockRows, len(rows))
+		m.flat.addBlock(rows[lo:hi], out[lo*k:hi*k], k, s)
+	}
+	for i := 0; i < len(out); i += k {
+		m.finish(out[i:i+k], raw)
+	}
+}
+
+// finish is the end of GBDT::Predict on raw sums that were added tree by
+// tree in file order (iteration by iteration, as PredictRaw does): unless
+// raw, average for random forests and apply the objective's transform.
+func (m *Model) finish(out []float64, raw bool) {
+	if raw {
+		return
 	}
 	if m.averageOutput {
-		iterations := float64(len(m.trees) / k)
+		iterations := float64(len(m.trees) / len(out))
 		for j := range out {
 			out[j] /= iterations
 		}

@@ -70,6 +70,7 @@ func Parse(r io.Reader) (*Model, error) {
 	if m.pandasCats, err = s.trailer(); err != nil {
 		return nil, err
 	}
+	m.flat = flatten(m.trees)
 	return m, nil
 }
 

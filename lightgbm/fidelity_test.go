@@ -1,0 +1,131 @@
+package lightgbm_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/lightgbm"
+)
+
+// maxRefused is how many of the trained models may be refused; the two
+// linear_tree models are, as the package does not evaluate linear trees.
+const maxRefused = 2
+
+// TestFidelity trains some 70 models with the real LightGBM (testdata/fidelity.py
+// run by the MLflow virtualenv's python: every objective, categorical
+// features, zero_as_missing, use_missing=false, trees of 7 to 63 leaves,
+// linear trees) and checks that every prediction, through every entry point
+// (PredictBatchInto, PredictBatchRawInto, Predict, PredictRaw), equals
+// LightGBM's, normal and raw_score, to fidelityTolerance. The rows include
+// NaN, ±inf, values within kZeroThreshold of zero, every probed threshold
+// and its float64 neighbours, and odd category codes. Without the
+// virtualenv it skips (fails under MODELGATE_REQUIRE_INTEGRATION=1).
+func TestFidelity(t *testing.T) {
+	dir := mustTrainModels(t)
+	data, err := os.ReadFile(filepath.Join(dir, "models"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := strings.Fields(string(data))
+	if len(names) < 60 {
+		t.Fatalf("fidelity.py wrote %d models, want at least 60", len(names))
+	}
+	var refused []string
+	values, exact := 0, 0
+	for _, name := range names {
+		m, err := lightgbm.ParseFile(filepath.Join(dir, name+".txt"))
+		if err != nil {
+			if modelgate.ErrorCode(err) != modelgate.EINVALID || modelgate.ErrorMessage(err) == "" {
+				t.Errorf("%s: refused without a clear EINVALID error: %v", name, err)
+			}
+			t.Logf("%s: refused: %s", name, modelgate.ErrorMessage(err))
+			refused = append(refused, name)
+			continue
+		}
+		n, e := checkFidelity(t, name, m, dir)
+		values, exact = values+n, exact+e
+	}
+	if len(refused) > maxRefused {
+		t.Errorf("%d of %d models refused (%s), want at most %d", len(refused), len(names), strings.Join(refused, ", "), maxRefused)
+	}
+	t.Logf("%d models, %d refused; %d predicted values (4 entry points), %d bit-identical to LightGBM's", len(names), len(refused), values, exact)
+}
+
+// mustTrainModels runs fidelity.py into a temporary directory.
+func mustTrainModels(t *testing.T) string {
+	t.Helper()
+	python := filepath.Join(mlflowVenv(t), "bin", "python")
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, python, filepath.Join("testdata", "fidelity.py"), dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("testdata/fidelity.py: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// mlflowVenv is the virtualenv scripts/mlflow-env installs, as the mlflow
+// package's tests find it.
+func mlflowVenv(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("MODELGATE_MLFLOW_VENV")
+	if dir == "" {
+		dir = filepath.Join("..", ".cache", "mlflow-venv")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bin", "python")); err != nil {
+		msg := fmt.Sprintf("no MLflow virtualenv with LightGBM at %s; install it with scripts/mlflow-env", dir)
+		if os.Getenv("MODELGATE_REQUIRE_INTEGRATION") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return dir
+}
+
+// checkFidelity compares model name's four ways of predicting with
+// LightGBM's and returns how many values it compared and how many were
+// bit-identical.
+func checkFidelity(t *testing.T, name string, m *lightgbm.Model, dir string) (values, exact int) {
+	rows := mustReadCSV(t, filepath.Join(dir, name+".rows.csv"))
+	k := m.NumOutputs()
+	for _, raw := range []bool{false, true} {
+		want := mustReadCSV(t, filepath.Join(dir, name+map[bool]string{false: ".pred.csv", true: ".raw.csv"}[raw]))
+		batch := make([]float64, len(rows)*k)
+		into := m.PredictBatchInto
+		one := m.Predict
+		if raw {
+			into, one = m.PredictBatchRawInto, m.PredictRaw
+		}
+		if err := into(rows, batch); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for i, r := range rows {
+			single, err := one(r)
+			if err != nil {
+				t.Fatalf("%s row %d: %v", name, i, err)
+			}
+			if len(want[i]) != k {
+				t.Fatalf("%s row %d: LightGBM gave %d values, the model has %d outputs", name, i, len(want[i]), k)
+			}
+			for j, w := range want[i] {
+				for _, got := range []float64{batch[i*k+j], single[j]} {
+					values++
+					if got == w {
+						exact++
+					} else if d := relDiff(got, w); d > fidelityTolerance {
+						t.Errorf("%s raw=%v row %d %v output %d: got %v, LightGBM %v (relative difference %.3g)", name, raw, i, r, j, got, w, d)
+					}
+				}
+			}
+		}
+	}
+	return values, exact
+}
