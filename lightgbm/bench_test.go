@@ -184,3 +184,38 @@ func mustReadCSV(tb testing.TB, path string) [][]float64 {
 	}
 	return rows
 }
+
+// BenchmarkPredictBatchInto measures the batch path on 8192 rows of the
+// synthetic model, with a reused output slice; -cpu 1 keeps it on one
+// goroutine, larger -cpu values show the split over goroutines.
+func BenchmarkPredictBatchInto(b *testing.B) {
+	m, rows := mustSynthetic(b)
+	for len(rows) < 8192 {
+		rows = append(rows, rows...)
+	}
+	out := make([]float64, len(rows))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := m.PredictBatchInto(rows, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkPredictBatchRaw_Multiclass measures raw scores of a multiclass
+// model (testdata/multiclass.txt, 4 classes) over 4096 rows.
+func BenchmarkPredictBatchRaw_Multiclass(b *testing.B) {
+	m := mustParseFile(b, "testdata/multiclass.txt")
+	rng := rand.New(rand.NewPCG(5, 6))
+	rows := make([][]float64, 4096)
+	for i := range rows {
+		rows[i] = []float64{rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64()}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.PredictBatchRaw(rows); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -3,11 +3,32 @@
 // library: same tree walk, missing-value rules, categorical bitsets, summation
 // order and output transform.
 //
-// It is hand-written because github.com/dmitryikh/leaves, the usual Go
-// reader, stops at format v3 and LightGBM 4.x writes v4. Entry points: Parse,
-// ParseFile, and Model.Predict / PredictRow / PredictBatch. It imports only
-// the standard library and the root modelgate package (for *modelgate.Error);
-// it knows nothing of MLflow. Package mlmodel, which runs an MLflow model's
-// lightgbm flavor with it, is its only importer: the one adapter-to-adapter
-// import, documented in docs/ARCHITECTURE.md.
+// It is hand-written because no maintained Go library evaluates LightGBM
+// models exactly: github.com/dmitryikh/leaves, the usual Go reader, stops at
+// format v3 (LightGBM 4.x writes v4) and is no longer maintained, and cgo
+// bindings to LightGBM's C API would tie the binary to a C++ toolchain.
+// Entry points: Parse, ParseFile; Model.Predict, PredictRow, PredictRaw for
+// one row; PredictBatch, PredictBatchInto, PredictBatchRaw and
+// PredictBatchRawInto for many (multiclass through the Into and Raw forms).
+//
+// Layout (flat.go). Parse checks each tree in LightGBM's own columns (tree.go
+// holds the decision rules, written as LightGBM's Tree::NumericalDecision
+// and CategoricalDecision) and then flattens the model: every split of every
+// tree in one slice of 24-byte nodes, depth-first, children as absolute
+// indexes (or ^leaf into one slice of leaf values), categorical bitsets in
+// one slice of words. A batch is cut into blocks of 64 rows copied feature by
+// feature; each tree in file order walks the whole block, one step for every
+// unfinished row at a time, so the tree stays in L1, the 64 independent walks
+// overlap in the processor, and numerical splits are decided without
+// branches (NaN, zero-as-missing and the default direction folded into two
+// flags a node). Each row still adds its trees' outputs in file order, then
+// averages (random forest) and transforms, so batch and row results are
+// bit-identical to each other and to LightGBM's where LightGBM's exp agrees
+// with Go's. Batches of 1024 rows and more are split over GOMAXPROCS
+// goroutines. Linear trees (is_linear=1) are refused.
+//
+// It imports only the standard library and the root modelgate package (for
+// *modelgate.Error); it knows nothing of MLflow. Package mlmodel, which runs
+// an MLflow model's lightgbm flavor with it, is its only importer: the one
+// adapter-to-adapter import, documented in docs/ARCHITECTURE.md.
 package lightgbm

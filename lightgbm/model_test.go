@@ -134,3 +134,50 @@ func mustParseText(tb testing.TB, text string) *lightgbm.Model {
 	}
 	return m
 }
+
+// TestPredictBatchInto_Large checks that a batch big enough to be split over
+// goroutines and blocks, with NaN, zeros and odd categories, gives exactly
+// Predict's results row by row, normal and raw, on every class.
+func TestPredictBatchInto_Large(t *testing.T) {
+	for _, name := range []string{"categorical", "multiclass", "regression_zero", "rf"} {
+		m := mustParseFile(t, filepath.Join("testdata", name+".txt"))
+		var rows [][]float64
+		for i := range 5000 {
+			r := make([]float64, m.NumFeatures())
+			for j := range r {
+				r[j] = []float64{math.NaN(), 0, -1, 1e-36, float64(i%97) - 40, float64(i%13) / 3, 1e12}[(i+j*3)%7]
+			}
+			rows = append(rows, r)
+		}
+		for _, raw := range []bool{false, true} {
+			into, one := m.PredictBatchInto, m.Predict
+			if raw {
+				into, one = m.PredictBatchRawInto, m.PredictRaw
+			}
+			k := m.NumOutputs()
+			got := make([]float64, len(rows)*k)
+			if err := into(rows, got); err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range rows {
+				want, _ := one(r)
+				if diff := cmp.Diff(want, got[i*k:(i+1)*k]); diff != "" {
+					t.Fatalf("%s raw=%v row %d %v (-Predict +batch):\n%s", name, raw, i, r, diff)
+				}
+			}
+		}
+	}
+}
+
+func TestPredictBatchInto_WrongOut(t *testing.T) {
+	m := mustParseFile(t, filepath.Join("testdata", "multiclass.txt"))
+	out := []float64{7, 7, 7}
+	err := m.PredictBatchInto([][]float64{make([]float64, 4)}, out)
+	want := "out holds 3 values, want 4 (1 rows of 4 outputs)"
+	if got := modelgate.ErrorMessage(err); got != want || modelgate.ErrorCode(err) != modelgate.EINVALID {
+		t.Errorf("got %s %q, want invalid %q", modelgate.ErrorCode(err), got, want)
+	}
+	if out[0] != 7 {
+		t.Errorf("out was written: %v", out)
+	}
+}
