@@ -16,9 +16,9 @@
 // and CategoricalDecision) and then flattens the model: every split of every
 // tree in one slice of 24-byte nodes, depth-first, children as absolute
 // indexes (or ^leaf into one slice of leaf values), categorical bitsets in
-// one slice of words. A batch is cut into blocks of 64 rows copied feature by
+// one slice of words. A batch is cut into blocks of 128 rows copied feature by
 // feature; each tree in file order walks the whole block, one step for every
-// unfinished row at a time, so the tree stays in L1, the 64 independent walks
+// unfinished row at a time, so the tree stays in L1, the 128 independent walks
 // overlap in the processor, and numerical splits are decided without
 // branches (NaN, zero-as-missing and the default direction folded into two
 // flags a node). Each row still adds its trees' outputs in file order, then

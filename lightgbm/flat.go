@@ -141,13 +141,13 @@ func (f *flatModel) addRow(x, out []float64) {
 
 // blockRows is how many rows walk a tree together: enough independent walks
 // to hide each step's latency, few enough that their values stay in L1.
-const blockRows = 64
+const blockRows = 128
 
 // blockScratch is one goroutine's working memory for addBlock.
 type blockScratch struct {
 	x      []float64 // the block's values, feature by feature: x[f*blockRows+r]
 	idx    [blockRows]int32
-	active [blockRows]uint8 // rows not yet at a leaf
+	active [blockRows]uint8 // rows not yet at a leaf; blockRows <= 256
 }
 
 func newBlockScratch(nf int) *blockScratch {
