@@ -79,10 +79,11 @@ func (b block) int(key string, min int) (int, error) {
 
 // tree builds and checks the tree, whose splits use features [0, nFeatures).
 func (b block) tree(nFeatures int) (tree, error) {
-	if f, ok := b.fields["is_linear"]; ok && strings.TrimSpace(f.value) != "0" {
-		return tree{}, b.fieldErrorf(f, "is_linear", "linear trees are not supported")
-	}
 	leaves, err := b.int("num_leaves", 1)
+	if err != nil {
+		return tree{}, err
+	}
+	linear, err := b.isLinear()
 	if err != nil {
 		return tree{}, err
 	}
@@ -91,12 +92,12 @@ func (b block) tree(nFeatures int) (tree, error) {
 		return tree{}, err
 	}
 	t := tree{}
-	if t.leaves, err = b.floats("leaf_value", leaves); err != nil {
+	if t.leaves, err = b.finiteFloats("leaf_value", leaves); err != nil {
 		return tree{}, err
 	}
-	for i, v := range t.leaves { // ParseFloat reads nan and inf, which no trained tree holds
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return tree{}, b.fieldErrorf(b.fields["leaf_value"], "leaf_value", "value %d, %v, is not a finite number", i, v)
+	if linear {
+		if t.linear, err = b.linearLeaves(leaves, nFeatures); err != nil {
+			return tree{}, err
 		}
 	}
 	if leaves == 1 {
@@ -240,4 +241,71 @@ func (b block) checkShape(t tree) error {
 		}
 	}
 	return nil
+}
+
+// isLinear reads is_linear: 1 for a linear tree (linear_tree=true), 0 or
+// absent for an ordinary one.
+func (b block) isLinear() (bool, error) {
+	f, ok := b.fields["is_linear"]
+	if !ok {
+		return false, nil
+	}
+	switch strings.TrimSpace(f.value) {
+	case "0":
+		return false, nil
+	case "1":
+		return true, nil
+	}
+	return false, b.fieldErrorf(f, "is_linear", "%q is neither 0 nor 1", clip(f.value))
+}
+
+// linearLeaves reads a linear tree's leaf_const, num_features, leaf_features
+// and leaf_coeff: leaf i's model uses the next num_features[i] features and
+// coefficients of the flattened lists.
+func (b block) linearLeaves(leaves, nFeatures int) (*linearLeaves, error) {
+	l := &linearLeaves{start: make([]int32, leaves+1)}
+	var err error
+	if l.consts, err = b.finiteFloats("leaf_const", leaves); err != nil {
+		return nil, err
+	}
+	counts, err := b.ints("num_features", leaves)
+	if err != nil {
+		return nil, err
+	}
+	total := 0
+	for i, c := range counts {
+		if c < 0 || c > nFeatures {
+			return nil, b.fieldErrorf(b.fields["num_features"], "num_features", "value %d, %d, is not a count of the model's %d features", i, c, nFeatures)
+		}
+		total += c
+		l.start[i+1] = int32(total)
+	}
+	features, err := b.ints("leaf_features", total)
+	if err != nil {
+		return nil, err
+	}
+	for i, f := range features {
+		if f < 0 || f >= nFeatures {
+			return nil, b.fieldErrorf(b.fields["leaf_features"], "leaf_features", "value %d, %d, is not one of the model's %d features", i, f, nFeatures)
+		}
+		l.features = append(l.features, int32(f))
+	}
+	if l.coeffs, err = b.finiteFloats("leaf_coeff", total); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// finiteFloats is floats, refusing nan and inf, which no trained tree holds.
+func (b block) finiteFloats(key string, n int) ([]float64, error) {
+	vs, err := b.floats(key, n)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range vs {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, b.fieldErrorf(b.fields[key], key, "value %d, %v, is not a finite number", i, v)
+		}
+	}
+	return vs, nil
 }

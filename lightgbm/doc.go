@@ -25,7 +25,9 @@
 // averages (random forest) and transforms, so batch and row results are
 // bit-identical to each other and to LightGBM's where LightGBM's exp agrees
 // with Go's. Batches of 1024 rows and more are split over GOMAXPROCS
-// goroutines. Linear trees (is_linear=1) are refused.
+// goroutines. Linear trees (linear_tree=true) are evaluated as Tree::Predict
+// does: the leaf's constant plus each coefficient times its feature, the
+// leaf value if one of those features is NaN.
 //
 // It imports only the standard library and the root modelgate package (for
 // *modelgate.Error); it knows nothing of MLflow. Package mlmodel, which runs

@@ -31,6 +31,11 @@ type flatModel struct {
 	leaves []float64
 	cats   []uint32 // every tree's cat_threshold words, one after another
 	roots  []int32
+	// linear[t] is tree t's leaf models when it is a linear tree, and
+	// leafBase[t] where its leaves start in leaves; linear is nil when no
+	// tree is linear.
+	linear   []*linearLeaves
+	leafBase []int32
 }
 
 // flatten lays trees out as a flatModel, each tree's splits in depth-first
@@ -39,6 +44,13 @@ func flatten(trees []tree) flatModel {
 	var f flatModel
 	for i := range trees {
 		t := &trees[i]
+		if t.linear != nil && f.linear == nil {
+			f.linear = make([]*linearLeaves, len(trees))
+		}
+		if t.linear != nil {
+			f.linear[i] = t.linear
+		}
+		f.leafBase = append(f.leafBase, int32(len(f.leaves)))
 		f.roots = append(f.roots, f.add(t, 0, int32(len(f.cats)), int32(len(f.leaves))))
 		f.leaves = append(f.leaves, t.leaves...)
 		f.cats = append(f.cats, t.cats...)
@@ -135,6 +147,10 @@ func (f *flatModel) addRow(x, out []float64) {
 			n := &nodes[i]
 			i = n.next(snap(x[n.feature/blockRows]), cats)
 		}
+		if f.linear != nil && f.linear[t] != nil {
+			out[t%k] += f.linear[t].output(int(^i-f.leafBase[t]), f.leaves[^i], x, 1, 0)
+			continue
+		}
 		out[t%k] += f.leaves[^i]
 	}
 }
@@ -159,33 +175,39 @@ func newBlockScratch(nf int) *blockScratch {
 // block still on its way takes one step, then the next: the walks are
 // independent, so the processor overlaps them, and the tree stays in cache.
 func (f *flatModel) addBlock(rows [][]float64, out []float64, k int, s *blockScratch) {
-	clean := true
 	for r, row := range rows {
 		for j, v := range row {
 			s.x[j*blockRows+r] = snap(v)
-			clean = clean && v == v
 		}
 	}
 	for t, root := range f.roots {
-		o := t % k
-		if root < 0 {
-			for r := range rows {
-				out[r*k+o] += f.leaves[^root]
-			}
-			continue
-		}
 		idx, active := s.idx[:len(rows)], s.active[:len(rows)]
 		for r := range idx {
 			idx[r], active[r] = root, uint8(r)
 		}
+		if root < 0 {
+			active = nil
+		}
 		for len(active) > 0 {
 			active = f.step(s.x, idx, active)
 		}
+		if f.linear != nil && f.linear[t] != nil {
+			f.addLinear(t, s.x, idx, out[t%k:], k)
+			continue
+		}
 		for r, i := range idx {
-			out[r*k+o] += f.leaves[^i]
+			out[r*k+t%k] += f.leaves[^i]
 		}
 	}
-	_ = clean
+}
+
+// addLinear adds linear tree t's output for the rows of a block, row r at
+// leaf ^idx[r], to out[r*k].
+func (f *flatModel) addLinear(t int, x []float64, idx []int32, out []float64, k int) {
+	l, base := f.linear[t], f.leafBase[t]
+	for r, i := range idx {
+		out[r*k] += l.output(int(^i-base), f.leaves[^i], x, blockRows, r)
+	}
 }
 
 // step moves every active row one node down, row r from idx[r] to its

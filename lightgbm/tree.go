@@ -1,7 +1,5 @@
 package lightgbm
 
-import "math"
-
 // kZeroThreshold is LightGBM's kZeroThreshold (meta.h): the float literal
 // 1e-35f widened to double. Values within it of zero count as zero.
 const kZeroThreshold = float64(float32(1e-35))
@@ -22,9 +20,36 @@ const (
 // tree is one regression tree. Children are encoded as in LightGBM: a
 // non-negative child is an internal node index, a negative one is ^leaf.
 type tree struct {
-	nodes  []node    // internal nodes; empty for a single-leaf tree
-	leaves []float64 // leaf outputs
-	cats   []uint32  // cat_threshold: the bitsets of every categorical split
+	nodes  []node        // internal nodes; empty for a single-leaf tree
+	leaves []float64     // leaf outputs
+	cats   []uint32      // cat_threshold: the bitsets of every categorical split
+	linear *linearLeaves // nil unless is_linear=1
+}
+
+// linearLeaves are the leaf models of a linear tree: leaf i outputs
+// consts[i] + Σ coeffs[j]*x[features[j]] over j in [start[i], start[i+1]),
+// or its leaf_value if one of those x is NaN (Tree::Predict).
+type linearLeaves struct {
+	consts   []float64
+	start    []int32
+	features []int32
+	coeffs   []float64
+}
+
+// output is leaf's output for a row whose value of feature f is
+// x[f*stride+r], zero-snapped as every split sees it. Each product is
+// rounded before it is added, as LightGBM's x86-64 build does (float64()
+// keeps Go from fusing a multiply-add).
+func (l *linearLeaves) output(leaf int, leafValue float64, x []float64, stride, r int) float64 {
+	out := l.consts[leaf]
+	for j := l.start[leaf]; j < l.start[leaf+1]; j++ {
+		v := snap(x[int(l.features[j])*stride+r])
+		if v != v {
+			return leafValue
+		}
+		out += float64(l.coeffs[j] * v)
+	}
+	return out
 }
 
 // node is one split, laid out for a tight prediction loop.
@@ -37,63 +62,4 @@ type node struct {
 	categorical bool
 	defaultLeft bool
 	missing     uint8
-}
-
-// predict returns the output of the leaf x falls into.
-func (t *tree) predict(x []float64) float64 {
-	if len(t.nodes) == 0 {
-		return t.leaves[0]
-	}
-	i := int32(0)
-	for i >= 0 {
-		n := &t.nodes[i]
-		var left bool // written out rather than a goLeft method, which would not be inlined
-		if n.categorical {
-			left = n.categoryLeft(x[n.feature], t.cats)
-		} else {
-			left = n.numericalLeft(x[n.feature])
-		}
-		if left {
-			i = n.left
-		} else {
-			i = n.right
-		}
-	}
-	return t.leaves[^i]
-}
-
-// numericalLeft is Tree::NumericalDecision. Values within kZeroThreshold of
-// zero become 0 first, as LightGBM's C API drops them from the row before any
-// tree sees it.
-func (n *node) numericalLeft(v float64) bool {
-	switch {
-	case v != v: // NaN
-		if n.missing == missingNaN {
-			return n.defaultLeft
-		}
-		v = 0
-	case v >= -kZeroThreshold && v <= kZeroThreshold:
-		v = 0
-	}
-	if n.missing == missingZero && v == 0 {
-		return n.defaultLeft
-	}
-	return v <= n.threshold
-}
-
-// categoryLeft is Tree::CategoricalDecision: NaN and negative categories go
-// right; otherwise the value is truncated to an int (so -0.5 and 0.7 are
-// category 0) and looked up in the split's bitset of 32-bit words. Values
-// beyond int32 go right, as the x86 conversion LightGBM relies on yields
-// INT_MIN for them.
-func (n *node) categoryLeft(v float64, cats []uint32) bool {
-	if !(v > -1) || v >= math.MaxInt32+1 {
-		return false
-	}
-	c := int(v)
-	w := c / 32
-	if w >= int(n.catHi-n.catLo) {
-		return false
-	}
-	return cats[int(n.catLo)+w]>>(c%32)&1 == 1
 }

@@ -17,7 +17,7 @@ inf are written as such. OUT_DIR/models lists the names, one a line.
 
 The models cross every objective with variants of the data and tree shape:
 NaN-heavy numeric features, a categorical feature, zero_as_missing,
-use_missing=false, small and large trees; plus two linear_tree models.
+use_missing=false, small and large trees; plus six linear_tree models.
 The rows mix random ones with the awkward ones: every numeric split's
 threshold and its two float64 neighbours, NaN, +-inf, 0, -0.0, values within
 kZeroThreshold of zero, and negative, fractional, unseen and out-of-int32
@@ -50,6 +50,10 @@ VARIANTS = {
     "zero": {"num_leaves": 7, "zero_as_missing": True},
     "nomissing": {"num_leaves": 63, "min_data_in_leaf": 3, "use_missing": False},
 }
+
+# linear_tree models: (objective, variant).
+LINEAR = [("regression", "nan"), ("binary", "nan"), ("regression", "cat"), ("multiclass", "nan"),
+          ("poisson", "nomissing"), ("huber", "nan")]
 
 
 def features(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -151,12 +155,13 @@ def save(out: Path, name: str, booster: lgb.Booster, X: np.ndarray) -> None:
     write_csv(out / f"{name}.raw.csv", booster.predict(X, raw_score=True, num_threads=1))
 
 
-def linear_tree(objective: str, rng: np.random.Generator) -> lgb.Booster:
+def linear_tree(objective: str, variant: str, rng: np.random.Generator) -> lgb.Booster:
     X = features(rng, N_TRAIN)
     y = label(objective, X, rng)
-    p = params(objective, "nan")
+    p = params(objective, variant)
     p["linear_tree"] = True
-    return lgb.train(p, lgb.Dataset(X, y), num_boost_round=10)
+    kw = {"categorical_feature": [CAT]} if variant == "cat" else {}
+    return lgb.train(p, lgb.Dataset(X, y, **kw), num_boost_round=10)
 
 
 def main() -> None:
@@ -169,10 +174,10 @@ def main() -> None:
             booster = train(objective, variant, rng)
             save(out, name, booster, probe_rows(booster, rng, variant == "cat"))
             names.append(name)
-    for objective in ("regression", "binary"):
-        name = f"{objective}-linear"
-        booster = linear_tree(objective, rng)
-        save(out, name, booster, probe_rows(booster, rng, False))
+    for objective, variant in LINEAR:
+        name = f"{objective}-{variant}-linear"
+        booster = linear_tree(objective, variant, rng)
+        save(out, name, booster, probe_rows(booster, rng, variant == "cat"))
         names.append(name)
     (out / "models").write_text("".join(n + "\n" for n in names))
 
