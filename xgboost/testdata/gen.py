@@ -168,3 +168,20 @@ train("multi_target", {"objective": "reg:squarederror", "max_depth": 3, "multi_s
 with open(f"{OUT}/cases.json", "w") as f:
     json.dump(CASES, f, indent=1)
 
+
+
+def refused(name, params, X, y, **dm):
+    booster = xgb.train({"seed": 7, "nthread": 1, **params}, xgb.DMatrix(X, label=y, **dm), 3)
+    booster.save_model(f"{OUT}/refuse_{name}.json")
+    booster.save_model(f"{OUT}/refuse_{name}.ubj")
+
+
+# Models the Go package must refuse, each with a clear error.
+Xr = features(200, 0.0)
+refused("gblinear", {"booster": "gblinear"}, Xr, lin(Xr))
+refused("vector_leaf", {"tree_method": "hist", "multi_strategy": "multi_output_tree"}, Xr,
+        np.stack([lin(Xr), Xr[:, 1]], axis=1))
+import pandas as pd  # noqa: E402
+
+df = pd.DataFrame({"colour": pd.Categorical(RNG.choice(["red", "green", "blue"], 200)), "x": Xr[:, 0]})
+refused("pandas_categories", {"max_depth": 2}, df, lin(Xr), enable_categorical=True)
