@@ -54,7 +54,6 @@ func startFlavorGateway(t *testing.T, python string) (*gateway.Deployer, modelga
 	return d, modelgate.Deployment{Model: "m", Version: "2", ModelDir: other, Digest: mustDigest(t, other)}
 }
 
-
 // wantUnchanged checks the gateway still serves version 1 alone.
 func wantUnchanged(t *testing.T, d *gateway.Deployer) {
 	t.Helper()
