@@ -40,7 +40,8 @@ type UpstreamSpec struct {
 	Command []string
 	Dir     string   // the command's working directory; "" for the gateway's
 	Env     []string // added to the gateway's environment
-	// Protocol the upstream speaks: UpstreamV1 or UpstreamV2 (default).
+	// Protocol the upstream speaks: UpstreamV1, UpstreamV2 (default) or
+	// UpstreamMLflow.
 	Protocol string
 	// Name is the model name in the upstream's paths; default the
 	// deployment's model name.
@@ -115,8 +116,8 @@ func (s *UpstreamSpec) normalize() error {
 	if s.Protocol == "" {
 		s.Protocol = UpstreamV2
 	}
-	if s.Protocol != UpstreamV1 && s.Protocol != UpstreamV2 {
-		return modelgate.Errorf(modelgate.EINVALID, "upstream protocol %q: expected v1 or v2", s.Protocol)
+	if s.Protocol != UpstreamV1 && s.Protocol != UpstreamV2 && s.Protocol != UpstreamMLflow {
+		return modelgate.Errorf(modelgate.EINVALID, "upstream protocol %q: expected v1, v2 or mlflow", s.Protocol)
 	}
 	if (s.URL == "") == (len(s.Command) == 0) {
 		return modelgate.Errorf(modelgate.EINVALID, "upstream: set exactly one of url and command")
@@ -214,6 +215,10 @@ func (u *Upstream) PredictInstances(ctx context.Context, instances []any) ([]flo
 }
 
 func (u *Upstream) request(instances []any) (string, []byte, error) {
+	if u.spec.Protocol == UpstreamMLflow {
+		b, err := mlflowRequest(instances)
+		return mlflowInvocations, b, err
+	}
 	if u.spec.Protocol == UpstreamV1 {
 		b, err := json.Marshal(wire.V1Request{Instances: instances})
 		return "/v1/models/" + url.PathEscape(u.name) + ":predict", b, err
@@ -228,6 +233,9 @@ func (u *Upstream) request(instances []any) (string, []byte, error) {
 
 // decode reads the upstream's answer in its protocol.
 func (u *Upstream) decode(b []byte) ([]float64, error) {
+	if u.spec.Protocol == UpstreamMLflow {
+		return decodeMLflowPredictions(b)
+	}
 	if u.spec.Protocol == UpstreamV1 {
 		return wire.DecodeV1Predictions(b)
 	}
@@ -261,6 +269,9 @@ func upstreamMessage(b []byte) string {
 	var e wire.ErrorBody
 	if json.Unmarshal(b, &e) == nil && e.Error != "" {
 		return e.Error
+	}
+	if m := mlflowMessage(b); m != "" {
+		return m
 	}
 	s := strings.TrimSpace(string(b))
 	if len(s) > 300 {
@@ -299,6 +310,9 @@ func (u *Upstream) ready(ctx context.Context) error {
 	path := "/v2/models/" + url.PathEscape(u.name) + "/ready"
 	if u.spec.Protocol == UpstreamV1 {
 		path = "/v1/models/" + url.PathEscape(u.name)
+	}
+	if u.spec.Protocol == UpstreamMLflow {
+		path = mlflowPing
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.base+path, nil)
 	if err != nil {

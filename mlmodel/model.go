@@ -18,12 +18,14 @@ type Model struct {
 	mlmodel   *mlmodelfile.MLmodel
 	booster   *lightgbm.Model
 	transform *transform // the declared transform, checked against the booster
+	inputs    *inputs    // logged names and category codes; nil if neither applies
 }
 
 // Load reads the model directory dir: its MLmodel file, the lightgbm
 // flavor's model file and the declared feature transform, and checks that
 // they agree. ENOTFOUND if dir does not exist; EINVALID, naming dir, for
-// anything that cannot be served.
+// anything that cannot be served, wrapping ErrNotNative when only Python
+// can serve it.
 func Load(dir string) (*Model, error) {
 	ml, err := mlmodelfile.Read(dir)
 	if err != nil {
@@ -31,6 +33,9 @@ func Load(dir string) (*Model, error) {
 	}
 	m := &Model{dir: dir, mlmodel: ml}
 	if m.booster, err = loadBooster(dir, ml); err != nil {
+		return nil, err
+	}
+	if m.inputs, err = newInputs(dir, ml, m.booster); err != nil {
 		return nil, err
 	}
 	if ml.FeatureTransform != nil {
@@ -45,7 +50,7 @@ func Load(dir string) (*Model, error) {
 func loadBooster(dir string, ml *mlmodelfile.MLmodel) (*lightgbm.Model, error) {
 	flavor, ok := ml.LightGBM()
 	if !ok {
-		return nil, invalidf("model %s: model flavor %s is not supported natively; supported: lightgbm", dir, flavorNames(ml))
+		return nil, notNative(invalidf("model %s: model flavor %s is not supported natively; supported: lightgbm", dir, flavorNames(ml)))
 	}
 	switch {
 	case flavor.Data == "":
@@ -53,17 +58,10 @@ func loadBooster(dir string, ml *mlmodelfile.MLmodel) (*lightgbm.Model, error) {
 	case !filepath.IsLocal(flavor.Data):
 		return nil, invalidf("model %s: the lightgbm flavor's data file %q is outside the model directory", dir, flavor.Data)
 	case strings.HasSuffix(flavor.Data, ".pkl") || strings.Contains(flavor.ModelClass, "sklearn"):
-		return nil, invalidf("model %s: the lightgbm flavor holds a pickled %s (%s), which only Python can read", dir, flavor.ModelClass, flavor.Data).
-			WithHint("log the Booster (model.booster_) with mlflow.lightgbm.log_model instead")
+		return nil, notNative(invalidf("model %s: the lightgbm flavor holds a serialized %s (%s), which only Python can read", dir, flavor.ModelClass, flavor.Data).
+			WithHint("log the Booster (model.booster_) with mlflow.lightgbm.log_model instead"))
 	}
-	b, err := lightgbm.ParseFile(filepath.Join(dir, flavor.Data))
-	if err != nil {
-		return nil, err
-	}
-	if cats := b.PandasCategorical(); cats != "" {
-		return nil, invalidf("model %s: the booster was trained on pandas category columns (pandas_categorical %s); mapping their values to category codes is not supported natively", dir, clip(cats))
-	}
-	return b, nil
+	return lightgbm.ParseFile(filepath.Join(dir, flavor.Data))
 }
 
 // flavorNames lists the model's flavors other than python_function, which
@@ -122,8 +120,14 @@ func (m *Model) FeatureNames() []string { return m.booster.FeatureNames() }
 // without UseNumber) of raw fields, transformed by the declared transform
 // or, without one, looked up by feature name; or a JSON array ([]any) of
 // feature values in model order. Fields the model does not use are ignored.
+// A field may be named as the booster names it or as the user logged it
+// (LightGBM stores "a b" as "a_b"); the values of pandas category columns
+// are coded as LightGBM's Python predict codes them (see category).
 // EINVALID, naming the instance and field, for anything else.
 func (m *Model) Features(instances []any) ([][]float64, error) {
+	if m.inputs != nil {
+		instances = m.inputs.rewrite(instances)
+	}
 	rows := make([][]float64, len(instances))
 	for i, inst := range instances {
 		row, err := m.features(inst)

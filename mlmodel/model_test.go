@@ -64,7 +64,7 @@ func TestLoad_Invalid(t *testing.T) {
 		{"OtherFlavor", "MLmodel", "  lightgbm:\n", "  sklearn:\n",
 			"model DIR: model flavor sklearn is not supported natively; supported: lightgbm"},
 		{"Pickle", "MLmodel", "model_class: lightgbm.basic.Booster", "model_class: lightgbm.sklearn.LGBMRegressor",
-			"model DIR: the lightgbm flavor holds a pickled lightgbm.sklearn.LGBMRegressor (model.lgb), which only Python can read (log the Booster (model.booster_) with mlflow.lightgbm.log_model instead)"},
+			"model DIR: the lightgbm flavor holds a serialized lightgbm.sklearn.LGBMRegressor (model.lgb), which only Python can read (log the Booster (model.booster_) with mlflow.lightgbm.log_model instead)"},
 		{"DataOutside", "MLmodel", "    data: model.lgb\n    lgb_version", "    data: ../model.lgb\n    lgb_version",
 			`model DIR: the lightgbm flavor's data file "../model.lgb" is outside the model directory`},
 		{"NotYAML", "MLmodel", "flavors:", "flavors: [",
@@ -72,7 +72,7 @@ func TestLoad_Invalid(t *testing.T) {
 		{"CorruptBooster", "model.lgb", "num_leaves=7", "num_leaves=seven",
 			`DIR/model.lgb: line 13: tree 0: num_leaves: "seven" is not an integer >= 1`},
 		{"PandasCategories", "model.lgb", "pandas_categorical:[]", `pandas_categorical:[["a", "b"]]`,
-			`model DIR: the booster was trained on pandas category columns (pandas_categorical [["a", "b"]]); mapping their values to category codes is not supported natively`},
+			"model DIR: a feature transform over pandas category columns is not supported; drop one of them"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

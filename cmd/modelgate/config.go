@@ -79,6 +79,11 @@ type PlatformConfig struct {
 	Listen   string                    `yaml:"listen"`   // local: the gateway's address
 	State    string                    `yaml:"state"`    // local: file where `serve` keeps what it serves
 	External map[string]ExternalConfig `yaml:"external"` // local: models served by an external server, by model name
+	// local: a Python with mlflow installed (e.g. /opt/mlflow-venv/bin/python;
+	// relative to this file if it has a slash) that serves, with MLflow's
+	// scoring server, versions whose flavor modelgate does not serve
+	// natively; "" refuses them.
+	MLflowPython string `yaml:"mlflow_python"`
 
 	// local: the admin API's own listener (host:port or a unix socket
 	// path), and where its bearer token comes from (see adminTokenSource).
@@ -644,7 +649,7 @@ func (c *Config) validate() error {
 	}
 	for m, e := range c.Platform.External {
 		check((e.URL == "") != (len(e.Command) == 0), "platform.external.%s: expected exactly one of url or command", m)
-		check(e.Protocol == "" || e.Protocol == "v1" || e.Protocol == "v2", "platform.external.%s.protocol: expected v1 or v2, got %q", m, e.Protocol)
+		check(e.Protocol == "" || e.Protocol == "v1" || e.Protocol == "v2" || e.Protocol == "mlflow", "platform.external.%s.protocol: expected v1, v2 or mlflow, got %q", m, e.Protocol)
 	}
 	for i, r := range c.Smoke.Requests {
 		_, ok := r["instances"]

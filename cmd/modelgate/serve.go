@@ -30,7 +30,10 @@ else the token serve generates into the state directory (state.dir/admin-token),
 where the CLI finds it. The data listener serves no /admin/ path. Listening
 beyond loopback needs platform.allow_non_loopback: true. What it serves and the
 canary's measurements are kept in platform.state, so a restart serves the same
-versions and the canary window goes on.`,
+versions and the canary window goes on. Versions whose MLflow flavor modelgate does
+not serve natively (a scikit-learn API LightGBM model, sklearn, any other) are
+served by MLflow's own scoring server, started with platform.mlflow_python (a
+Python with mlflow installed); without it they are refused.`,
 		Example: `  modelgate serve --listen 127.0.0.1:8080
   curl -s localhost:8080/v1/models/demand-forecast:predict \
     -d '{"instances": [{"store_id": 42, "date": "2025-01-15", "promo": 1}]}'`,
@@ -63,7 +66,7 @@ func (g *globals) serve(cmd *cobra.Command, listen string) error {
 	}
 	logger := slog.New(slog.NewTextHandler(g.stderr, nil))
 	srv := newGateway(cfg.path(cfg.Platform.State), cfg.Platform.External, newActuals(cfg.Actuals), logger,
-		withAdminToken(token, cfg.adminTokenHint()), withLimits(cfg.Platform))
+		withAdminToken(token, cfg.adminTokenHint()), withLimits(cfg.Platform), withMLflowServer(cfg.mlflowPython(), logger))
 	if err := srv.Open(); err != nil {
 		data.Close()
 		admin.Close()
