@@ -43,6 +43,7 @@ type options struct {
 	conns    int
 	rounds   int
 	percent  int
+	profile  string // the gateway's CPU profile, "" for none
 }
 
 func parseOptions(args []string) (options, error) {
@@ -56,6 +57,7 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.conns, "c", 32, "wrk connections")
 	fs.IntVar(&o.rounds, "rounds", 1, "rounds of direct, nginx, modelgate, interleaved; the JSON holds each proxy's median round by req/s")
 	fs.IntVar(&o.percent, "percent", 10, "canary percent")
+	fs.StringVar(&o.profile, "cpuprofile", "", "write the gateway's CPU profile (whole process life) to this file")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime/pprof"
 
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/gateway"
@@ -24,6 +25,7 @@ type proxyOptions struct {
 	stable, canary string
 	percent        int
 	protocol       string
+	cpuProfile     string
 }
 
 func parseProxy(args []string) (proxyOptions, error) {
@@ -35,6 +37,7 @@ func parseProxy(args []string) (proxyOptions, error) {
 	fs.StringVar(&o.canary, "canary", "", "canary revision's upstream URL")
 	fs.IntVar(&o.percent, "percent", 10, "canary percent")
 	fs.StringVar(&o.protocol, "protocol", gateway.UpstreamV1, "upstream protocol: v1 or v2")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the gateway's CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -51,6 +54,13 @@ func runProxy(ctx context.Context, args []string) error {
 	o, err := parseProxy(args)
 	if err != nil {
 		return err
+	}
+	if o.cpuProfile != "" {
+		stop, err := profileCPU(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	token := os.Getenv(tokenEnv)
 	if token == "" {
@@ -98,4 +108,17 @@ func deploySplit(ctx context.Context, o proxyOptions, data, admin, token string)
 		return fmt.Errorf("start canary: %w", err)
 	}
 	return nil
+}
+
+// profileCPU profiles the process into path until stop is called.
+func profileCPU(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

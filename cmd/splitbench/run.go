@@ -146,9 +146,12 @@ func (b *bench) startGateway(ctx context.Context, t target) (target, error) {
 	}
 	token := randomToken()
 	adminURL := fmt.Sprintf("http://127.0.0.1:%d", admin)
-	t.proc, err = startPinned("modelgate", 0, b.dir, []string{tokenEnv + "=" + token},
-		filepath.Join(b.o.bin, "splitbench"), "proxy", "-listen", trimScheme(t.url), "-admin", trimScheme(adminURL),
-		"-stable", b.upURL, "-canary", b.upURL, "-percent", fmt.Sprint(b.o.percent))
+	args := []string{filepath.Join(b.o.bin, "splitbench"), "proxy", "-listen", trimScheme(t.url), "-admin", trimScheme(adminURL),
+		"-stable", b.upURL, "-canary", b.upURL, "-percent", fmt.Sprint(b.o.percent)}
+	if b.o.profile != "" {
+		args = append(args, "-cpuprofile", b.o.profile)
+	}
+	t.proc, err = startPinned("modelgate", 0, b.dir, []string{tokenEnv + "=" + token}, args...)
 	if err != nil {
 		return t, err
 	}
