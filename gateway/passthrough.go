@@ -218,7 +218,12 @@ func (s *Server) recordRecentRaw(model string, raw []json.RawMessage) {
 	tail := raw[max(0, len(raw)-s.opts.RecentRequests):]
 	encoded := make([]json.RawMessage, 0, len(tail))
 	for _, b := range tail {
+		if !bytes.ContainsAny(b, " \t\r\n") {
+			encoded = append(encoded, bytes.Clone(b)) // a copy: b holds on to the whole body
+			continue
+		}
 		var c bytes.Buffer
+		c.Grow(len(b))
 		if json.Compact(&c, b) == nil {
 			encoded = append(encoded, c.Bytes())
 		}

@@ -261,6 +261,14 @@ func (u *Upstream) request(instances []any) (string, []byte, error) {
 // decode reads the upstream's answer in its protocol.
 func (u *Upstream) decode(b []byte) ([]float64, error) {
 	if u.spec.Protocol == UpstreamV1 {
+		var plain struct {
+			Predictions *[]float64 `json:"predictions"`
+		}
+		// The common answer, decoded without boxing each number; null
+		// would decode as 0 here, so it goes the careful way.
+		if !bytes.Contains(b, []byte("null")) && json.Unmarshal(b, &plain) == nil && plain.Predictions != nil {
+			return *plain.Predictions, nil
+		}
 		return wire.DecodeV1Predictions(b)
 	}
 	out, err := wire.DecodeV2Response(b)
@@ -408,6 +416,7 @@ func (u *Upstream) readFeatureNames(ctx context.Context) []string {
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&md) != nil {
 		return nil
 	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)) // read to the end: the connection is reused
 	names := make([]string, len(md.Inputs))
 	for i, in := range md.Inputs {
 		names[i] = in.Name
