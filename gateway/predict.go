@@ -58,6 +58,10 @@ func (s *Server) servePrediction(e env, name string, w http.ResponseWriter, r *h
 	id := requestID(r)
 	w.Header().Set(HeaderModelVersion, t.rev.dep.Version)
 	w.Header().Set(HeaderRequestID, id)
+	if u, ok := passThroughOf(t, r); ok {
+		s.servePassThrough(name, w, r, t, u, start, id)
+		return
+	}
 	a := s.predict(w, r, t, read)
 	t.stats.record(observation{
 		status:      a.status,

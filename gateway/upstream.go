@@ -74,7 +74,7 @@ type Upstream struct {
 	spec     UpstreamSpec
 	base     string // without a trailing slash
 	name     string
-	hc       *http.Client
+	hc       *http.Client // keeps connections to the upstream alive (newTransport)
 	features []string
 	proc     *process // nil for a URL upstream
 }
@@ -88,7 +88,7 @@ func StartUpstream(ctx context.Context, spec UpstreamSpec, d modelgate.Deploymen
 	if err := spec.normalize(); err != nil {
 		return nil, err
 	}
-	u := &Upstream{spec: spec, name: spec.Name, hc: &http.Client{Timeout: spec.RequestTimeout}}
+	u := &Upstream{spec: spec, name: spec.Name, hc: &http.Client{Transport: newTransport()}}
 	if u.name == "" {
 		u.name = d.Model
 	}
@@ -142,8 +142,10 @@ func (s *UpstreamSpec) normalize() error {
 // URL is the upstream's base URL.
 func (u *Upstream) URL() string { return u.base }
 
-// Close stops a server the gateway started; it does nothing for a URL.
+// Close closes the connections kept to the upstream and stops a server
+// the gateway started.
 func (u *Upstream) Close() error {
+	u.hc.CloseIdleConnections()
 	if u.proc == nil {
 		return nil
 	}
@@ -184,34 +186,64 @@ func (u *Upstream) Predict([][]float64) ([]float64, error) {
 // anything else that is not a 200 with one number per instance EINTERNAL,
 // and an unreachable or exited server EUNAVAILABLE.
 func (u *Upstream) PredictInstances(ctx context.Context, instances []any) ([]float64, error) {
-	if u.proc != nil {
-		if err := u.proc.exited(); err != nil {
-			return nil, err
-		}
+	if err := u.running(); err != nil {
+		return nil, err
 	}
 	path, body, err := u.request(instances)
 	if err != nil {
 		return nil, err
 	}
+	preds, _, err := u.exchange(ctx, path, body, len(instances))
+	return preds, err
+}
+
+// forwardRaw sends a client's body, already in the upstream's protocol,
+// unchanged and returns the n predictions and the answer's bytes, which
+// can go back to the client as they are. Errors as PredictInstances.
+func (u *Upstream) forwardRaw(ctx context.Context, body []byte, n int) ([]float64, []byte, error) {
+	if err := u.running(); err != nil {
+		return nil, nil, err
+	}
+	return u.exchange(ctx, u.predictPath(), body, n)
+}
+
+// running is the exit of a server the gateway started, nil while it runs.
+func (u *Upstream) running() error {
+	if u.proc == nil {
+		return nil
+	}
+	return u.proc.exited()
+}
+
+// exchange posts body to path and reads the n predictions of the answer.
+func (u *Upstream) exchange(ctx context.Context, path string, body []byte, n int) ([]float64, []byte, error) {
 	status, b, err := u.post(ctx, path, body)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if status != http.StatusOK {
 		code := modelgate.EINTERNAL
 		if status >= 400 && status < 500 && status != http.StatusNotFound {
 			code = modelgate.EINVALID
 		}
-		return nil, modelgate.Errorf(code, "upstream %s answered %d: %s", u.base, status, upstreamMessage(b))
+		return nil, nil, modelgate.Errorf(code, "upstream %s answered %d: %s", u.base, status, upstreamMessage(b))
 	}
 	preds, err := u.decode(b)
 	if err != nil {
-		return nil, modelgate.Errorf(modelgate.EINTERNAL, "answer of upstream %s: %s", u.base, modelgate.ErrorMessage(err))
+		return nil, nil, modelgate.Errorf(modelgate.EINTERNAL, "answer of upstream %s: %s", u.base, modelgate.ErrorMessage(err))
 	}
-	if len(preds) != len(instances) {
-		return nil, modelgate.Errorf(modelgate.EINTERNAL, "upstream %s answered %d predictions for %d instances", u.base, len(preds), len(instances))
+	if len(preds) != n {
+		return nil, nil, modelgate.Errorf(modelgate.EINTERNAL, "upstream %s answered %d predictions for %d instances", u.base, len(preds), n)
 	}
-	return preds, nil
+	return preds, b, nil
+}
+
+// predictPath is the upstream's prediction route in its protocol.
+func (u *Upstream) predictPath() string {
+	if u.spec.Protocol == UpstreamV1 {
+		return "/v1/models/" + url.PathEscape(u.name) + ":predict"
+	}
+	return "/v2/models/" + url.PathEscape(u.name) + "/infer"
 }
 
 func (u *Upstream) request(instances []any) (string, []byte, error) {
@@ -221,14 +253,14 @@ func (u *Upstream) request(instances []any) (string, []byte, error) {
 	}
 	if u.spec.Protocol == UpstreamV1 {
 		b, err := json.Marshal(wire.V1Request{Instances: instances})
-		return "/v1/models/" + url.PathEscape(u.name) + ":predict", b, err
+		return u.predictPath(), b, err
 	}
 	inputs, err := wire.TensorsFromInstances(instances)
 	if err != nil {
 		return "", nil, err
 	}
 	b, err := json.Marshal(wire.V2Request{Inputs: inputs})
-	return "/v2/models/" + url.PathEscape(u.name) + "/infer", b, err
+	return u.predictPath(), b, err
 }
 
 // decode reads the upstream's answer in its protocol.
@@ -237,6 +269,14 @@ func (u *Upstream) decode(b []byte) ([]float64, error) {
 		return decodeMLflowPredictions(b)
 	}
 	if u.spec.Protocol == UpstreamV1 {
+		var plain struct {
+			Predictions *[]float64 `json:"predictions"`
+		}
+		// The common answer, decoded without boxing each number; null
+		// would decode as 0 here, so it goes the careful way.
+		if !bytes.Contains(b, []byte("null")) && json.Unmarshal(b, &plain) == nil && plain.Predictions != nil {
+			return *plain.Predictions, nil
+		}
 		return wire.DecodeV1Predictions(b)
 	}
 	out, err := wire.DecodeV2Response(b)
@@ -246,7 +286,12 @@ func (u *Upstream) decode(b []byte) ([]float64, error) {
 	return out.Predictions()
 }
 
+// post sends body and reads the whole answer, so the connection goes back
+// to the pool. An answer beyond maxUpstreamAnswer is an error: reading on
+// would hold the memory, stopping early would cut it.
 func (u *Upstream) post(ctx context.Context, path string, body []byte) (int, []byte, error) {
+	ctx, cancel := u.bounded(ctx)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.base+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, modelgate.Errorf(modelgate.EINTERNAL, "upstream request: %v", err)
@@ -257,11 +302,39 @@ func (u *Upstream) post(ctx context.Context, path string, body []byte) (int, []b
 		return 0, nil, &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: "upstream " + u.base + " unreachable: " + err.Error(), Err: err}
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamAnswer))
+	b, err := readAnswer(resp)
 	if err != nil {
 		return 0, nil, &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: "read upstream answer: " + err.Error(), Err: err}
 	}
 	return resp.StatusCode, b, nil
+}
+
+// readAnswer reads resp's body whole, sized by its Content-Length when
+// it declares one.
+func readAnswer(resp *http.Response) ([]byte, error) {
+	if resp.ContentLength > maxUpstreamAnswer {
+		return nil, fmt.Errorf("the answer's %d bytes exceed the gateway's limit of %d", resp.ContentLength, maxUpstreamAnswer)
+	}
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 {
+		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxUpstreamAnswer+1)); err != nil {
+		return nil, err
+	}
+	if buf.Len() > maxUpstreamAnswer {
+		return nil, fmt.Errorf("the answer exceeds the gateway's limit of %d bytes", maxUpstreamAnswer)
+	}
+	return buf.Bytes(), nil
+}
+
+// bounded applies RequestTimeout to ctx unless ctx already ends sooner
+// (a gateway request's context does), sparing a timer per request.
+func (u *Upstream) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= u.spec.RequestTimeout {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, u.spec.RequestTimeout)
 }
 
 // upstreamMessage extracts {"error": "..."} (KServe's form) or clips the body.
@@ -314,6 +387,8 @@ func (u *Upstream) ready(ctx context.Context) error {
 	if u.spec.Protocol == UpstreamMLflow {
 		path = mlflowPing
 	}
+	ctx, cancel := u.bounded(ctx)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.base+path, nil)
 	if err != nil {
 		return err
@@ -327,6 +402,7 @@ func (u *Upstream) ready(ctx context.Context) error {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return modelgate.Errorf(modelgate.EUNAVAILABLE, "GET %s answered %d: %s", path, resp.StatusCode, upstreamMessage(b))
 	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)) // read to the end: the connection is reused
 	return nil
 }
 
@@ -339,6 +415,8 @@ func (u *Upstream) readFeatureNames(ctx context.Context) []string {
 	if u.spec.Protocol != UpstreamV2 {
 		return nil
 	}
+	ctx, cancel := u.bounded(ctx)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.base+"/v2/models/"+url.PathEscape(u.name), nil)
 	if err != nil {
 		return nil
@@ -352,6 +430,7 @@ func (u *Upstream) readFeatureNames(ctx context.Context) []string {
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&md) != nil {
 		return nil
 	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)) // read to the end: the connection is reused
 	names := make([]string, len(md.Inputs))
 	for i, in := range md.Inputs {
 		names[i] = in.Name

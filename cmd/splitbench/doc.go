@@ -1,0 +1,22 @@
+// Command splitbench compares the gateway with nginx as a splitting proxy in
+// front of the same external model server: cmd/trivialhandler, a fast KServe
+// V1 upstream. Each proxy splits 90/10 between a stable and a canary upstream
+// (both the one trivialhandler; nginx with split_clients over two upstream
+// blocks kept alive, the gateway with two URL revisions, UpstreamSpec). wrk
+// sends single-instance V1 bodies made from
+// examples/demand-forecast/data/live_requests.csv with 32 connections.
+//
+// Cores are pinned as on a two-core machine: the proxy on core 0, the
+// upstream and wrk on core 1. For every proxy (and the upstream alone, the
+// "direct" row) it reports requests/s, p50 and p99 latency, the CPU time
+// (utime+stime from /proc/PID/stat, children included) per request of the
+// proxy and of the upstream, wrk's errors (non-2xx answers and socket errors)
+// and, for the gateway, the errors its own figures counted over the run.
+//
+//	scripts/bench-split                       # 10 s per run, one round
+//	scripts/bench-split -rounds 3 -duration 5s
+//
+// `splitbench proxy` is the gateway side: an in-process gateway serving the
+// split on loopback, the admin token taken from SPLITBENCH_ADMIN_TOKEN.
+// Everything listens on 127.0.0.1 only.
+package main

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/modelgate/modelgate/gateway/loadgen"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "proxy" {
+		err = runProxy(ctx, os.Args[2:])
+	} else {
+		err = runBench(ctx, os.Args[1:], os.Stdout)
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, "splitbench:", err)
+		os.Exit(1)
+	}
+}
+
+// options configure the comparison.
+type options struct {
+	bin      string // directory holding trivialhandler and splitbench
+	example  string
+	duration time.Duration
+	warmup   time.Duration
+	conns    int
+	rounds   int
+	percent  int
+	profile  string // the gateway's CPU profile, "" for none
+}
+
+func parseOptions(args []string) (options, error) {
+	var o options
+	exe, _ := os.Executable()
+	fs := flag.NewFlagSet("splitbench", flag.ContinueOnError)
+	fs.StringVar(&o.bin, "bin", filepath.Dir(exe), "directory holding the trivialhandler and splitbench binaries")
+	fs.StringVar(&o.example, "example", "examples/demand-forecast", "example directory with data/live_requests.csv")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured wrk run per proxy (whole seconds)")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured wrk run before each measured one; 0 for none")
+	fs.IntVar(&o.conns, "c", 32, "wrk connections")
+	fs.IntVar(&o.rounds, "rounds", 1, "rounds of direct, nginx, modelgate, interleaved; the JSON holds each proxy's median round by req/s")
+	fs.IntVar(&o.percent, "percent", 10, "canary percent")
+	fs.StringVar(&o.profile, "cpuprofile", "", "write the gateway's CPU profile (whole process life) to this file")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 || o.duration < time.Second || o.conns < 1 || o.rounds < 1 || o.percent < 1 || o.percent > 99 {
+		return o, errors.New("usage: splitbench [-duration 10s] [-warmup 2s] [-c 32] [-rounds 1] [-percent 10] [-bin DIR] [-example DIR]")
+	}
+	return o, nil
+}
+
+// row is one measured run.
+type row struct {
+	Proxy         string  `json:"proxy"`
+	RPS           float64 `json:"rps"`
+	P50US         int64   `json:"p50_us"`
+	P99US         int64   `json:"p99_us"`
+	ProxyCPUUS    float64 `json:"proxy_cpu_us_per_req"`
+	UpstreamCPUUS float64 `json:"upstream_cpu_us_per_req"`
+	Requests      int64   `json:"requests"`
+	WrkErrors     int64   `json:"wrk_errors"`
+	ProxyErrors   int64   `json:"proxy_errors"`   // the gateway's own count; -1 where not measured
+	ProxyRequests int64   `json:"proxy_requests"` // the gateway's own count; -1 where not measured
+}
+
+// bench is what every run shares.
+type bench struct {
+	o        options
+	dir      string
+	script   string
+	upstream *proc
+	upURL    string
+}
+
+func runBench(ctx context.Context, args []string, w io.Writer) error {
+	o, err := parseOptions(args)
+	if err != nil {
+		return err
+	}
+	b, cleanup, err := setUp(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	var all []row
+	for round := range o.rounds {
+		for _, name := range []string{"direct", "nginx", "modelgate"} {
+			r, err := b.run(ctx, name)
+			if err != nil {
+				return fmt.Errorf("round %d, %s: %w", round+1, name, err)
+			}
+			all = append(all, r)
+		}
+	}
+	printTable(w, o, all)
+	return printJSON(w, all)
+}
+
+// setUp writes the wrk script and starts the upstream on core 1.
+func setUp(ctx context.Context, o options) (*bench, func(), error) {
+	instances, err := loadgen.ReadInstances(filepath.Join(o.example, "data", "live_requests.csv"))
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := os.MkdirTemp("", "splitbench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	b := &bench{o: o, dir: dir, script: filepath.Join(dir, "post.lua")}
+	if err := os.WriteFile(b.script, []byte(luaScript(loadgen.V1Bodies(instances))), 0o600); err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	port, err := freePort()
+	if err == nil {
+		b.upURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+		b.upstream, err = startPinned("trivialhandler", 1, dir, nil, filepath.Join(o.bin, "trivialhandler"), "-listen", b.upURL[len("http://"):])
+	}
+	if err == nil {
+		err = waitPredict(ctx, b.upURL, 10*time.Second)
+	}
+	cleanup := func() {
+		if b.upstream != nil {
+			b.upstream.stop()
+		}
+		os.RemoveAll(dir)
+	}
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("upstream: %w", err)
+	}
+	return b, cleanup, nil
+}
+
+// printTable prints one line per run.
+func printTable(w io.Writer, o options, rows []row) {
+	fmt.Fprintf(w, "# splitbench: wrk -t1 -c%d -d%s, one-instance V1 bodies; proxy on core 0, trivialhandler and wrk on core 1; %d%% canary\n",
+		o.conns, o.duration, o.percent)
+	fmt.Fprintf(w, "%-10s %9s %8s %8s %12s %12s %9s %10s %10s\n",
+		"proxy", "req/s", "p50 µs", "p99 µs", "proxy µs/req", "upstr µs/req", "wrk errs", "gw errors", "gw reqs")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%-10s %9.0f %8d %8d %12.1f %12.1f %9d %10s %10s\n", r.Proxy, r.RPS, r.P50US, r.P99US,
+			r.ProxyCPUUS, r.UpstreamCPUUS, r.WrkErrors, count(r.ProxyErrors), count(r.ProxyRequests))
+	}
+}
+
+func count(n int64) string {
+	if n < 0 {
+		return "-"
+	}
+	return fmt.Sprint(n)
+}
+
+// printJSON prints one line: each proxy's median round and the ratios the
+// goals are stated in.
+func printJSON(w io.Writer, rows []row) error {
+	med := map[string]row{}
+	for _, name := range []string{"direct", "nginx", "modelgate"} {
+		med[name] = medianRow(rows, name)
+	}
+	out := map[string]any{"direct": med["direct"], "nginx": med["nginx"], "modelgate": med["modelgate"]}
+	if n := med["nginx"]; n.RPS > 0 {
+		g, d := med["modelgate"], med["direct"]
+		out["rps_ratio"] = round3(g.RPS / n.RPS)
+		out["added_p50_us"] = map[string]int64{"nginx": n.P50US - d.P50US, "modelgate": g.P50US - d.P50US}
+		out["errors"] = map[string]int64{"modelgate_counted": g.ProxyErrors, "wrk_saw": g.WrkErrors}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, string(b))
+	return err
+}
+
+// medianRow is name's run with the median req/s.
+func medianRow(rows []row, name string) row {
+	var of []row
+	for _, r := range rows {
+		if r.Proxy == name {
+			of = append(of, r)
+		}
+	}
+	for i := 1; i < len(of); i++ { // insertion sort by req/s: a few rounds
+		for j := i; j > 0 && of[j].RPS < of[j-1].RPS; j-- {
+			of[j], of[j-1] = of[j-1], of[j]
+		}
+	}
+	if len(of) == 0 {
+		return row{Proxy: name}
+	}
+	return of[len(of)/2]
+}
+
+func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
+
+func randomToken() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func trimScheme(url string) string { return strings.TrimPrefix(url, "http://") }

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseStatTicks(t *testing.T) {
+	// a command name with spaces and parentheses; utime 1234, stime 56
+	stat := "4242 (my (odd) proc) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 56 0 0 20 0 1 0 100 0 0"
+	got, err := parseStatTicks(stat)
+	if err != nil || got != 1290 {
+		t.Fatalf("got %d %v, want 1290", got, err)
+	}
+	if _, err := parseStatTicks("4242 (x) S 1 2"); err == nil {
+		t.Fatal("a short stat line parsed")
+	}
+}
+
+func TestCPUTicks_Self(t *testing.T) {
+	n, err := cpuTicks(os.Getpid())
+	if err != nil || n < 0 {
+		t.Fatalf("cpuTicks(self) = %d, %v", n, err)
+	}
+}
+
+func TestParseWrk(t *testing.T) {
+	out := "Running 1s test\n  1 threads\n" + wrkMarker +
+		`{"requests":1000,"duration_us":2000000,"connect":1,"read":2,"write":0,"status":3,"timeout":4,"p50_us":500,"p99_us":900}` + "\nRequests/sec: 500\n"
+	r, err := parseWrk([]byte(out))
+	if err != nil || r.Requests != 1000 || r.rate() != 500 || r.errors() != 10 || r.P50US != 500 || r.P99US != 900 {
+		t.Fatalf("got %+v %v", r, err)
+	}
+	if _, err := parseWrk([]byte("wrk: connection refused\n")); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("no summary line: %v", err)
+	}
+}
+
+// Bodies holding the long-string closer of the first level get a higher
+// level, so the script stays valid Lua; luac checks it where installed.
+func TestLuaScript(t *testing.T) {
+	s := luaScript([][]byte{[]byte(`{"instances":[[1]]}`), []byte(`{"a":"]=]"}`)})
+	if !strings.Contains(s, `[=[{"instances":[[1]]}]=]`) || !strings.Contains(s, `[==[{"a":"]=]"}]==]`) {
+		t.Fatalf("script:\n%s", s)
+	}
+	luac, err := exec.LookPath("luac")
+	if err != nil {
+		t.Skip("luac not installed")
+	}
+	path := filepath.Join(t.TempDir(), "post.lua")
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(luac, "-p", path).CombinedOutput(); err != nil {
+		t.Fatalf("luac: %v %s", err, out)
+	}
+}
+
+// nginx accepts the configuration (nginx -t) where it is installed.
+func TestNginxConf(t *testing.T) {
+	conf := nginxConf(18080, "127.0.0.1:9001", "127.0.0.1:9002", 10)
+	for _, want := range []string{"split_clients", "10% canary;", "server 127.0.0.1:9001;", "keepalive", `proxy_set_header Connection "";`} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("configuration lacks %q", want)
+		}
+	}
+	nginx, err := exec.LookPath("nginx")
+	if err != nil {
+		t.Skip("nginx not installed")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(nginx, "-t", "-c", path, "-p", dir).CombinedOutput(); err != nil {
+		t.Fatalf("nginx -t: %v %s", err, out)
+	}
+}
+
+func TestMedianRow(t *testing.T) {
+	rows := []row{{Proxy: "nginx", RPS: 3}, {Proxy: "modelgate", RPS: 1}, {Proxy: "nginx", RPS: 1}, {Proxy: "nginx", RPS: 2}}
+	if got := medianRow(rows, "nginx"); got.RPS != 2 {
+		t.Fatalf("median nginx row %+v", got)
+	}
+	if got := medianRow(rows, "direct"); got.Proxy != "direct" || got.RPS != 0 {
+		t.Fatalf("no rows: %+v", got)
+	}
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/modelgate/modelgate/gateway"
+)
+
+// probeBody is a valid one-instance V1 body for readiness checks.
+const probeBody = `{"instances":[{"store_id":1,"date":"2025-01-01","promo":0}]}`
+
+// target is a proxy started for one run (nil proc for "direct").
+type target struct {
+	proc    *proc
+	url     string // base URL wrk posts to
+	metrics *gateway.MetricsSource
+}
+
+// run starts proxy name, warms it up and measures one wrk run.
+func (b *bench) run(ctx context.Context, name string) (row, error) {
+	t, err := b.start(ctx, name)
+	if err != nil {
+		return row{}, err
+	}
+	if t.proc != nil {
+		defer t.proc.stop()
+	}
+	url := t.url + "/v1/models/" + model + ":predict"
+	if b.o.warmup > 0 {
+		if _, err := runWrk(ctx, 1, b.o.conns, b.o.warmup, b.script, url); err != nil {
+			return row{}, err
+		}
+	}
+	before, err := b.sample(ctx, t)
+	if err != nil {
+		return row{}, err
+	}
+	res, err := runWrk(ctx, 1, b.o.conns, b.o.duration, b.script, url)
+	if err != nil {
+		return row{}, err
+	}
+	after, err := b.sample(ctx, t)
+	if err != nil {
+		return row{}, err
+	}
+	return measured(name, res, before, after), nil
+}
+
+// sample is the processes' CPU and the gateway's own counts at one moment.
+type sample struct {
+	proxyTicks, upTicks int64
+	gwRequests, gwErrs  int64 // -1 without a gateway
+}
+
+func (b *bench) sample(ctx context.Context, t target) (sample, error) {
+	s := sample{gwRequests: -1, gwErrs: -1}
+	var err error
+	if s.upTicks, err = cpuTicks(b.upstream.cmd.Process.Pid); err != nil {
+		return s, err
+	}
+	if t.proc != nil {
+		if s.proxyTicks, err = cpuTicks(t.proc.cmd.Process.Pid); err != nil {
+			return s, err
+		}
+	}
+	if t.metrics != nil {
+		w, err := t.metrics.Observe(ctx, model)
+		if err != nil {
+			return s, fmt.Errorf("gateway figures: %w", err)
+		}
+		s.gwRequests = w.Stable.Requests + w.Canary.Requests
+		s.gwErrs = w.Stable.Errors + w.Canary.Errors
+	}
+	return s, nil
+}
+
+// measured turns a wrk run and the samples around it into a row.
+func measured(name string, res wrkResult, before, after sample) row {
+	perReq := func(ticks int64) float64 {
+		if res.Requests == 0 {
+			return 0
+		}
+		return float64(ticks) * (1e6 / clockTicks) / float64(res.Requests)
+	}
+	r := row{Proxy: name, RPS: res.rate(), P50US: res.P50US, P99US: res.P99US, Requests: res.Requests,
+		ProxyCPUUS: perReq(after.proxyTicks - before.proxyTicks), UpstreamCPUUS: perReq(after.upTicks - before.upTicks),
+		WrkErrors: res.errors(), ProxyErrors: -1, ProxyRequests: -1}
+	if after.gwRequests >= 0 {
+		r.ProxyErrors, r.ProxyRequests = after.gwErrs-before.gwErrs, after.gwRequests-before.gwRequests
+	}
+	return r
+}
+
+// start starts proxy name on core 0 and waits until it answers a prediction.
+func (b *bench) start(ctx context.Context, name string) (target, error) {
+	if name == "direct" {
+		return target{url: b.upURL}, nil
+	}
+	port, err := freePort()
+	if err != nil {
+		return target{}, err
+	}
+	t := target{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	switch name {
+	case "nginx":
+		t.proc, err = b.startNginx(port)
+	case "modelgate":
+		t, err = b.startGateway(ctx, t)
+	default:
+		err = fmt.Errorf("unknown proxy %q", name)
+	}
+	if err == nil {
+		err = waitPredict(ctx, t.url, 20*time.Second)
+	}
+	if err != nil && t.proc != nil {
+		err = fmt.Errorf("%w; its output: %s", err, t.proc.logTail())
+		t.proc.stop()
+	}
+	return t, err
+}
+
+func (b *bench) startNginx(port int) (*proc, error) {
+	prefix := filepath.Join(b.dir, "nginx")
+	if err := os.MkdirAll(prefix, 0o700); err != nil {
+		return nil, err
+	}
+	up := trimScheme(b.upURL)
+	conf := filepath.Join(prefix, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(nginxConf(port, up, up, b.o.percent)), 0o600); err != nil {
+		return nil, err
+	}
+	return startPinned("nginx", 0, b.dir, nil, "nginx", "-c", conf, "-p", prefix, "-g", "daemon off;")
+}
+
+func (b *bench) startGateway(ctx context.Context, t target) (target, error) {
+	admin, err := freePort()
+	if err != nil {
+		return t, err
+	}
+	token := randomToken()
+	adminURL := fmt.Sprintf("http://127.0.0.1:%d", admin)
+	args := []string{filepath.Join(b.o.bin, "splitbench"), "proxy", "-listen", trimScheme(t.url), "-admin", trimScheme(adminURL),
+		"-stable", b.upURL, "-canary", b.upURL, "-percent", fmt.Sprint(b.o.percent)}
+	if b.o.profile != "" {
+		args = append(args, "-cpuprofile", b.o.profile)
+	}
+	t.proc, err = startPinned("modelgate", 0, b.dir, []string{tokenEnv + "=" + token}, args...)
+	if err != nil {
+		return t, err
+	}
+	t.metrics = gateway.NewMetricsSourceFor(gateway.Endpoints{URL: t.url, AdminURL: adminURL, AdminToken: token})
+	return t, waitLine(ctx, t.proc, "ready", 20*time.Second)
+}
+
+// waitPredict posts probeBody to base until it answers 200.
+func waitPredict(ctx context.Context, base string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	url := base + "/v1/models/" + model + ":predict"
+	last := "no answer"
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		resp, err := http.Post(url, "application/json", bytes.NewReader([]byte(probeBody)))
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = fmt.Sprintf("%d %s", resp.StatusCode, body)
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s did not answer a prediction within %s: %s", url, timeout, last)
+}
