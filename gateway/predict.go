@@ -56,8 +56,9 @@ func (s *Server) servePrediction(e env, name string, w http.ResponseWriter, r *h
 	}
 	start := s.opts.Now()
 	id := requestID(r)
-	w.Header().Set(HeaderModelVersion, t.rev.dep.Version)
-	w.Header().Set(HeaderRequestID, id)
+	h := w.Header() // the names are canonical already
+	h[HeaderModelVersion] = []string{t.rev.dep.Version}
+	h[HeaderRequestID] = []string{id}
 	a := s.predict(w, r, t, read)
 	t.stats.record(observation{
 		status:      a.status,
@@ -70,7 +71,7 @@ func (s *Server) servePrediction(e env, name string, w http.ResponseWriter, r *h
 		s.opts.Logger.Warn("prediction failed", "model", name, "version", t.rev.dep.Version,
 			"status", a.status, "error", a.err)
 	}
-	writeJSON(w, a.status, a.body)
+	writeJSONWith(w, a.status, a.body, &s.bufs)
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush() // the client has its answer before any work below
 	}
