@@ -36,11 +36,10 @@ type replier func(preds []float64) any
 // predictHandler serves one prediction request of a protocol within the
 // limits: one of MaxConcurrent slots (else 429) and RequestTimeout.
 func (s *Server) predictHandler(e env, name string, w http.ResponseWriter, r *http.Request, read reader) {
-	release, ok := s.admit(w)
-	if !ok {
+	if !s.admit(w) {
 		return
 	}
-	defer release()
+	defer s.releaseSlot()
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 	defer cancel()
 	s.servePrediction(e, name, w, r.WithContext(ctx), read)

@@ -90,7 +90,7 @@ func (s *Server) recordRecent(model string, instances []any) {
 	// keeps slices of it: one allocation, not one per instance. The ring
 	// evicts oldest first, so only its oldest request can pin bytes it no
 	// longer holds.
-	var buf []byte
+	buf := make([]byte, 0, 64*len(tail)) // grown when instances are larger
 	ends := make([]int, 0, len(tail))
 	for _, inst := range tail {
 		start := len(buf)
