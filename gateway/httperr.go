@@ -74,17 +74,40 @@ func dataStatus(err error) int {
 // answer carries its Content-Length and can be flushed whole before the
 // handler returns.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(v); err != nil {
-		status = http.StatusInternalServerError
-		buf.Reset()
-		_ = json.NewEncoder(&buf).Encode(wire.ErrorBody{Error: "encode answer: " + err.Error()})
+	writeJSONWith(w, status, v, nil)
+}
+
+// writeJSONWith is writeJSON encoding into a buffer of bufs (nil: a new
+// one). A jsonAppender encodes itself.
+func writeJSONWith(w http.ResponseWriter, status int, v any, bufs *buffers) {
+	var bp *[]byte
+	if bufs != nil {
+		bp = bufs.get()
+		defer bufs.put(bp)
+	} else {
+		bp = new([]byte)
 	}
+	b, err := encodeAnswer((*bp)[:0], v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b, _ = encodeAnswer(b[:0], wire.ErrorBody{Error: "encode answer: " + err.Error()})
+	}
+	*bp = b
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes()) // the client went away; nothing to do
+	_, _ = w.Write(b) // the client went away; nothing to do
+}
+
+// encodeAnswer appends v's JSON and a newline, as json.Encoder writes it.
+func encodeAnswer(b []byte, v any) ([]byte, error) {
+	if a, ok := v.(jsonAppender); ok {
+		return a.appendJSON(b), nil
+	}
+	buf := bytes.NewBuffer(b)
+	err := json.NewEncoder(buf).Encode(v)
+	return buf.Bytes(), err
 }
 
 func writeDataError(w http.ResponseWriter, status int, msg string) {

@@ -61,18 +61,21 @@ func (s *Server) ctxError(err error) error {
 
 // admit takes one of the MaxConcurrent prediction slots, or answers 429
 // with Retry-After: a bounded gateway refuses work it cannot start now
-// rather than queueing it without bound.
-func (s *Server) admit(w http.ResponseWriter) (release func(), ok bool) {
+// rather than queueing it without bound; releaseSlot gives the slot back.
+func (s *Server) admit(w http.ResponseWriter) bool {
 	select {
 	case s.slots <- struct{}{}:
-		return func() { <-s.slots }, true
+		return true
 	default:
 	}
 	w.Header().Set("Retry-After", "1")
 	writeDataError(w, http.StatusTooManyRequests, fmt.Sprintf(
 		"the gateway is answering its limit of %d predictions at once; retry after 1 second", cap(s.slots)))
-	return nil, false
+	return false
 }
+
+// releaseSlot gives back a slot admit took.
+func (s *Server) releaseSlot() { <-s.slots }
 
 // limitedBody returns r's body bounded by limit; a declared length beyond
 // it is refused before anything is read.

@@ -36,11 +36,10 @@ type replier func(preds []float64) any
 // predictHandler serves one prediction request of a protocol within the
 // limits: one of MaxConcurrent slots (else 429) and RequestTimeout.
 func (s *Server) predictHandler(e env, name string, w http.ResponseWriter, r *http.Request, read reader) {
-	release, ok := s.admit(w)
-	if !ok {
+	if !s.admit(w) {
 		return
 	}
-	defer release()
+	defer s.releaseSlot()
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 	defer cancel()
 	s.servePrediction(e, name, w, r.WithContext(ctx), read)
@@ -56,8 +55,9 @@ func (s *Server) servePrediction(e env, name string, w http.ResponseWriter, r *h
 	}
 	start := s.opts.Now()
 	id := requestID(r)
-	w.Header().Set(HeaderModelVersion, t.rev.dep.Version)
-	w.Header().Set(HeaderRequestID, id)
+	h := w.Header() // the names are canonical already
+	h[HeaderModelVersion] = []string{t.rev.dep.Version}
+	h[HeaderRequestID] = []string{id}
 	if u, ok := passThroughOf(t, r); ok {
 		s.servePassThrough(name, w, r, t, u, start, id)
 		return
@@ -74,7 +74,7 @@ func (s *Server) servePrediction(e env, name string, w http.ResponseWriter, r *h
 		s.opts.Logger.Warn("prediction failed", "model", name, "version", t.rev.dep.Version,
 			"status", a.status, "error", a.err)
 	}
-	writeJSON(w, a.status, a.body)
+	writeJSONWith(w, a.status, a.body, &s.bufs)
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush() // the client has its answer before any work below
 	}

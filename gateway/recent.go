@@ -86,11 +86,34 @@ func (s *Server) recordRecent(model string, instances []any) {
 		return
 	}
 	tail := instances[max(0, len(instances)-s.opts.RecentRequests):]
-	encoded := make([]json.RawMessage, 0, len(tail))
+	// One buffer holds the tail's encodings one after another and the ring
+	// keeps slices of it: one allocation, not one per instance. The ring
+	// evicts oldest first, so only its oldest request can pin bytes it no
+	// longer holds.
+	buf := make([]byte, 0, 64*len(tail)) // grown when instances are larger
+	ends := make([]int, 0, len(tail))
 	for _, inst := range tail {
-		if b, err := json.Marshal(inst); err == nil {
-			encoded = append(encoded, b)
+		start := len(buf)
+		b, ok := appendValue(buf, inst)
+		if !ok { // not a value a body decodes to: encoding/json decides
+			mb, err := json.Marshal(inst)
+			if err != nil {
+				continue
+			}
+			b = append(b[:start], mb...)
 		}
+		if len(b)-start > s.opts.RecentBytes {
+			buf = b[:start] // the ring would skip it: do not keep its bytes
+			continue
+		}
+		buf = b
+		ends = append(ends, len(buf))
+	}
+	encoded := make([]json.RawMessage, len(ends))
+	start := 0
+	for k, end := range ends {
+		encoded[k] = buf[start:end:end]
+		start = end
 	}
 	s.recentOf(model, true).add(encoded)
 }

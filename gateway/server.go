@@ -107,6 +107,8 @@ type Server struct {
 	recentMu sync.Mutex // guards recent
 	recent   map[string]*recentRequests
 
+	bufs buffers // request bodies and answers of the data plane
+
 	slots       chan struct{}   // one token per prediction in flight
 	mirrorSlots chan struct{}   // one token per mirror in flight
 	mirrors     sync.WaitGroup  // mirrors in flight, awaited by Close

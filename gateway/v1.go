@@ -27,13 +27,12 @@ func (s *Server) handleV1Predict(e env) http.HandlerFunc {
 // readV1 reads a V1 request: its "instances" (or "inputs"); the answer is
 // {"predictions": [...]}.
 func (s *Server) readV1(w http.ResponseWriter, r *http.Request, _ target) ([]any, replier, error) {
-	body, err := limitedBody(w, r, s.opts.MaxBodyBytes)
-	if err != nil {
-		return nil, nil, err
-	}
-	instances, err := decodeV1(json.NewDecoder(body), s.opts.MaxInstances)
-	return instances, func(preds []float64) any { return wire.V1Response{Predictions: preds} }, err
+	instances, err := readV1Body(w, r, &s.bufs, s.opts.MaxBodyBytes, s.opts.MaxInstances)
+	return instances, replyV1, err
 }
+
+// replyV1 answers {"predictions": [...]}.
+func replyV1(preds []float64) any { return v1Predictions(preds) }
 
 // decodeV1 decodes a V1 request as a stream, instance by instance, so a
 // request beyond maxInstances is refused as soon as one instance too many

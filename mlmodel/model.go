@@ -128,10 +128,12 @@ func (m *Model) Features(instances []any) ([][]float64, error) {
 	if m.inputs != nil {
 		instances = m.inputs.rewrite(instances)
 	}
+	n := m.booster.NumFeatures()
 	rows := make([][]float64, len(instances))
+	values := make([]float64, len(instances)*n) // one allocation for all rows
 	for i, inst := range instances {
-		row, err := m.features(inst)
-		if err != nil {
+		row := values[i*n : (i+1)*n : (i+1)*n]
+		if err := m.features(inst, row); err != nil {
 			return nil, invalidf("instance %d: %v", i, err)
 		}
 		rows[i] = row
@@ -139,51 +141,49 @@ func (m *Model) Features(instances []any) ([][]float64, error) {
 	return rows, nil
 }
 
-func (m *Model) features(inst any) ([]float64, error) {
+// features fills row, of NumFeatures values, from one instance.
+func (m *Model) features(inst any, row []float64) error {
 	switch v := inst.(type) {
 	case map[string]any:
 		if m.transform != nil {
-			return m.transform.row(v)
+			return m.transform.row(v, row)
 		}
-		return m.byName(v)
+		return m.byName(v, row)
 	case []any:
-		return m.fromArray(v)
+		return m.fromArray(v, row)
 	}
-	return nil, fmt.Errorf("want an object of fields or an array of %d feature values, got %s", m.booster.NumFeatures(), describe(inst))
+	return fmt.Errorf("want an object of fields or an array of %d feature values, got %s", m.booster.NumFeatures(), describe(inst))
 }
 
 // byName looks every feature up by its name.
-func (m *Model) byName(fields map[string]any) ([]float64, error) {
-	names := m.booster.FeatureNames()
-	row := make([]float64, len(names))
-	for i, name := range names {
+func (m *Model) byName(fields map[string]any, row []float64) error {
+	for i, name := range m.booster.FeatureNames() {
 		raw, ok := fields[name]
 		if !ok {
-			return nil, fmt.Errorf("missing field %q", name)
+			return fmt.Errorf("missing field %q", name)
 		}
 		v, err := toNumber(raw)
 		if err != nil {
-			return nil, fmt.Errorf("field %q: %w", name, err)
+			return fmt.Errorf("field %q: %w", name, err)
 		}
 		row[i] = v
 	}
-	return row, nil
+	return nil
 }
 
-func (m *Model) fromArray(values []any) ([]float64, error) {
+func (m *Model) fromArray(values []any, row []float64) error {
 	names := m.booster.FeatureNames()
 	if len(values) != len(names) {
-		return nil, fmt.Errorf("want %d feature values (%s), got %d", len(names), strings.Join(names, ", "), len(values))
+		return fmt.Errorf("want %d feature values (%s), got %d", len(names), strings.Join(names, ", "), len(values))
 	}
-	row := make([]float64, len(values))
 	for i, raw := range values {
 		v, err := toNumber(raw)
 		if err != nil {
-			return nil, fmt.Errorf("value %d (%s): %w", i, names[i], err)
+			return fmt.Errorf("value %d (%s): %w", i, names[i], err)
 		}
 		row[i] = v
 	}
-	return row, nil
+	return nil
 }
 
 // Predict returns one prediction per feature row, as LightGBM's predict

@@ -89,45 +89,56 @@ func knownOp(op string) bool {
 	return false
 }
 
-// row computes the features from an object of raw fields.
-func (c *transform) row(fields map[string]any) ([]float64, error) {
-	row := make([]float64, len(c.features))
+// row computes the features from an object of raw fields into row. A date
+// read by several features is parsed once.
+func (c *transform) row(fields map[string]any, row []float64) error {
+	var parsed struct {
+		ok  bool
+		raw string
+		t   time.Time
+	}
 	for i, f := range c.features {
 		raw, ok := fields[f.Source]
 		if !ok {
-			return nil, fmt.Errorf("missing field %q", f.Source)
+			return fmt.Errorf("missing field %q", f.Source)
 		}
-		v, err := f.apply(raw, c.layout)
+		var v float64
+		var err error
+		switch s, isString := raw.(string); {
+		case f.Op == mlmodelfile.OpNumber:
+			v, err = toNumber(raw)
+		case isString && parsed.ok && parsed.raw == s:
+			v = f.fromDate(parsed.t)
+		default:
+			var t time.Time
+			if t, err = toDate(raw, c.layout); err == nil {
+				parsed.ok, parsed.raw, parsed.t = isString, s, t
+				v = f.fromDate(t)
+			}
+		}
 		if err != nil {
-			return nil, fmt.Errorf("field %q: %w", f.Source, err)
+			return fmt.Errorf("field %q: %w", f.Source, err)
 		}
 		row[i] = v
 	}
-	return row, nil
+	return nil
 }
 
-// apply computes the feature from the raw field value.
-func (f *feature) apply(raw any, layout string) (float64, error) {
-	if f.Op == mlmodelfile.OpNumber {
-		return toNumber(raw)
-	}
-	t, err := toDate(raw, layout)
-	if err != nil {
-		return 0, err
-	}
+// fromDate computes a date feature from its parsed date.
+func (f *feature) fromDate(t time.Time) float64 {
 	switch f.Op {
 	case mlmodelfile.OpWeekday:
-		return float64((int(t.Weekday()) + 6) % 7), nil // Go counts from Sunday
+		return float64((int(t.Weekday()) + 6) % 7) // Go counts from Sunday
 	case mlmodelfile.OpDayOfYear:
-		return float64(t.YearDay()), nil
+		return float64(t.YearDay())
 	case mlmodelfile.OpMonth:
-		return float64(t.Month()), nil
+		return float64(t.Month())
 	case mlmodelfile.OpDayOfMonth:
-		return float64(t.Day()), nil
+		return float64(t.Day())
 	case mlmodelfile.OpYear:
-		return float64(t.Year()), nil
+		return float64(t.Year())
 	}
-	return float64(daysSince(f.origin, t)), nil
+	return float64(daysSince(f.origin, t))
 }
 
 // daysSince is pandas' (t - origin).days on the wall-clock times: whole days,

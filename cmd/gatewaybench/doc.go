@@ -20,7 +20,7 @@
 // Run it from the repository root (scripts/bench-gateway does); -example
 // names another copy of the example directory.
 //
-// `gatewaybench drill setup|big|soak` runs the acceptance drills of the
+// `gatewaybench drill setup|stable|big|soak` runs the acceptance drills of the
 // gateway's limits against a gateway started apart (modelgate serve), so its
 // memory is measured alone: scripts/drill-gateway starts it under
 // /usr/bin/time -v and runs them.

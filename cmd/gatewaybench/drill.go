@@ -43,7 +43,7 @@ func parseDrill(args []string) (string, drillOptions, error) {
 	fs.IntVar(&o.percent, "percent", 10, "setup: the canary's share")
 	fs.IntVar(&o.mirror, "mirror", 10, "setup: the share of stable requests mirrored to the canary")
 	if len(args) == 0 {
-		return "", o, errors.New("usage: gatewaybench drill setup|big|soak [flags]")
+		return "", o, errors.New("usage: gatewaybench drill setup|stable|big|soak [flags]")
 	}
 	return args[0], o, fs.Parse(args[1:])
 }
@@ -51,6 +51,7 @@ func parseDrill(args []string) (string, drillOptions, error) {
 // drill runs one acceptance drill of the gateway's limits:
 //
 //	setup  serve the example's v1 as stable and v2 as a canary
+//	stable serve the example's v2 alone (the single-instance wrk comparison)
 //	big    one V1 request of -instances instances (about 12 bytes each)
 //	soak   -rate requests/s for -duration with the split of setup
 func drill(ctx context.Context, args []string, w io.Writer) error {
@@ -62,12 +63,18 @@ func drill(ctx context.Context, args []string, w io.Writer) error {
 	switch what {
 	case "setup":
 		return drillSetup(ctx, gateway.NewDeployerFor(ep), o)
+	case "stable":
+		v2, err := deployment(o.example, "2")
+		if err != nil {
+			return err
+		}
+		return gateway.NewDeployerFor(ep).SetStable(ctx, v2)
 	case "big":
 		return drillBig(ctx, o, w)
 	case "soak":
 		return drillSoak(ctx, ep, o, w)
 	}
-	return fmt.Errorf("drill %q: expected setup, big or soak", what)
+	return fmt.Errorf("drill %q: expected setup, stable, big or soak", what)
 }
 
 func drillSetup(ctx context.Context, d *gateway.Deployer, o drillOptions) error {

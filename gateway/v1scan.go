@@ -1,0 +1,376 @@
+package gateway
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// The V1 fast path. A V1 body of a declared, small length is read whole
+// into a pooled buffer and scanned by hand into the same values
+// encoding/json gives (map[string]any, []any, float64, string, bool, nil):
+// decoding through json.Decoder's tokens and reflection was the largest
+// cost of a one-instance request. The scanner only ever accepts; whatever
+// it does not accept for certain (any syntax error, an escape it does not
+// decode itself, a number out of range, too many instances, deep nesting)
+// sends the same bytes, and the same read error, to decodeV1, so every
+// refusal and its message stay encoding/json's. It is hand-written because
+// no trusted library decodes into these exact values faster while keeping
+// encoding/json's acceptance (v1_scan_test.go checks both agree).
+
+// fastBodyMax is the largest declared body the fast path buffers; larger
+// and chunked bodies are streamed through decodeV1 as they arrive.
+const fastBodyMax = 256 << 10
+
+// maxScanDepth bounds the scanner's recursion; deeper bodies are left to
+// encoding/json, whose own limit is far higher.
+const maxScanDepth = 128
+
+// readV1Body decodes a V1 body, scanning it by hand when its length is
+// declared and at most fastBodyMax, streaming it through decodeV1
+// otherwise or when the scanner does not accept it.
+func readV1Body(w http.ResponseWriter, r *http.Request, bufs *buffers, limit int64, maxInstances int) ([]any, error) {
+	body, err := limitedBody(w, r, limit)
+	if err != nil {
+		return nil, err
+	}
+	if r.ContentLength < 0 || r.ContentLength > fastBodyMax {
+		return decodeV1(json.NewDecoder(body), maxInstances)
+	}
+	bp := bufs.get()
+	defer bufs.put(bp)
+	buf, rerr := readAll(*bp, body)
+	*bp = buf
+	if rerr == io.EOF {
+		if instances, ok := scanV1(buf, maxInstances); ok {
+			return instances, nil
+		}
+	}
+	return decodeV1(json.NewDecoder(&replay{b: buf, err: rerr}), maxInstances)
+}
+
+// readAll appends r's bytes to b until r fails; the failure (io.EOF at the
+// end) is returned as it came, for a replay.
+func readAll(b []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
+// replay reads b, then fails with err: what decodeV1 would have read from
+// the body itself.
+type replay struct {
+	b   []byte
+	err error
+}
+
+func (r *replay) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, r.err
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+// scanV1 decodes a whole V1 body as decodeV1 does; ok is false when it
+// cannot be sure decodeV1 would accept it with the same instances.
+func scanV1(b []byte, maxInstances int) ([]any, bool) {
+	s := scanner{b: b}
+	if !s.skipSpace() || s.b[s.i] != '{' {
+		return nil, false
+	}
+	s.i++
+	var found [2][]any // "instances", "inputs", as decodeV1
+	if !s.skipSpace() {
+		return nil, false
+	}
+	if s.b[s.i] == '}' {
+		s.i++
+	} else {
+		for {
+			key, ok := s.str()
+			if !ok || !s.skipSpace() || s.b[s.i] != ':' {
+				return nil, false
+			}
+			s.i++
+			if !s.skipSpace() {
+				return nil, false
+			}
+			switch {
+			case strings.EqualFold(key, "instances"):
+				found[0], ok = s.instances(maxInstances)
+			case strings.EqualFold(key, "inputs"):
+				found[1], ok = s.instances(maxInstances)
+			default:
+				_, ok = s.value(0)
+			}
+			if !ok || !s.skipSpace() {
+				return nil, false
+			}
+			if s.b[s.i] == '}' {
+				s.i++
+				break
+			}
+			if s.b[s.i] != ',' {
+				return nil, false
+			}
+			s.i++
+			if !s.skipSpace() {
+				return nil, false
+			}
+		}
+	}
+	if s.skipSpace() { // something follows the object
+		return nil, false
+	}
+	switch {
+	case found[0] != nil:
+		return found[0], true
+	case found[1] != nil:
+		return found[1], true
+	}
+	return nil, false // decodeV1 says there are none
+}
+
+// scanner reads JSON values from b at i.
+type scanner struct {
+	b []byte
+	i int
+}
+
+// skipSpace skips JSON white space; false at the end of b.
+func (s *scanner) skipSpace() bool {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// instances reads a member's array of instances (nil for null), refusing
+// more than max.
+func (s *scanner) instances(max int) ([]any, bool) {
+	if s.literal("null") {
+		return nil, true
+	}
+	if s.b[s.i] != '[' {
+		return nil, false
+	}
+	out, ok := s.array(0, max)
+	if out == nil {
+		out = []any{}
+	}
+	return out, ok
+}
+
+// value reads one value at depth, after white space.
+func (s *scanner) value(depth int) (any, bool) {
+	if depth >= maxScanDepth {
+		return nil, false
+	}
+	switch c := s.b[s.i]; {
+	case c == '{':
+		return s.object(depth + 1)
+	case c == '[':
+		a, ok := s.array(depth+1, -1)
+		if a == nil {
+			a = []any{}
+		}
+		return a, ok
+	case c == '"':
+		return s.str()
+	case c == '-' || c >= '0' && c <= '9':
+		return s.number()
+	case s.literal("true"):
+		return true, true
+	case s.literal("false"):
+		return false, true
+	case s.literal("null"):
+		return nil, true
+	}
+	return nil, false
+}
+
+// literal consumes word when b holds it at i.
+func (s *scanner) literal(word string) bool {
+	if len(s.b)-s.i >= len(word) && string(s.b[s.i:s.i+len(word)]) == word {
+		s.i += len(word)
+		return true
+	}
+	return false
+}
+
+// object reads an object into a map; a repeated key keeps its last value,
+// as encoding/json does.
+func (s *scanner) object(depth int) (any, bool) {
+	s.i++ // '{'
+	m := make(map[string]any, 4)
+	if !s.skipSpace() {
+		return nil, false
+	}
+	if s.b[s.i] == '}' {
+		s.i++
+		return m, true
+	}
+	for {
+		if s.b[s.i] != '"' {
+			return nil, false
+		}
+		key, ok := s.str()
+		if !ok || !s.skipSpace() || s.b[s.i] != ':' {
+			return nil, false
+		}
+		s.i++
+		if !s.skipSpace() {
+			return nil, false
+		}
+		v, ok := s.value(depth)
+		if !ok || !s.skipSpace() {
+			return nil, false
+		}
+		m[key] = v
+		switch s.b[s.i] {
+		case '}':
+			s.i++
+			return m, true
+		case ',':
+			s.i++
+			if !s.skipSpace() {
+				return nil, false
+			}
+		default:
+			return nil, false
+		}
+	}
+}
+
+// array reads an array of at most max values (max < 0: no bound).
+func (s *scanner) array(depth, max int) ([]any, bool) {
+	s.i++ // '['
+	if !s.skipSpace() {
+		return nil, false
+	}
+	if s.b[s.i] == ']' {
+		s.i++
+		return nil, true
+	}
+	var out []any
+	for {
+		if len(out) == max {
+			return nil, false
+		}
+		v, ok := s.value(depth)
+		if !ok || !s.skipSpace() {
+			return nil, false
+		}
+		out = append(out, v)
+		switch s.b[s.i] {
+		case ']':
+			s.i++
+			return out, true
+		case ',':
+			s.i++
+			if !s.skipSpace() {
+				return nil, false
+			}
+		default:
+			return nil, false
+		}
+	}
+}
+
+// str reads a string. Plain ASCII is copied as it is; a string with an
+// escape or another byte is decoded by encoding/json itself, so invalid
+// UTF-8 and escapes read exactly as there.
+func (s *scanner) str() (string, bool) {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return "", false
+	}
+	start := s.i + 1
+	plain := true
+	for j := start; j < len(s.b); j++ {
+		switch c := s.b[j]; {
+		case c == '"':
+			s.i = j + 1
+			if plain {
+				return string(s.b[start:j]), true
+			}
+			var out string
+			if json.Unmarshal(s.b[start-1:j+1], &out) != nil {
+				return "", false
+			}
+			return out, true
+		case c == '\\':
+			plain = false
+			j++ // the escaped byte cannot end the string
+		case c < 0x20:
+			return "", false
+		case c >= 0x80:
+			plain = false
+		}
+	}
+	return "", false
+}
+
+// number reads a number in JSON's grammar as float64, as encoding/json
+// does for an any; false for a malformed or out-of-range one.
+func (s *scanner) number() (float64, bool) {
+	b, j := s.b, s.i
+	if j < len(b) && b[j] == '-' {
+		j++
+	}
+	switch {
+	case j < len(b) && b[j] == '0':
+		j++
+	case j < len(b) && b[j] >= '1' && b[j] <= '9':
+		j = digits(b, j)
+	default:
+		return 0, false
+	}
+	if j < len(b) && b[j] == '.' {
+		k := digits(b, j+1)
+		if k == j+1 {
+			return 0, false
+		}
+		j = k
+	}
+	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
+		j++
+		if j < len(b) && (b[j] == '+' || b[j] == '-') {
+			j++
+		}
+		k := digits(b, j)
+		if k == j {
+			return 0, false
+		}
+		j = k
+	}
+	f, err := strconv.ParseFloat(string(b[s.i:j]), 64)
+	if err != nil {
+		return 0, false
+	}
+	s.i = j
+	return f, true
+}
+
+// digits returns the index after the decimal digits of b from j.
+func digits(b []byte, j int) int {
+	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+		j++
+	}
+	return j
+}
