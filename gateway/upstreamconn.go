@@ -46,26 +46,33 @@ func newConnPool(addr, host string) *connPool {
 // upstream closed it while idle) is sent once more on a new connection:
 // predictions have no side effects.
 func (p *connPool) post(ctx context.Context, path string, body []byte) (int, []byte, error) {
-	for {
-		c, err := p.get(ctx)
-		if err != nil {
-			return 0, nil, err
-		}
-		status, b, keep, answered, err := c.roundTrip(ctx, p.host, path, body)
-		if err == nil {
-			p.put(c, keep)
-			return status, b, nil
-		}
-		c.c.Close()
-		if answered || !c.used || ctx.Err() != nil {
-			return 0, nil, err
-		}
+	status, b, retry, err := p.try(ctx, path, body, true)
+	if retry {
+		status, b, _, err = p.try(ctx, path, body, false)
 	}
+	return status, b, err
 }
 
-func (p *connPool) get(ctx context.Context) (*upstreamConn, error) {
+// try sends the request once, on an idle connection when reuse allows;
+// retry says whether it failed as a stale connection does.
+func (p *connPool) try(ctx context.Context, path string, body []byte, reuse bool) (status int, b []byte, retry bool, err error) {
+	c, err := p.get(ctx, reuse)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	status, b, keep, answered, err := c.roundTrip(ctx, p.host, path, body)
+	if err == nil {
+		p.put(c, keep)
+		return status, b, false, nil
+	}
+	c.c.Close()
+	return 0, nil, !answered && c.used && ctx.Err() == nil, err
+}
+
+// get returns an idle connection (when reuse allows) or dials a new one.
+func (p *connPool) get(ctx context.Context, reuse bool) (*upstreamConn, error) {
 	p.mu.Lock()
-	if n := len(p.idle); n > 0 {
+	if n := len(p.idle); n > 0 && reuse {
 		c := p.idle[n-1]
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
