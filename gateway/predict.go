@@ -58,8 +58,8 @@ func (s *Server) servePrediction(e env, name string, w http.ResponseWriter, r *h
 	id := requestID(r)
 	w.Header().Set(HeaderModelVersion, t.rev.dep.Version)
 	w.Header().Set(HeaderRequestID, id)
-	if u, ok := passThroughOf(t, r); ok {
-		s.servePassThrough(name, w, r, t, u, start, id)
+	if u, fwd, ok := passThroughOf(t, r); ok {
+		s.servePassThrough(name, w, r, t, u, fwd, start, id)
 		return
 	}
 	a := s.predict(w, r, t, read)
