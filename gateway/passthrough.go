@@ -11,47 +11,58 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/wire"
 )
 
-// A V1 request to a revision served by a V1 upstream is passed through:
-// the client's body goes to the upstream unchanged and the upstream's
-// answer comes back unchanged, once checked to hold one finite number per
-// instance. The gateway only splits the instances into raw JSON values
+// A request to a revision served by an upstream of its protocol is passed
+// through: the client's body goes to the upstream unchanged. A V1 answer
+// comes back unchanged, once checked to hold one finite number per
+// instance; a V2 answer is the gateway's own (its model name and version),
+// its request decoded and checked as readV2 does. The gateway only splits the instances into raw JSON values
 // (to count them against MaxInstances and keep recent requests) and
 // decodes them into Go values where something needs them: the input
 // policy, the Features model, a mirror. That keeps measurement (requests,
 // errors, latency, predictions and, with a Features model, features)
 // exactly as on the translating path at a fraction of its cost.
 
-// rawRequest is a passed-through V1 request.
+// rawRequest is a passed-through request.
 type rawRequest struct {
 	body      []byte
-	raw       []json.RawMessage // its instances, slices of body
+	raw       []json.RawMessage // a V1 body's instances, slices of body
 	instances []any             // raw decoded, once something needed them
 }
 
-// passThroughOf returns the upstream of t when r speaks its protocol.
-// Only V1 passes through: a V2 answer names the model and version the
-// upstream knows, not the gateway's.
-func passThroughOf(t target, r *http.Request) (*Upstream, bool) {
+// forwarder forwards one protocol's request through u: the checked
+// request, its answer and, when the upstream's answer goes back as it is,
+// its bytes.
+type forwarder func(s *Server, name string, w http.ResponseWriter, r *http.Request, t target, u *Upstream) (*rawRequest, answer, []byte)
+
+// passThroughOf returns the upstream of t and how to forward r to it when
+// r speaks the upstream's protocol.
+func passThroughOf(t target, r *http.Request) (*Upstream, forwarder, bool) {
 	u, ok := t.rev.model.(*Upstream)
-	if !ok || u.spec.Protocol != UpstreamV1 || !strings.HasSuffix(r.URL.Path, ":predict") {
-		return nil, false
+	switch {
+	case !ok:
+		return nil, nil, false
+	case u.spec.Protocol == UpstreamV1 && strings.HasSuffix(r.URL.Path, ":predict"):
+		return u, (*Server).forwardV1, true
+	case u.spec.Protocol == UpstreamV2 && strings.HasSuffix(r.URL.Path, "/infer"):
+		return u, (*Server).forwardV2, true
 	}
-	return u, true
+	return nil, nil, false
 }
 
 // servePassThrough answers r through u and measures it as servePrediction
 // does: the observation is recorded before the answer is written, recent
 // requests and mirrors after.
-func (s *Server) servePassThrough(name string, w http.ResponseWriter, r *http.Request, t target, u *Upstream, start time.Time, id string) {
-	req, a, answer := s.forwardV1(w, r, t, u)
+func (s *Server) servePassThrough(name string, w http.ResponseWriter, r *http.Request, t target, u *Upstream, fwd forwarder, start time.Time, id string) {
+	req, a, answer := fwd(s, name, w, r, t, u)
 	t.stats.record(observation{status: a.status, latency: s.opts.Now().Sub(start), rows: a.rows, predictions: a.preds})
 	s.recordPrediction(name, t, id, a)
 	if a.status >= 500 {
 		s.opts.Logger.Warn("prediction failed", "model", name, "version", t.rev.dep.Version, "status", a.status, "error", a.err)
 	}
-	if a.status == http.StatusOK {
+	if answer != nil {
 		writeRaw(w, answer)
 	} else {
 		writeJSON(w, a.status, a.body)
@@ -62,7 +73,11 @@ func (s *Server) servePassThrough(name string, w http.ResponseWriter, r *http.Re
 	if a.status != http.StatusOK || t.stats == nil {
 		return
 	}
-	s.recordRecentRaw(name, req.raw)
+	if req.raw != nil {
+		s.recordRecentRaw(name, req.raw)
+	} else {
+		s.recordRecent(name, req.instances)
+	}
 	if t.mirror != nil {
 		if instances, err := req.decoded(); err == nil {
 			s.startMirror(mirrorJob{model: name, canary: t.mirror, stats: t.mirrorStats, instances: instances, stable: a.preds})
@@ -70,9 +85,9 @@ func (s *Server) servePassThrough(name string, w http.ResponseWriter, r *http.Re
 	}
 }
 
-// forwardV1 reads, checks and forwards the request; answer is the
-// upstream's body when a.status is 200.
-func (s *Server) forwardV1(w http.ResponseWriter, r *http.Request, t target, u *Upstream) (*rawRequest, answer, []byte) {
+// forwardV1 reads and checks a V1 request, forwards its body and returns
+// the upstream's answer as it is.
+func (s *Server) forwardV1(_ string, w http.ResponseWriter, r *http.Request, t target, u *Upstream) (*rawRequest, answer, []byte) {
 	req, err := s.readRawV1(w, r)
 	if err == nil && t.rev.inputs != nil {
 		err = req.check(t.rev.inputs)
@@ -80,7 +95,37 @@ func (s *Server) forwardV1(w http.ResponseWriter, r *http.Request, t target, u *
 	if err != nil {
 		return req, failed(err), nil
 	}
-	preds, body, err := u.forwardRaw(r.Context(), req.body, len(req.raw))
+	_, body, a := s.upstreamAnswer(r, u, req)
+	if a.status != http.StatusOK {
+		return req, a, nil
+	}
+	return req, a, body
+}
+
+// forwardV2 reads and checks a V2 request as readV2 does, forwards its
+// body and answers with the gateway's own V2 answer, which names the
+// gateway's model and version.
+func (s *Server) forwardV2(name string, w http.ResponseWriter, r *http.Request, t target, u *Upstream) (*rawRequest, answer, []byte) {
+	req, id, err := s.readRawV2(w, r, t)
+	if err != nil {
+		return req, failed(err), nil
+	}
+	preds, _, a := s.upstreamAnswer(r, u, req)
+	if a.status == http.StatusOK {
+		a.body = wire.V2Response{ModelName: name, ModelVersion: t.rev.dep.Version, ID: id, Outputs: []wire.Tensor{wire.PredictOutput(preds)}}
+	}
+	return req, a, nil
+}
+
+// upstreamAnswer forwards req's body to u: the predictions, the answer's
+// bytes and the answer to record (failed, or 200 with the predictions and,
+// with a Features model, the feature rows).
+func (s *Server) upstreamAnswer(r *http.Request, u *Upstream, req *rawRequest) ([]float64, []byte, answer) {
+	n := len(req.raw)
+	if req.raw == nil {
+		n = len(req.instances)
+	}
+	preds, body, err := u.forwardRaw(r.Context(), req.body, n)
 	if err == nil {
 		err = finite(preds)
 	}
@@ -88,33 +133,72 @@ func (s *Server) forwardV1(w http.ResponseWriter, r *http.Request, t target, u *
 		err = s.ctxError(r.Context().Err())
 	}
 	if err != nil {
-		return req, failed(modelError("upstream", err)), nil
+		return nil, nil, failed(modelError("upstream", err))
 	}
 	a := answer{status: http.StatusOK, preds: preds}
 	if u.spec.Features != nil {
 		a.rows = req.features(u.spec.Features, len(preds))
 	}
-	return req, a, body
+	return preds, body, a
+}
+
+// readRawV2 reads a V2 body within MaxBodyBytes and decodes its instances
+// with readV2's checks: MaxInstances, the tensors, the input policy.
+func (s *Server) readRawV2(w http.ResponseWriter, r *http.Request, t target) (*rawRequest, string, error) {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return &rawRequest{}, "", err
+	}
+	req := &rawRequest{body: body}
+	var v2 wire.V2Request
+	if err := json.Unmarshal(body, &v2); err != nil {
+		return req, "", bodyError(err)
+	}
+	for _, in := range v2.Inputs {
+		if len(in.Shape) > 0 && in.Shape[0] > int64(s.opts.MaxInstances) {
+			return req, "", tooManyInstances(s.opts.MaxInstances)
+		}
+	}
+	if req.instances, err = wire.Instances(v2.Inputs, t.rev.features); err != nil {
+		return req, "", err
+	}
+	if len(req.instances) == 0 {
+		return req, "", modelgate.Errorf(modelgate.EINVALID, "request has no instances")
+	}
+	return req, v2.ID, t.rev.inputs.check(req.instances)
 }
 
 // readRawV1 reads a V1 body within MaxBodyBytes and splits out its
 // instances ("instances", else "inputs", as decodeV1) within MaxInstances.
 // Errors are EINVALID (413 beyond the size limit).
 func (s *Server) readRawV1(w http.ResponseWriter, r *http.Request) (*rawRequest, error) {
-	body, err := limitedBody(w, r, s.opts.MaxBodyBytes)
+	body, err := s.readBody(w, r)
 	if err != nil {
 		return &rawRequest{}, err
+	}
+	req := &rawRequest{body: body}
+	req.raw, err = rawInstances(req.body, s.opts.MaxInstances)
+	return req, err
+}
+
+// readBody reads r's body whole within MaxBodyBytes (413 beyond); an empty
+// body is EINVALID.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := limitedBody(w, r, s.opts.MaxBodyBytes)
+	if err != nil {
+		return nil, err
 	}
 	var buf bytes.Buffer
 	if r.ContentLength > 0 {
 		buf.Grow(int(r.ContentLength) + bytes.MinRead)
 	}
 	if _, err := buf.ReadFrom(body); err != nil {
-		return &rawRequest{}, bodyError(err)
+		return nil, bodyError(err)
 	}
-	req := &rawRequest{body: buf.Bytes()}
-	req.raw, err = rawInstances(req.body, s.opts.MaxInstances)
-	return req, err
+	if len(bytes.TrimSpace(buf.Bytes())) == 0 {
+		return nil, modelgate.Errorf(modelgate.EINVALID, "request body is empty")
+	}
+	return buf.Bytes(), nil
 }
 
 // rawInstances splits a V1 body's instances without decoding them.
@@ -122,9 +206,6 @@ func rawInstances(body []byte, max int) ([]json.RawMessage, error) {
 	var v struct {
 		Instances []json.RawMessage `json:"instances"`
 		Inputs    []json.RawMessage `json:"inputs"`
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, modelgate.Errorf(modelgate.EINVALID, "request body is empty")
 	}
 	if err := json.Unmarshal(body, &v); err != nil {
 		var te *json.UnmarshalTypeError

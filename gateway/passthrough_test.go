@@ -372,3 +372,46 @@ func TestPassThrough_BrokenPredictions(t *testing.T) {
 		}
 	}
 }
+
+// A V2 request to a V2 upstream reaches it byte for byte; the client's
+// answer is the gateway's own, naming its model and version; bad tensors
+// stay home.
+func TestPassThrough_V2(t *testing.T) {
+	up := newScriptedUpstream(t, "v2")
+	up.respond(200, `{"model_name":"m","model_version":"upstream","outputs":[{"name":"predict","datatype":"FP64","shape":[2],"data":[3,4]}]}`)
+	e := servedBy(t, func(o *gateway.Options) { o.MaxInstances = 2 }, map[string]*scriptedUpstream{"1": up})
+	url := e.ts.URL + "/v2/models/iris/infer"
+	body := `{"id":"r-1", "inputs":[{"name":"x","shape":[2],"datatype":"FP64","data":[1.50,2]}]}`
+	st, got, err := postTo(t, t.Context(), url, body)
+	if err != nil || st != 200 {
+		t.Fatalf("answer: %d %s %v", st, got, err)
+	}
+	var ans struct {
+		ModelName    string `json:"model_name"`
+		ModelVersion string `json:"model_version"`
+		ID           string
+		Outputs      []struct{ Data []float64 }
+	}
+	if err := json.Unmarshal([]byte(got), &ans); err != nil || ans.ModelName != "iris" || ans.ModelVersion != "1" || ans.ID != "r-1" ||
+		len(ans.Outputs) != 1 || len(ans.Outputs[0].Data) != 2 || ans.Outputs[0].Data[1] != 4 {
+		t.Fatalf("answer %s: %v", got, err)
+	}
+	if up.lastBody() != body {
+		t.Fatalf("upstream received %q, the client sent %q", up.lastBody(), body)
+	}
+	for _, bad := range []string{
+		`{"inputs":[{"name":"x","shape":[3],"datatype":"FP64","data":[1,2,3]}]}`,
+		`{"inputs":[{"name":"x","shape":[1],"datatype":"FP64","data":["a"]}]}`,
+		`{"inputs":[]}`, ``,
+	} {
+		if st, got, _ := postTo(t, t.Context(), url, bad); st != 400 {
+			t.Errorf("%q: %d %s, want 400", bad, st, got)
+		}
+	}
+	if n := len(up.received); n != 1 {
+		t.Fatalf("the upstream received %d requests, want the good one only", n)
+	}
+	if w := e.observe(); w.Stable.Requests != 5 || w.Stable.Errors != 0 || w.Stable.Predictions.Count != 2 {
+		t.Fatalf("stable figures %+v", w.Stable)
+	}
+}

@@ -58,8 +58,8 @@ func (s *Server) servePrediction(e env, name string, w http.ResponseWriter, r *h
 	h := w.Header() // the names are canonical already
 	h[HeaderModelVersion] = []string{t.rev.dep.Version}
 	h[HeaderRequestID] = []string{id}
-	if u, ok := passThroughOf(t, r); ok {
-		s.servePassThrough(name, w, r, t, u, start, id)
+	if u, fwd, ok := passThroughOf(t, r); ok {
+		s.servePassThrough(name, w, r, t, u, fwd, start, id)
 		return
 	}
 	a := s.predict(w, r, t, read)

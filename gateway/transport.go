@@ -13,7 +13,9 @@ import (
 // costs the gateway and the upstream more than the request itself.
 const idleUpstreamConns = 256
 
-// newTransport is the HTTP transport of one upstream: connections kept
+// newTransport is the net/http transport of one upstream, for its probes,
+// its metadata and predictions to an https upstream (connPool carries the
+// others): connections kept
 // alive and reused, no proxy from the environment (the upstream is the
 // gateway's own backend, usually on loopback), no compression asked for
 // (the gateway reads whole answers on a local network), HTTP/1.1 only.

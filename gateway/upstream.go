@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -74,7 +75,8 @@ type Upstream struct {
 	spec     UpstreamSpec
 	base     string // without a trailing slash
 	name     string
-	hc       *http.Client // keeps connections to the upstream alive (newTransport)
+	hc       *http.Client // probes and metadata
+	pool     *connPool    // predictions
 	features []string
 	proc     *process // nil for a URL upstream
 }
@@ -100,6 +102,9 @@ func StartUpstream(ctx context.Context, spec UpstreamSpec, d modelgate.Deploymen
 			return nil, err
 		}
 		u.proc, u.base = p, "http://"+p.addr
+	}
+	if pu, err := url.Parse(u.base); err == nil && pu.Scheme == "http" {
+		u.pool = newConnPool(hostPort(pu), pu.Host)
 	}
 	ctx, cancel := context.WithTimeout(ctx, spec.ReadyTimeout)
 	defer cancel()
@@ -146,6 +151,9 @@ func (u *Upstream) URL() string { return u.base }
 // the gateway started.
 func (u *Upstream) Close() error {
 	u.hc.CloseIdleConnections()
+	if u.pool != nil {
+		u.pool.close()
+	}
 	if u.proc == nil {
 		return nil
 	}
@@ -292,6 +300,18 @@ func (u *Upstream) decode(b []byte) ([]float64, error) {
 func (u *Upstream) post(ctx context.Context, path string, body []byte) (int, []byte, error) {
 	ctx, cancel := u.bounded(ctx)
 	defer cancel()
+	if u.pool == nil {
+		return u.postHTTP(ctx, path, body)
+	}
+	status, b, err := u.pool.post(ctx, path, body)
+	if err != nil {
+		return 0, nil, &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: "upstream " + u.base + " unreachable: " + err.Error(), Err: err}
+	}
+	return status, b, nil
+}
+
+// postHTTP posts with net/http, for an https upstream.
+func (u *Upstream) postHTTP(ctx context.Context, path string, body []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.base+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, modelgate.Errorf(modelgate.EINTERNAL, "upstream request: %v", err)
@@ -307,6 +327,14 @@ func (u *Upstream) post(ctx context.Context, path string, body []byte) (int, []b
 		return 0, nil, &modelgate.Error{Code: modelgate.EUNAVAILABLE, Message: "read upstream answer: " + err.Error(), Err: err}
 	}
 	return resp.StatusCode, b, nil
+}
+
+// hostPort is u's host with the scheme's default port when it names none.
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
 }
 
 // readAnswer reads resp's body whole, sized by its Content-Length when

@@ -16,6 +16,10 @@
 //	scripts/bench-split                       # 10 s per run, one round
 //	scripts/bench-split -rounds 3 -duration 5s
 //
+// Each run is followed by one with a single wrk connection (-unloaded, half
+// the duration): there p50 is the latency a proxy adds, while with 32
+// connections back to back it is about 32 / (req/s).
+//
 // `splitbench proxy` is the gateway side: an in-process gateway serving the
 // split on loopback, the admin token taken from SPLITBENCH_ADMIN_TOKEN.
 // Everything listens on 127.0.0.1 only.

@@ -44,6 +44,7 @@ type options struct {
 	rounds   int
 	percent  int
 	profile  string // the gateway's CPU profile, "" for none
+	unloaded bool   // also measure latency with one connection
 }
 
 func parseOptions(args []string) (options, error) {
@@ -57,6 +58,7 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.conns, "c", 32, "wrk connections")
 	fs.IntVar(&o.rounds, "rounds", 1, "rounds of direct, nginx, modelgate, interleaved; the JSON holds each proxy's median round by req/s")
 	fs.IntVar(&o.percent, "percent", 10, "canary percent")
+	fs.BoolVar(&o.unloaded, "unloaded", true, "also measure p50/p99 with one wrk connection, for half the duration")
 	fs.StringVar(&o.profile, "cpuprofile", "", "write the gateway's CPU profile (whole process life) to this file")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -73,6 +75,8 @@ type row struct {
 	RPS           float64 `json:"rps"`
 	P50US         int64   `json:"p50_us"`
 	P99US         int64   `json:"p99_us"`
+	P50C1US       int64   `json:"p50_c1_us"` // with one connection (-unloaded)
+	P99C1US       int64   `json:"p99_c1_us"`
 	ProxyCPUUS    float64 `json:"proxy_cpu_us_per_req"`
 	UpstreamCPUUS float64 `json:"upstream_cpu_us_per_req"`
 	Requests      int64   `json:"requests"`
@@ -154,10 +158,10 @@ func setUp(ctx context.Context, o options) (*bench, func(), error) {
 func printTable(w io.Writer, o options, rows []row) {
 	fmt.Fprintf(w, "# splitbench: wrk -t1 -c%d -d%s, one-instance V1 bodies; proxy on core 0, trivialhandler and wrk on core 1; %d%% canary\n",
 		o.conns, o.duration, o.percent)
-	fmt.Fprintf(w, "%-10s %9s %8s %8s %12s %12s %9s %10s %10s\n",
-		"proxy", "req/s", "p50 µs", "p99 µs", "proxy µs/req", "upstr µs/req", "wrk errs", "gw errors", "gw reqs")
+	fmt.Fprintf(w, "%-10s %9s %8s %8s %9s %9s %12s %12s %9s %10s %10s\n",
+		"proxy", "req/s", "p50 µs", "p99 µs", "c1 p50", "c1 p99", "proxy µs/req", "upstr µs/req", "wrk errs", "gw errors", "gw reqs")
 	for _, r := range rows {
-		fmt.Fprintf(w, "%-10s %9.0f %8d %8d %12.1f %12.1f %9d %10s %10s\n", r.Proxy, r.RPS, r.P50US, r.P99US,
+		fmt.Fprintf(w, "%-10s %9.0f %8d %8d %9d %9d %12.1f %12.1f %9d %10s %10s\n", r.Proxy, r.RPS, r.P50US, r.P99US, r.P50C1US, r.P99C1US,
 			r.ProxyCPUUS, r.UpstreamCPUUS, r.WrkErrors, count(r.ProxyErrors), count(r.ProxyRequests))
 	}
 }
@@ -181,6 +185,7 @@ func printJSON(w io.Writer, rows []row) error {
 		g, d := med["modelgate"], med["direct"]
 		out["rps_ratio"] = round3(g.RPS / n.RPS)
 		out["added_p50_us"] = map[string]int64{"nginx": n.P50US - d.P50US, "modelgate": g.P50US - d.P50US}
+		out["added_p50_c1_us"] = map[string]int64{"nginx": n.P50C1US - d.P50C1US, "modelgate": g.P50C1US - d.P50C1US}
 		out["errors"] = map[string]int64{"modelgate_counted": g.ProxyErrors, "wrk_saw": g.WrkErrors}
 	}
 	b, err := json.Marshal(out)
