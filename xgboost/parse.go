@@ -105,6 +105,9 @@ func (m *Model) readParams(learner map[string]any) error {
 	if m.featureTypes, err = stringList(learner["feature_types"], "learner.feature_types"); err != nil {
 		return err
 	}
+	if m.attributes, err = attributes(learner["attributes"]); err != nil {
+		return err
+	}
 	p, err := field(learner, "learner_model_param", "learner")
 	if err != nil {
 		return err
@@ -143,6 +146,24 @@ func (m *Model) readParams(learner map[string]any) error {
 		return err
 	}
 	return m.setBaseMargin(baseScore)
+}
+
+// attributes reads learner.attributes, string values by key.
+func attributes(v any) (map[string]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	obj, err := object(v, "learner.attributes")
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(obj))
+	for k := range obj {
+		if out[k], err = stringField(obj, k, "learner.attributes"); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (m *Model) checkFeatureLists() error {
