@@ -6,10 +6,11 @@
 //
 // The MLmodel file itself (flavors, signature, input example, the feature
 // transform declaration) is read by the shared leaf mlmodelfile; this
-// package compiles the transform against the booster and runs it. Only the
-// lightgbm flavor is served natively, through package lightgbm: the one
-// adapter-to-adapter import, documented in docs/ARCHITECTURE.md (lightgbm
-// knows nothing of MLflow and never imports mlmodel). It imports the root
-// package, mlmodelfile and lightgbm, and nothing that talks to an MLflow
-// server: fetching artifacts is package mlflow's job.
+// package compiles the transform against the booster and runs it. The
+// lightgbm and xgboost flavors are served natively, through packages
+// lightgbm and xgboost: the adapter-to-adapter imports documented in
+// docs/ARCHITECTURE.md (neither knows anything of MLflow or imports
+// mlmodel). It imports the root package, mlmodelfile, lightgbm and
+// xgboost, and nothing that talks to an MLflow server: fetching artifacts is
+// package mlflow's job.
 package mlmodel

@@ -38,9 +38,9 @@ type alias struct{ logged, booster string }
 
 // newInputs builds the rewriting for the booster b of the model directory
 // dir; nil when nothing needs rewriting.
-func newInputs(dir string, ml *mlmodelfile.MLmodel, b *lightgbm.Model) (*inputs, error) {
+func newInputs(dir string, ml *mlmodelfile.MLmodel, b predictor) (*inputs, error) {
 	in := &inputs{}
-	if pc := b.PandasCategorical(); pc != "" {
+	if pc := pandasCategorical(b); pc != "" {
 		if ml.FeatureTransform != nil {
 			return nil, invalidf("model %s: a feature transform over pandas category columns is not supported; drop one of them", dir)
 		}
@@ -123,4 +123,13 @@ func (in *inputs) array(values []any) []any {
 		}
 	}
 	return out
+}
+
+// pandasCategorical is a LightGBM booster's pandas_categorical trailer; ""
+// for other boosters (XGBoost refuses such models when loading).
+func pandasCategorical(b predictor) string {
+	if lb, ok := b.(*lightgbm.Model); ok {
+		return lb.PandasCategorical()
+	}
+	return ""
 }

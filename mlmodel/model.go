@@ -16,13 +16,13 @@ import (
 type Model struct {
 	dir       string
 	mlmodel   *mlmodelfile.MLmodel
-	booster   *lightgbm.Model
+	booster   predictor  // *lightgbm.Model or *xgboost.Model
 	transform *transform // the declared transform, checked against the booster
 	inputs    *inputs    // logged names and category codes; nil if neither applies
 }
 
-// Load reads the model directory dir: its MLmodel file, the lightgbm
-// flavor's model file and the declared feature transform, and checks that
+// Load reads the model directory dir: its MLmodel file, the lightgbm or
+// xgboost flavor's model file and the declared feature transform, and checks that
 // they agree. ENOTFOUND if dir does not exist; EINVALID, naming dir, for
 // anything that cannot be served, wrapping ErrNotNative when only Python
 // can serve it.
@@ -32,7 +32,13 @@ func Load(dir string) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{dir: dir, mlmodel: ml}
-	if m.booster, err = loadBooster(dir, ml); err != nil {
+	switch {
+	case ml.Flavors["xgboost"] != nil:
+		m.booster, err = loadXGBoost(dir, ml)
+	default:
+		m.booster, err = loadBooster(dir, ml)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if m.inputs, err = newInputs(dir, ml, m.booster); err != nil {
@@ -50,7 +56,7 @@ func Load(dir string) (*Model, error) {
 func loadBooster(dir string, ml *mlmodelfile.MLmodel) (*lightgbm.Model, error) {
 	flavor, ok := ml.LightGBM()
 	if !ok {
-		return nil, notNative(invalidf("model %s: model flavor %s is not supported natively; supported: lightgbm", dir, flavorNames(ml)))
+		return nil, notNative(invalidf("model %s: model flavor %s is not supported natively; supported: lightgbm, xgboost", dir, flavorNames(ml)))
 	}
 	switch {
 	case flavor.Data == "":
@@ -87,8 +93,12 @@ func (m *Model) Dir() string { return m.dir }
 // example, feature transform. Callers must not modify it.
 func (m *Model) MLmodel() *mlmodelfile.MLmodel { return m.mlmodel }
 
-// Booster is the LightGBM model behind the flavor.
-func (m *Model) Booster() *lightgbm.Model { return m.booster }
+// Booster is the LightGBM model behind the flavor, nil for an xgboost
+// model (see XGBoost).
+func (m *Model) Booster() *lightgbm.Model {
+	b, _ := m.booster.(*lightgbm.Model)
+	return b
+}
 
 // Transform is the declared feature transform, nil if MLmodel declares none.
 // Callers must not modify it.
@@ -186,8 +196,8 @@ func (m *Model) fromArray(values []any, row []float64) error {
 	return nil
 }
 
-// Predict returns one prediction per feature row, as LightGBM's predict
-// would. EINVALID, naming the row, if a row has the wrong number of values.
+// Predict returns one prediction per feature row, as LightGBM's or
+// XGBoost's predict would. EINVALID, naming the row, if a row has the wrong number of values.
 func (m *Model) Predict(rows [][]float64) ([]float64, error) {
 	return m.booster.PredictBatch(rows)
 }

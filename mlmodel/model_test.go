@@ -62,7 +62,7 @@ func TestLoad_Invalid(t *testing.T) {
 		{"PythonLayout", "MLmodel", "date_format: 02/01/2006", "date_format: '%d/%m/%Y'",
 			`model DIR: feature_transform date_format "%d/%m/%Y" is not a Go date layout with year, month and day (like 2006-01-02)`},
 		{"OtherFlavor", "MLmodel", "  lightgbm:\n", "  sklearn:\n",
-			"model DIR: model flavor sklearn is not supported natively; supported: lightgbm"},
+			"model DIR: model flavor sklearn is not supported natively; supported: lightgbm, xgboost"},
 		{"Pickle", "MLmodel", "model_class: lightgbm.basic.Booster", "model_class: lightgbm.sklearn.LGBMRegressor",
 			"model DIR: the lightgbm flavor holds a serialized lightgbm.sklearn.LGBMRegressor (model.lgb), which only Python can read (log the Booster (model.booster_) with mlflow.lightgbm.log_model instead)"},
 		{"DataOutside", "MLmodel", "    data: model.lgb\n    lgb_version", "    data: ../model.lgb\n    lgb_version",

@@ -56,6 +56,12 @@ var (
 // models with real XGBoost and writes XGBoost's predictions.
 func mustGenerate(t *testing.T) string {
 	t.Helper()
+	return mustGenerateB(t)
+}
+
+// mustGenerateB is mustGenerate for tests and benchmarks.
+func mustGenerateB(t testing.TB) string {
+	t.Helper()
 	python := venvPython(t)
 	genOnce.Do(func() {
 		genDir, genErr = os.MkdirTemp("", "xgboost-fidelity-")

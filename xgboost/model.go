@@ -22,6 +22,7 @@ type Model struct {
 	trees        []tree
 	groups       []int     // output of each tree (tree_info)
 	weights      []float32 // dart's tree weights; nil for gbtree
+	attributes   map[string]string
 }
 
 // FeatureNames returns the names of the model's features in input order,
@@ -57,6 +58,13 @@ func (m *Model) NumTrees() int { return len(m.trees) }
 
 // Objective is the objective's name, e.g. binary:logistic.
 func (m *Model) Objective() string { return m.objective.name }
+
+// Attribute returns a learner attribute (Booster.attr), such as
+// best_iteration, which the scikit-learn wrappers predict with.
+func (m *Model) Attribute(key string) (string, bool) {
+	v, ok := m.attributes[key]
+	return v, ok
+}
 
 // Booster is gbtree or dart.
 func (m *Model) Booster() string { return m.booster }

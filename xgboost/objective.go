@@ -59,8 +59,7 @@ func lookupObjective(name string) (objective, error) {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		return o, invalidf("XGBoost objective %q is not supported natively; supported: %s", name, strings.Join(names, ", ")).
-			WithHint(scoringServerHint)
+		return o, unsupported(invalidf("XGBoost objective %q is not supported natively; supported: %s", name, strings.Join(names, ", ")), scoringServerHint)
 	}
 	o.name = name
 	return o, nil

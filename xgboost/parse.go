@@ -15,6 +15,18 @@ import (
 // scoringServerHint is the hint on every "not supported natively" error.
 const scoringServerHint = "serve this model with MLflow's scoring server (mlflow models serve) instead of natively"
 
+// ErrUnsupported is wrapped by the refusals of valid models this package
+// cannot evaluate (as opposed to corrupt files), so a caller can hand such a
+// model to another server.
+var ErrUnsupported = errors.New("not supported natively")
+
+// unsupported marks a refusal as ErrUnsupported, with the scoring-server hint.
+func unsupported(e *modelgate.Error, hint string) *modelgate.Error {
+	e = e.WithHint("%s", hint)
+	e.Err = ErrUnsupported
+	return e
+}
+
 // ParseFile reads an XGBoost model file in JSON or UBJSON format; the format
 // is recognised from the content, not the name. ENOTFOUND if the file does
 // not exist; EINVALID, naming the file, if it is not a model this package
@@ -105,6 +117,9 @@ func (m *Model) readParams(learner map[string]any) error {
 	if m.featureTypes, err = stringList(learner["feature_types"], "learner.feature_types"); err != nil {
 		return err
 	}
+	if m.attributes, err = attributes(learner["attributes"]); err != nil {
+		return err
+	}
 	p, err := field(learner, "learner_model_param", "learner")
 	if err != nil {
 		return err
@@ -143,6 +158,24 @@ func (m *Model) readParams(learner map[string]any) error {
 		return err
 	}
 	return m.setBaseMargin(baseScore)
+}
+
+// attributes reads learner.attributes, string values by key.
+func attributes(v any) (map[string]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	obj, err := object(v, "learner.attributes")
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(obj))
+	for k := range obj {
+		if out[k], err = stringField(obj, k, "learner.attributes"); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (m *Model) checkFeatureLists() error {
@@ -211,7 +244,7 @@ func (m *Model) readBooster(gb map[string]any) error {
 			return err
 		}
 	default:
-		return invalidf("XGBoost booster %q is not supported natively; supported: gbtree, dart", name).WithHint(scoringServerHint)
+		return unsupported(invalidf("XGBoost booster %q is not supported natively; supported: gbtree, dart", name), scoringServerHint)
 	}
 	if err := checkNoRecoder(model); err != nil {
 		return err
@@ -228,8 +261,8 @@ func checkNoRecoder(model map[string]any) error {
 		return nil
 	}
 	if enc, ok := cats["enc"].([]any); ok && len(enc) > 0 {
-		return invalidf("the XGBoost model was trained on pandas category columns, whose values it re-codes to category codes; that re-coding is not supported natively").
-			WithHint("train on numeric category codes (DMatrix with feature_types 'c'), or %s", scoringServerHint)
+		return unsupported(invalidf("the XGBoost model was trained on pandas category columns, whose values it re-codes to category codes; that re-coding is not supported natively"),
+			"train on numeric category codes (DMatrix with feature_types 'c'), or "+scoringServerHint)
 	}
 	return nil
 }

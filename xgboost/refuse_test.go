@@ -1,6 +1,7 @@
 package xgboost_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,8 +25,8 @@ func TestRefused(t *testing.T) {
 		for _, format := range []string{"json", "ubj"} {
 			t.Run(name+"/"+format, func(t *testing.T) {
 				_, err := xgboost.ParseFile(filepath.Join(dir, "refuse_"+name+"."+format))
-				if modelgate.ErrorCode(err) != modelgate.EINVALID {
-					t.Fatalf("got %v, want EINVALID", err)
+				if modelgate.ErrorCode(err) != modelgate.EINVALID || !errors.Is(err, xgboost.ErrUnsupported) {
+					t.Fatalf("got %v, want EINVALID wrapping ErrUnsupported", err)
 				}
 				if msg := err.Error(); !strings.Contains(msg, want) || !strings.Contains(msg, "MLflow's scoring server") {
 					t.Errorf("error %q does not say %q and suggest MLflow's scoring server", msg, want)
@@ -48,7 +49,7 @@ func TestRefused_Objective(t *testing.T) {
 		t.Fatal("the model does not name its objective as expected")
 	}
 	_, err = xgboost.Parse([]byte(text))
-	if modelgate.ErrorCode(err) != modelgate.EINVALID || !strings.Contains(err.Error(), `objective "reg:madeup" is not supported natively`) {
+	if modelgate.ErrorCode(err) != modelgate.EINVALID || !errors.Is(err, xgboost.ErrUnsupported) || !strings.Contains(err.Error(), `objective "reg:madeup" is not supported natively`) {
 		t.Errorf("got %v", err)
 	}
 }

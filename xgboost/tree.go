@@ -78,8 +78,8 @@ func (t *tree) read(v any, numFeature int) error {
 	if leafSize, err := intString(param, "size_leaf_vector", "tree_param", 1); err != nil {
 		return err
 	} else if leafSize > 1 {
-		return invalidf("the XGBoost model has vector-leaf trees (multi_strategy=multi_output_tree, %d values per leaf), which are not supported natively", leafSize).
-			WithHint("train with multi_strategy=one_output_per_tree, or %s", scoringServerHint)
+		return unsupported(invalidf("the XGBoost model has vector-leaf trees (multi_strategy=multi_output_tree, %d values per leaf), which are not supported natively", leafSize),
+			"train with multi_strategy=one_output_per_tree, or "+scoringServerHint)
 	}
 	n, err := intString(param, "num_nodes", "tree_param", 0)
 	if err != nil {
