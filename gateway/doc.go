@@ -30,7 +30,8 @@
 // strict types are unchanged (v1scan.go; differential and fuzz tests).
 // The V1 answer and the instances kept for /recent are encoded directly,
 // byte for byte as encoding/json writes them (encode.go), into pooled
-// buffers; the per-request path takes no closure, fmt or hash allocation.
+// buffers; the per-request path takes no closure, fmt or hash allocation,
+// and no timer for a native model's request timeout (deadlineContext).
 //
 // It imports the root package modelgate and the shared leaves sketch, wire
 // and mlmodelfile (to read a model's declared input types); models come in
