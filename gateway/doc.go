@@ -21,6 +21,18 @@
 // strict input types (a boolean or null for a numeric feature only where
 // the model's signature declares it).
 //
+// A V1 prediction's own cost is kept small next to net/http's
+// (BenchmarkPredictV1; a wrk comparison with cmd/trivialhandler is set up
+// with `gatewaybench drill stable`): a body declaring at most 256 KiB is read into a
+// pooled buffer and scanned by hand into the values encoding/json would
+// give, and anything the scanner is not sure of (every refusal among them)
+// is decoded by the streaming decoder as before, so limits, errors and
+// strict types are unchanged (v1scan.go; differential and fuzz tests).
+// The V1 answer and the instances kept for /recent are encoded directly,
+// byte for byte as encoding/json writes them (encode.go), into pooled
+// buffers; the per-request path takes no closure, fmt or hash allocation,
+// and no timer for a native model's request timeout (deadlineContext).
+//
 // It imports the root package modelgate and the shared leaves sketch, wire
 // and mlmodelfile (to read a model's declared input types); models come in
 // through the Loader seam, never by importing mlmodel. A revision can also be an external model server

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"time"
 
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/wire"
@@ -40,14 +41,41 @@ func (s *Server) predictHandler(e env, name string, w http.ResponseWriter, r *ht
 		return
 	}
 	defer s.releaseSlot()
-	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
-	defer cancel()
-	s.servePrediction(e, name, w, r.WithContext(ctx), read)
+	s.servePrediction(e, name, w, r, read, time.Now().Add(s.opts.RequestTimeout))
 }
 
-// servePrediction picks the revision, reads the request, predicts, times
-// and records the request and writes the answer.
-func (s *Server) servePrediction(e env, name string, w http.ResponseWriter, r *http.Request, read reader) {
+// predictionContext is r's context ending at deadline. A native model
+// gets a deadlineContext, which needs no timer: it is only asked Err
+// between batches. A Forwarder's HTTP call waits on Done, so it gets a
+// real one.
+func predictionContext(parent context.Context, m Model, deadline time.Time) (context.Context, context.CancelFunc) {
+	if _, ok := m.(Forwarder); ok {
+		return context.WithDeadline(parent, deadline)
+	}
+	return deadlineContext{Context: parent, deadline: deadline}, func() {}
+}
+
+// deadlineContext ends at deadline when asked Err; Done is its parent's.
+type deadlineContext struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c deadlineContext) Deadline() (time.Time, bool) { return c.deadline, true }
+
+func (c deadlineContext) Err() error {
+	if err := c.Context.Err(); err != nil {
+		return err
+	}
+	if !time.Now().Before(c.deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// servePrediction picks the revision, reads the request, predicts by
+// deadline, times and records the request and writes the answer.
+func (s *Server) servePrediction(e env, name string, w http.ResponseWriter, r *http.Request, read reader, deadline time.Time) {
 	t, ok := s.pick(e, name, r)
 	if !ok {
 		writeDataError(w, http.StatusNotFound, notServed(e, name))
@@ -59,10 +87,14 @@ func (s *Server) servePrediction(e env, name string, w http.ResponseWriter, r *h
 	h[HeaderModelVersion] = []string{t.rev.dep.Version}
 	h[HeaderRequestID] = []string{id}
 	if u, fwd, ok := passThroughOf(t, r); ok {
-		s.servePassThrough(name, w, r, t, u, fwd, start, id)
+		ctx, cancel := context.WithDeadline(r.Context(), deadline)
+		s.servePassThrough(name, w, r.WithContext(ctx), t, u, fwd, start, id)
+		cancel()
 		return
 	}
-	a := s.predict(w, r, t, read)
+	ctx, cancel := predictionContext(r.Context(), t.rev.model, deadline)
+	a := s.predict(ctx, w, r, t, read)
+	cancel()
 	t.stats.record(observation{
 		status:      a.status,
 		latency:     s.opts.Now().Sub(start),
@@ -96,7 +128,7 @@ func (s *Server) afterAnswer(name string, t target, a answer) {
 
 // predict reads the request with read, checks its instances against the
 // model's declared input types and answers it with t's model.
-func (s *Server) predict(w http.ResponseWriter, r *http.Request, t target, read reader) answer {
+func (s *Server) predict(ctx context.Context, w http.ResponseWriter, r *http.Request, t target, read reader) answer {
 	instances, reply, err := read(w, r, t)
 	if err == nil {
 		err = t.rev.inputs.check(instances)
@@ -104,9 +136,9 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, t target, read 
 	if err != nil {
 		return failed(err)
 	}
-	rows, preds, err := infer(r.Context(), t.rev.model, instances)
-	if err != nil && r.Context().Err() != nil {
-		err = s.ctxError(r.Context().Err())
+	rows, preds, err := infer(ctx, t.rev.model, instances)
+	if err != nil && ctx.Err() != nil {
+		err = s.ctxError(ctx.Err())
 	}
 	if err != nil {
 		return failed(err)

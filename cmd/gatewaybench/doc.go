@@ -23,5 +23,11 @@
 // `gatewaybench drill setup|stable|big|soak` runs the acceptance drills of the
 // gateway's limits against a gateway started apart (modelgate serve), so its
 // memory is measured alone: scripts/drill-gateway starts it under
-// /usr/bin/time -v and runs them.
+// /usr/bin/time -v and runs them. `gatewaybench drill stable` serves v2
+// alone, for a comparison of modelgate serve with cmd/trivialhandler under
+// one load generator, both pinned to one core:
+//
+//	taskset -c 0 modelgate --config modelgate.yaml serve &
+//	gatewaybench drill stable -url http://$DATA -admin http://$ADMIN -token-file .modelgate/admin-token
+//	taskset -c 1 wrk -t1 -c32 -d10s -s post.lua http://$DATA/v1/models/demand-forecast:predict
 package main
