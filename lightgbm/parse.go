@@ -261,6 +261,11 @@ func checkScoreRange(m *Model) error {
 		for _, v := range t.leaves {
 			largest = max(largest, math.Abs(v))
 		}
+		if t.linear != nil { // the constants only: the linear terms grow with the row
+			for _, v := range t.linear.consts {
+				largest = max(largest, math.Abs(v))
+			}
+		}
 		sums[i%m.outputs] += largest
 	}
 	for k, sum := range sums {

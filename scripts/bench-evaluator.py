@@ -1,18 +1,19 @@
 """LightGBM's side of scripts/bench-evaluator.
 
-For each benchmark model it writes, into OUT_DIR:
+prepare writes, for each benchmark model, into OUT_DIR:
 
   NAME.txt        the model (the demand-forecast example's booster as it is,
                   or one trained here)
   NAME.rows.csv   the rows, one per line, every value repr()-exact
   NAME.want.csv   LightGBM's prediction of each row, repr()-exact
 
-and prints one JSON line per model with LightGBM's best batch throughput:
-Booster.predict on the whole float64 matrix with num_threads=1, best of
---repeat runs. Run it on one core (taskset -c 0) so both sides are measured
-alike.
+and prints one JSON line per model (name, rows, trees). measure prints
+LightGBM's best batch throughput on one prepared model: Booster.predict on
+the whole float64 matrix with num_threads=1, best of --repeat runs. The
+shell script runs measure under taskset, in turn with modelgate's side.
 
-    python bench-evaluator.py --demand MODEL.lgb --rows 20000 OUT_DIR
+    python bench-evaluator.py prepare --demand MODEL.lgb --rows 20000 OUT_DIR
+    python bench-evaluator.py measure OUT_DIR NAME
 """
 
 from __future__ import annotations
@@ -67,13 +68,7 @@ def write_csv(path: Path, a: np.ndarray) -> None:
     path.write_text("".join(",".join(repr(float(v)) for v in row) + "\n" for row in a))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("out", type=Path)
-    ap.add_argument("--demand", type=Path, required=True, help="the demand-forecast example's model.lgb")
-    ap.add_argument("--rows", type=int, default=20000)
-    ap.add_argument("--repeat", type=int, default=7)
-    args = ap.parse_args()
+def prepare(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(11)
     models = {
         "demand-forecast-v2": (lgb.Booster(model_file=str(args.demand)), demand_rows(rng, args.rows)),
@@ -81,10 +76,31 @@ def main() -> None:
     }
     for name, (booster, X) in models.items():
         booster.save_model(str(args.out / f"{name}.txt"))
-        rate, pred = best_rows_per_s(booster, X, args.repeat)
         write_csv(args.out / f"{name}.rows.csv", X)
-        write_csv(args.out / f"{name}.want.csv", pred)
-        print(json.dumps({"model": name, "rows": len(X), "trees": booster.num_trees(), "lightgbm_rows_per_s": rate}), flush=True)
+        write_csv(args.out / f"{name}.want.csv", booster.predict(X, num_threads=1))
+        print(json.dumps({"model": name, "rows": len(X), "trees": booster.num_trees()}), flush=True)
+
+
+def measure(args: argparse.Namespace) -> None:
+    booster = lgb.Booster(model_file=str(args.out / f"{args.model}.txt"))
+    X = np.loadtxt(args.out / f"{args.model}.rows.csv", delimiter=",", ndmin=2)
+    rate, _ = best_rows_per_s(booster, X, args.repeat)
+    print(json.dumps({"model": args.model, "rows": len(X), "lightgbm_rows_per_s": rate}), flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("prepare", help="write the models, rows and LightGBM's predictions")
+    p.add_argument("out", type=Path)
+    p.add_argument("--demand", type=Path, required=True, help="the demand-forecast example's model.lgb")
+    p.add_argument("--rows", type=int, default=20000)
+    m = sub.add_parser("measure", help="time Booster.predict on one prepared model")
+    m.add_argument("out", type=Path)
+    m.add_argument("model")
+    m.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    prepare(args) if args.command == "prepare" else measure(args)
 
 
 if __name__ == "__main__":
