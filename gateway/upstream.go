@@ -216,7 +216,7 @@ func (u *Upstream) PredictInstances(ctx context.Context, instances []any) ([]flo
 
 func (u *Upstream) request(instances []any) (string, []byte, error) {
 	if u.spec.Protocol == UpstreamMLflow {
-		b, err := mlflowRequest(instances)
+		b, err := mlflowRequest(instances, u.features)
 		return mlflowInvocations, b, err
 	}
 	if u.spec.Protocol == UpstreamV1 {
