@@ -21,14 +21,26 @@ const (
 // mlflowRequest encodes instances for /invocations: objects of fields as
 // {"dataframe_records": [...]}, which MLflow turns into a DataFrame with
 // one column per field and checks against the model's signature; arrays
-// of values as {"instances": [...]}, MLflow's tensor input.
-func mlflowRequest(instances []any) ([]byte, error) {
+// of values, with the model's column names known, as {"dataframe_split":
+// {"columns": [...], "data": [...]}}, else as {"instances": [...]},
+// MLflow's tensor input.
+func mlflowRequest(instances []any, columns []string) ([]byte, error) {
 	for _, inst := range instances {
-		if _, ok := inst.(map[string]any); !ok {
-			return json.Marshal(struct {
-				Instances []any `json:"instances"`
-			}{instances})
+		if _, ok := inst.(map[string]any); ok {
+			continue
 		}
+		if len(columns) > 0 {
+			type split struct {
+				Columns []string `json:"columns"`
+				Data    []any    `json:"data"`
+			}
+			return json.Marshal(struct {
+				Split split `json:"dataframe_split"`
+			}{split{columns, instances}})
+		}
+		return json.Marshal(struct {
+			Instances []any `json:"instances"`
+		}{instances})
 	}
 	return json.Marshal(struct {
 		Records []any `json:"dataframe_records"`

@@ -50,7 +50,15 @@ func TestUpstreamMLflow(t *testing.T) {
 	if _, err = u.PredictInstances(ctx, []any{[]any{1.0}, []any{2.0}}); err != nil {
 		t.Errorf("arrays: %v", err)
 	}
-	want := []string{`{"dataframe_records":[{"x":1},{"x":2}]}`, `{"instances":[[1],[2]]}`}
+	named, err := gateway.StartUpstream(context.Background(), gateway.UpstreamSpec{URL: srv.URL, Protocol: gateway.UpstreamMLflow, Features: columns{"x"}},
+		modelgate.Deployment{Model: "m", Version: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = named.PredictInstances(ctx, []any{[]any{1.0}, []any{2.0}}); err != nil {
+		t.Errorf("arrays with column names: %v", err)
+	}
+	want := []string{`{"dataframe_records":[{"x":1},{"x":2}]}`, `{"instances":[[1],[2]]}`, `{"dataframe_split":{"columns":["x"],"data":[[1],[2]]}}`}
 	if diff := cmp.Diff(want, bodies); diff != "" {
 		t.Errorf("bodies (-want +got):\n%s", diff)
 	}
@@ -59,3 +67,10 @@ func TestUpstreamMLflow(t *testing.T) {
 		t.Errorf("MLflow's error: got %v", err)
 	}
 }
+
+// columns is a Features model that only names columns.
+type columns []string
+
+func (c columns) FeatureNames() []string                 { return c }
+func (c columns) Features([]any) ([][]float64, error)    { return nil, nil }
+func (c columns) Predict([][]float64) ([]float64, error) { return nil, nil }

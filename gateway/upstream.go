@@ -256,7 +256,7 @@ func (u *Upstream) predictPath() string {
 
 func (u *Upstream) request(instances []any) (string, []byte, error) {
 	if u.spec.Protocol == UpstreamMLflow {
-		b, err := mlflowRequest(instances)
+		b, err := mlflowRequest(instances, u.features)
 		return mlflowInvocations, b, err
 	}
 	if u.spec.Protocol == UpstreamV1 {

@@ -9,6 +9,7 @@ import (
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/gateway"
 	"github.com/modelgate/modelgate/mlmodel"
+	"github.com/modelgate/modelgate/mlmodelfile"
 )
 
 // mlflowPythonKey is the configuration key naming the Python that serves
@@ -46,6 +47,9 @@ func withMLflowServer(python string, logger *slog.Logger) func(*gateway.Options)
 					Hint: "to serve it with MLflow's scoring server, set " + mlflowPythonKey + " to a Python with mlflow installed, e.g. /opt/mlflow-venv/bin/python"}
 			}
 			spec := gateway.UpstreamSpec{Command: mlflowServeCommand(python), Protocol: gateway.UpstreamMLflow, Logger: logger}
+			if cols, err := loggedColumns(d.ModelDir); err == nil && cols != nil {
+				spec.Features = cols // names the columns of array instances
+			}
 			u, err := gateway.StartUpstream(context.Background(), spec, d)
 			if err != nil {
 				return nil, &modelgate.Error{Code: modelgate.ErrorCode(err), Err: err,
@@ -63,4 +67,29 @@ func (c *Config) mlflowPython() string {
 		return c.path(p)
 	}
 	return c.Platform.MLflowPython
+}
+
+// columnNames is the Features model of an MLflow-served version: it names
+// the logged input columns, so that array instances reach MLflow as a
+// DataFrame, and computes no feature rows (features go unmeasured).
+type columnNames []string
+
+func (c columnNames) FeatureNames() []string              { return c }
+func (c columnNames) Features([]any) ([][]float64, error) { return nil, nil }
+func (c columnNames) Predict([][]float64) ([]float64, error) {
+	return nil, modelgate.Errorf(modelgate.EINTERNAL, "MLflow's scoring server predicts, not modelgate")
+}
+
+// loggedColumns reads the input columns the user logged with the model in
+// dir; nil when it logged none.
+func loggedColumns(dir string) (gateway.Model, error) {
+	ml, err := mlmodelfile.Read(dir)
+	if err != nil {
+		return nil, err
+	}
+	names, err := mlmodelfile.LoggedColumns(dir, ml)
+	if err != nil || names == nil {
+		return nil, err
+	}
+	return columnNames(names), nil
 }
