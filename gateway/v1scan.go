@@ -243,17 +243,10 @@ func (s *scanner) object(depth int) (any, bool) {
 			return nil, false
 		}
 		m[key] = v
-		switch s.b[s.i] {
-		case '}':
-			s.i++
-			return m, true
-		case ',':
-			s.i++
-			if !s.skipSpace() {
-				return nil, false
-			}
-		default:
+		if done, ok := s.separator('}'); !ok {
 			return nil, false
+		} else if done {
+			return m, true
 		}
 	}
 }
@@ -278,19 +271,26 @@ func (s *scanner) array(depth, max int) ([]any, bool) {
 			return nil, false
 		}
 		out = append(out, v)
-		switch s.b[s.i] {
-		case ']':
-			s.i++
-			return out, true
-		case ',':
-			s.i++
-			if !s.skipSpace() {
-				return nil, false
-			}
-		default:
+		if done, ok := s.separator(']'); !ok {
 			return nil, false
+		} else if done {
+			return out, true
 		}
 	}
+}
+
+// separator reads what follows a value inside an object or array: end
+// closes it (done); a comma must be followed by more input.
+func (s *scanner) separator(end byte) (done, ok bool) {
+	switch s.b[s.i] {
+	case end:
+		s.i++
+		return true, true
+	case ',':
+		s.i++
+		return false, s.skipSpace()
+	}
+	return false, false
 }
 
 // str reads a string. Plain ASCII is copied as it is; a string with an
