@@ -119,6 +119,26 @@ func BenchmarkPredictBatch(b *testing.B) {
 	}
 }
 
+// BenchmarkPredictBatchSmall measures PredictBatch on 1, 4 and 16 rows, the
+// sizes of single-instance and small requests to the gateway.
+func BenchmarkPredictBatchSmall(b *testing.B) {
+	m, rows := mustSynthetic(b)
+	for _, n := range []int{1, 4, 16} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				lo := i % (len(rows) - n)
+				if _, err := m.PredictBatch(rows[lo : lo+n]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+		})
+	}
+}
+
 // BenchmarkParse measures loading the same model from text.
 func BenchmarkParse(b *testing.B) {
 	text := syntheticModel(200, 31, 5)
