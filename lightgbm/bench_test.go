@@ -139,6 +139,33 @@ func BenchmarkPredictBatchSmall(b *testing.B) {
 	}
 }
 
+// BenchmarkPredictExample measures PredictBatch on rows of 1 and 100 of
+// the example's v2 model (200 trees of 31 leaves, a categorical store_id),
+// the model and request sizes of BENCHMARKS.md's gateway figures.
+func BenchmarkPredictExample(b *testing.B) {
+	m := mustParseFile(b, "../examples/demand-forecast/models/v2/model.lgb")
+	rng := rand.New(rand.NewPCG(7, 8))
+	rows := make([][]float64, 1000)
+	for i := range rows {
+		doy := float64(1 + rng.IntN(365))
+		rows[i] = []float64{float64(1 + rng.IntN(40)), float64(rng.IntN(2)), float64(rng.IntN(7)), doy, float64(1 + int(doy-1)/31)}
+	}
+	for _, n := range []int{1, 100} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				lo := i % (len(rows) - n)
+				if _, err := m.PredictBatch(rows[lo : lo+n]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+		})
+	}
+}
+
 // BenchmarkParse measures loading the same model from text.
 func BenchmarkParse(b *testing.B) {
 	text := syntheticModel(200, 31, 5)
