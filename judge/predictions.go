@@ -68,7 +68,7 @@ type shiftEstimate struct {
 func (s Sequential) estimateShift(w *modelgate.Window, alpha float64) (shiftEstimate, bool) {
 	if pr := w.Canary.Paired; pr != nil && pr.Count >= s.MinRequests && pr.SumStable != 0 {
 		n := float64(pr.Count)
-		scale := math.Abs(pr.SumStable / n)
+		scale := shiftScale(pr.SumStable/n, w.Stable.Predictions)
 		md := pr.SumDiff / n
 		sd := math.Sqrt(math.Max(pr.SumSqDiff/n-md*md, 0)) / scale
 		return shiftEstimate{shift: md / scale, se: sd / math.Sqrt(n), radius: asympCSRadius(sd, n, s.TuneRequests, alpha), n: n, paired: true}, true
@@ -78,16 +78,25 @@ func (s Sequential) estimateShift(w *modelgate.Window, alpha float64) (shiftEsti
 		return shiftEstimate{}, false
 	}
 	mc, mp := c.Mean(), st.Mean()
-	scale := math.Abs(mp)
-	if sdp := math.Sqrt(varOf(st)); scale < 0.1*sdp {
-		scale = sdp // a mean near zero: measure the shift in production's spreads
-	}
+	scale := shiftScale(mp, st)
 	if scale == 0 {
 		return shiftEstimate{}, false
 	}
 	nc := float64(c.Count)
 	se := math.Sqrt(varOf(c)/nc+varOf(st)/float64(st.Count)) / scale
 	return shiftEstimate{shift: (mc - mp) / scale, se: se, radius: asympCSRadius(se*math.Sqrt(nc), nc, s.TuneRequests, alpha), n: nc}, true
+}
+
+// shiftScale is what a relative shift of predictions whose production mean
+// is mean is measured against: the mean's size, or production's spread when
+// the mean is near zero (targets centred on zero would otherwise make any
+// change an enormous relative shift, and the band around them vanish).
+func shiftScale(mean float64, prod modelgate.Distribution) float64 {
+	scale := math.Abs(mean)
+	if sd := math.Sqrt(varOf(prod)); scale < 0.1*sd {
+		return sd
+	}
+	return scale
 }
 
 // varOf is a distribution's sample variance.

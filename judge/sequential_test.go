@@ -260,3 +260,31 @@ func wantFirstReason(t *testing.T, j modelgate.Judgement, what string) {
 	}
 	t.Fatalf("no failed %s check leads the reasons; first reason %q", what, first)
 }
+
+// Mirrored pairs around a production mean near zero: the shift is measured
+// in production's spread, as for unpaired predictions, so a tiny change is
+// not an enormous relative shift.
+func TestSequential_PairedMeanNearZero(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	healthy := arm{n: 6000, errRate: 0.01, catShares: []float64{0.5, 0.3, 0.2}}
+	w := &modelgate.Window{Stable: buildArm(r, healthy), Canary: buildArm(r, healthy), Reference: reference(r)}
+	var stable, canary []float64
+	paired := &modelgate.Paired{}
+	for range 6000 {
+		s := 0.001 + 20*r.NormFloat64()
+		c := s + 0.1 + r.NormFloat64() // 0.5% of the spread
+		stable, canary = append(stable, s), append(canary, c)
+		paired.Add(c, s)
+	}
+	w.Stable.Predictions, w.Canary.Predictions = profile.Distribution(stable, false), profile.Distribution(canary, false)
+	w.Canary.Paired = paired
+	got := judge.DefaultSequential().Judge(w, modelgate.Progress{Elapsed: 30 * time.Minute, Window: 30 * time.Minute, Final: true})
+	for _, c := range got.Checks {
+		if c.Name == "prediction_mean" && c.Verdict == modelgate.VerdictFail {
+			t.Fatalf("a shift of 0.5%% of production's spread failed: %+v", c)
+		}
+	}
+	if got.Decision != modelgate.DecisionPromote {
+		t.Fatalf("decision = %s, want promote; reasons:\n%s", got.Decision, strings.Join(got.Reasons, "\n"))
+	}
+}

@@ -80,7 +80,8 @@ func (t Thresholds) checks(w *modelgate.Window, final bool) ([]modelgate.Check, 
 	// Only the mean: a median of skewed forecasts is much noisier and says
 	// little the mean does not.
 	se := meanSE(c.Predictions, s.Predictions)
-	return append(checks, within("prediction_mean", c.Predictions.Mean(), s.Predictions.Mean(), se, t.RelativeTolerance, final)), nil
+	band := shiftScale(s.Predictions.Mean(), s.Predictions) * t.RelativeTolerance
+	return append(checks, within("prediction_mean", c.Predictions.Mean(), s.Predictions.Mean(), se, band, t.RelativeTolerance, final)), nil
 }
 
 // upper passes when canary ≤ limit.
@@ -99,14 +100,14 @@ func upper(name, unit string, canary, prod, limit float64) modelgate.Check {
 	return c
 }
 
-// within compares a canary figure with production's, allowing tol
-// (relative) either way. The two arms see different requests, so the
+// within compares a canary figure with production's, allowing a
+// difference of band either way: tol (relative) of production's figure, or
+// of production's spread when the figure is near zero (shiftScale). The two arms see different requests, so the
 // difference carries sampling noise (standard error se): during the window a
 // check fails only when the whole z·se interval lies outside the band; at the
 // end the point estimate decides, unless the interval still straddles the
 // band's edge from outside, which is inconclusive.
-func within(name string, canary, prod, se, tol float64, final bool) modelgate.Check {
-	band := math.Abs(prod) * tol
+func within(name string, canary, prod, se, band, tol float64, final bool) modelgate.Check {
 	diff := canary - prod
 	c := modelgate.Check{Name: name, Canary: canary, Production: prod, Limit: band, Low: diff - zWithin*se, High: diff + zWithin*se, Verdict: modelgate.VerdictPass}
 	if math.IsInf(se, 0) {
@@ -115,12 +116,15 @@ func within(name string, canary, prod, se, tol float64, final bool) modelgate.Ch
 		// unencodable as JSON.
 		c.Low, c.High = 0, 0
 	}
-	rel := 0.0
-	if prod != 0 {
-		rel = diff / math.Abs(prod)
+	rel, of := 0.0, ""
+	if scale := band / tol; scale > 0 {
+		rel = diff / scale
+		if scale != math.Abs(prod) {
+			of = " of production's spread, its mean being near zero"
+		}
 	}
-	c.Detail = fmt.Sprintf("canary %.4g vs production %.4g (%+.1f%%, allowed ±%.1f%%)", canary, prod, 100*rel, 100*tol)
-	c.Summary = fmt.Sprintf("The canary's mean prediction is %.4g against production's %.4g (%+.1f%%; ±%.1f%% allowed).", canary, prod, 100*rel, 100*tol)
+	c.Detail = fmt.Sprintf("canary %.4g vs production %.4g (%+.1f%%, allowed ±%.1f%%%s)", canary, prod, 100*rel, 100*tol, of)
+	c.Summary = fmt.Sprintf("The canary's mean prediction is %.4g against production's %.4g (%+.1f%%; ±%.1f%%%s allowed).", canary, prod, 100*rel, 100*tol, of)
 	outside := math.Abs(diff) > band
 	confident := c.Low > band || c.High < -band
 	switch {
@@ -132,8 +136,8 @@ func within(name string, canary, prod, se, tol float64, final bool) modelgate.Ch
 		c.Verdict = modelgate.VerdictContinue
 	}
 	if outside {
-		c.Detail = fmt.Sprintf("canary %.4g differs from production %.4g by %+.1f%%, more than the allowed ±%.1f%% (difference %+.4g, %g-sigma interval [%+.4g, %+.4g])",
-			canary, prod, 100*rel, 100*tol, diff, zWithin, c.Low, c.High)
+		c.Detail = fmt.Sprintf("canary %.4g differs from production %.4g by %+.1f%%, more than the allowed ±%.1f%%%s (difference %+.4g, %g-sigma interval [%+.4g, %+.4g])",
+			canary, prod, 100*rel, 100*tol, of, diff, zWithin, c.Low, c.High)
 	}
 	return c
 }

@@ -86,3 +86,29 @@ func TestThresholds_NoPredictions(t *testing.T) {
 		t.Fatalf("decision %s, reasons %v", got.Decision, got.Reasons)
 	}
 }
+
+// Targets centred on zero: the band is 5% of production's spread, not of a
+// mean near zero, around which any change would be an enormous relative
+// shift and the band would vanish.
+func TestThresholds_MeanNearZero(t *testing.T) {
+	end := modelgate.Progress{Elapsed: 30 * time.Minute, Window: 30 * time.Minute, Final: true}
+	prod := stats(9000, 0, 20, 80, 120, 0.01) // standard deviation 10
+	for _, tt := range []struct {
+		canaryMean float64
+		want       modelgate.Decision
+	}{
+		{0.3, modelgate.DecisionPromote}, // 3% of the spread
+		{5, modelgate.DecisionRollback},  // half a standard deviation
+	} {
+		w := &modelgate.Window{Stable: prod, Canary: stats(1000, 0, 20, 80, 120, tt.canaryMean)}
+		got := judge.DefaultThresholds().Judge(w, end)
+		if got.Decision != tt.want {
+			t.Fatalf("canary mean %v: decision = %s, want %s; reasons %v", tt.canaryMean, got.Decision, tt.want, got.Reasons)
+		}
+		for _, c := range got.Checks {
+			if c.Name == "prediction_mean" && !strings.Contains(c.Summary, "spread") {
+				t.Errorf("summary %q does not say the shift is measured in production's spread", c.Summary)
+			}
+		}
+	}
+}
