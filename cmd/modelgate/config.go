@@ -470,7 +470,38 @@ func loadConfig(path string, explicit bool) (*Config, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, configErrorf("config %s: %v", path, err)
 	}
+	if err := checkJudgeKeys(data, cfg.Judge.Type); err != nil {
+		return nil, configErrorf("config %s: %v", path, err)
+	}
 	return cfg, nil
+}
+
+// checkJudgeKeys refuses judge keys the chosen judge would ignore: a user
+// who sets judge.alpha and runs the thresholds judge believes the canary is
+// judged at that level when it is not. With judge.type thresholds only the
+// type and prediction_tolerance (which the staging evaluation reads) act.
+func checkJudgeKeys(data []byte, judgeType string) error {
+	if judgeType != "thresholds" {
+		return nil
+	}
+	var doc struct {
+		Judge map[string]any `yaml:"judge"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil // the typed decode already accepted it; nothing more to say
+	}
+	var ignored []string
+	for k := range doc.Judge {
+		if k != "type" && k != "prediction_tolerance" {
+			ignored = append(ignored, "judge."+k)
+		}
+	}
+	if len(ignored) == 0 {
+		return nil
+	}
+	slices.Sort(ignored)
+	return fmt.Errorf("%s: judge.type is thresholds, which ignores these keys (they tune the sequential judge); remove them or set judge.type: sequential (the thresholds judge is tuned under thresholds:)",
+		strings.Join(ignored, ", "))
 }
 
 // yaml.v3's wording of an unknown key and of a value of the wrong kind:
