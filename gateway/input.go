@@ -52,7 +52,19 @@ func policyOf(m Model) *inputPolicy {
 			p.allowNull[c.Name] = c.Required != nil && !*c.Required
 		}
 	}
+	if c, ok := m.(categorized); ok {
+		// Category labels, not numbers: the model codes null (and an
+		// unseen label) as missing, as LightGBM's Python predict does.
+		for _, name := range c.CategoryColumns() {
+			p.allowBool[name], p.allowNull[name] = true, true
+		}
+	}
 	return p
+}
+
+// categorized is a model with pandas category columns (mlmodel.Model).
+type categorized interface {
+	CategoryColumns() []string
 }
 
 // check refuses instances holding a boolean or null where p expects a

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,18 +16,25 @@ import (
 // exampleGateway serves a copy of the example's v2, its MLmodel edited by
 // edit, with the real model loader.
 func exampleGateway(t *testing.T, edit func(mlmodel string) string) *testEnv {
+	return exampleGatewayEdited(t, map[string]func(string) string{"MLmodel": edit})
+}
+
+// exampleGatewayEdited is exampleGateway editing any of v2's files.
+func exampleGatewayEdited(t *testing.T, edits map[string]func(string) string) *testEnv {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "v2")
 	if err := os.CopyFS(dir, os.DirFS("../examples/demand-forecast/models/v2")); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "MLmodel")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(edit(string(b))), 0o644); err != nil {
-		t.Fatal(err)
+	for name, edit := range edits {
+		path := filepath.Join(dir, name)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(edit(string(b))), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	e := newTestEnv(t, func(o *gateway.Options) {
 		o.Loader = func(dir string) (gateway.Model, error) { return mlmodel.Load(dir) }
@@ -88,5 +96,42 @@ func TestInputTypes_Declared(t *testing.T) {
 	body := `{"instances": [{"store_id": null, "date": "2025-01-15", "promo": true}]}`
 	if r := e.call(http.MethodPost, "/v1/models/iris:predict", body, nil); r.Status != 200 {
 		t.Errorf("declared boolean and optional: %+v", r)
+	}
+}
+
+// A pandas category column holds labels: null is a missing value and a
+// boolean may be a label, as LightGBM's Python predict reads them, even
+// when no signature declares the column optional. Its other features stay
+// strictly numeric.
+func TestInputTypes_CategoryColumn(t *testing.T) {
+	e := exampleGatewayEdited(t, map[string]func(string) string{
+		"MLmodel": func(s string) string { // the booster's own features, no signature
+			s = s[:strings.Index(s, "metadata:")] + s[strings.Index(s, "mlflow_version:"):]
+			return s[:strings.Index(s, "signature:")] + s[strings.Index(s, "type_hint_from_example:"):]
+		},
+		"model.lgb": func(s string) string {
+			labels := make([]string, 41)
+			for i := range labels {
+				labels[i] = strconv.Quote("s" + strconv.Itoa(i))
+			}
+			return strings.Replace(s, "pandas_categorical:[]", "pandas_categorical:[["+strings.Join(labels, ",")+"]]", 1)
+		},
+	})
+	row := `"promo": 0, "day_of_week": 2, "day_of_year": 15, "month": 1`
+	tests := []struct {
+		name, instance string
+		status         int
+	}{
+		{"Label", `{"store_id": "s7", ` + row + `}`, 200},
+		{"NullLabel", `{"store_id": null, ` + row + `}`, 200},
+		{"BoolLabel", `{"store_id": true, ` + row + `}`, 200},
+		{"NullNumber", `{"store_id": "s7", "promo": null, "day_of_week": 2, "day_of_year": 15, "month": 1}`, 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if r := e.call(http.MethodPost, "/v1/models/iris:predict", `{"instances": [`+tt.instance+`]}`, nil); r.Status != tt.status {
+				t.Errorf("got %d %s, want %d", r.Status, r.Body, tt.status)
+			}
+		})
 	}
 }

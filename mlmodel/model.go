@@ -125,6 +125,20 @@ func (m *Model) ServingInputExamplePath() string {
 // FeatureNames returns the booster's feature names in model order.
 func (m *Model) FeatureNames() []string { return m.booster.FeatureNames() }
 
+// CategoryColumns are the booster's names of its pandas category
+// columns, whose values are category labels: null there is a missing
+// value, and a boolean may be one of the labels.
+func (m *Model) CategoryColumns() []string {
+	if m.inputs == nil {
+		return nil
+	}
+	names := make([]string, len(m.inputs.cats))
+	for i, c := range m.inputs.cats {
+		names[i] = c.name
+	}
+	return names
+}
+
 // Features turns request instances into feature rows. An instance is either
 // a JSON object (map[string]any, as encoding/json decodes it, with or
 // without UseNumber) of raw fields, transformed by the declared transform
