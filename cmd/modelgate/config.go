@@ -466,6 +466,9 @@ func loadConfig(path string, explicit bool) (*Config, error) {
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, configErrorf("config %s: %s", path, explainYAML(err))
 	}
+	if bad := fractionalIntegers(data); len(bad) > 0 {
+		return nil, configErrorf("config %s: %s", path, strings.Join(bad, "; "))
+	}
 	cfg.dir, cfg.file = filepath.Dir(path), path
 	if err := cfg.validate(); err != nil {
 		return nil, configErrorf("config %s: %v", path, err)

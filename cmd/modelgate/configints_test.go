@@ -1,0 +1,40 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// yaml.v3 would truncate 12.5 into an integer key as 12: the config is
+// refused instead, naming every such key (through inline structs and
+// pointers); a whole number written as 12.0 is accepted.
+func TestConfigFractionalIntegers(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string // want "" when the config loads
+	}{
+		{"Percent", "canary: {percent: 12.5}\n", "canary.percent: expected a whole number, got 12.5"},
+		{"Several", "smoke: {count: 2.5}\nplatform: {type: kserve, min_replicas: 1.5}\n",
+			"smoke.count: expected a whole number, got 2.5; platform.min_replicas: expected a whole number, got 1.5"},
+		{"WholeFloat", "canary: {percent: 12.0}\n", ""},
+		{"FloatKeysKeepFractions", "judge: {alpha: 0.01}\nsmoke: {requests: [{instances: [{x: 1.5}]}]}\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "modelgate.yaml")
+			if err := os.WriteFile(path, []byte(tt.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := loadConfig(path, true)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			case tt.name == "WholeFloat" && cfg.Canary.Percent != 12:
+				t.Fatalf("canary.percent = %d, want 12", cfg.Canary.Percent)
+			}
+		})
+	}
+}
