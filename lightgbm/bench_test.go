@@ -123,7 +123,13 @@ func BenchmarkPredictBatch(b *testing.B) {
 // sizes of single-instance and small requests to the gateway.
 func BenchmarkPredictBatchSmall(b *testing.B) {
 	m, rows := mustSynthetic(b)
-	for _, n := range []int{1, 4, 16} {
+	benchBatchSizes(b, m, rows, 1, 4, 16)
+}
+
+// benchBatchSizes runs a sub-benchmark of PredictBatch per size, on windows
+// of rows that move along rows, reporting ns/row.
+func benchBatchSizes(b *testing.B, m *lightgbm.Model, rows [][]float64, sizes ...int) {
+	for _, n := range sizes {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
@@ -150,20 +156,7 @@ func BenchmarkPredictExample(b *testing.B) {
 		doy := float64(1 + rng.IntN(365))
 		rows[i] = []float64{float64(1 + rng.IntN(40)), float64(rng.IntN(2)), float64(rng.IntN(7)), doy, float64(1 + int(doy-1)/31)}
 	}
-	for _, n := range []int{1, 100} {
-		b.Run(strconv.Itoa(n), func(b *testing.B) {
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				lo := i % (len(rows) - n)
-				if _, err := m.PredictBatch(rows[lo : lo+n]); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
-		})
-	}
+	benchBatchSizes(b, m, rows, 1, 100)
 }
 
 // BenchmarkParse measures loading the same model from text.

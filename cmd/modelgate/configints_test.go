@@ -1,11 +1,6 @@
 package main
 
-import (
-	"os"
-	"path/filepath"
-	"strings"
-	"testing"
-)
+import "testing"
 
 // yaml.v3 would truncate 12.5 into an integer key as 12: the config is
 // refused instead, naming every such key (through inline structs and
@@ -22,17 +17,9 @@ func TestConfigFractionalIntegers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "modelgate.yaml")
-			if err := os.WriteFile(path, []byte(tt.yaml), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := loadConfig(path, true)
-			switch {
-			case tt.want == "" && err != nil:
-				t.Fatalf("refused: %v", err)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-				t.Fatalf("error %v, want one containing %q", err, tt.want)
-			case tt.name == "WholeFloat" && cfg.Canary.Percent != 12:
+			cfg, err := loadConfigText(t, tt.yaml)
+			checkConfigError(t, err, tt.want)
+			if tt.name == "WholeFloat" && cfg.Canary.Percent != 12 {
 				t.Fatalf("canary.percent = %d, want 12", cfg.Canary.Percent)
 			}
 		})

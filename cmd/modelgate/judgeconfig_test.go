@@ -22,19 +22,32 @@ func TestConfigJudgeKeysOfTheOtherJudge(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "modelgate.yaml")
-			if err := os.WriteFile(path, []byte(tt.yaml), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			_, err := loadConfig(path, true)
-			switch {
-			case tt.want == "" && err != nil:
-				t.Fatalf("refused: %v", err)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-				t.Fatalf("error %v, want one containing %q", err, tt.want)
-			case tt.want != "" && !strings.Contains(err.Error(), "set judge.type: sequential"):
+			_, err := loadConfigText(t, tt.yaml)
+			checkConfigError(t, err, tt.want)
+			if tt.want != "" && !strings.Contains(err.Error(), "set judge.type: sequential") {
 				t.Fatalf("error %q does not say how to fix it", err)
 			}
 		})
+	}
+}
+
+// loadConfigText loads a config file holding text.
+func loadConfigText(t *testing.T, text string) (*Config, error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "modelgate.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return loadConfig(path, true)
+}
+
+// checkConfigError wants err nil when want is "", else an error holding want.
+func checkConfigError(t *testing.T, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("refused: %v", err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Fatalf("error %v, want one containing %q", err, want)
 	}
 }
