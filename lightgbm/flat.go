@@ -46,6 +46,9 @@ type flatModel struct {
 	// catFeatures[j]'s in slot j, then holds every feature's values, feature
 	// f's in slot len(catFeatures)+f.
 	catFeatures []int32
+	// qs is the trees in QuickScorer form (quickscorer.go), which addBlock
+	// uses when the model fits it; nil otherwise.
+	qs *quickScorer
 }
 
 // flatten lays trees out as a flatModel, each tree's splits in depth-first
@@ -64,6 +67,7 @@ func flatten(trees []tree) flatModel {
 		f.roots = append(f.roots, f.add(t, 0, int32(len(f.leaves))))
 		f.leaves = append(f.leaves, t.leaves...)
 	}
+	f.qs = newQuickScorer(&f)
 	return f
 }
 
@@ -206,6 +210,7 @@ type blockScratch struct {
 	x      []float64 // the block's codes and values, slot by slot: x[slot*blockRows+r] (see catFeatures)
 	idx    [blockRows]int32
 	active [blockRows]uint8 // rows not yet at a leaf; blockRows <= 256
+	masks  []uint64         // QuickScorer: one word a tree
 }
 
 // newBlockScratch makes scratch for rows of nf values; addBlock grows x by
@@ -237,6 +242,13 @@ func (f *flatModel) load(rows [][]float64, s *blockScratch) {
 // independent, so the processor overlaps them, and the tree stays in cache.
 func (f *flatModel) addBlock(rows [][]float64, out []float64, k int, s *blockScratch) {
 	if len(rows) == 0 {
+		return
+	}
+	if f.qs != nil {
+		if len(s.masks) < len(f.roots) {
+			s.masks = make([]uint64, len(f.roots))
+		}
+		f.qs.addRows(rows, out, k, s.masks[:len(f.roots)])
 		return
 	}
 	f.load(rows, s)
