@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"sort"
 )
 
 // QuickScorer (Lucchese et al., SIGIR 2015) finds every tree's exit leaf
@@ -17,10 +18,6 @@ import (
 // tables and lists computed once, here, with the flat walk's own decision
 // (flatNode.next), so both ways agree split by split. Sums are then added in
 // file order, as the walk does: results are bit-identical.
-
-// qsMaxTableWords bounds the categorical tables to a multiple of the model's
-// size, so that a small model cannot make Parse allocate much.
-const qsMaxTableWords = 4096
 
 // quickScorer is a flatModel's trees in QuickScorer form; trees of at most
 // 64 leaves only, no linear trees.
@@ -47,11 +44,20 @@ func (s *qsSplits) add(th float64, t int32, mask uint64) {
 }
 
 // qsFeature is the numerical splits of one feature: sorted by threshold,
-// and those that send 0 and NaN right.
+// and those that send 0 and NaN right. A value's prefix of sorted splits
+// can be long (half of them on average), so every `every` distinct
+// thresholds a table row holds each tree's AND over the prefix so far: a
+// row then costs one AND per tree of the feature plus fewer than `every`
+// thresholds' splits.
 type qsFeature struct {
 	feature         int
 	sorted          qsSplits
 	zeroRight, nanR qsSplits
+	distinct        []float64 // the thresholds, ascending, each once
+	start           []int32   // sorted[start[d]:] begins at distinct[d]; start[len(distinct)] = len(sorted)
+	every           int       // table row c covers distinct[:c*every]; 0: no table
+	trees           []int32   // the trees with splits on the feature, ascending
+	table           []uint64  // row c: one mask per tree in trees
 }
 
 // qsCategorical is the categorical splits of one feature, as a table: row c
@@ -64,71 +70,81 @@ type qsCategorical struct {
 	table   []uint64
 }
 
-// newQuickScorer is f in QuickScorer form when that is likely faster than
-// the walk (qsCheaper) and possible (buildQuickScorer), else nil.
+// newQuickScorer is f in QuickScorer form when that is possible and likely
+// faster than the walk (cheaper), else nil.
 func newQuickScorer(f *flatModel) *quickScorer {
-	if !qsCheaper(f) {
+	b := planQuickScorer(f)
+	if b == nil || !b.cheaper() {
 		return nil
 	}
-	return buildQuickScorer(f)
+	return b.build()
 }
 
-// buildQuickScorer is f in QuickScorer form, or nil when f has linear trees,
-// a tree of more than 64 leaves, a NaN threshold, or categorical tables too
-// large.
+// buildQuickScorer is f in QuickScorer form whatever the cost, or nil when
+// it does not fit (planQuickScorer).
 func buildQuickScorer(f *flatModel) *quickScorer {
+	b := planQuickScorer(f)
+	if b == nil {
+		return nil
+	}
+	return b.build()
+}
+
+// planQuickScorer files f's splits by feature, sorted, and sizes the
+// tables; nil when f has linear trees, a tree of more than 64 leaves, a NaN
+// threshold, or categorical tables too large.
+func planQuickScorer(f *flatModel) *qsBuilder {
 	if f.linear != nil {
 		return nil
 	}
 	q := &quickScorer{}
-	b := qsBuilder{f: f, q: q, num: map[int]*qsFeature{}, cat: map[int]*qsCatBuild{}}
+	b := &qsBuilder{f: f, q: q, num: map[int]*qsFeature{}, cat: map[int]*qsCatBuild{}}
 	for t, root := range f.roots {
 		q.base = append(q.base, int32(len(q.leaves)))
 		if !b.tree(int32(t), root) {
 			return nil
 		}
 	}
-	return b.finish()
+	if !b.plan() {
+		return nil
+	}
+	return b
 }
 
-// qsCheaper guesses whether QuickScorer beats the walk on f. A row costs
-// QuickScorer about one AND for half the numerical splits (those below its
-// value), one a tree per categorical feature and one a tree to sum; it costs
-// the walk one step a level, and a step takes about three times as long as
-// an AND (measured: 3 on a 500-tree, 63-leaf numerical model, 4 on the
-// demand-forecast model, whose categorical splits the branch predictor
-// cannot learn). The depth is the unweighted mean over a tree's leaves, as
-// the model does not say how rows spread.
-func qsCheaper(f *flatModel) bool {
-	ands := float64(len(f.roots))
-	catTrees := map[[2]int32]bool{}
-	for _, n := range f.nodes {
-		if !n.categorical {
-			ands += 0.5
-		}
+// cheaper guesses whether QuickScorer beats the walk. A row costs
+// QuickScorer an AND per split it sends right (rowCost) or table entry, one
+// per tree of each categorical feature and one per tree to sum; it costs the
+// walk one step a level. A step takes 2.3 ANDs' time on a 500-tree, 63-leaf
+// numerical model, where both ways run as fast, and more where categorical
+// splits make branches mispredict (4 on the demand-forecast model), so
+// QuickScorer is taken when it needs fewer than 2 ANDs a step. The depth is
+// the unweighted mean over a tree's leaves: the model does not say how rows
+// spread.
+func (b *qsBuilder) cheaper() bool {
+	ands := float64(len(b.f.roots))
+	for _, c := range b.cat {
+		ands += float64(len(c.trees))
+	}
+	for _, s := range b.num {
+		ands += s.rowCost()
 	}
 	steps := 0.0
-	for t, root := range f.roots {
-		sum, leaves := f.leafDepths(root, 0, int32(t), catTrees)
+	for _, root := range b.f.roots {
+		sum, leaves := b.f.leafDepths(root, 0)
 		steps += float64(sum) / float64(leaves)
 	}
-	ands += float64(len(catTrees))
-	return ands <= 3*steps
+	return ands <= 2*steps
 }
 
 // leafDepths returns the sum of the depths of the leaves under i, at depth
-// d, and their number; it records in catTrees each (tree, categorical
-// feature slot) pair it meets.
-func (f *flatModel) leafDepths(i int32, d int, t int32, catTrees map[[2]int32]bool) (sum, leaves int) {
+// d, and their number.
+func (f *flatModel) leafDepths(i int32, d int) (sum, leaves int) {
 	if i < 0 {
 		return d, 1
 	}
 	n := &f.nodes[i]
-	if n.categorical {
-		catTrees[[2]int32{t, n.feature}] = true
-	}
-	ls, ll := f.leafDepths(n.child[0], d+1, t, catTrees)
-	rs, rl := f.leafDepths(n.child[1], d+1, t, catTrees)
+	ls, ll := f.leafDepths(n.child[0], d+1)
+	rs, rl := f.leafDepths(n.child[1], d+1)
 	return ls + rs, ll + rl
 }
 
@@ -218,26 +234,113 @@ func (b *qsBuilder) split(t int32, n *flatNode, mask uint64) bool {
 	return true
 }
 
-// finish sorts the numerical splits and builds the categorical tables.
-func (b *qsBuilder) finish() *quickScorer {
-	q := b.q
-	for _, feature := range b.numOrder {
-		s := b.num[feature]
-		sortSplits(&s.sorted)
-		s.zeroRight.threshold, s.nanR.threshold = nil, nil
-		q.num = append(q.num, *s)
+// plan sorts the numerical splits and sizes every table within the bound
+// (qsMaxTableWords, qsTableWordsPerSplit); false if the categorical tables
+// alone exceed it.
+func (b *qsBuilder) plan() bool {
+	bound := qsMaxTableWords + qsTableWordsPerSplit*len(b.f.nodes)
+	for _, c := range b.cat {
+		bound -= int(32*c.words+1) * len(c.trees)
+		if bound < 0 {
+			return false
+		}
 	}
-	size := 0
+	numSplits := 0
+	for _, s := range b.num {
+		numSplits += len(s.sorted.tree)
+	}
+	for _, s := range b.num {
+		// The numerical tables share what the categorical ones left, in
+		// proportion to their splits.
+		s.plan(bound * len(s.sorted.tree) / numSplits)
+	}
+	return true
+}
+
+// build fills the tables planned.
+func (b *qsBuilder) build() *quickScorer {
+	q := b.q
 	for _, feature := range b.catOrder {
 		c := b.cat[feature]
-		codes := 32 * c.words
-		size += int(codes+1) * len(c.trees)
-		if size > qsMaxTableWords+8*len(b.f.nodes) {
-			return nil
+		q.cat = append(q.cat, c.table(feature, 32*c.words, b.f.cats))
+	}
+	for _, feature := range b.numOrder {
+		s := b.num[feature]
+		if s.every > 0 {
+			s.fillTable()
 		}
-		q.cat = append(q.cat, c.table(feature, codes, b.f.cats))
+		q.num = append(q.num, *s)
 	}
 	return q
+}
+
+// qsTableWordsPerSplit and qsMaxTableWords bound the tables to so many
+// words a split of the model plus a constant, so that a small model cannot
+// make Parse allocate much.
+const (
+	qsTableWordsPerSplit = 16
+	qsMaxTableWords      = 4096
+)
+
+// plan sorts the splits, fills distinct, start and trees, and picks the
+// table with the fewest thresholds between rows that fits in budget words,
+// if one pays: a row costs an AND per tree, so not when there are more
+// trees than half the splits (the scan's average).
+func (s *qsFeature) plan(budget int) {
+	sortSplits(&s.sorted)
+	s.zeroRight.threshold, s.nanR.threshold = nil, nil
+	th := s.sorted.threshold
+	for i, t := range th {
+		if i == 0 || t != th[i-1] {
+			s.distinct = append(s.distinct, t)
+			s.start = append(s.start, int32(i))
+		}
+	}
+	s.start = append(s.start, int32(len(th)))
+	s.trees = slices.Clone(s.sorted.tree)
+	slices.Sort(s.trees)
+	s.trees = slices.Compact(s.trees)
+	nt, nd := len(s.trees), len(s.distinct)
+	if 2*nt >= len(th) || budget < 2*nt {
+		s.trees = nil
+		return
+	}
+	s.every = 1
+	for (nd/s.every+1)*nt > budget {
+		s.every++
+	}
+}
+
+// rowCost is how many ANDs a row's value costs on average: a table row and
+// half the splits between two rows, or half the splits.
+func (s *qsFeature) rowCost() float64 {
+	if s.every == 0 {
+		return float64(len(s.sorted.tree)) / 2
+	}
+	perThreshold := float64(len(s.sorted.tree)) / float64(len(s.distinct))
+	return float64(len(s.trees)) + float64(s.every-1)/2*perThreshold
+}
+
+// fillTable computes the table rows: row c is row c-1 ANDed with the
+// splits of distinct thresholds [(c-1)*every, c*every).
+func (s *qsFeature) fillTable() {
+	nt := len(s.trees)
+	rows := len(s.distinct)/s.every + 1
+	s.table = make([]uint64, rows*nt)
+	pos := make(map[int32]int, nt) // tree → its column
+	for i, t := range s.trees {
+		pos[t] = i
+	}
+	for i := range s.table[:nt] {
+		s.table[i] = ^uint64(0)
+	}
+	for c := 1; c < rows; c++ {
+		row := s.table[c*nt : (c+1)*nt]
+		copy(row, s.table[(c-1)*nt:c*nt])
+		for i := s.start[(c-1)*s.every]; i < s.start[c*s.every]; i++ {
+			row[pos[s.sorted.tree[i]]] &= s.sorted.mask[i]
+		}
+	}
 }
 
 // sortSplits orders s by threshold.
@@ -313,18 +416,30 @@ func (s *qsFeature) apply(v float64, masks []uint64) {
 	case v == 0:
 		s.zeroRight.and(len(s.zeroRight.tree), masks)
 	default:
-		th := s.sorted.threshold
-		n := 0
-		for n < len(th) && th[n] < v {
-			n++
+		// The splits with threshold < v: those of distinct[:d].
+		d := sort.SearchFloat64s(s.distinct, v)
+		from := 0
+		if s.every > 0 {
+			c := d / s.every
+			from = c * s.every
+			nt := len(s.trees)
+			row := s.table[c*nt : (c+1)*nt]
+			for i, t := range s.trees {
+				masks[t] &= row[i]
+			}
 		}
-		s.sorted.and(n, masks)
+		s.sorted.andRange(int(s.start[from]), int(s.start[d]), masks)
 	}
 }
 
 // and ANDs the first n splits of s into masks.
 func (s *qsSplits) and(n int, masks []uint64) {
-	tree, mask := s.tree[:n], s.mask[:n]
+	s.andRange(0, n, masks)
+}
+
+// andRange ANDs splits [lo, hi) of s into masks.
+func (s *qsSplits) andRange(lo, hi int, masks []uint64) {
+	tree, mask := s.tree[lo:hi], s.mask[lo:hi]
 	for i, t := range tree {
 		masks[t] &= mask[i]
 	}
