@@ -182,6 +182,11 @@ func snap(v float64) float64 {
 // addRow adds every tree's output for one row x into out (len outputs), in
 // file order.
 func (f *flatModel) addRow(x, out []float64) {
+	if f.qs != nil && len(f.roots) <= qsRowTrees {
+		var masks [qsRowTrees]uint64 // on the stack: a row allocates nothing
+		f.qs.addRows([][]float64{x}, out, len(out), masks[:len(f.roots)])
+		return
+	}
 	nodes, cats, k, nc := f.nodes, f.cats, len(out), int32(len(f.catFeatures))
 	for t, i := range f.roots {
 		for i >= 0 {
@@ -200,6 +205,10 @@ func (f *flatModel) addRow(x, out []float64) {
 		out[t%k] += f.leaves[^i]
 	}
 }
+
+// qsRowTrees is the most trees addRow runs through QuickScorer, with its
+// masks on the stack; larger models walk.
+const qsRowTrees = 1024
 
 // blockRows is how many rows walk a tree together: enough independent walks
 // to hide each step's latency, few enough that their values stay in L1.

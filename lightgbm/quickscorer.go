@@ -1,6 +1,7 @@
 package lightgbm
 
 import (
+	"cmp"
 	"math"
 	"math/bits"
 	"slices"
@@ -327,9 +328,9 @@ func (s *qsFeature) fillTable() {
 	nt := len(s.trees)
 	rows := len(s.distinct)/s.every + 1
 	s.table = make([]uint64, rows*nt)
-	pos := make(map[int32]int, nt) // tree → its column
+	pos := make([]int32, s.trees[nt-1]+1) // tree → its column
 	for i, t := range s.trees {
-		pos[t] = i
+		pos[t] = int32(i)
 	}
 	for i := range s.table[:nt] {
 		s.table[i] = ^uint64(0)
@@ -343,26 +344,24 @@ func (s *qsFeature) fillTable() {
 	}
 }
 
-// sortSplits orders s by threshold.
+// sortSplits orders s by threshold, then tree and mask, so that the order
+// does not depend on the sort.
 func sortSplits(s *qsSplits) {
-	order := make([]int, len(s.threshold))
-	for i := range order {
-		order[i] = i
+	type split struct {
+		threshold float64
+		tree      int32
+		mask      uint64
 	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		switch {
-		case s.threshold[a] < s.threshold[b]:
-			return -1
-		case s.threshold[a] > s.threshold[b]:
-			return 1
-		}
-		return 0
+	all := make([]split, len(s.tree))
+	for i := range all {
+		all[i] = split{s.threshold[i], s.tree[i], s.mask[i]}
+	}
+	slices.SortFunc(all, func(a, b split) int {
+		return cmp.Or(cmp.Compare(a.threshold, b.threshold), cmp.Compare(a.tree, b.tree), cmp.Compare(a.mask, b.mask))
 	})
-	var out qsSplits
-	for _, i := range order {
-		out.add(s.threshold[i], s.tree[i], s.mask[i])
+	for i, x := range all {
+		s.threshold[i], s.tree[i], s.mask[i] = x.threshold, x.tree, x.mask
 	}
-	*s = out
 }
 
 // table is the feature's lookup table over codes 0..codes, the last row
