@@ -11,7 +11,8 @@ import (
 // (NaN, ±0, ±inf, values within kZeroThreshold of zero, thresholds,
 // categories out of range) with every testdata model that fits QuickScorer
 // and the demand-forecast example, through QuickScorer and through the
-// walk, and wants exactly the plain evaluator's results.
+// walk, in blocks and one row at a time, and wants exactly the plain
+// evaluator's results.
 func TestQuickScorer_MatchesReference(t *testing.T) {
 	paths, err := filepath.Glob(filepath.Join("testdata", "*.txt"))
 	if err != nil || len(paths) < 10 {
@@ -40,9 +41,10 @@ func TestQuickScorer_MatchesReference(t *testing.T) {
 			m.predictChunk(rows, got, true)
 			for i, r := range rows {
 				want := referenceModel(m, r, true)
+				one, _ := m.predictOne(r, true)
 				for k := range want {
-					if !same(got[i*m.outputs+k], want[k]) {
-						t.Fatalf("%s walk=%v row %v output %d: %v, reference %v", p, walk, r, k, got[i*m.outputs+k], want[k])
+					if !same(got[i*m.outputs+k], want[k]) || !same(one[k], want[k]) {
+						t.Fatalf("%s walk=%v row %v output %d: block %v, row %v, reference %v", p, walk, r, k, got[i*m.outputs+k], one[k], want[k])
 					}
 				}
 			}
