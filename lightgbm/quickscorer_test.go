@@ -144,3 +144,36 @@ func chainTree(n int) tree {
 	}
 	return t
 }
+
+// TestQuickScorer_TableSpacing rebuilds the demand-forecast model's
+// numerical tables with a row every 1, 2, 3, 7 and 1000 distinct
+// thresholds (the last, one row: all scan) and wants the plain evaluator's
+// results each time, on values at and around every threshold.
+func TestQuickScorer_TableSpacing(t *testing.T) {
+	m, err := ParseFile(filepath.Join("..", "examples", "demand-forecast", "models", "v2", "model.lgb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(12, 13))
+	rows := awkwardRows(rng, m, 3*blockRows, thresholds(m))
+	for _, every := range []int{1, 2, 3, 7, 1000} {
+		b := planQuickScorer(&m.flat)
+		tables := 0
+		for _, s := range b.num {
+			if s.every > 0 {
+				s.every, tables = every, tables+1
+			}
+		}
+		if tables < 2 {
+			t.Fatalf("%d numerical features with a table, want the demand-forecast model's 2 or more", tables)
+		}
+		m.flat.qs = b.build()
+		got := make([]float64, len(rows))
+		m.predictChunk(rows, got, true)
+		for i, r := range rows {
+			if want := referenceModel(m, r, true); !same(got[i], want[0]) {
+				t.Fatalf("a table row every %d thresholds, row %v: %v, reference %v", every, r, got[i], want[0])
+			}
+		}
+	}
+}
