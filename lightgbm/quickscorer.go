@@ -14,11 +14,13 @@ import (
 // subtree's), AND into a tree's mask every split a row sends right, and the
 // exit leaf is the lowest bit left. For a numerical feature and an ordinary
 // value v the splits going right are those with threshold < v, a prefix of
-// the feature's splits sorted by threshold, so a row's cost is a scan, not
-// a chain of dependent loads and branches. Category codes, 0 and NaN take
-// tables and lists computed once, here, with the flat walk's own decision
-// (flatNode.next), so both ways agree split by split. Sums are then added in
-// file order, as the walk does: results are bit-identical.
+// the feature's splits sorted by threshold, found by binary search; rows of
+// prefix ANDs every few thresholds (qsFeature) cut the scan short. Category
+// codes, 0 and NaN take tables and lists computed once, here, with the flat
+// walk's own decision (flatNode.next), so both ways agree split by split.
+// Sums are then added in file order, as the walk does: results are
+// bit-identical. The work is a few thousand independent ANDs a row instead
+// of a chain of dependent loads and branches, some mispredicted, a tree.
 
 // quickScorer is a flatModel's trees in QuickScorer form; trees of at most
 // 64 leaves only, no linear trees.
@@ -51,14 +53,14 @@ func (s *qsSplits) add(th float64, t int32, mask uint64) {
 // row then costs one AND per tree of the feature plus fewer than `every`
 // thresholds' splits.
 type qsFeature struct {
-	feature         int
-	sorted          qsSplits
-	zeroRight, nanR qsSplits
-	distinct        []float64 // the thresholds, ascending, each once
-	start           []int32   // sorted[start[d]:] begins at distinct[d]; start[len(distinct)] = len(sorted)
-	every           int       // table row c covers distinct[:c*every]; 0: no table
-	trees           []int32   // the trees with splits on the feature, ascending
-	table           []uint64  // row c: one mask per tree in trees
+	feature             int
+	sorted              qsSplits
+	zeroRight, nanRight qsSplits
+	distinct            []float64 // the thresholds, ascending, each once
+	start               []int32   // sorted[start[d]:] begins at distinct[d]; start[len(distinct)] = len(sorted)
+	every               int       // table row c covers distinct[:c*every]; 0: no table
+	trees               []int32   // the trees with splits on the feature, ascending
+	table               []uint64  // row c: one mask per tree in trees
 }
 
 // qsCategorical is the categorical splits of one feature, as a table: row c
@@ -196,29 +198,18 @@ func (b *qsBuilder) tree(t, root int32) bool {
 	return ok && leaves <= 64
 }
 
-// split files split n of tree t with its mask.
+// split files split n of tree t with its mask; false for a NaN threshold,
+// which no sorted order can hold.
 func (b *qsBuilder) split(t int32, n *flatNode, mask uint64) bool {
-	nc := int32(len(b.f.catFeatures))
 	slot := n.feature / blockRows
 	if n.categorical {
-		feature := int(b.f.catFeatures[slot])
-		c := b.cat[feature]
-		if c == nil {
-			c = &qsCatBuild{}
-			b.cat[feature] = c
-			b.catOrder = append(b.catOrder, feature)
-		}
-		if len(c.trees) == 0 || c.trees[len(c.trees)-1] != t {
-			c.trees, c.nodes = append(c.trees, t), append(c.nodes, nil)
-		}
-		c.nodes[len(c.nodes)-1] = append(c.nodes[len(c.nodes)-1], qsCatNode{n, mask})
-		c.words = max(c.words, uint64(uint32(math.Float64bits(n.threshold))))
+		b.catSplit(int(b.f.catFeatures[slot]), t, n, mask)
 		return true
 	}
 	if n.threshold != n.threshold {
 		return false
 	}
-	feature := int(slot - nc)
+	feature := int(slot) - len(b.f.catFeatures)
 	s := b.num[feature]
 	if s == nil {
 		s = &qsFeature{feature: feature}
@@ -230,9 +221,24 @@ func (b *qsBuilder) split(t int32, n *flatNode, mask uint64) bool {
 		s.zeroRight.add(0, t, mask)
 	}
 	if n.next(math.NaN(), b.f.cats) == n.child[1] {
-		s.nanR.add(0, t, mask)
+		s.nanRight.add(0, t, mask)
 	}
 	return true
+}
+
+// catSplit files categorical split n of tree t, on feature, with its mask.
+func (b *qsBuilder) catSplit(feature int, t int32, n *flatNode, mask uint64) {
+	c := b.cat[feature]
+	if c == nil {
+		c = &qsCatBuild{}
+		b.cat[feature] = c
+		b.catOrder = append(b.catOrder, feature)
+	}
+	if len(c.trees) == 0 || c.trees[len(c.trees)-1] != t {
+		c.trees, c.nodes = append(c.trees, t), append(c.nodes, nil)
+	}
+	c.nodes[len(c.nodes)-1] = append(c.nodes[len(c.nodes)-1], qsCatNode{n, mask})
+	c.words = max(c.words, uint64(uint32(math.Float64bits(n.threshold))))
 }
 
 // plan sorts the numerical splits and sizes every table within the bound
@@ -289,7 +295,7 @@ const (
 // trees than half the splits (the scan's average).
 func (s *qsFeature) plan(budget int) {
 	sortSplits(&s.sorted)
-	s.zeroRight.threshold, s.nanR.threshold = nil, nil
+	s.zeroRight.threshold, s.nanRight.threshold = nil, nil
 	th := s.sorted.threshold
 	for i, t := range th {
 		if i == 0 || t != th[i-1] {
@@ -411,7 +417,7 @@ func (q *quickScorer) addRows(rows [][]float64, out []float64, k int, masks []ui
 func (s *qsFeature) apply(v float64, masks []uint64) {
 	switch {
 	case v != v:
-		s.nanR.and(len(s.nanR.tree), masks)
+		s.nanRight.and(len(s.nanRight.tree), masks)
 	case v == 0:
 		s.zeroRight.and(len(s.zeroRight.tree), masks)
 	default:
