@@ -219,7 +219,7 @@ type blockScratch struct {
 	x      []float64 // the block's codes and values, slot by slot: x[slot*blockRows+r] (see catFeatures)
 	idx    [blockRows]int32
 	active [blockRows]uint8 // rows not yet at a leaf; blockRows <= 256
-	masks  []uint64         // QuickScorer: one word a tree
+	masks  []uint64         // QuickScorer: one word a tree for qsGroup rows
 }
 
 // newBlockScratch makes scratch for rows of nf values; addBlock grows x by
@@ -254,10 +254,10 @@ func (f *flatModel) addBlock(rows [][]float64, out []float64, k int, s *blockScr
 		return
 	}
 	if f.qs != nil {
-		if len(s.masks) < len(f.roots) {
-			s.masks = make([]uint64, len(f.roots))
+		if len(s.masks) < qsGroup*len(f.roots) {
+			s.masks = make([]uint64, qsGroup*len(f.roots))
 		}
-		f.qs.addRows(rows, out, k, s.masks[:len(f.roots)])
+		f.qs.addRows(rows, out, k, s.masks)
 		return
 	}
 	f.load(rows, s)

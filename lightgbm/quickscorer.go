@@ -97,7 +97,7 @@ func buildQuickScorer(f *flatModel) *quickScorer {
 // tables; nil when f has linear trees, a tree of more than 64 leaves, a NaN
 // threshold, or categorical tables too large.
 func planQuickScorer(f *flatModel) *qsBuilder {
-	if f.linear != nil {
+	if f.linear != nil || len(f.roots) == 0 { // Parse refuses a model without trees anyway
 		return nil
 	}
 	q := &quickScorer{}
@@ -393,24 +393,71 @@ func (c *qsCatBuild) table(feature int, codes uint64, cats []uint32) qsCategoric
 	return tab
 }
 
+// qsGroup is how many rows' masks addRows keeps before summing: a row's
+// sum is a chain of dependent additions (file order, for bit-identical
+// results), so four rows are summed side by side to overlap their chains.
+const qsGroup = 4
+
 // addRows adds every tree's output for each row into out, k values a row,
-// in file order for each row; masks is scratch of one word a tree.
+// in file order for each row; masks is scratch of one word a tree for up to
+// qsGroup rows (at least one).
 func (q *quickScorer) addRows(rows [][]float64, out []float64, k int, masks []uint64) {
-	for r, row := range rows {
-		for i := range masks {
-			masks[i] = ^uint64(0)
+	nt := len(q.base)
+	g := min(qsGroup, len(masks)/nt)
+	for lo := 0; lo < len(rows); lo += g {
+		n := min(g, len(rows)-lo)
+		for j := range n {
+			q.exits(rows[lo+j], masks[j*nt:(j+1)*nt])
 		}
-		for i := range q.num {
-			q.num[i].apply(snap(row[q.num[i].feature]), masks)
+		if k == 1 && n == qsGroup {
+			q.sum4(masks[:qsGroup*nt], out[lo:lo+qsGroup])
+			continue
 		}
-		for i := range q.cat {
-			q.cat[i].apply(catCode(row[q.cat[i].feature]), masks)
-		}
-		o := out[r*k : r*k+k]
-		for t, m := range masks {
-			o[t%k] += q.leaves[int(q.base[t])+bits.TrailingZeros64(m)]
+		for j := range n {
+			q.sum(masks[j*nt:(j+1)*nt], out[(lo+j)*k:(lo+j+1)*k])
 		}
 	}
+}
+
+// exits sets masks (one a tree) to the leaves row may exit at: the lowest
+// bit of each is its exit leaf.
+func (q *quickScorer) exits(row []float64, masks []uint64) {
+	for i := range masks {
+		masks[i] = ^uint64(0)
+	}
+	for i := range q.num {
+		q.num[i].apply(snap(row[q.num[i].feature]), masks)
+	}
+	for i := range q.cat {
+		q.cat[i].apply(catCode(row[q.cat[i].feature]), masks)
+	}
+}
+
+// sum adds the exit leaves of masks (one a tree) into o, tree t into
+// o[t%len(o)], in file order.
+func (q *quickScorer) sum(masks []uint64, o []float64) {
+	j := 0
+	for t, m := range masks {
+		o[j] += q.leaves[int(q.base[t])+bits.TrailingZeros64(m)]
+		if j++; j == len(o) {
+			j = 0
+		}
+	}
+}
+
+// sum4 is sum for four single-output rows, their masks one after another.
+func (q *quickScorer) sum4(masks []uint64, o []float64) {
+	nt := len(q.base)
+	m0, m1, m2, m3 := masks[:nt], masks[nt:2*nt], masks[2*nt:3*nt], masks[3*nt:4*nt]
+	s0, s1, s2, s3 := o[0], o[1], o[2], o[3]
+	leaves := q.leaves
+	for t, b := range q.base {
+		s0 += leaves[int(b)+bits.TrailingZeros64(m0[t])]
+		s1 += leaves[int(b)+bits.TrailingZeros64(m1[t])]
+		s2 += leaves[int(b)+bits.TrailingZeros64(m2[t])]
+		s3 += leaves[int(b)+bits.TrailingZeros64(m3[t])]
+	}
+	o[0], o[1], o[2], o[3] = s0, s1, s2, s3
 }
 
 // apply ANDs into masks the splits of s that send v (zero-snapped) right.
