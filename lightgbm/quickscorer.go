@@ -116,13 +116,12 @@ func planQuickScorer(f *flatModel) *qsBuilder {
 
 // cheaper guesses whether QuickScorer beats the walk. A row costs
 // QuickScorer an AND per split it sends right (rowCost) or table entry, one
-// per tree of each categorical feature and one per tree to sum; it costs the
-// walk one step a level. A step takes 2.3 ANDs' time on a 500-tree, 63-leaf
-// numerical model, where both ways run as fast, and more where categorical
-// splits make branches mispredict (4 on the demand-forecast model), so
-// QuickScorer is taken when it needs fewer than 2 ANDs a step. The depth is
-// the unweighted mean over a tree's leaves: the model does not say how rows
-// spread.
+// per tree of each categorical feature and one addition per tree; it costs
+// the walk one step a level. A step took 3.3 ANDs' time on a 500-tree,
+// 63-leaf numerical model and 7 on the demand-forecast model, whose
+// categorical splits make branches mispredict, so QuickScorer is taken when
+// it needs at most 3 ANDs a step. The depth is the unweighted mean over a
+// tree's leaves: the model does not say how rows spread.
 func (b *qsBuilder) cheaper() bool {
 	ands := float64(len(b.f.roots))
 	for _, c := range b.cat {
@@ -136,7 +135,7 @@ func (b *qsBuilder) cheaper() bool {
 		sum, leaves := b.f.leafDepths(root, 0)
 		steps += float64(sum) / float64(leaves)
 	}
-	return ands <= 2*steps
+	return ands <= 3*steps
 }
 
 // leafDepths returns the sum of the depths of the leaves under i, at depth
