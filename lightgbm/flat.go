@@ -155,10 +155,9 @@ func b2u(b bool) uint8 {
 }
 
 // next is the child of n that v (zero-snapped, see snap; the catCode for a
-// categorical split) goes to: the rules
-// of tree.go's numericalLeft and categoryLeft, written without branches for
-// numerical splits because a mispredicted branch costs more than the
-// arithmetic.
+// categorical split) goes to: the rules of tree.go's numericalLeft and
+// categoryLeft, written without branches on v because a mispredicted branch
+// costs more than the arithmetic.
 func (n *flatNode) next(v float64, cats []uint32) int32 {
 	if n.categorical {
 		bits := math.Float64bits(n.threshold)
@@ -246,9 +245,11 @@ func (f *flatModel) load(rows [][]float64, s *blockScratch) {
 }
 
 // addBlock adds every tree's output for rows (at most blockRows) into out,
-// k values a row, in file order for each row. Tree by tree, every row of the
-// block still on its way takes one step, then the next: the walks are
-// independent, so the processor overlaps them, and the tree stays in cache.
+// k values a row, in file order for each row. Models that QuickScorer suits
+// go through it (quickscorer.go), any number of rows; the others walk: tree
+// by tree, every row of the block still on its way takes one step, then the
+// next, so the processor overlaps the independent walks, and the tree stays
+// in cache.
 func (f *flatModel) addBlock(rows [][]float64, out []float64, k int, s *blockScratch) {
 	if len(rows) == 0 {
 		return
