@@ -24,7 +24,8 @@ const maxRefused = 2
 // categorical features, zero_as_missing, use_missing=false, trees of 7 to 63
 // leaves, linear trees) and checks that every prediction, through every entry point
 // (PredictBatchInto, PredictBatchRawInto, Predict, PredictRaw), equals
-// LightGBM's, normal and raw_score, to fidelityTolerance. The rows include
+// LightGBM's, normal and raw_score, to fidelityTolerance, with batches
+// evaluated both by the walk and by QuickScorer. The rows include
 // NaN, ±inf, values within kZeroThreshold of zero, every probed threshold
 // and its float64 neighbours, and odd category codes. Without the
 // virtualenv it skips (fails under MODELGATE_REQUIRE_INTEGRATION=1).
@@ -50,15 +51,20 @@ func TestFidelity(t *testing.T) {
 			refused = append(refused, name)
 			continue
 		}
-		for i, raw := range []bool{false, true} {
-			n, e := checkFidelity(t, name, m, dir, raw)
-			values[i], exact[i] = values[i]+n, exact[i]+e
+		for _, qs := range []bool{false, true} {
+			if lightgbm.SetQuickScorer(m, qs) != qs {
+				continue // the model does not fit QuickScorer
+			}
+			for i, raw := range []bool{false, true} {
+				n, e := checkFidelity(t, name, m, dir, raw, qs)
+				values[i], exact[i] = values[i]+n, exact[i]+e
+			}
 		}
 	}
 	if len(refused) > maxRefused {
 		t.Errorf("%d of %d models refused (%s), want at most %d", len(refused), len(names), strings.Join(refused, ", "), maxRefused)
 	}
-	t.Logf("%d models, %d refused; bit-identical to LightGBM's: %d of %d predictions, %d of %d raw scores (batch and row entry points)",
+	t.Logf("%d models, %d refused; bit-identical to LightGBM's: %d of %d predictions, %d of %d raw scores (batch and row entry points; batches by the walk and, where the model fits it, by QuickScorer)",
 		len(names), len(refused), exact[0], values[0], exact[1], values[1])
 }
 
@@ -96,8 +102,9 @@ func mlflowVenv(t *testing.T) string {
 
 // checkFidelity compares model name's batch and row predictions (raw
 // scores if raw) with LightGBM's and returns how many values it compared
-// and how many were bit-identical.
-func checkFidelity(t *testing.T, name string, m *lightgbm.Model, dir string, raw bool) (values, exact int) {
+// and how many were bit-identical; qs says which batch evaluator m is set
+// to, for the messages.
+func checkFidelity(t *testing.T, name string, m *lightgbm.Model, dir string, raw, qs bool) (values, exact int) {
 	rows := mustReadCSV(t, filepath.Join(dir, name+".rows.csv"))
 	want := mustReadCSV(t, filepath.Join(dir, name+map[bool]string{false: ".pred.csv", true: ".raw.csv"}[raw]))
 	k := m.NumOutputs()
@@ -123,7 +130,7 @@ func checkFidelity(t *testing.T, name string, m *lightgbm.Model, dir string, raw
 				if got == w || (got != got && w != w) { // NaN: a linear tree's inf-inf, as LightGBM's
 					exact++
 				} else if d := relDiff(got, w); d > fidelityTolerance {
-					t.Errorf("%s raw=%v row %d %v output %d: got %v, LightGBM %v (relative difference %.3g)", name, raw, i, r, j, got, w, d)
+					t.Errorf("%s raw=%v QuickScorer=%v row %d %v output %d: got %v, LightGBM %v (relative difference %.3g)", name, raw, qs, i, r, j, got, w, d)
 				}
 			}
 		}
