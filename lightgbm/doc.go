@@ -25,7 +25,20 @@
 // averages (random forest) and transforms, so batch and row results are
 // bit-identical to each other and to LightGBM's where LightGBM's exp agrees
 // with Go's. Batches of 1024 rows and more are split over GOMAXPROCS
-// goroutines. Linear trees (linear_tree=true) are evaluated as Tree::Predict
+// goroutines.
+//
+// QuickScorer (quickscorer.go; Lucchese et al., SIGIR 2015). For models whose
+// trees have at most 64 leaves, rows (batches, and single rows of models up
+// to 1024 trees) skip the walk when a cost estimate made at Parse favours it:
+// each tree keeps a bitmask of the leaves a row can still reach, every split
+// that sends the row right clears its left subtree's bits (numerical splits
+// found by a search in each feature's sorted thresholds, with a stored row of
+// masks every few thresholds; categorical splits, zero and NaN through tables
+// built with the walk's own decision rule), and the lowest bit left is the
+// exit leaf. Four rows are summed side by side, each in file order, so the
+// results are the walk's to the bit (tests hold both to the reference).
+//
+// Linear trees (linear_tree=true) are evaluated as Tree::Predict
 // does: the leaf's constant plus each coefficient times its feature, the
 // leaf value if one of those features is NaN.
 //

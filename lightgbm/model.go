@@ -20,9 +20,9 @@ type Model struct {
 	trees         []tree    // in file order; tree i belongs to output i % outputs
 	flat          flatModel // the trees laid out for prediction (flat.go)
 	pandasCats    string    // the pandas_categorical JSON trailer; "" for null, [] or absent
-	// blocks and rows hold *blockScratch and *rowScratch for reuse: a
-	// scratch is blockRows values a feature, too much to allocate per call.
-	blocks, rows sync.Pool
+	// blocks holds *blockScratch for reuse: a scratch is blockRows values a
+	// feature (and QuickScorer's masks), too much to allocate per call.
+	blocks sync.Pool
 }
 
 // FeatureNames returns the names of the model's features in input order.
@@ -74,7 +74,7 @@ func (m *Model) predictOne(features []float64, raw bool) ([]float64, error) {
 		return nil, err
 	}
 	out := make([]float64, m.outputs)
-	m.addRows([][]float64{features}, out)
+	m.flat.addRow(features, out)
 	m.finish(out, raw)
 	return out, nil
 }
@@ -89,7 +89,7 @@ func (m *Model) PredictRow(features []float64) (float64, error) {
 		return 0, err
 	}
 	var out [1]float64
-	m.addRows([][]float64{features}, out[:])
+	m.flat.addRow(features, out[:])
 	m.finish(out[:], false)
 	return out[0], nil
 }
@@ -160,18 +160,14 @@ func (m *Model) predictRows(rows [][]float64, out []float64, raw bool) {
 	wg.Wait()
 }
 
-// rowWalkMax is the most rows walked one at a time, each through all trees
-// side by side (wide.go); more go through blocks of rows.
-const rowWalkMax = 8
-
-// predictChunk predicts rows on the calling goroutine: a few rows one by
-// one, more block by block. Both sum a row's trees in file order, so the
-// results are the same.
+// predictChunk predicts rows on the calling goroutine: a single row alone
+// (addRow needs no scratch), more block by block. Both sum a row's trees in
+// file order, so the results are the same.
 func (m *Model) predictChunk(rows [][]float64, out []float64, raw bool) {
 	clear(out)
 	k := m.outputs
-	if len(rows) <= rowWalkMax {
-		m.addRows(rows, out)
+	if len(rows) == 1 {
+		m.flat.addRow(rows[0], out)
 	} else {
 		m.predictBlocks(rows, out)
 	}
@@ -193,20 +189,6 @@ func (m *Model) predictBlocks(rows [][]float64, out []float64) {
 		m.flat.addBlock(rows[lo:hi], out[lo*k:hi*k], k, s)
 	}
 	m.blocks.Put(s)
-}
-
-// addRows adds the trees' outputs for each row into out, NumOutputs values
-// a row, one row at a time.
-func (m *Model) addRows(rows [][]float64, out []float64) {
-	k := m.outputs
-	s, _ := m.rows.Get().(*rowScratch)
-	if s == nil {
-		s = newRowScratch(len(m.featureNames), len(m.flat.roots))
-	}
-	for i, r := range rows {
-		m.flat.addRowWide(r, out[i*k:(i+1)*k], s)
-	}
-	m.rows.Put(s)
 }
 
 // finish is the end of GBDT::Predict on raw sums that were added tree by
