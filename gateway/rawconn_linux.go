@@ -7,7 +7,6 @@ import (
 	"net"
 	"sync"
 	"syscall"
-	"unsafe"
 )
 
 // rawConn reads and writes a TCP connection with raw system calls on its
@@ -20,6 +19,9 @@ import (
 // loopback write that outlasts sysmon's 20 µs tick has its P handed to
 // another thread. The calls made here do not block (the socket is
 // non-blocking; send uses MSG_NOSIGNAL), the condition for raw calls.
+// Under the race detector the calls are the syscall package's
+// (rawsys_race.go), whose annotations tell it that what one goroutine
+// wrote to a socket happened before another read it.
 // Hand-written because neither the standard library nor x/sys offers it.
 type rawConn struct {
 	net.Conn
@@ -114,7 +116,7 @@ func (c *rawConn) CloseWrite() error {
 // readOnce is one read; false asks the poller to wait for data.
 func (op *rawOp) readOnce(fd uintptr) bool {
 	for {
-		r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&op.buf[0])), uintptr(len(op.buf)))
+		r, e := sysRead(fd, op.buf)
 		switch e {
 		case syscall.EINTR:
 			continue
@@ -134,7 +136,7 @@ func (op *rawOp) readOnce(fd uintptr) bool {
 func (op *rawOp) writeOnce(fd uintptr) bool {
 	for op.n < len(op.buf) {
 		rest := op.buf[op.n:]
-		r, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)), syscall.MSG_NOSIGNAL, 0, 0)
+		r, e := sysSend(fd, rest)
 		switch e {
 		case syscall.EINTR:
 			continue
