@@ -32,13 +32,18 @@ type scriptedUpstream struct {
 	answer func(w http.ResponseWriter, r *http.Request, body []byte)
 }
 
-func newScriptedUpstream(t *testing.T, protocol string) *scriptedUpstream {
+// newScriptedUpstream starts the upstream; configure changes its server
+// before it starts (after would race with its serving goroutine).
+func newScriptedUpstream(t *testing.T, protocol string, configure ...func(*http.Server)) *scriptedUpstream {
 	u := &scriptedUpstream{protocol: protocol, received: make(chan struct{}, 100)}
 	u.Server = httptest.NewUnstartedServer(http.HandlerFunc(u.serve))
 	u.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			u.conns.Add(1)
 		}
+	}
+	for _, f := range configure {
+		f(u.Config)
 	}
 	u.Start()
 	t.Cleanup(u.Close)

@@ -18,7 +18,10 @@ import (
 // those handoffs cost as much as the request, so the pool writes the
 // request and reads the answer itself. Framing stays the standard
 // library's: http.ReadResponse parses the answer (Content-Length, chunked,
-// close-delimited); the request it writes is one fixed form.
+// close-delimited) unless quickAnswer finds the plain kind whole in the
+// buffer; the request it writes is one fixed form, in one
+// write. Its sockets are read and written with raw system calls
+// (rawConn), sparing the scheduler's syscall bookkeeping.
 type connPool struct {
 	addr    string // host:port
 	host    string // the Host header
@@ -83,6 +86,7 @@ func (p *connPool) get(ctx context.Context, reuse bool) (*upstreamConn, error) {
 	if err != nil {
 		return nil, err
 	}
+	nc = newRawConn(nc)
 	return &upstreamConn{c: nc, br: bufio.NewReaderSize(nc, 4096)}, nil
 }
 
@@ -138,6 +142,9 @@ func (c *upstreamConn) roundTrip(ctx context.Context, host, path string, body []
 	}
 	if _, err := c.br.Peek(1); err != nil {
 		return 0, nil, false, false, ctxOr(ctx, err)
+	}
+	if status, b, ok := quickAnswer(c.br); ok {
+		return status, b, c.br.Buffered() == 0, true, nil
 	}
 	resp, err := http.ReadResponse(c.br, nil)
 	if err != nil {

@@ -9,8 +9,7 @@ import (
 // The gateway's own HTTP/1.1 connections to an upstream read any answer
 // framing, and survive the upstream closing an idle one.
 func TestUpstreamConn_FramingAndStaleConnections(t *testing.T) {
-	up := newScriptedUpstream(t, "v1")
-	up.Config.IdleTimeout = 50 * time.Millisecond
+	up := newScriptedUpstream(t, "v1", func(s *http.Server) { s.IdleTimeout = 50 * time.Millisecond })
 	e := servedBy(t, nil, map[string]*scriptedUpstream{"1": up})
 	url := e.ts.URL + "/v1/models/iris:predict"
 	answers := map[string]func(w http.ResponseWriter){

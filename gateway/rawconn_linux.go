@@ -1,0 +1,153 @@
+//go:build linux
+
+package gateway
+
+import (
+	"io"
+	"net"
+	"sync"
+	"syscall"
+)
+
+// rawConn reads and writes a TCP connection with raw system calls on its
+// non-blocking socket, still waiting for readiness (and so honouring
+// deadlines) through the runtime's poller. The standard library's Read
+// and Write enter the scheduler's syscall state, which for a proxy on one
+// core costs as much as the proxying: once the process was idle (between
+// requests, and while the upstream works) the first such call wakes
+// sysmon, whose wake-ups then share the core with the request, and a
+// loopback write that outlasts sysmon's 20 µs tick has its P handed to
+// another thread. The calls made here do not block (the socket is
+// non-blocking; send uses MSG_NOSIGNAL), the condition for raw calls.
+// Under the race detector the calls are the syscall package's
+// (rawsys_race.go), whose annotations tell it that what one goroutine
+// wrote to a socket happened before another read it.
+// Hand-written because neither the standard library nor x/sys offers it.
+type rawConn struct {
+	net.Conn
+	rc          syscall.RawConn
+	read, write rawOp
+}
+
+// rawOp is one direction's call in progress, its callback bound once so a
+// call allocates nothing. mu serializes calls in one direction, as
+// net.Conn allows concurrent ones.
+type rawOp struct {
+	mu    sync.Mutex
+	buf   []byte
+	n     int
+	errno syscall.Errno
+	fn    func(fd uintptr) bool
+}
+
+// newRawConn wraps a TCP connection; any other net.Conn is returned as
+// it is.
+func newRawConn(c net.Conn) net.Conn {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return c
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return c
+	}
+	r := &rawConn{Conn: c, rc: rc}
+	r.read.fn, r.write.fn = r.read.readOnce, r.write.writeOnce
+	return r
+}
+
+// Read reads what the socket holds, waiting for some when it holds none.
+func (c *rawConn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	op := &c.read
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.buf, op.n, op.errno = p, 0, 0
+	err := c.rc.Read(op.fn)
+	op.buf = nil
+	switch {
+	case err != nil:
+		return 0, c.opError("read", err)
+	case op.errno != 0:
+		return 0, c.opError("read", op.errno)
+	case op.n == 0:
+		return 0, io.EOF
+	}
+	return op.n, nil
+}
+
+// Write writes all of p, waiting for room when the socket's buffer is full.
+func (c *rawConn) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	op := &c.write
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.buf, op.n, op.errno = p, 0, 0
+	err := c.rc.Write(op.fn)
+	op.buf = nil
+	switch {
+	case err != nil:
+		return op.n, c.opError("write", err)
+	case op.errno != 0:
+		return op.n, c.opError("write", op.errno)
+	}
+	return op.n, nil
+}
+
+// opError wraps err as net's own connections do, so callers (net/http
+// among them) see a net.Error telling timeouts and closed connections.
+func (c *rawConn) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+}
+
+// CloseWrite shuts the sending side down, as net/http does before closing
+// a connection it answered with an error.
+func (c *rawConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// readOnce is one read; false asks the poller to wait for data.
+func (op *rawOp) readOnce(fd uintptr) bool {
+	for {
+		r, e := sysRead(fd, op.buf)
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		case 0:
+			op.n = int(r)
+		default:
+			op.errno = e
+		}
+		return true
+	}
+}
+
+// writeOnce sends what is left of buf; false asks the poller to wait for
+// room.
+func (op *rawOp) writeOnce(fd uintptr) bool {
+	for op.n < len(op.buf) {
+		rest := op.buf[op.n:]
+		r, e := sysSend(fd, rest)
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		case 0:
+			op.n += int(r)
+		default:
+			op.errno = e
+			return true
+		}
+	}
+	return true
+}

@@ -1,0 +1,30 @@
+//go:build linux && race
+
+package gateway
+
+import (
+	"errors"
+	"syscall"
+)
+
+// sysRead is the syscall package's read, which the race detector
+// annotates as the receiving end of the I/O.
+func sysRead(fd uintptr, p []byte) (int, syscall.Errno) {
+	n, err := syscall.Read(int(fd), p)
+	return n, errno(err)
+}
+
+// sysSend is the syscall package's write, the sending end of the
+// annotation. Go's runtime turns SIGPIPE on a socket into EPIPE.
+func sysSend(fd uintptr, p []byte) (int, syscall.Errno) {
+	n, err := syscall.Write(int(fd), p)
+	return n, errno(err)
+}
+
+func errno(err error) syscall.Errno {
+	var e syscall.Errno
+	if err != nil && !errors.As(err, &e) {
+		return syscall.EIO
+	}
+	return e
+}
