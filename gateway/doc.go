@@ -41,8 +41,12 @@
 // request in the upstream's protocol is forwarded as the client sent it (a
 // V1 answer also comes back unchanged); predictions go over the
 // gateway's own pool of kept-alive HTTP/1.1 connections (connPool: written
-// and read on the request's goroutine, answers parsed by net/http's
+// and read on the request's goroutine; the plain answer, HTTP/1.1 with one
+// Content-Length, read by quickAnswer, anything else by net/http's
 // ReadResponse), because net/http's Transport hands each request between
 // three goroutines, which cost about 40% more CPU per proxied request
-// (scripts/bench-split).
+// (scripts/bench-split). Those connections, and the data plane's client
+// connections (Serve), are read and written with raw system calls
+// (rawConn, Linux): the standard calls' syscall-state bookkeeping woke the
+// runtime's monitor thread about twice a request on a one-core gateway.
 package gateway

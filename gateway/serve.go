@@ -29,7 +29,16 @@ func (s *Server) Serve(ctx context.Context, data, admin net.Listener) error {
 	}
 	servers := []*http.Server{s.httpServer(s.data), s.httpServer(s.adminAPI)}
 	errc := make(chan error, len(servers))
-	for i, ln := range []net.Listener{data, admin} {
+	// The data plane's connections use raw socket calls (rawconn_linux.go):
+	// a standard Read or Write enters the scheduler's syscall state, which
+	// on a gateway pinned to one core wakes the runtime's monitor thread on
+	// the request's path and keeps it ticking beside every request (about
+	// 2 wake-ups a request, 10% of a single-instance request's CPU). The
+	// price: while the process does only raw I/O the monitor sleeps until
+	// the next timer, so preempting a goroutine that runs for more than
+	// 10 ms can come late; a prediction's rows are split over GOMAXPROCS
+	// goroutines beyond 1024, which keeps any one short.
+	for i, ln := range []net.Listener{rawListener{data}, admin} {
 		go func() { errc <- servers[i].Serve(ln) }()
 	}
 	var err error
