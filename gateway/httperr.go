@@ -94,8 +94,8 @@ func writeJSONWith(w http.ResponseWriter, status int, v any, bufs *buffers) {
 	}
 	*bp = b
 	h := w.Header()
-	h["Content-Type"] = []string{"application/json"}
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	hv := []string{"application/json", strconv.Itoa(len(b))} // one allocation for both values
+	h["Content-Type"], h["Content-Length"] = hv[0:1:1], hv[1:2:2]
 	w.WriteHeader(status)
 	_, _ = w.Write(b) // the client went away; nothing to do
 }

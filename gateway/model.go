@@ -29,13 +29,29 @@ type Loader func(dir string) (Model, error)
 type revision struct {
 	dep      modelgate.Deployment
 	model    Model
-	features []string     // FeatureNames, read once
-	inputs   *inputPolicy // the JSON types it accepts; nil: not checked
+	features []string          // FeatureNames, read once
+	inputs   *inputPolicy      // the JSON types it accepts; nil: not checked
+	fields   map[string]string // the field names its requests carry, each to itself (scanner.names)
 }
 
 // newRevision wraps a loaded model.
 func newRevision(d modelgate.Deployment, m Model) *revision {
-	return &revision{dep: d, model: m, features: m.FeatureNames(), inputs: policyOf(m)}
+	return &revision{dep: d, model: m, features: m.FeatureNames(), inputs: policyOf(m), fields: fieldsOf(m)}
+}
+
+// fieldsOf is the field names requests to m carry: its features, or the
+// sources of its feature transform.
+func fieldsOf(m Model) map[string]string {
+	names := map[string]string{}
+	for _, n := range m.FeatureNames() {
+		names[n] = n
+	}
+	if d, ok := m.(mlmodelDescribed); ok && d.MLmodel() != nil && d.MLmodel().FeatureTransform != nil {
+		for _, f := range d.MLmodel().FeatureTransform.Features {
+			names[f.Source] = f.Source
+		}
+	}
+	return names
 }
 
 // sameDeployment reports whether r already serves d's artifact.

@@ -84,8 +84,8 @@ func (s *Server) servePrediction(e env, name string, w http.ResponseWriter, r *h
 	start := s.opts.Now()
 	id := requestID(r)
 	h := w.Header() // the names are canonical already
-	h[HeaderModelVersion] = []string{t.rev.dep.Version}
-	h[HeaderRequestID] = []string{id}
+	hv := []string{t.rev.dep.Version, id} // one allocation for both values
+	h[HeaderModelVersion], h[HeaderRequestID] = hv[0:1:1], hv[1:2:2]
 	if u, fwd, ok := passThroughOf(t, r); ok {
 		ctx, cancel := context.WithDeadline(r.Context(), deadline)
 		s.servePassThrough(name, w, r.WithContext(ctx), t, u, fwd, start, id)
@@ -179,10 +179,10 @@ func infer(ctx context.Context, m Model, instances []any) (rows [][]float64, pre
 // predictNative predicts in batches of batchRows, looking at ctx between
 // batches so a timeout or a client that went away stops the work.
 func predictNative(ctx context.Context, m Model, instances []any) ([][]float64, []float64, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, nil, err
+	rows, err := m.Features(instances) // the deadline is checked before each batch below
+	if err != nil && ctx.Err() != nil {
+		return nil, nil, ctx.Err()
 	}
-	rows, err := m.Features(instances)
 	if err != nil {
 		return nil, nil, modelError("features", err)
 	}

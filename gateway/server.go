@@ -286,7 +286,7 @@ func (s *Server) revisionFor(d modelgate.Deployment, loaded ...*revision) (*revi
 		if r.dep == d {
 			return r, nil
 		}
-		return &revision{dep: d, model: r.model, features: r.features, inputs: r.inputs}, nil
+		return &revision{dep: d, model: r.model, features: r.features, inputs: r.inputs, fields: r.fields}, nil
 	}
 	if err := s.verifyArtifact(d); err != nil {
 		return nil, err

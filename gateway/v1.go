@@ -26,8 +26,8 @@ func (s *Server) handleV1Predict(e env) http.HandlerFunc {
 
 // readV1 reads a V1 request: its "instances" (or "inputs"); the answer is
 // {"predictions": [...]}.
-func (s *Server) readV1(w http.ResponseWriter, r *http.Request, _ target) ([]any, replier, error) {
-	instances, err := readV1Body(w, r, &s.bufs, s.opts.MaxBodyBytes, s.opts.MaxInstances)
+func (s *Server) readV1(w http.ResponseWriter, r *http.Request, t target) ([]any, replier, error) {
+	instances, err := readV1Body(w, r, &s.bufs, s.opts.MaxBodyBytes, s.opts.MaxInstances, t.rev.fields)
 	return instances, replyV1, err
 }
 

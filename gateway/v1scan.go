@@ -31,7 +31,7 @@ const maxScanDepth = 128
 // readV1Body decodes a V1 body, scanning it by hand when its length is
 // declared and at most fastBodyMax, streaming it through decodeV1
 // otherwise or when the scanner does not accept it.
-func readV1Body(w http.ResponseWriter, r *http.Request, bufs *buffers, limit int64, maxInstances int) ([]any, error) {
+func readV1Body(w http.ResponseWriter, r *http.Request, bufs *buffers, limit int64, maxInstances int, names map[string]string) ([]any, error) {
 	body, err := limitedBody(w, r, limit)
 	if err != nil {
 		return nil, err
@@ -44,7 +44,7 @@ func readV1Body(w http.ResponseWriter, r *http.Request, bufs *buffers, limit int
 	buf, rerr := readAll(*bp, body)
 	*bp = buf
 	if rerr == io.EOF {
-		if instances, ok := scanV1(buf, maxInstances); ok {
+		if instances, ok := scanV1(buf, maxInstances, names); ok {
 			return instances, nil
 		}
 	}
@@ -84,8 +84,8 @@ func (r *replay) Read(p []byte) (int, error) {
 
 // scanV1 decodes a whole V1 body as decodeV1 does; ok is false when it
 // cannot be sure decodeV1 would accept it with the same instances.
-func scanV1(b []byte, maxInstances int) ([]any, bool) {
-	s := scanner{b: b}
+func scanV1(b []byte, maxInstances int, names map[string]string) ([]any, bool) {
+	s := scanner{b: b, names: names}
 	if !s.skipSpace() || s.b[s.i] != '{' {
 		return nil, false
 	}
@@ -146,6 +146,9 @@ func scanV1(b []byte, maxInstances int) ([]any, bool) {
 type scanner struct {
 	b []byte
 	i int
+	// names are the field names instances are expected to carry (the
+	// model's): an object's key equal to one is that string, not a new one.
+	names map[string]string
 }
 
 // skipSpace skips JSON white space; false at the end of b.
@@ -230,7 +233,7 @@ func (s *scanner) object(depth int) (any, bool) {
 		if s.b[s.i] != '"' {
 			return nil, false
 		}
-		key, ok := s.str()
+		key, ok := s.key()
 		if !ok || !s.skipSpace() || s.b[s.i] != ':' {
 			return nil, false
 		}
@@ -296,6 +299,37 @@ func (s *scanner) separator(end byte) (done, ok bool) {
 // str reads a string. Plain ASCII is copied as it is; a string with an
 // escape or another byte is decoded by encoding/json itself, so invalid
 // UTF-8 and escapes read exactly as there.
+// key reads an object's key: str, without allocating for a plain key that
+// is one of names.
+func (s *scanner) key() (string, bool) {
+	if s.names != nil {
+		if end := plainEnd(s.b, s.i); end > 0 {
+			if k, ok := s.names[string(s.b[s.i+1:end])]; ok { // no allocation: a map lookup by bytes
+				s.i = end + 1
+				return k, true
+			}
+		}
+	}
+	return s.str()
+}
+
+// plainEnd is where the string starting at b[i] ends (its closing quote)
+// when it holds no escape or non-ASCII byte; 0 otherwise.
+func plainEnd(b []byte, i int) int {
+	if i >= len(b) || b[i] != '"' {
+		return 0
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return j
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			return 0
+		}
+	}
+	return 0
+}
+
 func (s *scanner) str() (string, bool) {
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
 		return "", false
