@@ -83,8 +83,8 @@ func (s *Server) servePrediction(e env, name string, w http.ResponseWriter, r *h
 	}
 	start := s.opts.Now()
 	id := requestID(r)
-	h := w.Header()                       // the names are canonical already
-	hv := []string{t.rev.dep.Version, id} // one allocation for both values
+	// The names are canonical already; one allocation holds both values.
+	h, hv := w.Header(), []string{t.rev.dep.Version, id}
 	h[HeaderModelVersion], h[HeaderRequestID] = hv[0:1:1], hv[1:2:2]
 	if u, fwd, ok := passThroughOf(t, r); ok {
 		ctx, cancel := context.WithDeadline(r.Context(), deadline)
