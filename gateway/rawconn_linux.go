@@ -61,21 +61,14 @@ func (c *rawConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	op := &c.read
-	op.mu.Lock()
-	defer op.mu.Unlock()
-	op.buf, op.n, op.errno = p, 0, 0
-	err := c.rc.Read(op.fn)
-	op.buf = nil
-	switch {
-	case err != nil:
-		return 0, c.opError("read", err)
-	case op.errno != 0:
-		return 0, c.opError("read", op.errno)
-	case op.n == 0:
+	n, err := c.call(&c.read, p, "read")
+	if err == nil && n == 0 {
 		return 0, io.EOF
 	}
-	return op.n, nil
+	if err != nil {
+		n = 0
+	}
+	return n, err
 }
 
 // Write writes all of p, waiting for room when the socket's buffer is full.
@@ -83,17 +76,27 @@ func (c *rawConn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	op := &c.write
+	return c.call(&c.write, p, "write")
+}
+
+// call runs op over p through the poller (RawConn's Read or Write, as
+// name says) and returns what it moved and its failure as a net error.
+func (c *rawConn) call(op *rawOp, p []byte, name string) (int, error) {
 	op.mu.Lock()
 	defer op.mu.Unlock()
 	op.buf, op.n, op.errno = p, 0, 0
-	err := c.rc.Write(op.fn)
+	var err error
+	if name == "read" {
+		err = c.rc.Read(op.fn)
+	} else {
+		err = c.rc.Write(op.fn)
+	}
 	op.buf = nil
 	switch {
 	case err != nil:
-		return op.n, c.opError("write", err)
+		return op.n, c.opError(name, err)
 	case op.errno != 0:
-		return op.n, c.opError("write", op.errno)
+		return op.n, c.opError(name, op.errno)
 	}
 	return op.n, nil
 }
