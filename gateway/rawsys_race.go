@@ -1,4 +1,8 @@
-//go:build linux && race
+//go:build linux && (race || 386)
+
+// The syscall package's calls serve under the race detector, whose
+// annotations they carry, and on linux/386, where send(2) goes through
+// socketcall and syscall has no SYS_SENDTO for a raw call.
 
 package gateway
 
