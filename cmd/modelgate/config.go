@@ -482,7 +482,8 @@ func loadConfig(path string, explicit bool) (*Config, error) {
 // checkJudgeKeys refuses judge keys the chosen judge would ignore: a user
 // who sets judge.alpha and runs the thresholds judge believes the canary is
 // judged at that level when it is not. With judge.type thresholds only the
-// type and prediction_tolerance (which the staging evaluation reads) act.
+// type, prediction_tolerance (which the staging evaluation reads) and
+// wasserstein_alert and linf_alert (the bake's drift alert levels) act.
 func checkJudgeKeys(data []byte, judgeType string) error {
 	if judgeType != "thresholds" {
 		return nil
@@ -495,7 +496,7 @@ func checkJudgeKeys(data []byte, judgeType string) error {
 	}
 	var ignored []string
 	for k := range doc.Judge {
-		if k != "type" && k != "prediction_tolerance" {
+		if !slices.Contains([]string{"type", "prediction_tolerance", "wasserstein_alert", "linf_alert"}, k) {
 			ignored = append(ignored, "judge."+k)
 		}
 	}

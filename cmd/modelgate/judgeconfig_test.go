@@ -17,6 +17,7 @@ func TestConfigJudgeKeysOfTheOtherJudge(t *testing.T) {
 		{"ThresholdsWithSequentialKeys", "judge: {type: thresholds, alpha: 0.01, feature_margin: 0.05}\n",
 			"judge.alpha, judge.feature_margin: judge.type is thresholds, which ignores these keys"},
 		{"ThresholdsWithItsOwnKeys", "judge: {type: thresholds, prediction_tolerance: 0.1}\nthresholds: {relative_tolerance: 0.1}\n", ""},
+		{"ThresholdsWithTheBakesDriftLevels", "judge: {type: thresholds, wasserstein_alert: 0.2, linf_alert: 0.2}\n", ""},
 		{"SequentialWithEveryKey", "judge: {type: sequential, alpha: 0.01, feature_margin: 0.05}\n", ""},
 		{"DefaultJudgeWithAlpha", "judge: {alpha: 0.01}\n", ""},
 	}
