@@ -25,6 +25,9 @@ func fractionalIntegers(data []byte) []string {
 }
 
 func walkIntegers(n *yaml.Node, t reflect.Type, path string, found *[]string) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil { // *m: the value it names is decoded
+		n = n.Alias
+	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -60,9 +63,29 @@ func walkIntegers(n *yaml.Node, t reflect.Type, path string, found *[]string) {
 // inline structs included.
 func walkStruct(n *yaml.Node, t reflect.Type, path string, found *[]string) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		key := n.Content[i].Value
+		key, v := n.Content[i].Value, n.Content[i+1]
+		if key == "<<" && n.Content[i].ShortTag() == "!!merge" {
+			walkMerged(v, t, path, found)
+			continue
+		}
 		if f, ok := fieldOf(t, key); ok {
-			walkIntegers(n.Content[i+1], f.Type, join(path, key), found)
+			walkIntegers(v, f.Type, join(path, key), found)
+		}
+	}
+}
+
+// walkMerged walks the mappings a merge key (<<: *base, or a list of
+// them) brings into a mapping of type t.
+func walkMerged(v *yaml.Node, t reflect.Type, path string, found *[]string) {
+	for v.Kind == yaml.AliasNode && v.Alias != nil {
+		v = v.Alias
+	}
+	switch v.Kind {
+	case yaml.MappingNode:
+		walkStruct(v, t, path, found)
+	case yaml.SequenceNode:
+		for _, m := range v.Content {
+			walkMerged(m, t, path, found)
 		}
 	}
 }

@@ -13,6 +13,9 @@ func TestConfigFractionalIntegers(t *testing.T) {
 		{"Several", "smoke: {count: 2.5}\nplatform: {type: kserve, min_replicas: 1.5}\n",
 			"smoke.count: expected a whole number, got 2.5; platform.min_replicas: expected a whole number, got 1.5"},
 		{"WholeFloat", "canary: {percent: 12.0}\n", ""},
+		{"Alias", "smoke: {max: &m 2.5, count: *m}\n", "smoke.count: expected a whole number, got 2.5"},
+		{"MergeKey", "smoke: {requests: [{instances: [{a: 1}], shared: &b {percent: 12.5}}]}\ncanary: {<<: *b, window: 30m}\n",
+			"canary.percent: expected a whole number, got 12.5"},
 		{"FloatKeysKeepFractions", "judge: {alpha: 0.01}\nsmoke: {requests: [{instances: [{x: 1.5}]}]}\n", ""},
 	}
 	for _, tt := range tests {
