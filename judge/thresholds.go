@@ -80,8 +80,8 @@ func (t Thresholds) checks(w *modelgate.Window, final bool) ([]modelgate.Check, 
 	// Only the mean: a median of skewed forecasts is much noisier and says
 	// little the mean does not.
 	se := meanSE(c.Predictions, s.Predictions)
-	band := shiftScale(s.Predictions.Mean(), s.Predictions) * t.RelativeTolerance
-	return append(checks, within("prediction_mean", c.Predictions.Mean(), s.Predictions.Mean(), se, band, t.RelativeTolerance, final)), nil
+	scale := shiftScale(s.Predictions.Mean(), s.Predictions)
+	return append(checks, within("prediction_mean", c.Predictions.Mean(), s.Predictions.Mean(), se, scale, t.RelativeTolerance, final)), nil
 }
 
 // upper passes when canary ≤ limit.
@@ -101,13 +101,14 @@ func upper(name, unit string, canary, prod, limit float64) modelgate.Check {
 }
 
 // within compares a canary figure with production's, allowing a
-// difference of band either way: tol (relative) of production's figure, or
-// of production's spread when the figure is near zero (shiftScale). The two arms see different requests, so the
+// difference of tol·scale either way, where scale is production's figure's
+// size, or production's spread when the figure is near zero (shiftScale). The two arms see different requests, so the
 // difference carries sampling noise (standard error se): during the window a
 // check fails only when the whole z·se interval lies outside the band; at the
 // end the point estimate decides, unless the interval still straddles the
 // band's edge from outside, which is inconclusive.
-func within(name string, canary, prod, se, band, tol float64, final bool) modelgate.Check {
+func within(name string, canary, prod, se, scale, tol float64, final bool) modelgate.Check {
+	band := scale * tol
 	diff := canary - prod
 	c := modelgate.Check{Name: name, Canary: canary, Production: prod, Limit: band, Low: diff - zWithin*se, High: diff + zWithin*se, Verdict: modelgate.VerdictPass}
 	if math.IsInf(se, 0) {
@@ -117,11 +118,11 @@ func within(name string, canary, prod, se, band, tol float64, final bool) modelg
 		c.Low, c.High = 0, 0
 	}
 	rel, of := 0.0, ""
-	if scale := band / tol; scale > 0 {
+	if scale > 0 {
 		rel = diff / scale
-		if scale != math.Abs(prod) {
-			of = " of production's spread, its mean being near zero"
-		}
+	}
+	if scale != math.Abs(prod) { // shiftScale returns |prod| itself unless prod is near zero
+		of = " of production's spread, its mean being near zero"
 	}
 	c.Detail = fmt.Sprintf("canary %.4g vs production %.4g (%+.1f%%, allowed ±%.1f%%%s)", canary, prod, 100*rel, 100*tol, of)
 	c.Summary = fmt.Sprintf("The canary's mean prediction is %.4g against production's %.4g (%+.1f%%; ±%.1f%%%s allowed).", canary, prod, 100*rel, 100*tol, of)

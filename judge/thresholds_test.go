@@ -112,3 +112,19 @@ func TestThresholds_MeanNearZero(t *testing.T) {
 		}
 	}
 }
+
+// A mean that is not near zero keeps the relative band, and the summary
+// says nothing of a spread (0.09 once read as near zero by a rounding).
+func TestThresholds_SmallMeanNotNearZero(t *testing.T) {
+	dist := func(n int64, mean, sd float64) modelgate.Distribution {
+		return modelgate.Distribution{Count: n, Sum: mean * float64(n), SumSq: float64(n) * (mean*mean + sd*sd), P50: mean}
+	}
+	s, c := stats(9000, 0, 20, 80, 120, 0), stats(1000, 0, 20, 80, 120, 0)
+	s.Predictions, c.Predictions = dist(9000, 0.09, 0.001), dist(1000, 0.0901, 0.001)
+	got := judge.DefaultThresholds().Judge(&modelgate.Window{Stable: s, Canary: c}, modelgate.Progress{Final: true})
+	for _, ch := range got.Checks {
+		if ch.Name == "prediction_mean" && (strings.Contains(ch.Summary, "spread") || ch.Limit != 0.09*0.05) {
+			t.Fatalf("prediction_mean: limit %v, summary %q; want 5%% of 0.09 and no mention of a spread", ch.Limit, ch.Summary)
+		}
+	}
+}
