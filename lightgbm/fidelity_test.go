@@ -2,7 +2,6 @@ package lightgbm_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/lightgbm"
+	"github.com/modelgate/modelgate/modelgatetest"
 )
 
 // maxRefused is how many of the trained models may be refused: a couple,
@@ -71,31 +71,13 @@ func TestFidelity(t *testing.T) {
 // mustTrainModels runs fidelity.py into a temporary directory.
 func mustTrainModels(t *testing.T) string {
 	t.Helper()
-	python := filepath.Join(mlflowVenv(t), "bin", "python")
+	python := filepath.Join(modelgatetest.MLflowVenv(t), "bin", "python")
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, python, filepath.Join("testdata", "fidelity.py"), dir).CombinedOutput()
 	if err != nil {
 		t.Fatalf("testdata/fidelity.py: %v\n%s", err, out)
-	}
-	return dir
-}
-
-// mlflowVenv is the virtualenv scripts/mlflow-env installs, as the mlflow
-// package's tests find it.
-func mlflowVenv(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("MODELGATE_MLFLOW_VENV")
-	if dir == "" {
-		dir = filepath.Join("..", ".cache", "mlflow-venv")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "bin", "python")); err != nil {
-		msg := fmt.Sprintf("no MLflow virtualenv with LightGBM at %s; install it with scripts/mlflow-env", dir)
-		if os.Getenv("MODELGATE_REQUIRE_INTEGRATION") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
 	}
 	return dir
 }

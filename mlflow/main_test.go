@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/mlflow"
+	"github.com/modelgate/modelgate/modelgatetest"
 )
 
 // The integration tests run against a real `mlflow server` started from the
@@ -55,33 +56,11 @@ type server struct {
 	err       error
 }
 
-// venv returns the virtualenv directory, or skips (fails when integration
-// is required) if it is missing.
-func venv(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("MODELGATE_MLFLOW_VENV")
-	if dir == "" {
-		root, err := filepath.Abs("..")
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(root, ".cache", "mlflow-venv")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "bin", "mlflow")); err != nil {
-		msg := fmt.Sprintf("no MLflow virtualenv at %s; install it with scripts/mlflow-env", dir)
-		if os.Getenv("MODELGATE_REQUIRE_INTEGRATION") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return dir
-}
-
 // mustServer returns the shared MLflow server (started on first use).
 func mustServer(t testing.TB) *server {
 	t.Helper()
 	if uri := os.Getenv("MODELGATE_MLFLOW_URI"); uri != "" {
-		return &server{URI: uri, Venv: venv(t)}
+		return &server{URI: uri, Venv: modelgatetest.MLflowVenv(t)}
 	}
 	return mustServerApp(t, "")
 }
@@ -90,7 +69,7 @@ func mustServer(t testing.TB) *server {
 // ("" for the plain server, "basic-auth" for MLflow's auth app).
 func mustServerApp(t testing.TB, app string) *server {
 	t.Helper()
-	v := venv(t)
+	v := modelgatetest.MLflowVenv(t)
 	serversMu.Lock()
 	ls, ok := servers[app]
 	if !ok {

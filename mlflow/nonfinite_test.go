@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/modelgate/modelgate/mlmodel"
+	"github.com/modelgate/modelgate/modelgatetest"
 )
 
 // scoreWithMLflow answers a request body with MLflow's own scoring server
@@ -26,7 +27,7 @@ print(json.dumps({"status": r.status, "body": r.response}))
 // give the gateway's model the predictions MLflow's scoring server gives on
 // the same request.
 func TestNonFiniteStrings_AsMLflowScores(t *testing.T) {
-	s := &server{Venv: venv(t)} // no tracking server: the model is scored in-process
+	s := &server{Venv: modelgatetest.MLflowVenv(t)} // no tracking server: the model is scored in-process
 	dir, err := filepath.Abs("../examples/demand-forecast/models/v2")
 	if err != nil {
 		t.Fatal(err)

@@ -69,7 +69,7 @@ func mustKeys(t testing.TB, files ...string) []mlflow.PublicKey {
 }
 
 func TestVerifySignature(t *testing.T) {
-	v := venv(t)
+	v := modelgatetest.MLflowVenv(t)
 	private, public := keyPair(t, elliptic.P256())
 	_, otherPublic := keyPair(t, elliptic.P256())
 	p384, p384Public := keyPair(t, elliptic.P384())

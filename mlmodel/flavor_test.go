@@ -11,31 +11,13 @@ import (
 
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/mlmodel"
+	"github.com/modelgate/modelgate/modelgatetest"
 )
-
-// mlflowPython returns the python of the MLflow virtualenv scripts/mlflow-env
-// installs ($MODELGATE_MLFLOW_VENV, default <repo>/.cache/mlflow-venv); the
-// test skips without it, unless MODELGATE_REQUIRE_INTEGRATION=1.
-func mlflowPython(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("MODELGATE_MLFLOW_VENV")
-	if dir == "" {
-		dir = filepath.Join("..", ".cache", "mlflow-venv")
-	}
-	py := filepath.Join(dir, "bin", "python")
-	if _, err := os.Stat(filepath.Join(dir, "bin", "mlflow")); err != nil {
-		if os.Getenv("MODELGATE_REQUIRE_INTEGRATION") == "1" {
-			t.Fatalf("no MLflow virtualenv at %s; install it with scripts/mlflow-env", dir)
-		}
-		t.Skipf("no MLflow virtualenv at %s; install it with scripts/mlflow-env", dir)
-	}
-	return py
-}
 
 // runPython runs a script of testdata with args.
 func runPython(t *testing.T, script string, args ...string) {
 	t.Helper()
-	cmd := exec.Command(mlflowPython(t), append([]string{filepath.Join("testdata", script)}, args...)...)
+	cmd := exec.Command(filepath.Join(modelgatetest.MLflowVenv(t), "bin", "python"), append([]string{filepath.Join("testdata", script)}, args...)...)
 	cmd.Env = append(os.Environ(), "PYTHONWARNINGS=ignore")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", script, err, out)

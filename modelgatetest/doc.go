@@ -8,7 +8,8 @@
 // returns a subject: the implementation and what the suite cannot make
 // itself (artifacts, traffic, a receiver, a way to wait for a platform that
 // lags). It also offers fixtures for other packages' tests: MustModelDir, a
-// settable Clock, ServedVersion, WantNotifyFailure and, for fuzz targets,
+// settable Clock, ServedVersion, WantNotifyFailure, MLflowVenv (the
+// integration tests' Python) and, for fuzz targets,
 // WantBoundedAlloc.
 //
 // It is an ordinary package (importable from _test files elsewhere) that

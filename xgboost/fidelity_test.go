@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/modelgate/modelgate"
+	"github.com/modelgate/modelgate/modelgatetest"
 	"github.com/modelgate/modelgate/xgboost"
 )
 
@@ -27,21 +28,9 @@ const fidelityTolerance = 1e-12
 // if it is missing.
 func venvPython(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv("MODELGATE_MLFLOW_VENV")
-	if dir == "" {
-		root, err := filepath.Abs("..")
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(root, ".cache", "mlflow-venv")
-	}
-	python := filepath.Join(dir, "bin", "python")
+	python := filepath.Join(modelgatetest.MLflowVenv(t), "bin", "python")
 	if err := exec.Command(python, "-c", "import xgboost").Run(); err != nil {
-		msg := fmt.Sprintf("no virtualenv with xgboost at %s (%v); install it with scripts/mlflow-env", dir, err)
-		if os.Getenv("MODELGATE_REQUIRE_INTEGRATION") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		modelgatetest.SkipOrFail(t, fmt.Sprintf("the MLflow virtualenv's %s cannot import xgboost (%v); install it with scripts/mlflow-env", python, err))
 	}
 	return python
 }
