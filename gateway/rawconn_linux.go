@@ -3,10 +3,12 @@
 package gateway
 
 import (
+	"errors"
 	"io"
 	"net"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // rawConn reads and writes a TCP connection with raw system calls on its
@@ -25,8 +27,9 @@ import (
 // Hand-written because neither the standard library nor x/sys offers it.
 type rawConn struct {
 	net.Conn
-	rc          syscall.RawConn
-	read, write rawOp
+	rc              syscall.RawConn
+	read, write     rawOp
+	readDL, writeDL lazyDeadline
 }
 
 // rawOp is one direction's call in progress, its callback bound once so a
@@ -53,6 +56,7 @@ func newRawConn(c net.Conn) net.Conn {
 	}
 	r := &rawConn{Conn: c, rc: rc}
 	r.read.fn, r.write.fn = r.read.readOnce, r.write.writeOnce
+	r.readDL.set, r.writeDL.set = c.SetReadDeadline, c.SetWriteDeadline
 	return r
 }
 
@@ -61,7 +65,7 @@ func (c *rawConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	n, err := c.call(&c.read, p, "read")
+	n, err := c.call(&c.read, &c.readDL, p, "read")
 	if err == nil && n == 0 {
 		return 0, io.EOF
 	}
@@ -76,20 +80,35 @@ func (c *rawConn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	return c.call(&c.write, p, "write")
+	return c.call(&c.write, &c.writeDL, p, "write")
+}
+
+// SetReadDeadline, SetWriteDeadline and SetDeadline set deadlines lazily
+// (rawdeadline_linux.go).
+func (c *rawConn) SetReadDeadline(t time.Time) error  { return c.readDL.request(t) }
+func (c *rawConn) SetWriteDeadline(t time.Time) error { return c.writeDL.request(t) }
+func (c *rawConn) SetDeadline(t time.Time) error {
+	return errors.Join(c.readDL.request(t), c.writeDL.request(t))
 }
 
 // call runs op over p through the poller (RawConn's Read or Write, as
 // name says) and returns what it moved and its failure as a net error.
-func (c *rawConn) call(op *rawOp, p []byte, name string) (int, error) {
+// A write that the socket's early deadline stopped goes on where it
+// stopped.
+func (c *rawConn) call(op *rawOp, dl *lazyDeadline, p []byte, name string) (int, error) {
 	op.mu.Lock()
 	defer op.mu.Unlock()
 	op.buf, op.n, op.errno = p, 0, 0
 	var err error
-	if name == "read" {
-		err = c.rc.Read(op.fn)
-	} else {
-		err = c.rc.Write(op.fn)
+	for {
+		if name == "read" {
+			err = c.rc.Read(op.fn)
+		} else {
+			err = c.rc.Write(op.fn)
+		}
+		if err == nil || !dl.retry(err) {
+			break
+		}
 	}
 	op.buf = nil
 	switch {
