@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"math"
@@ -35,7 +36,8 @@ type rawRequest struct {
 // forwarder forwards one protocol's request through u: the checked
 // request, its answer and, when the upstream's answer goes back as it is,
 // its bytes.
-type forwarder func(s *Server, name string, w http.ResponseWriter, r *http.Request, t target, u *Upstream) (*rawRequest, answer, []byte)
+// ctx is r's, ending at the request's deadline.
+type forwarder func(s *Server, ctx context.Context, name string, w http.ResponseWriter, r *http.Request, t target, u *Upstream) (*rawRequest, answer, []byte)
 
 // passThroughOf returns the upstream of t and how to forward r to it when
 // r speaks the upstream's protocol.
@@ -55,8 +57,8 @@ func passThroughOf(t target, r *http.Request) (*Upstream, forwarder, bool) {
 // servePassThrough answers r through u and measures it as servePrediction
 // does: the observation is recorded before the answer is written, recent
 // requests and mirrors after.
-func (s *Server) servePassThrough(name string, w http.ResponseWriter, r *http.Request, t target, u *Upstream, fwd forwarder, start time.Time, id string) {
-	req, a, answer := fwd(s, name, w, r, t, u)
+func (s *Server) servePassThrough(ctx context.Context, name string, w http.ResponseWriter, r *http.Request, t target, u *Upstream, fwd forwarder, start time.Time, id string) {
+	req, a, answer := fwd(s, ctx, name, w, r, t, u)
 	t.stats.record(observation{status: a.status, latency: s.opts.Now().Sub(start), rows: a.rows, predictions: a.preds})
 	s.recordPrediction(name, t, id, a)
 	if a.status >= 500 {
@@ -87,7 +89,7 @@ func (s *Server) servePassThrough(name string, w http.ResponseWriter, r *http.Re
 
 // forwardV1 reads and checks a V1 request, forwards its body and returns
 // the upstream's answer as it is.
-func (s *Server) forwardV1(_ string, w http.ResponseWriter, r *http.Request, t target, u *Upstream) (*rawRequest, answer, []byte) {
+func (s *Server) forwardV1(ctx context.Context, _ string, w http.ResponseWriter, r *http.Request, t target, u *Upstream) (*rawRequest, answer, []byte) {
 	req, err := s.readRawV1(w, r)
 	if err == nil && t.rev.inputs != nil {
 		err = req.check(t.rev.inputs)
@@ -95,7 +97,7 @@ func (s *Server) forwardV1(_ string, w http.ResponseWriter, r *http.Request, t t
 	if err != nil {
 		return req, failed(err), nil
 	}
-	_, body, a := s.upstreamAnswer(r, u, req)
+	_, body, a := s.upstreamAnswer(ctx, u, req)
 	if a.status != http.StatusOK {
 		return req, a, nil
 	}
@@ -105,12 +107,12 @@ func (s *Server) forwardV1(_ string, w http.ResponseWriter, r *http.Request, t t
 // forwardV2 reads and checks a V2 request as readV2 does, forwards its
 // body and answers with the gateway's own V2 answer, which names the
 // gateway's model and version.
-func (s *Server) forwardV2(name string, w http.ResponseWriter, r *http.Request, t target, u *Upstream) (*rawRequest, answer, []byte) {
+func (s *Server) forwardV2(ctx context.Context, name string, w http.ResponseWriter, r *http.Request, t target, u *Upstream) (*rawRequest, answer, []byte) {
 	req, id, err := s.readRawV2(w, r, t)
 	if err != nil {
 		return req, failed(err), nil
 	}
-	preds, _, a := s.upstreamAnswer(r, u, req)
+	preds, _, a := s.upstreamAnswer(ctx, u, req)
 	if a.status == http.StatusOK {
 		a.body = wire.V2Response{ModelName: name, ModelVersion: t.rev.dep.Version, ID: id, Outputs: []wire.Tensor{wire.PredictOutput(preds)}}
 	}
@@ -120,17 +122,17 @@ func (s *Server) forwardV2(name string, w http.ResponseWriter, r *http.Request, 
 // upstreamAnswer forwards req's body to u: the predictions, the answer's
 // bytes and the answer to record (failed, or 200 with the predictions and,
 // with a Features model, the feature rows).
-func (s *Server) upstreamAnswer(r *http.Request, u *Upstream, req *rawRequest) ([]float64, []byte, answer) {
+func (s *Server) upstreamAnswer(ctx context.Context, u *Upstream, req *rawRequest) ([]float64, []byte, answer) {
 	n := len(req.raw)
 	if req.raw == nil {
 		n = len(req.instances)
 	}
-	preds, body, err := u.forwardRaw(r.Context(), req.body, n)
+	preds, body, err := u.forwardRaw(ctx, req.body, n)
 	if err == nil {
 		err = finite(preds)
 	}
-	if err != nil && r.Context().Err() != nil {
-		err = s.ctxError(r.Context().Err())
+	if err != nil && ctx.Err() != nil {
+		err = s.ctxError(ctx.Err())
 	}
 	if err != nil {
 		return nil, nil, failed(modelError("upstream", err))

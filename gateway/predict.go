@@ -87,9 +87,10 @@ func (s *Server) servePrediction(e env, name string, w http.ResponseWriter, r *h
 	h, hv := w.Header(), []string{t.rev.dep.Version, id}
 	h[HeaderModelVersion], h[HeaderRequestID] = hv[0:1:1], hv[1:2:2]
 	if u, fwd, ok := passThroughOf(t, r); ok {
-		ctx, cancel := context.WithDeadline(r.Context(), deadline)
-		s.servePassThrough(name, w, r.WithContext(ctx), t, u, fwd, start, id)
-		cancel()
+		// No timer: the upstream connection's own deadline ends the wait
+		// (connPool.roundTrip), sparing a timer and a copy of r per request.
+		ctx := deadlineContext{Context: r.Context(), deadline: deadline}
+		s.servePassThrough(ctx, name, w, r, t, u, fwd, start, id)
 		return
 	}
 	ctx, cancel := predictionContext(r.Context(), t.rev.model, deadline)

@@ -312,6 +312,13 @@ func (u *Upstream) post(ctx context.Context, path string, body []byte) (int, []b
 
 // postHTTP posts with net/http, for an https upstream.
 func (u *Upstream) postHTTP(ctx context.Context, path string, body []byte) (int, []byte, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		// net/http waits on Done, which a deadlineContext does not close
+		// at its deadline.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.base+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, modelgate.Errorf(modelgate.EINTERNAL, "upstream request: %v", err)
