@@ -117,12 +117,10 @@ func (p *connPool) close() {
 // whether any of the answer arrived; keep whether the connection can carry
 // another request. ctx's end interrupts the connection's I/O.
 func (c *upstreamConn) roundTrip(ctx context.Context, host, path string, body []byte) (status int, b []byte, keep, answered bool, err error) {
-	// ctx's end (its deadline too) interrupts the I/O, so the caller can
-	// tell a timeout or a client gone (by ctx.Err()) from a failing
-	// upstream.
-	// ctx's deadline bounds the I/O directly: a deadlineContext has no
-	// timer that would end it (rawConn sets a later deadline lazily, so
-	// this costs no timer change per request either).
+	// ctx's deadline bounds the I/O directly (a deadlineContext has no
+	// timer; rawConn sets a later deadline lazily) and its cancellation
+	// interrupts it, so the caller can tell a timeout or a client gone (by
+	// ctx.Err()) from a failing upstream.
 	dl, _ := ctx.Deadline()
 	_ = c.c.SetDeadline(dl)
 	stop := context.AfterFunc(ctx, func() { _ = c.c.SetDeadline(time.Unix(1, 0)) })
