@@ -203,8 +203,18 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	return buf.Bytes(), nil
 }
 
-// rawInstances splits a V1 body's instances without decoding them.
+// rawInstances splits a V1 body's instances without decoding them:
+// scanned by hand (rawscan.go), or by encoding/json when the scanner is
+// not sure, and for every refusal.
 func rawInstances(body []byte, max int) ([]json.RawMessage, error) {
+	if raw, ok := scanRawV1(body, max); ok {
+		return raw, nil
+	}
+	return unmarshalRawInstances(body, max)
+}
+
+// unmarshalRawInstances is rawInstances by encoding/json.
+func unmarshalRawInstances(body []byte, max int) ([]json.RawMessage, error) {
 	var v struct {
 		Instances []json.RawMessage `json:"instances"`
 		Inputs    []json.RawMessage `json:"inputs"`

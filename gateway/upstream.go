@@ -277,21 +277,23 @@ func (u *Upstream) decode(b []byte) ([]float64, error) {
 		return decodeMLflowPredictions(b)
 	}
 	if u.spec.Protocol == UpstreamV1 {
-		var plain struct {
-			Predictions *[]float64 `json:"predictions"`
-		}
-		// The common answer, decoded without boxing each number; null
-		// would decode as 0 here, so it goes the careful way.
-		if !bytes.Contains(b, []byte("null")) && json.Unmarshal(b, &plain) == nil && plain.Predictions != nil {
-			return *plain.Predictions, nil
-		}
-		return wire.DecodeV1Predictions(b)
+		return decodeV1Answer(b)
 	}
 	out, err := wire.DecodeV2Response(b)
 	if err != nil {
 		return nil, err
 	}
 	return out.Predictions()
+}
+
+// decodeV1Answer reads a V1 answer's predictions: scanned by hand
+// (rawscan.go) when they are plain numbers, by wire's decoder (null,
+// "NaN" and the like, and every refusal) otherwise.
+func decodeV1Answer(b []byte) ([]float64, error) {
+	if preds, ok := scanPredictions(b); ok {
+		return preds, nil
+	}
+	return wire.DecodeV1Predictions(b)
 }
 
 // post sends body and reads the whole answer, so the connection goes back

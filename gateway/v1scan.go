@@ -86,60 +86,61 @@ func (r *replay) Read(p []byte) (int, error) {
 // cannot be sure decodeV1 would accept it with the same instances.
 func scanV1(b []byte, maxInstances int, names map[string]string) ([]any, bool) {
 	s := scanner{b: b, names: names}
-	if !s.skipSpace() || s.b[s.i] != '{' {
-		return nil, false
-	}
-	s.i++
 	var found [2][]any // "instances", "inputs", as decodeV1
-	if !s.skipSpace() {
-		return nil, false
-	}
-	if s.b[s.i] == '}' {
-		s.i++
-	} else {
-		for {
-			key, ok := s.str()
-			if !ok || !s.skipSpace() || s.b[s.i] != ':' {
-				return nil, false
-			}
-			s.i++
-			if !s.skipSpace() {
-				return nil, false
-			}
-			switch {
-			case strings.EqualFold(key, "instances"):
-				found[0], ok = s.instances(maxInstances)
-			case strings.EqualFold(key, "inputs"):
-				found[1], ok = s.instances(maxInstances)
-			default:
-				_, ok = s.value(0)
-			}
-			if !ok || !s.skipSpace() {
-				return nil, false
-			}
-			if s.b[s.i] == '}' {
-				s.i++
-				break
-			}
-			if s.b[s.i] != ',' {
-				return nil, false
-			}
-			s.i++
-			if !s.skipSpace() {
-				return nil, false
-			}
+	ok := s.members(func(key string, _ bool) (ok bool) {
+		switch {
+		case strings.EqualFold(key, "instances"):
+			found[0], ok = s.instances(maxInstances)
+		case strings.EqualFold(key, "inputs"):
+			found[1], ok = s.instances(maxInstances)
+		default:
+			_, ok = s.value(0)
 		}
-	}
-	if s.skipSpace() { // something follows the object
-		return nil, false
-	}
+		return ok
+	})
 	switch {
+	case !ok:
+		return nil, false
 	case found[0] != nil:
 		return found[0], true
 	case found[1] != nil:
 		return found[1], true
 	}
 	return nil, false // decodeV1 says there are none
+}
+
+// members reads b whole as one object, handing each member's key to each,
+// which reads its value (at s.i, after white space); plain says the key
+// was written with no escape or non-ASCII byte. False when b is not one
+// object or each refuses.
+func (s *scanner) members(each func(key string, plain bool) bool) bool {
+	if !s.skipSpace() || s.b[s.i] != '{' {
+		return false
+	}
+	s.i++
+	if !s.skipSpace() {
+		return false
+	}
+	if s.b[s.i] == '}' {
+		s.i++
+		return !s.skipSpace()
+	}
+	for {
+		plain := plainEnd(s.b, s.i) > 0
+		key, ok := s.str()
+		if !ok || !s.skipSpace() || s.b[s.i] != ':' {
+			return false
+		}
+		s.i++
+		if !s.skipSpace() || !each(key, plain) || !s.skipSpace() {
+			return false
+		}
+		if done, ok := s.separator('}'); !ok {
+			return false
+		} else if done {
+			return !s.skipSpace() // nothing may follow the object
+		}
+	}
 }
 
 // scanner reads JSON values from b at i.
@@ -363,7 +364,21 @@ func (s *scanner) str() (string, bool) {
 // number reads a number in JSON's grammar as float64, as encoding/json
 // does for an any; false for a malformed or out-of-range one.
 func (s *scanner) number() (float64, bool) {
-	b, j := s.b, s.i
+	j := numberEnd(s.b, s.i)
+	if j < 0 {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(s.b[s.i:j]), 64)
+	if err != nil {
+		return 0, false
+	}
+	s.i = j
+	return f, true
+}
+
+// numberEnd is the index after the number in JSON's grammar starting at
+// b[i]; -1 when none starts there.
+func numberEnd(b []byte, j int) int {
 	if j < len(b) && b[j] == '-' {
 		j++
 	}
@@ -373,12 +388,12 @@ func (s *scanner) number() (float64, bool) {
 	case j < len(b) && b[j] >= '1' && b[j] <= '9':
 		j = digits(b, j)
 	default:
-		return 0, false
+		return -1
 	}
 	if j < len(b) && b[j] == '.' {
 		k := digits(b, j+1)
 		if k == j+1 {
-			return 0, false
+			return -1
 		}
 		j = k
 	}
@@ -389,16 +404,11 @@ func (s *scanner) number() (float64, bool) {
 		}
 		k := digits(b, j)
 		if k == j {
-			return 0, false
+			return -1
 		}
 		j = k
 	}
-	f, err := strconv.ParseFloat(string(b[s.i:j]), 64)
-	if err != nil {
-		return 0, false
-	}
-	s.i = j
-	return f, true
+	return j
 }
 
 // digits returns the index after the decimal digits of b from j.

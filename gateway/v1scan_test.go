@@ -23,6 +23,7 @@ func v1Bodies() []string {
 		`{"instances":[[1,2,3],[4,5.5,-6e-7]]}`,
 		`{"inputs":[[1,2]]}`,
 		`{"Instances":[[1]],"INPUTS":[[2]]}`,
+		`{"instances":[[1]],"Instances":[[2]]}`,
 		`{"inputs":[[2]],"instances":[[1]]}`,
 		`{"instances":null,"inputs":[[2]]}`,
 		`{"instances":[[1]],"instances":null}`,
@@ -122,12 +123,18 @@ func TestReadV1Body_SameAsDecodeV1(t *testing.T) {
 // random single-byte edits of it both ways.
 func TestReadV1Body_Mutations(t *testing.T) {
 	var bufs buffers
+	forMutations(v1Bodies(), func(b []byte) { sameDecode(t, &bufs, b) })
+}
+
+// forMutations calls check with every truncation of each body and 200
+// random single-byte edits (replace, insert, delete) of it.
+func forMutations(bodies []string, check func([]byte)) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	special := []byte(`{}[],:"\ -+.eE0123456789tfnulrsa` + "\x00\x1f\x7f\x80\xff\t\n")
-	for _, body := range v1Bodies() {
+	for _, body := range bodies {
 		b := []byte(body)
 		for i := range len(b) {
-			sameDecode(t, &bufs, b[:i])
+			check(b[:i:i])
 		}
 		for range 200 {
 			m := bytes.Clone(b)
@@ -143,7 +150,7 @@ func TestReadV1Body_Mutations(t *testing.T) {
 					m = append(m[:i:i], m[i+1:]...)
 				}
 			}
-			sameDecode(t, &bufs, m)
+			check(m)
 		}
 	}
 }
