@@ -33,7 +33,7 @@ func (d *lazyDeadline) request(t time.Time) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.want = t
-	if t.IsZero() || (!d.have.IsZero() && !t.Before(d.have)) {
+	if t.IsZero() || (!d.have.IsZero() && !t.Before(d.have) && !stopped(d.have)) {
 		return nil
 	}
 	if err := d.set(t); err != nil {
@@ -60,4 +60,12 @@ func (d *lazyDeadline) retry(err error) bool {
 	}
 	d.have = d.want
 	return true
+}
+
+// stopped reports whether t is a deadline set to stop a call at once:
+// net/http stops a connection's background read with one in 1970 after
+// every request. The socket's deadline is then replaced at once by the
+// next one asked for, rather than failing the next read first.
+func stopped(t time.Time) bool {
+	return t.Unix() < 946684800 // 2000-01-01
 }

@@ -15,7 +15,7 @@ import (
 func TestLazyDeadline_SetsOnlyEarlier(t *testing.T) {
 	var set []time.Time
 	d := lazyDeadline{set: func(t time.Time) error { set = append(set, t); return nil }}
-	t0 := time.Unix(1000, 0)
+	t0 := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	steps := []struct {
 		at      time.Time
 		reaches bool
@@ -25,7 +25,9 @@ func TestLazyDeadline_SetsOnlyEarlier(t *testing.T) {
 		{time.Time{}, false},              // none: later than any
 		{t0.Add(5 * time.Second), true},   // earlier
 		{t0.Add(5 * time.Second), false},  // the same
-		{t0, true},                        // "stop now"
+		{time.Unix(1, 0), true},           // net/http's "stop now"
+		{t0.Add(30 * time.Second), true},  // later, but replacing a stop
+		{t0, true},                        // earlier
 	}
 	for i, s := range steps {
 		before := len(set)
@@ -38,7 +40,7 @@ func TestLazyDeadline_SetsOnlyEarlier(t *testing.T) {
 	}
 	n := len(set)
 	if d.retry(os.ErrDeadlineExceeded) || len(set) != n {
-		t.Fatal("retry after a deadline that has passed") // t0 is long past
+		t.Fatal("retry after a deadline that has passed") // t0 has passed
 	}
 	if d.retry(io.EOF) {
 		t.Fatal("retry after an error other than the deadline")

@@ -107,7 +107,8 @@ type Server struct {
 	recentMu sync.Mutex // guards recent
 	recent   map[string]*recentRequests
 
-	bufs buffers // request bodies and answers of the data plane
+	bufs buffers  // request bodies and answers of the data plane
+	date httpDate // the Date of the data plane's answers
 
 	slots       chan struct{}   // one token per prediction in flight
 	mirrorSlots chan struct{}   // one token per mirror in flight
