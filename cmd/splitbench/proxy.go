@@ -62,6 +62,7 @@ func runProxy(ctx context.Context, args []string) error {
 		}
 		defer stop()
 	}
+	gateway.SetGCPercent(os.Getenv("GOGC")) // as modelgate serve
 	token := os.Getenv(tokenEnv)
 	if token == "" {
 		return fmt.Errorf("splitbench proxy: set %s to the admin token", tokenEnv)
