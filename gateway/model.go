@@ -17,7 +17,7 @@ type Model interface {
 	// instances are reported as *modelgate.Error EINVALID with a precise
 	// message.
 	Features(instances []any) ([][]float64, error)
-	// Predict returns one prediction per row.
+	// Predict returns one prediction per row, in a slice the caller keeps.
 	Predict(rows [][]float64) ([]float64, error)
 }
 

@@ -188,6 +188,16 @@ func predictNative(ctx context.Context, m Model, instances []any) ([][]float64, 
 	if err != nil {
 		return nil, nil, modelError("features", err)
 	}
+	if len(rows) <= batchRows { // one batch: its answer is the answer
+		if err := ctx.Err(); err != nil {
+			return rows, nil, err
+		}
+		preds, err := m.Predict(rows)
+		if err != nil {
+			return rows, nil, modelError(batchStep(0), err)
+		}
+		return rows, preds, nil
+	}
 	preds := make([]float64, 0, len(rows))
 	for i := 0; i < len(rows); i += batchRows {
 		if err := ctx.Err(); err != nil {
