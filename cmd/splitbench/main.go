@@ -156,7 +156,7 @@ func setUp(ctx context.Context, o options) (*bench, func(), error) {
 
 // printTable prints one line per run.
 func printTable(w io.Writer, o options, rows []row) {
-	fmt.Fprintf(w, "# splitbench: wrk -t1 -c%d -d%s, one-instance V1 bodies; proxy on core 0, trivialhandler and wrk on core 1; %d%% canary\n",
+	fmt.Fprintf(w, "# splitbench: wrk -t1 -c%d -d%s, one-instance V1 bodies; proxy on core 0 (the gateway at serve's GOGC=400), trivialhandler and wrk on core 1; %d%% canary\n",
 		o.conns, o.duration, o.percent)
 	fmt.Fprintf(w, "%-10s %9s %8s %8s %9s %9s %12s %12s %9s %10s %10s\n",
 		"proxy", "req/s", "p50 µs", "p99 µs", "c1 p50", "c1 p99", "proxy µs/req", "upstr µs/req", "wrk errs", "gw errors", "gw reqs")
