@@ -31,7 +31,9 @@
 // The V1 answer and the instances kept for /recent are encoded directly,
 // byte for byte as encoding/json writes them (encode.go), into pooled
 // buffers; the per-request path takes no closure, fmt or hash allocation,
-// and no timer for a native model's request timeout (deadlineContext).
+// and no timer for a native model's request timeout (deadlineContext);
+// the Date header is formatted once a second (date.go). A serving process
+// runs the garbage collector at GCPercent (gc.go).
 //
 // It imports the root package modelgate and the shared leaves sketch, wire
 // and mlmodelfile (to read a model's declared input types); models come in
@@ -45,7 +47,9 @@
 // Content-Length, read by quickAnswer, anything else by net/http's
 // ReadResponse), because net/http's Transport hands each request between
 // three goroutines, which cost about 40% more CPU per proxied request
-// (scripts/bench-split). Those connections, and the data plane's client
+// (scripts/bench-split). A passed-through V1 body is split into its
+// instances, and the upstream's V1 answer read, by the same scanner
+// (rawscan.go), encoding/json taking whatever it is not sure of. Those connections, and the data plane's client
 // connections (Serve), are read and written with raw system calls
 // (rawConn, Linux): the standard calls' syscall-state bookkeeping woke the
 // runtime's monitor thread about twice a request on a one-core gateway.
