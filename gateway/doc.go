@@ -53,4 +53,12 @@
 // connections (Serve), are read and written with raw system calls
 // (rawConn, Linux): the standard calls' syscall-state bookkeeping woke the
 // runtime's monitor thread about twice a request on a one-core gateway.
+//
+// Serve's data plane answers plain HTTP/1.1 requests with small bodies
+// itself (h1Server: one goroutine per connection, no background read, the
+// answer written in one call) and hands a connection to net/http at the
+// first request that is not plain, so every unusual request still gets
+// net/http's own handling; parseHead is checked against http.ReadRequest
+// (FuzzParseHead) and whole exchanges against a net/http server. That took
+// a third off a one-instance request's CPU (BENCHMARKS.md).
 package gateway

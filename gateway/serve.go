@@ -28,7 +28,7 @@ func (s *Server) Serve(ctx context.Context, data, admin net.Listener) error {
 		return modelgate.Errorf(modelgate.EINVALID, "gateway: Serve needs Options.AdminToken: the admin API is never served unauthenticated")
 	}
 	servers := []*http.Server{s.httpServer(s.data), s.httpServer(s.adminAPI)}
-	errc := make(chan error, len(servers))
+	errc := make(chan error, len(servers)+1)
 	// The data plane's connections use raw socket calls (rawconn_linux.go):
 	// a standard Read or Write enters the scheduler's syscall state, which
 	// on a gateway pinned to one core wakes the runtime's monitor thread on
@@ -38,16 +38,23 @@ func (s *Server) Serve(ctx context.Context, data, admin net.Listener) error {
 	// the next timer, so preempting a goroutine that runs for more than
 	// 10 ms can come late; a prediction's rows are split over GOMAXPROCS
 	// goroutines beyond 1024, which keeps any one short.
-	for i, ln := range []net.Listener{rawListener{data}, admin} {
+	// h1Server serves them while their requests are plain HTTP/1.1 ones
+	// and hands them to net/http otherwise (h1server.go).
+	h1 := newH1Server(s.data, servers[0], &s.date, s.opts.Logger, data.Addr())
+	go func() { errc <- h1.serve(rawListener{data}) }()
+	for i, ln := range []net.Listener{h1.handoff, admin} {
 		go func() { errc <- servers[i].Serve(ln) }()
 	}
 	var err error
 	select {
-	case err = <-errc: // a listener failed: stop the other too
+	case err = <-errc: // a listener failed: stop the others too
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
+	if serr := h1.shutdown(sctx); serr != nil && err == nil {
+		err = serr
+	}
 	for _, hs := range servers {
 		if serr := hs.Shutdown(sctx); serr != nil && err == nil {
 			err = serr

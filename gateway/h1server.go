@@ -1,0 +1,604 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// h1Server serves the data plane's connections itself while each request
+// is a plain HTTP/1.1 one (h1head.go says which), and hands a connection,
+// with every byte it has read and not used, to net/http at the first
+// request it does not take. So net/http still answers everything unusual
+// (HTTP/1.0, chunked bodies, Expect, upgrades, odd paths, malformed heads)
+// with its own answers, and the handlers are the same http.Handler.
+//
+// Why by hand: on a one-instance prediction net/http's own work per
+// request is a third of the gateway's CPU: a goroutine reading in the
+// background to notice a client leaving, a cancelable context, three or
+// four deadline moves, the header map cloned and sorted to write it, the
+// answer chunked through two buffers. fasthttp avoids those but has its
+// own handler and request types (every handler written twice) and cannot
+// give a connection back to net/http for the requests it should not take.
+//
+// What differs from net/http on the requests it takes: a request's
+// context ends when its connection does, not when the client goes away
+// (it takes bodies of one batch only, h1MaxBody); headers are written in the
+// map's order; a handler must have written its whole body before Flush,
+// which sends the answer (the data plane's handlers do).
+type h1Server struct {
+	handler  http.Handler
+	logger   *slog.Logger
+	limits   *http.Server // the timeouts net/http would apply
+	date     *httpDate
+	handoff  *handoffListener
+	closing  atomic.Bool
+	handoffs atomic.Int64 // connections given to net/http, for tests
+
+	ctx    context.Context // every request's, ended by a forced close
+	cancel context.CancelFunc
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns map[*h1Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+// h1Conn states: waiting for a request, serving one, closed by shutdown.
+const (
+	h1Idle int32 = iota
+	h1Active
+	h1Closed
+)
+
+// h1BufSize is the read buffer of a connection: a request head larger
+// than this goes to net/http, which allows MaxHeaderBytes.
+const h1BufSize = 4096
+
+// h1MaxBody is the largest body h1Server takes. Every row of a request
+// takes at least two bytes ("0,"), so a body this short holds at most
+// batchRows rows: one batch, which no look at the context could cut
+// short. A larger body goes to net/http, whose background read ends the
+// request's context when the client leaves, so a large prediction still
+// stops between batches then.
+const h1MaxBody = 2 * batchRows
+
+func newH1Server(handler http.Handler, limits *http.Server, date *httpDate, logger *slog.Logger, addr net.Addr) *h1Server {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &h1Server{handler: handler, logger: logger, limits: limits, date: date,
+		handoff: newHandoffListener(addr), ctx: ctx, cancel: cancel, conns: map[*h1Conn]struct{}{}}
+}
+
+// serve accepts connections on ln until shutdown closes it.
+func (h *h1Server) serve(ln net.Listener) error {
+	h.mu.Lock()
+	h.ln = ln
+	h.mu.Unlock()
+	if h.closing.Load() {
+		ln.Close()
+		return http.ErrServerClosed
+	}
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if h.closing.Load() {
+				return http.ErrServerClosed
+			}
+			if !retryableAccept(err) {
+				return err
+			}
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			h.logger.Warn("data plane: accept failed; retrying", "error", err, "after", backoff)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		if _, ok := c.(*tls.Conn); ok {
+			h.handOff(c)
+			continue
+		}
+		hc := h.track(c)
+		if hc == nil {
+			c.Close()
+			continue
+		}
+		go hc.serve()
+	}
+}
+
+// retryableAccept says whether an Accept error passes: the process or
+// system ran out of descriptors, or a client left before it was accepted.
+func retryableAccept(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
+}
+
+func (h *h1Server) track(c net.Conn) *h1Conn {
+	hc := &h1Conn{srv: h, c: c, br: bufio.NewReaderSize(c, h1BufSize)}
+	hc.ctx, hc.cancel = context.WithCancel(h.ctx)
+	hc.base = (&http.Request{}).WithContext(hc.ctx)
+	hc.body.br = hc.br
+	hc.w.hc = hc
+	if a := c.RemoteAddr(); a != nil {
+		hc.remote = a.String()
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing.Load() {
+		return nil
+	}
+	h.conns[hc] = struct{}{}
+	h.wg.Add(1)
+	return hc
+}
+
+func (h *h1Server) forget(hc *h1Conn) {
+	h.mu.Lock()
+	delete(h.conns, hc)
+	h.mu.Unlock()
+	hc.cancel()
+	h.wg.Done()
+}
+
+// handOff gives c to net/http, or closes it once shutdown has begun.
+func (h *h1Server) handOff(c net.Conn) {
+	h.handoffs.Add(1)
+	h.handoff.give(c)
+}
+
+// shutdown stops accepting, closes idle connections and waits for the
+// others to finish their request, until ctx ends; then it closes them.
+func (h *h1Server) shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closing.Store(true)
+	if h.ln != nil {
+		h.ln.Close()
+	}
+	h.mu.Unlock()
+	h.handoff.Close()
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		h.closeIdle()
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			h.cancel()
+			h.closeAll() // as net/http: handlers still running are not waited for
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+func (h *h1Server) closeIdle() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for hc := range h.conns {
+		if hc.state.CompareAndSwap(h1Idle, h1Closed) {
+			hc.c.Close()
+		}
+	}
+}
+
+func (h *h1Server) closeAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for hc := range h.conns {
+		hc.state.Store(h1Closed)
+		hc.c.Close()
+	}
+}
+
+// h1Conn is one client connection served by h1Server.
+type h1Conn struct {
+	srv    *h1Server
+	c      net.Conn
+	br     *bufio.Reader
+	state  atomic.Int32
+	ctx    context.Context
+	cancel context.CancelFunc
+	base   *http.Request // holds ctx; each request starts as a copy
+	remote string
+	body   h1Body
+	w      h1Writer
+	out    []byte // the answer's bytes, kept between requests
+}
+
+// serve serves requests until the connection ends, shutdown closes it or
+// a request goes to net/http.
+func (hc *h1Conn) serve() {
+	defer hc.srv.forget(hc)
+	for {
+		if !hc.awaitRequest() {
+			hc.c.Close()
+			return
+		}
+		start := time.Now()
+		hc.c.SetReadDeadline(start.Add(hc.srv.limits.ReadTimeout))
+		head, res := hc.readHead(start)
+		switch res {
+		case headFailed:
+			hc.c.Close()
+			return
+		case headNotOurs:
+			hc.handOff()
+			return
+		}
+		hc.c.SetWriteDeadline(start.Add(hc.srv.limits.WriteTimeout))
+		if !hc.serveRequest(head) || !hc.state.CompareAndSwap(h1Active, h1Idle) || hc.srv.closing.Load() {
+			hc.c.Close()
+			return
+		}
+	}
+}
+
+// awaitRequest waits for a request's first byte, within the idle timeout,
+// and marks the connection active; false when the connection ended or
+// shutdown closed it.
+func (hc *h1Conn) awaitRequest() bool {
+	if hc.br.Buffered() == 0 {
+		hc.c.SetReadDeadline(time.Now().Add(hc.srv.limits.IdleTimeout))
+		if _, err := hc.br.Peek(1); err != nil {
+			return false
+		}
+	}
+	return hc.state.CompareAndSwap(h1Idle, h1Active)
+}
+
+// What readHead found.
+const (
+	headRead    = iota
+	headNotOurs // the request goes to net/http
+	headFailed  // the connection failed or timed out
+)
+
+// readHead reads a request's head, within the header timeout when it
+// did not come whole, and parses it.
+func (hc *h1Conn) readHead(start time.Time) (h1Head, int) {
+	timed := false
+	for {
+		buf, _ := hc.br.Peek(hc.br.Buffered())
+		h, n := parseHead(buf)
+		switch {
+		case n > 0 && h.length > h1MaxBody:
+			return h, headNotOurs
+		case n > 0:
+			hc.br.Discard(n)
+			if timed {
+				hc.c.SetReadDeadline(start.Add(hc.srv.limits.ReadTimeout))
+			}
+			return h, headRead
+		case n < 0 || len(buf) == h1BufSize:
+			return h, headNotOurs
+		}
+		if !timed {
+			timed = true
+			hc.c.SetReadDeadline(start.Add(hc.srv.limits.ReadHeaderTimeout))
+		}
+		if _, err := hc.br.Peek(len(buf) + 1); err != nil {
+			if len(buf) > 0 && !errors.Is(err, os.ErrDeadlineExceeded) {
+				return h, headNotOurs // net/http answers a cut head with its 400
+			}
+			return h, headFailed
+		}
+	}
+}
+
+// handOff gives the connection, with what it has read and not used, to
+// net/http.
+func (hc *h1Conn) handOff() {
+	pre, _ := hc.br.Peek(hc.br.Buffered())
+	hc.state.Store(h1Closed)
+	hc.srv.handOff(&prefixConn{Conn: hc.c, pre: append([]byte(nil), pre...)})
+}
+
+// serveRequest runs the handler on one request and writes its answer;
+// false when the connection must close after it.
+func (hc *h1Conn) serveRequest(head h1Head) (keep bool) {
+	r := hc.request(head)
+	w := &hc.w
+	w.reset(r.Close)
+	defer func() {
+		if v := recover(); v != nil {
+			keep = false
+			if v != http.ErrAbortHandler {
+				hc.srv.logger.Error("data plane: handler panicked", "remote", hc.remote, "panic", v, "stack", string(debug.Stack()))
+			}
+		}
+	}()
+	hc.srv.handler.ServeHTTP(w, r)
+	if !w.sent && !w.send() {
+		return false
+	}
+	return !w.close && hc.body.drain()
+}
+
+// request builds the *http.Request net/http would have for head.
+func (hc *h1Conn) request(head h1Head) *http.Request {
+	r := new(http.Request)
+	*r = *hc.base
+	r.Method = head.method
+	r.URL = &url.URL{Path: head.target}
+	r.RequestURI = head.target
+	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
+	r.Header = head.header
+	r.Host = head.host
+	r.RemoteAddr = hc.remote
+	r.Close = head.close
+	r.ContentLength = head.length
+	r.Body = http.NoBody
+	if head.length > 0 {
+		hc.body.left = head.length
+		r.Body = &hc.body
+	}
+	return r
+}
+
+// h1Body is a request's body: the next left bytes of the connection.
+type h1Body struct {
+	br   *bufio.Reader
+	left int64
+}
+
+func (b *h1Body) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.br.Read(p)
+	b.left -= int64(n)
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	if b.left == 0 && err == nil {
+		err = io.EOF
+	}
+	return n, err
+}
+
+func (b *h1Body) Close() error { return nil }
+
+// drain reads and drops what the handler left of the body (at most
+// h1MaxBody); false when the connection failed.
+func (b *h1Body) drain() bool {
+	n, err := b.br.Discard(int(b.left))
+	b.left -= int64(n)
+	return err == nil
+}
+
+// h1Writer is the http.ResponseWriter of h1Server: it keeps the body and
+// sends the whole answer, with its Content-Length, when the handler
+// returns or flushes. As with net/http, the header is what it was at
+// WriteHeader (or the first Write).
+type h1Writer struct {
+	hc     *h1Conn
+	header http.Header
+	status int    // 0 until WriteHeader
+	head   []byte // the status line and header fields, from WriteHeader
+	hasCT  bool   // the handler set a Content-Type
+	hasDat bool   // the handler set a Date
+	body   []byte
+	sent   bool
+	close  bool // Connection: close
+}
+
+// errFlushed is what a Write after Flush returns: the answer has gone.
+var errFlushed = errors.New("gateway: write after the answer was flushed; a data plane handler writes its whole body before Flush")
+
+func (w *h1Writer) reset(closeAfter bool) {
+	w.header = make(http.Header, 4)
+	w.status, w.sent, w.close = 0, false, closeAfter
+	if cap(w.body) > 64<<10 {
+		w.body = nil
+	}
+	w.body = w.body[:0]
+}
+
+func (w *h1Writer) Header() http.Header { return w.header }
+
+func (w *h1Writer) WriteHeader(code int) {
+	if code < 100 || code > 999 {
+		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
+	}
+	if w.status != 0 || code < 200 {
+		return
+	}
+	w.status = code
+	w.head = appendHeaders(appendStatusLine(w.hc.out[:0], code), w.header)
+	_, w.hasCT = w.header["Content-Type"]
+	_, w.hasDat = w.header["Date"]
+}
+
+func (w *h1Writer) Write(p []byte) (int, error) {
+	if w.sent {
+		return 0, errFlushed
+	}
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !bodyAllowed(w.status) {
+		return 0, http.ErrBodyNotAllowed
+	}
+	w.body = append(w.body, p...)
+	return len(p), nil
+}
+
+// Flush sends the answer.
+func (w *h1Writer) Flush() {
+	if !w.sent {
+		w.send()
+	}
+}
+
+func bodyAllowed(status int) bool {
+	return status != http.StatusNoContent && status != http.StatusNotModified && status >= 200
+}
+
+// send writes the answer in one write; false when that failed.
+func (w *h1Writer) send() bool {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	w.sent = true
+	hc := w.hc
+	if hc.srv.closing.Load() {
+		w.close = true
+	}
+	b := w.head
+	if !w.hasDat {
+		b = append(b, "Date: "...)
+		b = append(b, hc.srv.date.header(time.Now())[0]...)
+		b = append(b, "\r\n"...)
+	}
+	if bodyAllowed(w.status) {
+		if !w.hasCT && len(w.body) > 0 {
+			b = append(b, "Content-Type: "...)
+			b = append(b, http.DetectContentType(w.body)...)
+			b = append(b, "\r\n"...)
+		}
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(w.body)), 10)
+		b = append(b, "\r\n"...)
+	}
+	if w.close {
+		b = append(b, "Connection: close\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	b = append(b, w.body...)
+	if cap(b) <= 64<<10 {
+		hc.out = b
+	}
+	_, err := hc.c.Write(b)
+	return err == nil
+}
+
+func appendStatusLine(b []byte, status int) []byte {
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, ' ')
+	if text := http.StatusText(status); text != "" {
+		b = append(b, text...)
+	} else {
+		b = append(b, "status code "...)
+		b = strconv.AppendInt(b, int64(status), 10)
+	}
+	return append(b, "\r\n"...)
+}
+
+// appendHeaders writes h as net/http would: invalid names skipped, line
+// breaks in values turned into spaces; Content-Length and
+// Transfer-Encoding are the writer's own.
+func appendHeaders(b []byte, h http.Header) []byte {
+	for k, vs := range h {
+		if k == "Content-Length" || k == "Transfer-Encoding" || k == "Connection" || !validFieldName(k) {
+			continue
+		}
+		for _, v := range vs {
+			b = append(b, k...)
+			b = append(b, ": "...)
+			for i := 0; i < len(v); i++ {
+				c := v[i]
+				if c == '\r' || c == '\n' {
+					c = ' '
+				}
+				b = append(b, c)
+			}
+			b = append(b, "\r\n"...)
+		}
+	}
+	return b
+}
+
+func validFieldName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if !tokenByte(k[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// handoffListener is the listener net/http serves: the connections
+// h1Server gives up.
+type handoffListener struct {
+	addr  net.Addr
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newHandoffListener(addr net.Addr) *handoffListener {
+	return &handoffListener{addr: addr, conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *handoffListener) give(c net.Conn) {
+	select {
+	case l.conns <- c:
+	case <-l.done:
+		c.Close()
+	}
+}
+
+func (l *handoffListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *handoffListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *handoffListener) Addr() net.Addr { return l.addr }
+
+// prefixConn reads pre before its connection: the bytes h1Server read
+// from a connection it handed to net/http.
+type prefixConn struct {
+	net.Conn
+	pre []byte
+}
+
+func (c *prefixConn) Read(p []byte) (int, error) {
+	if len(c.pre) == 0 {
+		return c.Conn.Read(p)
+	}
+	n := copy(p, c.pre)
+	c.pre = c.pre[n:]
+	return n, nil
+}
+
+// CloseWrite lets net/http half-close the connection as it does a TCP one.
+func (c *prefixConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}

@@ -1,0 +1,334 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// echoHandler answers with what it saw of the request.
+func echoHandler(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/panic":
+		panic("test panic")
+	case "/noread":
+		w.Write([]byte("not read"))
+		return
+	case "/status/418":
+		w.WriteHeader(http.StatusTeapot)
+	}
+	body, err := io.ReadAll(r.Body)
+	keys := make([]string, 0, len(r.Header))
+	for k, v := range r.Header {
+		keys = append(keys, k+"="+strings.Join(v, "|"))
+	}
+	slices.Sort(keys)
+	w.Header().Set("X-Echo", "1")
+	w.Header().Add("X-Multi", "a")
+	w.Header().Add("X-Multi", "b")
+	json.NewEncoder(w).Encode(map[string]any{
+		"method": r.Method, "uri": r.RequestURI, "path": r.URL.Path, "host": r.Host, "proto": r.Proto,
+		"header": keys, "length": r.ContentLength, "close": r.Close, "body": string(body), "err": fmt.Sprint(err),
+	})
+}
+
+// startH1 serves handler as Serve serves the data plane: h1Server in
+// front, net/http behind it for what it hands off.
+func startH1(t *testing.T, handler http.Handler, edit func(*http.Server), logger *slog.Logger) (string, *h1Server) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	limits := (&Server{}).httpServer(handler)
+	if edit != nil {
+		edit(limits)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	h := newH1Server(handler, limits, &httpDate{}, logger, ln.Addr())
+	done := make(chan struct{}, 2)
+	go func() { h.serve(rawListener{ln}); done <- struct{}{} }()
+	go func() { limits.Serve(h.handoff); done <- struct{}{} }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := h.shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		limits.Shutdown(ctx)
+		<-done
+		<-done
+	})
+	return ln.Addr().String(), h
+}
+
+// exchange writes raw to addr, half-closes and reads every answer until
+// the server closes the connection.
+func exchange(t *testing.T, addr, raw string) []string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	go func() {
+		io.WriteString(c, raw)
+		c.(*net.TCPConn).CloseWrite()
+	}()
+	var out []string
+	br := bufio.NewReader(c)
+	for {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, net.ErrClosed) && !isReset(err) {
+				t.Fatalf("%q: %v", raw, err)
+			}
+			return out
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("%q: body: %v", raw, err)
+		}
+		resp.Header.Del("Date")
+		var h bytes.Buffer
+		resp.Header.Write(&h)
+		out = append(out, fmt.Sprintf("%s close=%v\n%s\n%s", resp.Status, resp.Close, h.String(), body))
+	}
+}
+
+func isReset(err error) bool { return strings.Contains(err.Error(), "connection reset") }
+
+// rawExchanges are byte streams a client may send on one connection.
+var rawExchanges = []string{
+	"POST /v1/models/m:predict HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Type: application/json\r\n\r\nhello",
+	"GET /v2/health/ready HTTP/1.1\r\nHost: a\r\nX-Request-Id: r1\r\n\r\n",
+	"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /y HTTP/1.1\r\nHost: a\r\n\r\n",
+	"POST /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 1\r\n\r\naGET /y HTTP/1.1\r\nHost: a\r\n\r\n",
+	"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\naGET /y HTTP/1.0\r\nHost: a\r\n\r\n",
+	"GET /y HTTP/1.0\r\nHost: a\r\n\r\n",
+	"GET /y HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\nGET /z HTTP/1.1\r\nHost: a\r\n\r\n",
+	"POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+	"POST /e HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nab",
+	"GET / HTTP/1.1\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+	"GET /a%2Fb?q=1 HTTP/1.1\r\nHost: a\r\n\r\n",
+	"PUT /p HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nz",
+	"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n",
+	"GET / HTTP/1.1\nHost: a\n\n",
+	"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + strings.Repeat("b", 5000) + "\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + strings.Repeat("b", 100<<10) + "\r\n\r\n",
+	"POST /noread HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nabcdGET /after HTTP/1.1\r\nHost: a\r\n\r\n",
+	"POST /noread HTTP/1.1\r\nHost: a\r\nContent-Length: 300000\r\n\r\n" + strings.Repeat("x", 300000) + "GET /after HTTP/1.1\r\nHost: a\r\n\r\n",
+	"POST /short HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc",
+	"POST /status/418 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok",
+	"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+	"garbage\r\n\r\n",
+	"GET /x HTTP/1.1\r\nHost: a\r\n",
+}
+
+// TestH1Server_AnswersAsNetHTTP: every exchange gets the answers plain
+// net/http gives, byte for byte but the Date.
+func TestH1Server_AnswersAsNetHTTP(t *testing.T) {
+	h := http.HandlerFunc(echoHandler)
+	addr, _ := startH1(t, h, nil, nil)
+	plain := httptest.NewUnstartedServer(h)
+	plain.Config = (&Server{}).httpServer(h)
+	plain.Start()
+	defer plain.Close()
+	for _, raw := range rawExchanges {
+		want := exchange(t, plain.Listener.Addr().String(), raw)
+		got := exchange(t, addr, raw)
+		if !slices.Equal(got, want) {
+			t.Errorf("%.120q:\nh1Server answered\n%s\nnet/http answered\n%s", raw, strings.Join(got, "\n--\n"), strings.Join(want, "\n--\n"))
+		}
+		if len(want) == 0 && !strings.HasSuffix(raw, "Host: a\r\n") {
+			t.Errorf("%.120q: no answer at all", raw)
+		}
+	}
+}
+
+// TestH1Server_TakesPlainRequests: plain requests never reach net/http;
+// the first one that is not plain hands the connection over, and its
+// requests are still answered.
+func TestH1Server_TakesPlainRequests(t *testing.T) {
+	addr, h := startH1(t, http.HandlerFunc(echoHandler), nil, nil)
+	var raw strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&raw, "POST /r%d HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi", i)
+	}
+	if got := exchange(t, addr, raw.String()); len(got) != 50 {
+		t.Fatalf("%d answers to 50 requests", len(got))
+	}
+	if n := h.handoffs.Load(); n != 0 {
+		t.Fatalf("%d connections handed to net/http after plain requests", n)
+	}
+	big := fmt.Sprintf("POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n%s", h1MaxBody+1, strings.Repeat("b", h1MaxBody+1))
+	got := exchange(t, addr, raw.String()+big)
+	if len(got) != 51 || !strings.Contains(got[50], `"path":"/big"`) {
+		t.Fatalf("%d answers; last %q", len(got), got[len(got)-1])
+	}
+	if n := h.handoffs.Load(); n != 1 {
+		t.Fatalf("%d hand-offs after a body beyond h1MaxBody, want 1", n)
+	}
+	got = exchange(t, addr, raw.String()+"GET /old HTTP/1.0\r\nHost: a\r\n\r\n")
+	if len(got) != 51 || !strings.Contains(got[50], `"proto":"HTTP/1.0"`) {
+		t.Fatalf("%d answers; last %q", len(got), got[len(got)-1])
+	}
+	if n := h.handoffs.Load(); n != 2 {
+		t.Fatalf("%d hand-offs, want 2", n)
+	}
+}
+
+// TestH1Server_ShutdownWaitsForRequests: shutdown closes idle
+// connections at once, lets a request in flight finish with
+// "Connection: close", and returns when it has.
+func TestH1Server_ShutdownWaitsForRequests(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(started)
+			<-release
+		}
+		w.Write([]byte("done"))
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newH1Server(handler, (&Server{}).httpServer(handler), &httpDate{}, slog.New(slog.DiscardHandler), ln.Addr())
+	served := make(chan error, 1)
+	go func() { served <- h.serve(ln) }()
+
+	idle := dial(t, ln.Addr().String())
+	io.WriteString(idle, "GET /fast HTTP/1.1\r\nHost: a\r\n\r\n")
+	if resp := readH1Answer(t, idle); resp.StatusCode != 200 {
+		t.Fatalf("fast: %d", resp.StatusCode)
+	}
+	busy := dial(t, ln.Addr().String())
+	io.WriteString(busy, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+	<-started
+
+	shut := make(chan error, 1)
+	go func() { shut <- h.shutdown(context.Background()) }()
+	idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := idle.Read(make([]byte, 1)); n != 0 || err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("idle connection: read %d, %v; want it closed", n, err)
+	}
+	select {
+	case err := <-shut:
+		t.Fatalf("shutdown returned %v with a request in flight", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	resp := readH1Answer(t, busy)
+	if resp.StatusCode != 200 || !resp.Close {
+		t.Fatalf("request in flight: %d, close %v", resp.StatusCode, resp.Close)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		t.Fatalf("serve: %v", err)
+	}
+}
+
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c
+}
+
+func readH1Answer(t *testing.T, c net.Conn) *http.Response {
+	t.Helper()
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(resp.Body)
+	return resp
+}
+
+// TestH1Server_PanicClosesConnection: a panicking handler costs its
+// connection, is logged, and the server goes on.
+func TestH1Server_PanicClosesConnection(t *testing.T) {
+	var logs syncBuffer
+	addr, _ := startH1(t, http.HandlerFunc(echoHandler), nil, slog.New(slog.NewTextHandler(&logs, nil)))
+	if got := exchange(t, addr, "GET /panic HTTP/1.1\r\nHost: a\r\n\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n"); len(got) != 0 {
+		t.Fatalf("answers after a panic: %q", got)
+	}
+	if !strings.Contains(logs.String(), "test panic") {
+		t.Fatalf("panic not logged: %q", logs.String())
+	}
+	if got := exchange(t, addr, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n"); len(got) != 1 {
+		t.Fatalf("%d answers after the panic, want 1", len(got))
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestH1Server_HeaderTimeout: a head that stops coming costs its
+// connection once ReadHeaderTimeout passes.
+func TestH1Server_HeaderTimeout(t *testing.T) {
+	addr, _ := startH1(t, http.HandlerFunc(echoHandler), func(s *http.Server) { s.ReadHeaderTimeout = 50 * time.Millisecond }, nil)
+	c := dial(t, addr)
+	io.WriteString(c, "GET /x HTTP/1.1\r\nHo")
+	if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read %d, %v; want the connection closed by the server", n, err)
+	}
+}
+
+// TestH1Server_FlushSendsAnswer: Flush sends what was written with its
+// length; a later Write is refused, not sent as a second answer.
+func TestH1Server_FlushSendsAnswer(t *testing.T) {
+	writeErr := make(chan error, 2)
+	addr, _ := startH1(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("first"))
+		w.(http.Flusher).Flush()
+		_, err := w.Write([]byte("second"))
+		writeErr <- err
+	}), nil, nil)
+	got := exchange(t, addr, "GET /x HTTP/1.1\r\nHost: a\r\n\r\nGET /y HTTP/1.1\r\nHost: a\r\n\r\n")
+	if len(got) != 2 || !strings.HasSuffix(got[0], "\nfirst") || !strings.Contains(got[0], "Content-Length: 5") {
+		t.Fatalf("answers %q", got)
+	}
+	if err := <-writeErr; !errors.Is(err, errFlushed) {
+		t.Fatalf("write after flush: %v", err)
+	}
+}
