@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -121,18 +122,27 @@ func (h *h1Server) serve(ln net.Listener) error {
 	}
 }
 
-// retryableAccept says whether an Accept error passes: the process or
-// system ran out of descriptors, or a client left before it was accepted.
+// retryableAccept says whether an Accept error passes, as net/http
+// judges: a timeout, or the process or system out of descriptors or
+// memory, or a client gone before it was accepted.
 func retryableAccept(err error) bool {
-	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
-		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	for _, e := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM,
+		syscall.ECONNABORTED, syscall.ECONNRESET, syscall.EINTR, syscall.EAGAIN, syscall.ETIMEDOUT} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *h1Server) track(c net.Conn) *h1Conn {
 	hc := &h1Conn{srv: h, c: c, br: bufio.NewReaderSize(c, h1BufSize)}
 	hc.ctx, hc.cancel = context.WithCancel(h.ctx)
-	hc.base = (&http.Request{}).WithContext(hc.ctx)
-	hc.body.br = hc.br
+	hc.base = (&http.Request{}).WithContext(context.WithValue(hc.ctx, h1ConnKey{}, hc))
 	hc.w.hc = hc
 	if a := c.RemoteAddr(); a != nil {
 		hc.remote = a.String()
@@ -210,31 +220,37 @@ func (h *h1Server) closeAll() {
 
 // h1Conn is one client connection served by h1Server.
 type h1Conn struct {
-	srv    *h1Server
-	c      net.Conn
-	br     *bufio.Reader
-	state  atomic.Int32
-	ctx    context.Context
-	cancel context.CancelFunc
-	base   *http.Request // holds ctx; each request starts as a copy
-	remote string
-	body   h1Body
-	w      h1Writer
-	out    []byte // the answer's bytes, kept between requests
+	srv      *h1Server
+	c        net.Conn
+	br       *bufio.Reader
+	state    atomic.Int32
+	ctx      context.Context
+	cancel   context.CancelFunc
+	base     *http.Request // holds ctx; each request starts as a copy
+	remote   string
+	body     h1Body
+	bodyBuf  []byte
+	w        h1Writer
+	out      []byte        // the answer's bytes, kept between requests
+	watching chan struct{} // the watching read's end, while one runs
 }
 
 // serve serves requests until the connection ends, shutdown closes it or
 // a request goes to net/http.
 func (hc *h1Conn) serve() {
 	defer hc.srv.forget(hc)
-	for {
-		if !hc.awaitRequest() {
+	for first := true; ; first = false {
+		if !hc.awaitRequest(first) {
 			hc.c.Close()
 			return
 		}
 		start := time.Now()
-		hc.c.SetReadDeadline(start.Add(hc.srv.limits.ReadTimeout))
+		lim := hc.srv.limits
+		hc.c.SetReadDeadline(deadline(start, lim.ReadTimeout))
 		head, res := hc.readHead(start)
+		if res == headRead {
+			hc.readBody(head.length)
+		}
 		switch res {
 		case headFailed:
 			hc.c.Close()
@@ -243,7 +259,7 @@ func (hc *h1Conn) serve() {
 			hc.handOff()
 			return
 		}
-		hc.c.SetWriteDeadline(start.Add(hc.srv.limits.WriteTimeout))
+		hc.c.SetWriteDeadline(deadline(start, lim.WriteTimeout))
 		if !hc.serveRequest(head) || !hc.state.CompareAndSwap(h1Active, h1Idle) || hc.srv.closing.Load() {
 			hc.c.Close()
 			return
@@ -251,17 +267,59 @@ func (hc *h1Conn) serve() {
 	}
 }
 
-// awaitRequest waits for a request's first byte, within the idle timeout,
-// and marks the connection active; false when the connection ended or
+// deadline is now+d, or none when d is not positive, as net/http reads
+// its timeouts.
+func deadline(now time.Time, d time.Duration) time.Time {
+	if d <= 0 {
+		return time.Time{}
+	}
+	return now.Add(d)
+}
+
+// waitTimeout is how long a connection may wait for a request's first
+// byte: the header timeout for its first request, the idle timeout
+// between requests; each falls back to ReadTimeout as in net/http.
+func (h *h1Server) waitTimeout(first bool) time.Duration {
+	d := h.limits.IdleTimeout
+	if first {
+		d = h.limits.ReadHeaderTimeout
+	}
+	if d <= 0 {
+		d = h.limits.ReadTimeout
+	}
+	return d
+}
+
+// awaitRequest waits for a request's first byte within waitTimeout and
+// marks the connection active; false when the connection ended or
 // shutdown closed it.
-func (hc *h1Conn) awaitRequest() bool {
+func (hc *h1Conn) awaitRequest(first bool) bool {
 	if hc.br.Buffered() == 0 {
-		hc.c.SetReadDeadline(time.Now().Add(hc.srv.limits.IdleTimeout))
+		hc.c.SetReadDeadline(deadline(time.Now(), hc.srv.waitTimeout(first)))
 		if _, err := hc.br.Peek(1); err != nil {
 			return false
 		}
 	}
 	return hc.state.CompareAndSwap(h1Idle, h1Active)
+}
+
+// readBody reads the body's n bytes (at most h1MaxBody) out of the
+// connection's reader before the handler runs, so a read watching for the
+// client to leave (watchClient) never shares the reader with the handler.
+// A body cut short is the handler's to see, as with net/http: its bytes,
+// then the error; the connection closes after the answer.
+func (hc *h1Conn) readBody(n int64) {
+	hc.body.reset(nil, nil)
+	if n == 0 {
+		return
+	}
+	b, err := hc.br.Peek(int(n))
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	hc.bodyBuf = append(hc.bodyBuf[:0], b...)
+	hc.br.Discard(len(b))
+	hc.body.reset(hc.bodyBuf, err)
 }
 
 // What readHead found.
@@ -284,7 +342,7 @@ func (hc *h1Conn) readHead(start time.Time) (h1Head, int) {
 		case n > 0:
 			hc.br.Discard(n)
 			if timed {
-				hc.c.SetReadDeadline(start.Add(hc.srv.limits.ReadTimeout))
+				hc.c.SetReadDeadline(deadline(start, hc.srv.limits.ReadTimeout))
 			}
 			return h, headRead
 		case n < 0 || len(buf) == h1BufSize:
@@ -292,7 +350,7 @@ func (hc *h1Conn) readHead(start time.Time) (h1Head, int) {
 		}
 		if !timed {
 			timed = true
-			hc.c.SetReadDeadline(start.Add(hc.srv.limits.ReadHeaderTimeout))
+			hc.c.SetReadDeadline(deadline(start, hc.srv.waitTimeout(true)))
 		}
 		if _, err := hc.br.Peek(len(buf) + 1); err != nil {
 			if len(buf) > 0 && !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -318,6 +376,12 @@ func (hc *h1Conn) serveRequest(head h1Head) (keep bool) {
 	w := &hc.w
 	w.reset(r.Close)
 	defer func() {
+		hc.stopWatch()
+		cut := hc.body.err != io.EOF
+		hc.body.reset(nil, nil) // a handler's goroutine reading it later gets ErrBodyReadAfterClose
+		if cut {
+			keep = false // the body was cut short: the connection is spent
+		}
 		if v := recover(); v != nil {
 			keep = false
 			if v != http.ErrAbortHandler {
@@ -326,10 +390,10 @@ func (hc *h1Conn) serveRequest(head h1Head) (keep bool) {
 		}
 	}()
 	hc.srv.handler.ServeHTTP(w, r)
-	if !w.sent && !w.send() {
-		return false
+	if !w.sent {
+		w.send()
 	}
-	return !w.close && hc.body.drain()
+	return !w.close && !w.failed
 }
 
 // request builds the *http.Request net/http would have for head.
@@ -347,45 +411,86 @@ func (hc *h1Conn) request(head h1Head) *http.Request {
 	r.ContentLength = head.length
 	r.Body = http.NoBody
 	if head.length > 0 {
-		hc.body.left = head.length
 		r.Body = &hc.body
 	}
 	return r
 }
 
-// h1Body is a request's body: the next left bytes of the connection.
+// watchClient has the read net/http keeps running beside every handler
+// run beside this one: r's context ends when its client closes the
+// connection. A handler waiting on another server (an upstream) calls it;
+// a native prediction of one batch does not need it. It does nothing for
+// a request net/http serves, which has that read already.
+func watchClient(r *http.Request) {
+	if hc, ok := r.Context().Value(h1ConnKey{}).(*h1Conn); ok {
+		hc.watch()
+	}
+}
+
+// h1ConnKey is the context key of a request's h1Conn.
+type h1ConnKey struct{}
+
+// aLongTimeAgo is a read deadline that stops a pending read at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+func (hc *h1Conn) watch() {
+	if hc.watching != nil {
+		return
+	}
+	done := make(chan struct{})
+	hc.watching = done
+	go func() {
+		defer close(done)
+		// A byte (a pipelined request) stays buffered; only the client
+		// closing or failing the connection ends the context.
+		if _, err := hc.br.Peek(1); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			hc.cancel()
+		}
+	}()
+}
+
+// stopWatch ends the watching read and waits for it.
+func (hc *h1Conn) stopWatch() {
+	if hc.watching == nil {
+		return
+	}
+	hc.c.SetReadDeadline(aLongTimeAgo)
+	<-hc.watching
+	hc.watching = nil
+}
+
+// h1Body is a request's body, read from the connection before the
+// handler ran: b, then err (io.EOF for a whole body).
 type h1Body struct {
-	br   *bufio.Reader
-	left int64
+	b      []byte
+	err    error
+	closed bool
+}
+
+// reset holds p and err; with a nil p, the body reads as closed.
+func (b *h1Body) reset(p []byte, err error) {
+	b.b, b.closed, b.err = p, p == nil, err
+	if err == nil {
+		b.err = io.EOF
+	}
 }
 
 func (b *h1Body) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		return 0, io.EOF
+	if b.closed {
+		return 0, http.ErrBodyReadAfterClose
 	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
+	if len(b.b) == 0 {
+		return 0, b.err
 	}
-	n, err := b.br.Read(p)
-	b.left -= int64(n)
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
+	n := copy(p, b.b)
+	b.b = b.b[n:]
+	if len(b.b) == 0 && b.err == io.EOF {
+		return n, io.EOF
 	}
-	if b.left == 0 && err == nil {
-		err = io.EOF
-	}
-	return n, err
+	return n, nil
 }
 
 func (b *h1Body) Close() error { return nil }
-
-// drain reads and drops what the handler left of the body (at most
-// h1MaxBody); false when the connection failed.
-func (b *h1Body) drain() bool {
-	n, err := b.br.Discard(int(b.left))
-	b.left -= int64(n)
-	return err == nil
-}
 
 // h1Writer is the http.ResponseWriter of h1Server: it keeps the body and
 // sends the whole answer, with its Content-Length, when the handler
@@ -396,20 +501,24 @@ type h1Writer struct {
 	header http.Header
 	status int    // 0 until WriteHeader
 	head   []byte // the status line and header fields, from WriteHeader
-	hasCT  bool   // the handler set a Content-Type
+	sniff  bool   // no Content-Type or Content-Encoding: net/http guesses one
 	hasDat bool   // the handler set a Date
 	body   []byte
 	sent   bool
 	close  bool // Connection: close
+	failed bool // writing the answer failed: the connection is out of step
 }
+
+// h1KeepBuf is the largest buffer a connection keeps between requests.
+const h1KeepBuf = 8 << 10
 
 // errFlushed is what a Write after Flush returns: the answer has gone.
 var errFlushed = errors.New("gateway: write after the answer was flushed; a data plane handler writes its whole body before Flush")
 
 func (w *h1Writer) reset(closeAfter bool) {
 	w.header = make(http.Header, 4)
-	w.status, w.sent, w.close = 0, false, closeAfter
-	if cap(w.body) > 64<<10 {
+	w.status, w.sent, w.close, w.failed = 0, false, closeAfter, false
+	if cap(w.body) > h1KeepBuf {
 		w.body = nil
 	}
 	w.body = w.body[:0]
@@ -421,13 +530,35 @@ func (w *h1Writer) WriteHeader(code int) {
 	if code < 100 || code > 999 {
 		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
 	}
-	if w.status != 0 || code < 200 {
+	switch {
+	case w.status != 0 || w.sent || code == http.StatusSwitchingProtocols:
+		return
+	case code < 200:
+		w.informational(code)
 		return
 	}
 	w.status = code
+	if code == http.StatusRequestEntityTooLarge {
+		// What http.MaxBytesReader has net/http do (through a method
+		// only net/http's own writer can have): close after the answer.
+		w.close = true
+	}
 	w.head = appendHeaders(appendStatusLine(w.hc.out[:0], code), w.header)
-	_, w.hasCT = w.header["Content-Type"]
+	_, ct := w.header["Content-Type"]
+	w.sniff = !ct && w.header.Get("Content-Encoding") == ""
 	_, w.hasDat = w.header["Date"]
+	if hasToken(w.header["Connection"], "close") {
+		w.close = true
+	}
+}
+
+// informational sends a 1xx answer at once, as net/http does.
+func (w *h1Writer) informational(code int) {
+	b := appendHeaders(appendStatusLine(w.hc.out[:0], code), w.header)
+	b = append(b, "\r\n"...)
+	if _, err := w.hc.c.Write(b); err != nil {
+		w.failed = true
+	}
 }
 
 func (w *h1Writer) Write(p []byte) (int, error) {
@@ -472,7 +603,7 @@ func (w *h1Writer) send() bool {
 		b = append(b, "\r\n"...)
 	}
 	if bodyAllowed(w.status) {
-		if !w.hasCT && len(w.body) > 0 {
+		if w.sniff && len(w.body) > 0 {
 			b = append(b, "Content-Type: "...)
 			b = append(b, http.DetectContentType(w.body)...)
 			b = append(b, "\r\n"...)
@@ -486,11 +617,13 @@ func (w *h1Writer) send() bool {
 	}
 	b = append(b, "\r\n"...)
 	b = append(b, w.body...)
-	if cap(b) <= 64<<10 {
+	if cap(b) <= h1KeepBuf {
 		hc.out = b
 	}
-	_, err := hc.c.Write(b)
-	return err == nil
+	if _, err := hc.c.Write(b); err != nil {
+		w.failed = true
+	}
+	return !w.failed
 }
 
 func appendStatusLine(b []byte, status int) []byte {
@@ -506,9 +639,9 @@ func appendStatusLine(b []byte, status int) []byte {
 	return append(b, "\r\n"...)
 }
 
-// appendHeaders writes h as net/http would: invalid names skipped, line
-// breaks in values turned into spaces; Content-Length and
-// Transfer-Encoding are the writer's own.
+// appendHeaders writes h as net/http would: invalid names skipped, values
+// trimmed, line breaks in them turned into spaces; Content-Length,
+// Transfer-Encoding and Connection are the writer's own.
 func appendHeaders(b []byte, h http.Header) []byte {
 	for k, vs := range h {
 		if k == "Content-Length" || k == "Transfer-Encoding" || k == "Connection" || !validFieldName(k) {
@@ -517,6 +650,7 @@ func appendHeaders(b []byte, h http.Header) []byte {
 		for _, v := range vs {
 			b = append(b, k...)
 			b = append(b, ": "...)
+			v = strings.Trim(v, " \t")
 			for i := 0; i < len(v); i++ {
 				c := v[i]
 				if c == '\r' || c == '\n' {
@@ -528,6 +662,18 @@ func appendHeaders(b []byte, h http.Header) []byte {
 		}
 	}
 	return b
+}
+
+// hasToken reports whether a comma-separated header holds token t.
+func hasToken(vs []string, t string) bool {
+	for _, v := range vs {
+		for opt := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.Trim(opt, " \t"), t) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func validFieldName(k string) bool {

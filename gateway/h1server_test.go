@@ -30,6 +30,21 @@ func echoHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/status/418":
 		w.WriteHeader(http.StatusTeapot)
+	case "/gzip": // no Content-Type is guessed for an encoded body
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0})
+		return
+	case "/conn-close":
+		w.Header().Set("Connection", "close")
+	case "/early":
+		w.Header().Set("Link", "</a.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+	case "/limited":
+		r.Body = http.MaxBytesReader(w, r.Body, 2)
+		if _, err := io.ReadAll(r.Body); err != nil {
+			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+			return
+		}
 	}
 	body, err := io.ReadAll(r.Body)
 	keys := make([]string, 0, len(r.Header))
@@ -139,6 +154,10 @@ var rawExchanges = []string{
 	"POST /short HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc",
 	"POST /status/418 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok",
 	"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+	"GET /gzip HTTP/1.1\r\nHost: a\r\n\r\n",
+	"GET /conn-close HTTP/1.1\r\nHost: a\r\n\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n",
+	"GET /early HTTP/1.1\r\nHost: a\r\n\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n",
+	"POST /limited HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nabcdeGET /x HTTP/1.1\r\nHost: a\r\n\r\n",
 	"garbage\r\n\r\n",
 	"GET /x HTTP/1.1\r\nHost: a\r\n",
 }
@@ -330,5 +349,93 @@ func TestH1Server_FlushSendsAnswer(t *testing.T) {
 	}
 	if err := <-writeErr; !errors.Is(err, errFlushed) {
 		t.Fatalf("write after flush: %v", err)
+	}
+}
+
+// TestH1Server_WriteFailureClosesConnection: an answer that cannot be
+// written costs the connection, so a pipelined request's answer never
+// goes out in its place.
+func TestH1Server_WriteFailureClosesConnection(t *testing.T) {
+	addr, _ := startH1(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(100 * time.Millisecond)
+		}
+		w.Write([]byte("answer for " + r.URL.Path))
+		w.(http.Flusher).Flush()
+	}), func(s *http.Server) { s.WriteTimeout = 20 * time.Millisecond }, nil)
+	got := exchange(t, addr, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /fast HTTP/1.1\r\nHost: a\r\n\r\n")
+	for _, a := range got {
+		if strings.HasSuffix(a, "answer for /fast") {
+			t.Fatalf("answers after a failed write: %q", got)
+		}
+	}
+}
+
+// TestH1Server_Timeouts: a connection that sends nothing is closed after
+// the header timeout, not the idle one; zero timeouts mean none.
+func TestH1Server_Timeouts(t *testing.T) {
+	addr, _ := startH1(t, http.HandlerFunc(echoHandler), func(s *http.Server) {
+		s.ReadHeaderTimeout, s.IdleTimeout = 50*time.Millisecond, time.Hour
+	}, nil)
+	c := dial(t, addr)
+	if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("silent connection: read %d, %v; want it closed by the server", n, err)
+	}
+	addr, _ = startH1(t, http.HandlerFunc(echoHandler), func(s *http.Server) {
+		s.ReadHeaderTimeout, s.ReadTimeout, s.WriteTimeout, s.IdleTimeout = 0, 0, 0, 0
+	}, nil)
+	if got := exchange(t, addr, "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi"); len(got) != 1 || !strings.Contains(got[0], `"body":"hi"`) {
+		t.Fatalf("no timeouts: %q", got)
+	}
+}
+
+// TestH1Server_WatchClient: after watchClient, a request's context ends
+// when its client closes the connection, and only then: a pipelined
+// request does not end it, and is answered after.
+func TestH1Server_WatchClient(t *testing.T) {
+	gone := make(chan string, 4)
+	addr, _ := startH1(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		watchClient(r)
+		wait := 300 * time.Millisecond
+		if r.URL.Path == "/leave" {
+			wait = 10 * time.Second
+		}
+		select {
+		case <-r.Context().Done():
+			gone <- r.URL.Path
+		case <-time.After(wait):
+		}
+		w.Write([]byte("stayed"))
+	}), nil, nil)
+
+	c := dial(t, addr)
+	io.WriteString(c, "POST /leave HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx")
+	time.Sleep(20 * time.Millisecond)
+	c.Close()
+	select {
+	case p := <-gone:
+		if p != "/leave" {
+			t.Fatalf("context of %s ended", p)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request's context did not end when its client left")
+	}
+
+	c = dial(t, addr)
+	io.WriteString(c, "GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n")
+	br := bufio.NewReader(c)
+	for _, p := range []string{"/a", "/b"} {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if body, _ := io.ReadAll(resp.Body); string(body) != "stayed" {
+			t.Fatalf("%s: %q", p, body)
+		}
+	}
+	select {
+	case p := <-gone:
+		t.Fatalf("context of %s ended with its client still there", p)
+	default:
 	}
 }

@@ -87,6 +87,9 @@ func (s *Server) servePrediction(e env, name string, w http.ResponseWriter, r *h
 	h, hv := w.Header(), []string{t.rev.dep.Version, id}
 	h[HeaderModelVersion], h[HeaderRequestID] = hv[0:1:1], hv[1:2:2]
 	h["Date"] = s.date.header(start)
+	if _, ok := t.rev.model.(Forwarder); ok {
+		watchClient(r) // the wait on the upstream ends when the client leaves
+	}
 	if u, fwd, ok := passThroughOf(t, r); ok {
 		// No timer: the upstream connection's own deadline ends the wait
 		// (connPool.roundTrip), sparing a timer and a copy of r per request.

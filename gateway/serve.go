@@ -52,11 +52,15 @@ func (s *Server) Serve(ctx context.Context, data, admin net.Listener) error {
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
-	if serr := h1.shutdown(sctx); serr != nil && err == nil {
-		err = serr
+	// All at once: a connection h1Server handed to net/http gets the same
+	// grace as one it still serves.
+	stops := []func(context.Context) error{h1.shutdown, servers[0].Shutdown, servers[1].Shutdown}
+	serrs := make(chan error, len(stops))
+	for _, stop := range stops {
+		go func() { serrs <- stop(sctx) }()
 	}
-	for _, hs := range servers {
-		if serr := hs.Shutdown(sctx); serr != nil && err == nil {
+	for range stops {
+		if serr := <-serrs; serr != nil && err == nil {
 			err = serr
 		}
 	}
