@@ -37,8 +37,11 @@ import (
 // give a connection back to net/http for the requests it should not take.
 //
 // What differs from net/http on the requests it takes: a request's
-// context ends when its connection does, not when the client goes away
-// (it takes bodies of one batch only, h1MaxBody); headers are written in the
+// context ends when its connection does, or when its client goes away
+// after the handler called watchClient (it takes bodies of one batch
+// only, h1MaxBody, so a native prediction has nothing to cut short); a
+// body past an http.MaxBytesReader limit does not cost the connection
+// (the whole body was read before the handler ran); headers are written in the
 // map's order; a handler must have written its whole body before Flush,
 // which sends the answer (the data plane's handlers do).
 type h1Server struct {
@@ -228,7 +231,7 @@ type h1Conn struct {
 	cancel   context.CancelFunc
 	base     *http.Request // holds ctx; each request starts as a copy
 	remote   string
-	body     h1Body
+	body     *h1Body // the request's, nil without one
 	bodyBuf  []byte
 	w        h1Writer
 	out      []byte        // the answer's bytes, kept between requests
@@ -307,9 +310,10 @@ func (hc *h1Conn) awaitRequest(first bool) bool {
 // connection's reader before the handler runs, so a read watching for the
 // client to leave (watchClient) never shares the reader with the handler.
 // A body cut short is the handler's to see, as with net/http: its bytes,
-// then the error; the connection closes after the answer.
+// then the error; the connection closes after the answer. Each request
+// has its own body, closed when its handler returns.
 func (hc *h1Conn) readBody(n int64) {
-	hc.body.reset(nil, nil)
+	hc.body = nil
 	if n == 0 {
 		return
 	}
@@ -317,9 +321,12 @@ func (hc *h1Conn) readBody(n int64) {
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
+	if err == nil {
+		err = io.EOF
+	}
 	hc.bodyBuf = append(hc.bodyBuf[:0], b...)
 	hc.br.Discard(len(b))
-	hc.body.reset(hc.bodyBuf, err)
+	hc.body = &h1Body{b: hc.bodyBuf, err: err}
 }
 
 // What readHead found.
@@ -377,11 +384,13 @@ func (hc *h1Conn) serveRequest(head h1Head) (keep bool) {
 	w.reset(r.Close)
 	defer func() {
 		hc.stopWatch()
-		cut := hc.body.err != io.EOF
-		hc.body.reset(nil, nil) // a handler's goroutine reading it later gets ErrBodyReadAfterClose
-		if cut {
-			keep = false // the body was cut short: the connection is spent
+		if b := hc.body; b != nil {
+			b.closed = true // a handler's goroutine reading it later gets ErrBodyReadAfterClose
+			if b.err != io.EOF {
+				keep = false // the body was cut short: the connection is spent
+			}
 		}
+		w.release()
 		if v := recover(); v != nil {
 			keep = false
 			if v != http.ErrAbortHandler {
@@ -410,8 +419,8 @@ func (hc *h1Conn) request(head h1Head) *http.Request {
 	r.Close = head.close
 	r.ContentLength = head.length
 	r.Body = http.NoBody
-	if head.length > 0 {
-		r.Body = &hc.body
+	if hc.body != nil {
+		r.Body = hc.body
 	}
 	return r
 }
@@ -439,6 +448,9 @@ func (hc *h1Conn) watch() {
 	}
 	done := make(chan struct{})
 	hc.watching = done
+	// The body is read: no ReadTimeout is left to keep, and the watch must
+	// outlast it (as net/http's background read does).
+	hc.c.SetReadDeadline(time.Time{})
 	go func() {
 		defer close(done)
 		// A byte (a pipelined request) stays buffered; only the client
@@ -465,14 +477,6 @@ type h1Body struct {
 	b      []byte
 	err    error
 	closed bool
-}
-
-// reset holds p and err; with a nil p, the body reads as closed.
-func (b *h1Body) reset(p []byte, err error) {
-	b.b, b.closed, b.err = p, p == nil, err
-	if err == nil {
-		b.err = io.EOF
-	}
 }
 
 func (b *h1Body) Read(p []byte) (int, error) {
@@ -505,8 +509,9 @@ type h1Writer struct {
 	hasDat bool   // the handler set a Date
 	body   []byte
 	sent   bool
-	close  bool // Connection: close
-	failed bool // writing the answer failed: the connection is out of step
+	close  bool     // Connection: close
+	conn   []string // the handler's Connection values
+	failed bool     // writing the answer failed: the connection is out of step
 }
 
 // h1KeepBuf is the largest buffer a connection keeps between requests.
@@ -518,10 +523,15 @@ var errFlushed = errors.New("gateway: write after the answer was flushed; a data
 func (w *h1Writer) reset(closeAfter bool) {
 	w.header = make(http.Header, 4)
 	w.status, w.sent, w.close, w.failed = 0, false, closeAfter, false
+	w.body = w.body[:0]
+}
+
+// release lets go of a body buffer larger than h1KeepBuf, so an idle
+// connection holds little.
+func (w *h1Writer) release() {
 	if cap(w.body) > h1KeepBuf {
 		w.body = nil
 	}
-	w.body = w.body[:0]
 }
 
 func (w *h1Writer) Header() http.Header { return w.header }
@@ -531,30 +541,26 @@ func (w *h1Writer) WriteHeader(code int) {
 		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
 	}
 	switch {
-	case w.status != 0 || w.sent || code == http.StatusSwitchingProtocols:
+	case w.status != 0 || w.sent:
 		return
-	case code < 200:
+	case code < 200 && code != http.StatusSwitchingProtocols:
 		w.informational(code)
 		return
 	}
 	w.status = code
-	if code == http.StatusRequestEntityTooLarge {
-		// What http.MaxBytesReader has net/http do (through a method
-		// only net/http's own writer can have): close after the answer.
-		w.close = true
-	}
 	w.head = appendHeaders(appendStatusLine(w.hc.out[:0], code), w.header)
 	_, ct := w.header["Content-Type"]
-	w.sniff = !ct && w.header.Get("Content-Encoding") == ""
+	w.sniff = !ct && w.header.Get("Content-Encoding") == "" && len(w.header["Transfer-Encoding"]) == 0
 	_, w.hasDat = w.header["Date"]
-	if hasToken(w.header["Connection"], "close") {
+	w.conn = w.header["Connection"]
+	if hasToken(w.conn, "close") {
 		w.close = true
 	}
 }
 
 // informational sends a 1xx answer at once, as net/http does.
 func (w *h1Writer) informational(code int) {
-	b := appendHeaders(appendStatusLine(w.hc.out[:0], code), w.header)
+	b := appendHeaderFields(appendStatusLine(w.hc.out[:0], code), w.header, true)
 	b = append(b, "\r\n"...)
 	if _, err := w.hc.c.Write(b); err != nil {
 		w.failed = true
@@ -614,11 +620,16 @@ func (w *h1Writer) send() bool {
 	}
 	if w.close {
 		b = append(b, "Connection: close\r\n"...)
+	} else if len(w.conn) > 0 {
+		b = appendHeaderFields(b, http.Header{"Connection": w.conn}, true)
 	}
 	b = append(b, "\r\n"...)
 	b = append(b, w.body...)
 	if cap(b) <= h1KeepBuf {
 		hc.out = b
+	}
+	if w.failed { // an informational answer could not be written
+		return false
 	}
 	if _, err := hc.c.Write(b); err != nil {
 		w.failed = true
@@ -642,9 +653,14 @@ func appendStatusLine(b []byte, status int) []byte {
 // appendHeaders writes h as net/http would: invalid names skipped, values
 // trimmed, line breaks in them turned into spaces; Content-Length,
 // Transfer-Encoding and Connection are the writer's own.
-func appendHeaders(b []byte, h http.Header) []byte {
+func appendHeaders(b []byte, h http.Header) []byte { return appendHeaderFields(b, h, false) }
+
+// appendHeaderFields is appendHeaders, with the handler's Connection
+// fields too when withConnection (an informational answer's, as net/http
+// writes them).
+func appendHeaderFields(b []byte, h http.Header, withConnection bool) []byte {
 	for k, vs := range h {
-		if k == "Content-Length" || k == "Transfer-Encoding" || k == "Connection" || !validFieldName(k) {
+		if k == "Content-Length" || k == "Transfer-Encoding" || (k == "Connection" && !withConnection) || !validFieldName(k) {
 			continue
 		}
 		for _, v := range vs {

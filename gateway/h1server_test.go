@@ -39,6 +39,12 @@ func echoHandler(w http.ResponseWriter, r *http.Request) {
 	case "/early":
 		w.Header().Set("Link", "</a.css>; rel=preload")
 		w.WriteHeader(http.StatusEarlyHints)
+	case "/413": // refused before reading: the body is framed, the connection stays
+		http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+		return
+	case "/early-conn":
+		w.Header().Set("Connection", "keep-alive")
+		w.WriteHeader(http.StatusEarlyHints)
 	case "/limited":
 		r.Body = http.MaxBytesReader(w, r.Body, 2)
 		if _, err := io.ReadAll(r.Body); err != nil {
@@ -157,7 +163,8 @@ var rawExchanges = []string{
 	"GET /gzip HTTP/1.1\r\nHost: a\r\n\r\n",
 	"GET /conn-close HTTP/1.1\r\nHost: a\r\n\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n",
 	"GET /early HTTP/1.1\r\nHost: a\r\n\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n",
-	"POST /limited HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nabcdeGET /x HTTP/1.1\r\nHost: a\r\n\r\n",
+	"POST /413 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nabcdeGET /x HTTP/1.1\r\nHost: a\r\n\r\n",
+	"GET /early-conn HTTP/1.1\r\nHost: a\r\n\r\n",
 	"garbage\r\n\r\n",
 	"GET /x HTTP/1.1\r\nHost: a\r\n",
 }
@@ -437,5 +444,59 @@ func TestH1Server_WatchClient(t *testing.T) {
 	case p := <-gone:
 		t.Fatalf("context of %s ended with its client still there", p)
 	default:
+	}
+}
+
+// TestH1Server_WatchOutlastsReadTimeout: the watch goes on past the
+// request's ReadTimeout, as net/http's background read does.
+func TestH1Server_WatchOutlastsReadTimeout(t *testing.T) {
+	gone := make(chan bool, 1)
+	addr, _ := startH1(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		watchClient(r)
+		select {
+		case <-r.Context().Done():
+			gone <- true
+		case <-time.After(5 * time.Second):
+			gone <- false
+		}
+	}), func(s *http.Server) { s.ReadTimeout = 50 * time.Millisecond }, nil)
+	c := dial(t, addr)
+	io.WriteString(c, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	time.Sleep(200 * time.Millisecond) // past ReadTimeout
+	c.Close()
+	if !<-gone {
+		t.Fatal("the client left after ReadTimeout and the request's context did not end")
+	}
+}
+
+// TestH1Server_BodyClosedAfterHandler: a body kept past its handler
+// reads nothing, not the next request's body.
+func TestH1Server_BodyClosedAfterHandler(t *testing.T) {
+	var kept io.Reader
+	read := make(chan string, 1)
+	addr, _ := startH1(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/keep" {
+			kept = r.Body
+			return
+		}
+		b, err := io.ReadAll(kept)
+		read <- fmt.Sprintf("%q %v", b, err)
+	}), nil, nil)
+	exchange(t, addr, "POST /keep HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nold"+
+		"POST /next HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\nSECRET")
+	if got, want := <-read, `"" `+http.ErrBodyReadAfterClose.Error(); got != want {
+		t.Fatalf("the kept body read %s, want %s", got, want)
+	}
+}
+
+// TestH1Server_BodyLimitKeepsConnection: a body past an
+// http.MaxBytesReader limit gets the handler's 413, and, unlike net/http
+// (which cannot know where such a body ends), the connection goes on: the
+// whole body was read before the handler ran.
+func TestH1Server_BodyLimitKeepsConnection(t *testing.T) {
+	addr, _ := startH1(t, http.HandlerFunc(echoHandler), nil, nil)
+	got := exchange(t, addr, "POST /limited HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nabcdeGET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	if len(got) != 2 || !strings.HasPrefix(got[0], "413 ") || !strings.Contains(got[1], `"path":"/x"`) {
+		t.Fatalf("answers %q", got)
 	}
 }

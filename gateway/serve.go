@@ -64,6 +64,11 @@ func (s *Server) Serve(ctx context.Context, data, admin net.Listener) error {
 			err = serr
 		}
 	}
+	if sctx.Err() != nil { // the grace is over: close what is still open
+		for _, hs := range servers {
+			hs.Close()
+		}
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
