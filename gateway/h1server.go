@@ -223,19 +223,25 @@ func (h *h1Server) closeAll() {
 
 // h1Conn is one client connection served by h1Server.
 type h1Conn struct {
-	srv      *h1Server
-	c        net.Conn
-	br       *bufio.Reader
-	state    atomic.Int32
-	ctx      context.Context
-	cancel   context.CancelFunc
-	base     *http.Request // holds ctx; each request starts as a copy
-	remote   string
-	body     *h1Body // the request's, nil without one
-	bodyBuf  []byte
-	w        h1Writer
-	out      []byte        // the answer's bytes, kept between requests
-	watching chan struct{} // the watching read's end, while one runs
+	srv     *h1Server
+	c       net.Conn
+	br      *bufio.Reader
+	state   atomic.Int32
+	ctx     context.Context
+	cancel  context.CancelFunc
+	base    *http.Request // holds ctx; each request starts as a copy
+	remote  string
+	body    *h1Body // the request's, nil without one
+	bodyBuf []byte
+	w       h1Writer
+	out     []byte // the answer's bytes, kept between requests
+	// The client watch (watchClient): armed and its timer on the serve
+	// goroutine; the rest under watchMu, shared with the timer's.
+	watchArmed   bool
+	watchTimer   *time.Timer
+	watchMu      sync.Mutex
+	watchStopped bool
+	watching     chan struct{} // the watching read's end, while one runs
 }
 
 // serve serves requests until the connection ends, shutdown closes it or
@@ -426,8 +432,9 @@ func (hc *h1Conn) request(head h1Head) *http.Request {
 }
 
 // watchClient has the read net/http keeps running beside every handler
-// run beside this one: r's context ends when its client closes the
-// connection. A handler waiting on another server (an upstream) calls it;
+// run beside this one, from watchDelay on: r's context ends when its
+// client closes the connection. A handler waiting on another server (an
+// upstream) calls it;
 // a native prediction of one batch does not need it. It does nothing for
 // a request net/http serves, which has that read already.
 func watchClient(r *http.Request) {
@@ -442,8 +449,34 @@ type h1ConnKey struct{}
 // aLongTimeAgo is a read deadline that stops a pending read at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
+// watchDelay is how long a request that asked for a watch waits before
+// the watch starts. Most upstream answers come well within it, and a
+// watch costs a goroutine and two deadline moves; a client that leaves
+// is noticed at most this much later than under net/http.
+const watchDelay = 20 * time.Millisecond
+
+// watch arms the watch: it starts after watchDelay unless stopWatch
+// comes first.
 func (hc *h1Conn) watch() {
-	if hc.watching != nil {
+	if hc.watchArmed {
+		return
+	}
+	hc.watchArmed = true
+	hc.watchMu.Lock()
+	hc.watchStopped = false
+	hc.watchMu.Unlock()
+	if hc.watchTimer == nil {
+		hc.watchTimer = time.AfterFunc(watchDelay, hc.startWatch)
+	} else {
+		hc.watchTimer.Reset(watchDelay)
+	}
+}
+
+// startWatch starts the watching read, on the timer's goroutine.
+func (hc *h1Conn) startWatch() {
+	hc.watchMu.Lock()
+	defer hc.watchMu.Unlock()
+	if hc.watchStopped || hc.watching != nil {
 		return
 	}
 	done := make(chan struct{})
@@ -461,14 +494,22 @@ func (hc *h1Conn) watch() {
 	}()
 }
 
-// stopWatch ends the watching read and waits for it.
+// stopWatch disarms the watch, or ends its read and waits for it.
 func (hc *h1Conn) stopWatch() {
-	if hc.watching == nil {
+	if !hc.watchArmed {
 		return
 	}
-	hc.c.SetReadDeadline(aLongTimeAgo)
-	<-hc.watching
+	hc.watchArmed = false
+	hc.watchTimer.Stop()
+	hc.watchMu.Lock()
+	hc.watchStopped = true
+	done := hc.watching
 	hc.watching = nil
+	hc.watchMu.Unlock()
+	if done != nil {
+		hc.c.SetReadDeadline(aLongTimeAgo)
+		<-done
+	}
 }
 
 // h1Body is a request's body, read from the connection before the
