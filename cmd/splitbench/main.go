@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -182,10 +183,12 @@ func printJSON(w io.Writer, rows []row) error {
 	}
 	out := map[string]any{"direct": med["direct"], "nginx": med["nginx"], "modelgate": med["modelgate"]}
 	if n := med["nginx"]; n.RPS > 0 {
-		g, d := med["modelgate"], med["direct"]
+		g := med["modelgate"]
 		out["rps_ratio"] = round3(g.RPS / n.RPS)
-		out["added_p50_us"] = map[string]int64{"nginx": n.P50US - d.P50US, "modelgate": g.P50US - d.P50US}
-		out["added_p50_c1_us"] = map[string]int64{"nginx": n.P50C1US - d.P50C1US, "modelgate": g.P50C1US - d.P50C1US}
+		c32 := func(r row) int64 { return r.P50US }
+		c1 := func(r row) int64 { return r.P50C1US }
+		out["added_p50_us"] = map[string]int64{"nginx": addedMedian(rows, "nginx", c32), "modelgate": addedMedian(rows, "modelgate", c32)}
+		out["added_p50_c1_us"] = map[string]int64{"nginx": addedMedian(rows, "nginx", c1), "modelgate": addedMedian(rows, "modelgate", c1)}
 		out["errors"] = map[string]int64{"modelgate_counted": g.ProxyErrors, "wrk_saw": g.WrkErrors}
 	}
 	b, err := json.Marshal(out)
@@ -194,6 +197,35 @@ func printJSON(w io.Writer, rows []row) error {
 	}
 	_, err = fmt.Fprintln(w, string(b))
 	return err
+}
+
+// addedMedian is the latency name adds to a direct request: per round,
+// name's figure less direct's measured minutes before in the same round
+// (pairing them cancels most of the machine's drift between rounds),
+// then the median over the rounds.
+func addedMedian(rows []row, name string, of func(row) int64) int64 {
+	var direct, proxy []int64
+	for _, r := range rows {
+		switch r.Proxy {
+		case "direct":
+			direct = append(direct, of(r))
+		case name:
+			proxy = append(proxy, of(r))
+		}
+	}
+	n := min(len(direct), len(proxy))
+	if n == 0 {
+		return 0
+	}
+	added := make([]int64, n)
+	for i := range added {
+		added[i] = proxy[i] - direct[i]
+	}
+	slices.Sort(added)
+	if n%2 == 1 {
+		return added[n/2]
+	}
+	return (added[n/2-1] + added[n/2]) / 2
 }
 
 // medianRow is name's run with the median req/s.

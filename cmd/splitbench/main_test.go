@@ -90,3 +90,26 @@ func TestMedianRow(t *testing.T) {
 		t.Fatalf("no rows: %+v", got)
 	}
 }
+
+// The added latency pairs each round's proxy with that round's direct run
+// and takes the median over the rounds.
+func TestAddedMedian(t *testing.T) {
+	rows := []row{
+		{Proxy: "direct", P50C1US: 40}, {Proxy: "nginx", P50C1US: 100}, {Proxy: "modelgate", P50C1US: 90},
+		{Proxy: "direct", P50C1US: 80}, {Proxy: "nginx", P50C1US: 110}, {Proxy: "modelgate", P50C1US: 150},
+		{Proxy: "direct", P50C1US: 45}, {Proxy: "nginx", P50C1US: 95}, {Proxy: "modelgate", P50C1US: 96},
+	}
+	c1 := func(r row) int64 { return r.P50C1US }
+	if got := addedMedian(rows, "nginx", c1); got != 50 { // 60, 30, 50
+		t.Errorf("nginx: %d, want 50", got)
+	}
+	if got := addedMedian(rows, "modelgate", c1); got != 51 { // 50, 70, 51
+		t.Errorf("modelgate: %d, want 51", got)
+	}
+	if got := addedMedian(rows[:6], "nginx", c1); got != 45 { // 60, 30: their mean
+		t.Errorf("two rounds: %d, want 45", got)
+	}
+	if got := addedMedian(nil, "nginx", c1); got != 0 {
+		t.Errorf("no rows: %d", got)
+	}
+}
