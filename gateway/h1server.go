@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // h1Server serves the data plane's connections itself while each request
@@ -594,7 +596,7 @@ func (w *h1Writer) WriteHeader(code int) {
 	w.sniff = !ct && w.header.Get("Content-Encoding") == "" && len(w.header["Transfer-Encoding"]) == 0
 	_, w.hasDat = w.header["Date"]
 	w.conn = w.header["Connection"]
-	if hasToken(w.conn, "close") {
+	if httpguts.HeaderValuesContainsToken(w.conn, "close") {
 		w.close = true
 	}
 }
@@ -701,7 +703,7 @@ func appendHeaders(b []byte, h http.Header) []byte { return appendHeaderFields(b
 // writes them).
 func appendHeaderFields(b []byte, h http.Header, withConnection bool) []byte {
 	for k, vs := range h {
-		if k == "Content-Length" || k == "Transfer-Encoding" || (k == "Connection" && !withConnection) || !validFieldName(k) {
+		if k == "Content-Length" || k == "Transfer-Encoding" || (k == "Connection" && !withConnection) || !httpguts.ValidHeaderFieldName(k) {
 			continue
 		}
 		for _, v := range vs {
@@ -719,30 +721,6 @@ func appendHeaderFields(b []byte, h http.Header, withConnection bool) []byte {
 		}
 	}
 	return b
-}
-
-// hasToken reports whether a comma-separated header holds token t.
-func hasToken(vs []string, t string) bool {
-	for _, v := range vs {
-		for opt := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.Trim(opt, " \t"), t) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func validFieldName(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		if !tokenByte(k[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 // handoffListener is the listener net/http serves: the connections
