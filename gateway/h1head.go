@@ -12,7 +12,10 @@ type h1Head struct {
 	method, target, host string
 	header               http.Header
 	length               int64 // Content-Length; 0 when absent
-	close                bool  // Connection: close
+	lengthSeen           bool
+	close                bool // Connection: close
+	// the target's place in the head, until fill makes it a string
+	targetStart, targetEnd int
 }
 
 // parseHead parses the request head at the start of buf. n > 0: the head
@@ -36,32 +39,27 @@ func parseHead(buf []byte) (h h1Head, n int) {
 	if !h.requestLine(buf[:lineEnd]) {
 		return h, -1
 	}
-	h.header = make(http.Header, 4)
-	hosts := 0
-	lengths := 0
-	fields := 0
+	// The fields are checked first and kept as offsets, so that one string
+	// can then hold the target, Host and every value, one slice every
+	// field's value and one map the fields: three allocations a head.
+	var fields [maxHeadFields]headField
+	nf, host := 0, -1
 	for p := lineEnd + 2; p < end-2; {
 		e := p + bytes.IndexByte(buf[p:], '\n') - 1
-		name, value, ok := field(buf[p:e])
-		if !ok {
+		f, ok := field(buf, p, e)
+		if !ok || nf == maxHeadFields {
 			return h, -1
 		}
-		if fields++; fields > maxHeadFields {
-			return h, -1
-		}
-		key, known := knownKey(name)
+		value := buf[f.value:f.end]
+		key, known := knownKey(buf[p:f.colon])
 		switch known {
 		case keyHost:
-			hosts++
-			if hosts > 1 || !plainHost(value) {
+			if host >= 0 || !plainHost(value) {
 				return h, -1
 			}
-			h.host = string(value)
-			p = e + 2
-			continue // net/http keeps Host out of the header map
+			host = nf
 		case keyContentLength:
-			lengths++
-			if lengths > 1 || !h.contentLength(value) {
+			if h.lengthSeen || !h.contentLength(value) {
 				return h, -1
 			}
 		case keyConnection:
@@ -71,16 +69,52 @@ func parseHead(buf []byte) (h h1Head, n int) {
 		case keyRefused:
 			return h, -1
 		}
-		if key == "" {
-			key = textproto.CanonicalMIMEHeaderKey(string(name))
-		}
-		h.header[key] = append(h.header[key], string(value))
+		f.key = key
+		fields[nf] = f
+		nf++
 		p = e + 2
 	}
-	if hosts != 1 {
+	if host < 0 {
 		return h, -1
 	}
+	h.fill(string(buf[:end]), fields[:nf], host)
 	return h, end
+}
+
+// headField is a header field's place in the head: its name ends at
+// colon, its value is [value, end); key is its canonical name when known.
+type headField struct {
+	colon, value, end int
+	key               string
+}
+
+// fill sets h's target, Host and header from head, the head's text:
+// every string a slice of it. net/http keeps Host out of the map.
+func (h *h1Head) fill(head string, fields []headField, host int) {
+	h.target = head[h.targetStart:h.targetEnd]
+	values := make([]string, len(fields))
+	h.header = make(http.Header, len(fields)-1)
+	for i, f := range fields {
+		v := head[f.value:f.end]
+		if i == host {
+			h.host = v
+			continue
+		}
+		key := f.key
+		if key == "" {
+			start := f.colon - 1
+			for start > 0 && head[start-1] != '\n' {
+				start--
+			}
+			key = textproto.CanonicalMIMEHeaderKey(head[start:f.colon])
+		}
+		values[i] = v
+		if prev, ok := h.header[key]; ok {
+			h.header[key] = append(prev[:len(prev):len(prev)], v)
+			continue
+		}
+		h.header[key] = values[i : i+1 : i+1]
+	}
 }
 
 // maxHeadFields bounds the header fields of a request h1Server takes.
@@ -124,7 +158,8 @@ func (h *h1Head) requestLine(line []byte) bool {
 	if sp < 0 || string(line[sp+1:]) != "HTTP/1.1" || !cleanPath(line[:sp]) {
 		return false
 	}
-	h.target = string(line[:sp])
+	h.targetStart = len(h.method) + 1
+	h.targetEnd = h.targetStart + sp
 	return true
 }
 
@@ -167,17 +202,23 @@ func pathByte(c byte) bool {
 	return false
 }
 
-// field splits a header line into its name and its value without the
-// spaces around it; ok is false for a continuation line, a name of other
-// than token characters (a space before the colon among them) or a value
-// with control characters.
-func field(line []byte) (name, value []byte, ok bool) {
-	colon := bytes.IndexByte(line, ':')
-	if colon <= 0 || !tokenBytes(line[:colon]) {
-		return nil, nil, false
+// field finds the name and the value, without the spaces around it, of
+// the header line head[start:end]; ok is false for a continuation line, a
+// name of other than token characters (a space before the colon among
+// them) or a value with control characters.
+func field(head []byte, start, end int) (f headField, ok bool) {
+	colon := bytes.IndexByte(head[start:end], ':')
+	if colon <= 0 || !tokenBytes(head[start:start+colon]) {
+		return f, false
 	}
-	value = bytes.Trim(line[colon+1:], " \t")
-	return line[:colon], value, plainValue(value)
+	f.colon, f.value, f.end = start+colon, start+colon+1, end
+	for f.value < f.end && (head[f.value] == ' ' || head[f.value] == '\t') {
+		f.value++
+	}
+	for f.end > f.value && (head[f.end-1] == ' ' || head[f.end-1] == '\t') {
+		f.end--
+	}
+	return f, plainValue(head[f.value:f.end])
 }
 
 // plainHost reports whether a Host value is a non-empty name or address
@@ -206,7 +247,7 @@ func (h *h1Head) contentLength(v []byte) bool {
 		}
 		n = n*10 + int64(c-'0')
 	}
-	h.length = n
+	h.length, h.lengthSeen = n, true
 	return true
 }
 

@@ -500,3 +500,39 @@ func TestH1Server_BodyLimitKeepsConnection(t *testing.T) {
 		t.Fatalf("answers %q", got)
 	}
 }
+
+// TestH1Body_Take: take hands over a whole, unread body within the limit,
+// and nothing else, leaving the body as it was when it refuses.
+func TestH1Body_Take(t *testing.T) {
+	body := func(s string, err error) *h1Body { return &h1Body{b: []byte(s), err: err} }
+	if b, ok := body("abc", io.EOF).take(3); !ok || string(b) != "abc" {
+		t.Fatalf("whole body: %q %v", b, ok)
+	}
+	b := body("abc", io.EOF)
+	b.take(3)
+	if got, err := io.ReadAll(b); len(got) != 0 || err != nil {
+		t.Fatalf("read after take: %q %v", got, err)
+	}
+	if _, ok := b.take(3); ok {
+		t.Fatal("taken twice")
+	}
+	for name, b := range map[string]*h1Body{
+		"over the limit": body("abcd", io.EOF),
+		"cut short":      body("ab", io.ErrUnexpectedEOF),
+		"closed":         {b: []byte("abc"), err: io.EOF, closed: true},
+	} {
+		before := string(b.b)
+		if _, ok := b.take(3); ok || string(b.b) != before {
+			t.Errorf("%s: taken (%v) or changed (%q)", name, ok, b.b)
+		}
+	}
+	b = body("abc", io.EOF)
+	p := make([]byte, 1)
+	b.Read(p)
+	if _, ok := b.take(3); ok {
+		t.Fatal("a body partly read was taken")
+	}
+	if rest, _ := io.ReadAll(b); string(rest) != "bc" {
+		t.Fatalf("the rest after a refused take: %q", rest)
+	}
+}

@@ -184,8 +184,18 @@ func (s *Server) readRawV1(w http.ResponseWriter, r *http.Request) (*rawRequest,
 }
 
 // readBody reads r's body whole within MaxBodyBytes (413 beyond); an empty
-// body is EINVALID.
+// body is EINVALID. A body h1Server read whole is taken as it is, without
+// a copy: it is valid until the handler returns, and nothing keeps it
+// longer (recent requests keep copies).
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if b, ok := r.Body.(*h1Body); ok {
+		if body, ok := b.take(s.opts.MaxBodyBytes); ok {
+			if len(bytes.TrimSpace(body)) == 0 {
+				return nil, modelgate.Errorf(modelgate.EINVALID, "request body is empty")
+			}
+			return body, nil
+		}
+	}
 	body, err := limitedBody(w, r, s.opts.MaxBodyBytes)
 	if err != nil {
 		return nil, err
@@ -296,8 +306,9 @@ func finite(preds []float64) error {
 // writeRaw answers 200 with a JSON body that is already encoded.
 func writeRaw(w http.ResponseWriter, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	// The names are canonical already; one allocation holds both values.
+	hv := []string{"application/json", strconv.Itoa(len(body))}
+	h["Content-Type"], h["Content-Length"] = hv[0:1:1], hv[1:2:2]
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body) // the client went away; nothing to do
 }

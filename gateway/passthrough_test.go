@@ -420,3 +420,84 @@ func TestPassThrough_V2(t *testing.T) {
 		t.Fatalf("stable figures %+v", w.Stable)
 	}
 }
+
+// servedUpstream serves version "1" through up with the data plane's own
+// server (Serve, so h1Server takes plain requests) and returns the
+// prediction URL.
+func servedUpstream(t *testing.T, up *scriptedUpstream, edit func(*gateway.Options)) (*testEnv, string) {
+	e := newTestEnv(t, func(o *gateway.Options) {
+		o.AdminToken = testToken
+		o.DeploymentLoader = func(d modelgate.Deployment) (gateway.Model, error) {
+			return gateway.StartUpstream(t.Context(), gateway.UpstreamSpec{URL: up.URL, Protocol: up.protocol, Name: "m"}, d)
+		}
+		if edit != nil {
+			edit(o)
+		}
+	})
+	ep := gateway.Endpoints{URL: e.ts.URL, AdminToken: testToken}
+	e.dep, e.metrics = gateway.NewDeployerFor(ep), gateway.NewMetricsSourceFor(ep)
+	e.mustSetStable("1")
+	data, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.srv.Serve(ctx, data, admin) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return e, "http://" + data.Addr().String() + "/v1/models/iris:predict"
+}
+
+// A client that leaves while the upstream works ends the upstream request
+// on the data plane's own server too (h1Server, where the request's
+// upstream connection is guarded by its connection's context): the
+// upstream sees its request end and the gateway counts no error.
+func TestPassThrough_ClientLeavesServed(t *testing.T) {
+	up := newScriptedUpstream(t, "v1")
+	up.respond(200, `{"predictions":[1]}`)
+	e, url := servedUpstream(t, up, nil)
+	if st, got, err := postTo(t, t.Context(), url, `{"instances":[{"x":1}]}`); err != nil || st != 200 || got != `{"predictions":[1]}` {
+		t.Fatalf("answer: %d %q %v", st, got, err)
+	}
+	<-up.received
+	clientGoesAway(t, e, up, url, 1)
+	// the connection the upstream request was interrupted on is not reused
+	up.respond(200, `{"predictions":[2]}`)
+	if st, got, err := postTo(t, t.Context(), url, `{"instances":[{"x":1}]}`); err != nil || st != 200 || got != `{"predictions":[2]}` {
+		t.Fatalf("after the client left: %d %q %v", st, got, err)
+	}
+}
+
+// Bodies h1Server read whole are held to the same limits as any other:
+// too large is 413, blank is 400, and neither reaches the upstream.
+func TestPassThrough_BodyLimitsServed(t *testing.T) {
+	up := newScriptedUpstream(t, "v1")
+	up.respond(200, `{"predictions":[1]}`)
+	_, url := servedUpstream(t, up, func(o *gateway.Options) { o.MaxBodyBytes = 30 })
+	for _, c := range []struct {
+		body   string
+		status int
+		want   string
+	}{
+		{`{"instances":[{"x":1}]}`, 200, `{"predictions":[1]}`},
+		{`{"instances":[{"x":1, "y": 2.5}]}`, 413, "30 bytes"},
+		{"  \n ", 400, "empty"},
+	} {
+		st, got, err := postTo(t, t.Context(), url, c.body)
+		if err != nil || st != c.status || !strings.Contains(got, c.want) {
+			t.Errorf("%q: %d %s %v, want %d with %q", c.body, st, got, err, c.status, c.want)
+		}
+	}
+	if n := len(up.received); n != 1 {
+		t.Fatalf("the upstream received %d requests, want 1", n)
+	}
+}

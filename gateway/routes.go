@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -28,7 +29,49 @@ const (
 
 // dataRoutes is the data plane: predictions and metadata in production and
 // staging, and POST /actuals. It has no /admin/ path at all.
-func (s *Server) dataRoutes() *http.ServeMux {
+func (s *Server) dataRoutes() http.Handler {
+	return &dataMux{s: s, mux: s.dataServeMux()}
+}
+
+// dataMux routes V1 predictions, most of the data plane's requests,
+// without its ServeMux, to the handler the mux would choose, sparing each
+// its pattern match and path-value allocation; everything else goes to
+// the mux.
+type dataMux struct {
+	s   *Server
+	mux *http.ServeMux
+}
+
+func (d *dataMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && r.URL.RawPath == "" {
+		if e, name, ok := v1PredictPath(r.URL.Path); ok {
+			d.s.predictHandler(e, name, w, r, d.s.readV1)
+			return
+		}
+	}
+	d.mux.ServeHTTP(w, r)
+}
+
+// v1PredictPath matches a path the mux routes to handleV1Predict, which
+// predicts with it: "[/staging]/v1/models/{rest}" where rest is one
+// segment ending in ":predict". Such a path is clean (the mux would not
+// redirect it): its last segment is neither "." nor "..", and no other
+// segment is free.
+func v1PredictPath(p string) (env, string, bool) {
+	e := envProduction
+	if rest, ok := strings.CutPrefix(p, StagingPrefix+"/"); ok {
+		e, p = envStaging, "/"+rest
+	}
+	rest, ok := strings.CutPrefix(p, "/v1/models/")
+	if !ok || strings.IndexByte(rest, '/') >= 0 {
+		return 0, "", false
+	}
+	name, ok := strings.CutSuffix(rest, ":predict")
+	return e, name, ok
+}
+
+// dataServeMux is every route of the data plane.
+func (s *Server) dataServeMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	for _, e := range []env{envProduction, envStaging} {
 		p := ""

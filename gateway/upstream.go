@@ -75,6 +75,7 @@ type Upstream struct {
 	spec     UpstreamSpec
 	base     string // without a trailing slash
 	name     string
+	path     string       // the prediction route, from predictPath
 	hc       *http.Client // probes and metadata
 	pool     *connPool    // predictions
 	features []string
@@ -94,6 +95,7 @@ func StartUpstream(ctx context.Context, spec UpstreamSpec, d modelgate.Deploymen
 	if u.name == "" {
 		u.name = d.Model
 	}
+	u.path = u.predictPath()
 	if spec.URL != "" {
 		u.base = strings.TrimRight(spec.URL, "/")
 	} else {
@@ -212,7 +214,7 @@ func (u *Upstream) forwardRaw(ctx context.Context, body []byte, n int) ([]float6
 	if err := u.running(); err != nil {
 		return nil, nil, err
 	}
-	return u.exchange(ctx, u.predictPath(), body, n)
+	return u.exchange(ctx, u.path, body, n)
 }
 
 // running is the exit of a server the gateway started, nil while it runs.
@@ -261,14 +263,14 @@ func (u *Upstream) request(instances []any) (string, []byte, error) {
 	}
 	if u.spec.Protocol == UpstreamV1 {
 		b, err := json.Marshal(wire.V1Request{Instances: instances})
-		return u.predictPath(), b, err
+		return u.path, b, err
 	}
 	inputs, err := wire.TensorsFromInstances(instances)
 	if err != nil {
 		return "", nil, err
 	}
 	b, err := json.Marshal(wire.V2Request{Inputs: inputs})
-	return u.predictPath(), b, err
+	return u.path, b, err
 }
 
 // decode reads the upstream's answer in its protocol.

@@ -123,12 +123,20 @@ func (c *upstreamConn) roundTrip(ctx context.Context, host, path string, body []
 	// ctx.Err()) from a failing upstream.
 	dl, _ := ctx.Deadline()
 	_ = c.c.SetDeadline(dl)
-	stop := context.AfterFunc(ctx, func() { _ = c.c.SetDeadline(time.Unix(1, 0)) })
-	defer func() {
-		if !stop() {
-			keep = false // ctx ended meanwhile: the connection's deadline has passed
-		}
-	}()
+	if g := ioGuardOf(ctx); g != nil && g.guard(c.c) {
+		defer func() {
+			if g.release() {
+				keep = false // ctx ended meanwhile: the connection's deadline has passed
+			}
+		}()
+	} else {
+		stop := context.AfterFunc(ctx, func() { _ = c.c.SetDeadline(time.Unix(1, 0)) })
+		defer func() {
+			if !stop() {
+				keep = false
+			}
+		}()
+	}
 	c.buf = append(c.buf[:0], "POST "...)
 	c.buf = append(c.buf, path...)
 	c.buf = append(c.buf, " HTTP/1.1\r\nHost: "...)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"runtime/pprof"
 
 	"github.com/modelgate/modelgate"
@@ -26,6 +27,7 @@ type proxyOptions struct {
 	percent        int
 	protocol       string
 	cpuProfile     string
+	memProfile     string
 }
 
 func parseProxy(args []string) (proxyOptions, error) {
@@ -38,6 +40,7 @@ func parseProxy(args []string) (proxyOptions, error) {
 	fs.IntVar(&o.percent, "percent", 10, "canary percent")
 	fs.StringVar(&o.protocol, "protocol", gateway.UpstreamV1, "upstream protocol: v1 or v2")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the gateway's CPU profile to this file")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write the gateway's allocation profile (every 4 KiB allocated) to this file")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -61,6 +64,9 @@ func runProxy(ctx context.Context, args []string) error {
 			return err
 		}
 		defer stop()
+	}
+	if o.memProfile != "" {
+		defer profileAllocs(o.memProfile)()
 	}
 	gateway.SetGCPercent(os.Getenv("GOGC")) // as modelgate serve
 	token := os.Getenv(tokenEnv)
@@ -122,4 +128,22 @@ func profileCPU(path string) (stop func(), err error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// profileAllocs samples allocations from now on and returns the function
+// that writes them to path. A rate of 4 KiB catches a request's small
+// allocations often enough to count them per request.
+func profileAllocs(path string) (write func()) {
+	runtime.MemProfileRate = 4096
+	return func() {
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "splitbench proxy:", err)
+			return
+		}
+		defer f.Close()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			fmt.Fprintln(os.Stderr, "splitbench proxy:", err)
+		}
+	}
 }
