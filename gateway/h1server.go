@@ -784,16 +784,31 @@ func appendHeaderFields(b []byte, h http.Header, withConnection bool) []byte {
 		for _, v := range vs {
 			b = append(b, k...)
 			b = append(b, ": "...)
-			v = strings.Trim(v, " \t")
-			for i := 0; i < len(v); i++ {
-				c := v[i]
-				if c == '\r' || c == '\n' {
-					c = ' '
-				}
-				b = append(b, c)
-			}
+			b = appendHeaderValue(b, v)
 			b = append(b, "\r\n"...)
 		}
+	}
+	return b
+}
+
+// appendHeaderValue appends v without the spaces and tabs around it and
+// with its line breaks turned into spaces.
+func appendHeaderValue(b []byte, v string) []byte {
+	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
+		v = v[1:]
+	}
+	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
+		v = v[:len(v)-1]
+	}
+	if strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0 {
+		return append(b, v...)
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '\r' || c == '\n' {
+			c = ' '
+		}
+		b = append(b, c)
 	}
 	return b
 }
