@@ -235,6 +235,9 @@ type h1Conn struct {
 	base    *http.Request // holds ctx; each request starts as a copy
 	remote  string
 	body    *h1Body // the request's, nil without one
+	// nextBody is the body readBody read, until request gives the request
+	// its own copy (and body then points to that copy).
+	nextBody h1Body
 	bodyBuf []byte
 	w       h1Writer
 	out     []byte // the answer's bytes, kept between requests
@@ -389,7 +392,8 @@ func (hc *h1Conn) readBody(n int64) {
 	}
 	hc.bodyBuf = append(hc.bodyBuf[:0], b...)
 	hc.br.Discard(len(b))
-	hc.body = &h1Body{b: hc.bodyBuf, err: err}
+	hc.body = &hc.nextBody
+	hc.nextBody = h1Body{b: hc.bodyBuf, err: err}
 }
 
 // What readHead found.
@@ -470,10 +474,11 @@ func (hc *h1Conn) serveRequest(head h1Head) (keep bool) {
 
 // request builds the *http.Request net/http would have for head.
 func (hc *h1Conn) request(head h1Head) *http.Request {
-	// One allocation holds the request and its URL.
+	// One allocation holds the request, its URL and its body.
 	a := &struct {
-		r http.Request
-		u url.URL
+		r    http.Request
+		u    url.URL
+		body h1Body
 	}{r: *hc.base, u: url.URL{Path: head.target}}
 	r := &a.r
 	r.Method = head.method
@@ -487,7 +492,8 @@ func (hc *h1Conn) request(head h1Head) *http.Request {
 	r.ContentLength = head.length
 	r.Body = http.NoBody
 	if hc.body != nil {
-		r.Body = hc.body
+		a.body, hc.nextBody = hc.nextBody, h1Body{}
+		hc.body, r.Body = &a.body, &a.body
 	}
 	return r
 }

@@ -83,9 +83,14 @@ func (s *Server) servePrediction(e env, name string, w http.ResponseWriter, r *h
 	}
 	start := s.opts.Now()
 	id := requestID(r)
-	// The names are canonical already; one allocation holds both values.
-	h, hv := w.Header(), []string{t.rev.dep.Version, id}
-	h[HeaderModelVersion], h[HeaderRequestID] = hv[0:1:1], hv[1:2:2]
+	// The names are canonical already; one allocation holds both values
+	// and a pass-through's context.
+	one := &struct {
+		hv  [2]string
+		ctx deadlineContext
+	}{hv: [2]string{t.rev.dep.Version, id}}
+	h := w.Header()
+	h[HeaderModelVersion], h[HeaderRequestID] = one.hv[0:1:1], one.hv[1:2:2]
 	h["Date"] = s.date.header(start)
 	if _, ok := t.rev.model.(Forwarder); ok {
 		watchClient(r) // the wait on the upstream ends when the client leaves
@@ -93,8 +98,8 @@ func (s *Server) servePrediction(e env, name string, w http.ResponseWriter, r *h
 	if u, fwd, ok := passThroughOf(t, r); ok {
 		// No timer: the upstream connection's own deadline ends the wait
 		// (connPool.roundTrip), sparing a timer and a copy of r per request.
-		ctx := deadlineContext{Context: r.Context(), deadline: deadline}
-		s.servePassThrough(ctx, name, w, r, t, u, fwd, start, id)
+		one.ctx = deadlineContext{Context: r.Context(), deadline: deadline}
+		s.servePassThrough(&one.ctx, name, w, r, t, u, fwd, start, id)
 		return
 	}
 	ctx, cancel := predictionContext(r.Context(), t.rev.model, deadline)

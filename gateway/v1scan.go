@@ -342,7 +342,7 @@ func (s *scanner) str() (string, bool) {
 		case c == '"':
 			s.i = j + 1
 			if plain {
-				return string(s.b[start:j]), true
+				return protocolKey(s.b[start:j]), true
 			}
 			var out string
 			if json.Unmarshal(s.b[start-1:j+1], &out) != nil {
@@ -359,6 +359,20 @@ func (s *scanner) str() (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// protocolKey is b as a string, without an allocation for the member
+// names every request and answer of the V1 protocol carries.
+func protocolKey(b []byte) string {
+	switch string(b) {
+	case "instances":
+		return "instances"
+	case "inputs":
+		return "inputs"
+	case "predictions":
+		return "predictions"
+	}
+	return string(b)
 }
 
 // number reads a number in JSON's grammar as float64, as encoding/json
