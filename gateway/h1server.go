@@ -226,21 +226,21 @@ func (h *h1Server) closeAll() {
 
 // h1Conn is one client connection served by h1Server.
 type h1Conn struct {
-	srv     *h1Server
-	c       net.Conn
-	br      *bufio.Reader
-	state   atomic.Int32
-	ctx     context.Context
-	cancel  context.CancelFunc
-	base    *http.Request // holds ctx; each request starts as a copy
-	remote  string
-	body    *h1Body // the request's, nil without one
+	srv    *h1Server
+	c      net.Conn
+	br     *bufio.Reader
+	state  atomic.Int32
+	ctx    context.Context
+	cancel context.CancelFunc
+	base   *http.Request // holds ctx; each request starts as a copy
+	remote string
+	body   *h1Body // the request's, nil without one
 	// nextBody is the body readBody read, until request gives the request
 	// its own copy (and body then points to that copy).
 	nextBody h1Body
-	bodyBuf []byte
-	w       h1Writer
-	out     []byte // the answer's bytes, kept between requests
+	bodyBuf  []byte
+	w        h1Writer
+	out      []byte // the answer's bytes, kept between requests
 	// The client watch (watchClient): armed and its timer on the serve
 	// goroutine; the rest under watchMu, shared with the timer's.
 	watchArmed   bool
