@@ -10,9 +10,10 @@ const wrkHead = "POST /v1/models/demand-forecast:predict HTTP/1.1\r\nHost: 127.0
 
 func BenchmarkParseHead(b *testing.B) {
 	buf := []byte(wrkHead)
+	var reuse headStore
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, n := parseHead(buf); n != len(buf) {
+		if _, n := parseHead(buf, &reuse); n != len(buf) {
 			b.Fatal(n)
 		}
 	}

@@ -30,22 +30,29 @@ type h1Head struct {
 // characters; at most one Content-Length of digits. A chunked or
 // expecting body, an upgrade, a Pragma, any other Connection option, or
 // more than maxHeadFields fields go to net/http.
-func parseHead(buf []byte) (h h1Head, n int) {
-	end := headEnd(buf)
-	if end <= 0 {
-		return h, end
+func parseHead(buf []byte, reuse *headStore) (h h1Head, n int) {
+	lineEnd := lineAt(buf)
+	if lineEnd <= 0 {
+		return h, lineEnd // 0: no whole line yet; -1: a bare LF
 	}
-	lineEnd := bytes.IndexByte(buf, '\n') - 1
-	if !h.requestLine(buf[:lineEnd]) {
-		return h, -1
+	if lineEnd == 2 || !h.requestLine(buf[:lineEnd-2]) {
+		return h, -1 // an empty first line is net/http's to read
 	}
 	// The fields are checked first and kept as offsets, so that one string
-	// can then hold the target, Host and every value, one slice every
-	// field's value and one map the fields: three allocations a head.
+	// can then hold the target, Host and every value: one allocation a
+	// head when the connection's header map and values are reused.
 	var fields [maxHeadFields]headField
-	nf, host := 0, -1
-	for p := lineEnd + 2; p < end-2; {
-		e := p + bytes.IndexByte(buf[p:], '\n') - 1
+	nf, host, end := 0, -1, 0
+	for p := lineEnd; ; {
+		next := lineAt(buf[p:])
+		if next <= 0 {
+			return h, next
+		}
+		if next == 2 { // the empty line: the head ends
+			end = p + 2
+			break
+		}
+		e := p + next - 2 // the line's '\r'
 		f, ok := field(buf, p, e)
 		if !ok || nf == maxHeadFields {
 			return h, -1
@@ -69,7 +76,7 @@ func parseHead(buf []byte) (h h1Head, n int) {
 		case keyRefused:
 			return h, -1
 		}
-		f.key = key
+		f.key = int8(key)
 		fields[nf] = f
 		nf++
 		p = e + 2
@@ -77,31 +84,53 @@ func parseHead(buf []byte) (h h1Head, n int) {
 	if host < 0 {
 		return h, -1
 	}
-	h.fill(string(buf[:end]), fields[:nf], host)
+	h.fill(string(buf[:end]), fields[:nf], host, reuse)
 	return h, end
+}
+
+// headStore is a connection's header map and values, reused by each of
+// its requests: a handler does not keep its request's header past its
+// return, as it does not keep its ResponseWriter.
+type headStore struct {
+	header http.Header
+	values []string
 }
 
 // headField is a header field's place in the head: its name ends at
 // colon, its value is [value, end); key is its canonical name when known.
 type headField struct {
-	colon, value, end int
-	key               string
+	colon, value, end int32
+	key               int8 // an index in headKeys; -1 for none
 }
 
 // fill sets h's target, Host and header from head, the head's text:
-// every string a slice of it. net/http keeps Host out of the map.
-func (h *h1Head) fill(head string, fields []headField, host int) {
+// every string a slice of it. net/http keeps Host out of the map. The
+// header is reuse's, cleared, or a new one when reuse is nil.
+func (h *h1Head) fill(head string, fields []headField, host int, reuse *headStore) {
 	h.target = head[h.targetStart:h.targetEnd]
-	values := make([]string, len(fields))
-	h.header = make(http.Header, len(fields)-1)
+	if reuse == nil {
+		reuse = &headStore{}
+	}
+	if reuse.header == nil {
+		reuse.header = make(http.Header, len(fields)-1)
+	}
+	clear(reuse.header)
+	if cap(reuse.values) < len(fields) {
+		reuse.values = make([]string, len(fields), max(len(fields), 8))
+	}
+	values := reuse.values[:len(fields)]
+	clear(values)
+	h.header = reuse.header
 	for i, f := range fields {
 		v := head[f.value:f.end]
 		if i == host {
 			h.host = v
 			continue
 		}
-		key := f.key
-		if key == "" {
+		var key string
+		if f.key >= 0 {
+			key = headKeys[f.key].name
+		} else {
 			start := f.colon - 1
 			for start > 0 && head[start-1] != '\n' {
 				start--
@@ -120,28 +149,18 @@ func (h *h1Head) fill(head string, fields []headField, host int) {
 // maxHeadFields bounds the header fields of a request h1Server takes.
 const maxHeadFields = 32
 
-// headEnd returns the length of the head at buf's start: 0 when buf does
-// not hold all of it, -1 when a line ends in a bare LF or the first line
-// is empty (net/http's reading of those is its own).
-func headEnd(buf []byte) int {
-	start := 0
-	for {
-		i := bytes.IndexByte(buf[start:], '\n')
-		if i < 0 {
-			return 0
-		}
-		j := start + i
-		if j == 0 || buf[j-1] != '\r' {
-			return -1
-		}
-		if j-1 == start {
-			if start == 0 {
-				return -1
-			}
-			return j + 1
-		}
-		start = j + 1
+// lineAt returns the length of buf's first line, its CRLF included: 0
+// when buf holds no whole line, -1 when the line ends in a bare LF
+// (net/http's reading of that is its own).
+func lineAt(buf []byte) int {
+	i := bytes.IndexByte(buf, '\n')
+	switch {
+	case i < 0:
+		return 0
+	case i == 0 || buf[i-1] != '\r':
+		return -1
 	}
+	return i + 1
 }
 
 // requestLine parses "GET|POST SP path SP HTTP/1.1".
@@ -211,7 +230,7 @@ func field(head []byte, start, end int) (f headField, ok bool) {
 	if colon <= 0 || !tokenBytes(head[start:start+colon]) {
 		return f, false
 	}
-	f.colon, f.value, f.end = start+colon, start+colon+1, end
+	f.colon, f.value, f.end = int32(start+colon), int32(start+colon+1), int32(end)
 	for f.value < f.end && (head[f.value] == ' ' || head[f.value] == '\t') {
 		f.value++
 	}
@@ -306,15 +325,15 @@ var headKeys = [...]struct {
 	{"Http2-Settings", keyRefused},
 }
 
-// knownKey returns the canonical name of a known field and what it is;
-// an empty key for any other.
-func knownKey(name []byte) (string, int) {
-	for _, k := range headKeys {
-		if len(k.name) == len(name) && equalFoldASCII(name, k.name) {
-			return k.name, k.kind
+// knownKey returns the index in headKeys of a known field and what it is;
+// -1 for any other.
+func knownKey(name []byte) (int, int) {
+	for i, k := range headKeys {
+		if len(k.name) == len(name) && (string(name) == k.name || equalFoldASCII(name, k.name)) {
+			return i, k.kind
 		}
 	}
-	return "", keyPlain
+	return -1, keyPlain
 }
 
 func equalFoldASCII(b []byte, s string) bool {

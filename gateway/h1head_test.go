@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -62,7 +63,7 @@ var headCases = []struct {
 // same by http.ReadRequest, and the table's verdicts hold.
 func TestParseHead_AgreesWithNetHTTP(t *testing.T) {
 	for _, c := range headCases {
-		_, n := parseHead([]byte(c.head))
+		_, n := parseHead([]byte(c.head), nil)
 		if got := n > 0; got != c.taken {
 			t.Errorf("parseHead(%q) = %d, taken %v; want taken %v", c.head, n, got, c.taken)
 		}
@@ -77,7 +78,7 @@ func TestParseHead_AgreesWithNetHTTP(t *testing.T) {
 func TestParseHead_Incomplete(t *testing.T) {
 	for _, c := range headCases {
 		for i := 0; i < len(c.head); i++ {
-			if _, n := parseHead([]byte(c.head[:i])); n > 0 {
+			if _, n := parseHead([]byte(c.head[:i]), nil); n > 0 {
 				t.Fatalf("parseHead(%q) = %d for a prefix of %q", c.head[:i], n, c.head)
 			}
 		}
@@ -90,10 +91,10 @@ func TestParseHead_HeaderFieldsBound(t *testing.T) {
 	head := func(fields int) string {
 		return "GET / HTTP/1.1\r\nHost: a\r\n" + strings.Repeat("X-A: b\r\n", fields-1) + "\r\n"
 	}
-	if _, n := parseHead([]byte(head(maxHeadFields))); n <= 0 {
+	if _, n := parseHead([]byte(head(maxHeadFields)), nil); n <= 0 {
 		t.Errorf("%d fields: not taken", maxHeadFields)
 	}
-	if _, n := parseHead([]byte(head(maxHeadFields + 1))); n >= 0 {
+	if _, n := parseHead([]byte(head(maxHeadFields+1)), nil); n >= 0 {
 		t.Errorf("%d fields: taken", maxHeadFields+1)
 	}
 }
@@ -102,7 +103,7 @@ func TestParseHead_HeaderFieldsBound(t *testing.T) {
 // reads it otherwise, or not at all.
 func checkHeadAgrees(t *testing.T, b []byte) {
 	t.Helper()
-	h, n := parseHead(b)
+	h, n := parseHead(b, nil)
 	if n <= 0 {
 		return
 	}
@@ -140,4 +141,18 @@ func FuzzParseHead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkHeadAgrees(t, b)
 	})
+}
+
+// TestParseHead_ReusedHeader: a connection's header map, reused, holds
+// only the last head's fields.
+func TestParseHead_ReusedHeader(t *testing.T) {
+	var reuse headStore
+	first, _ := parseHead([]byte("GET /a HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nAccept: */*\r\nX-B: 2\r\nX-B: 3\r\n\r\n"), &reuse)
+	if got := fmt.Sprint(first.header); got != "map[Accept:[*/*] X-A:[1] X-B:[2 3]]" {
+		t.Fatalf("first header %s", got)
+	}
+	second, _ := parseHead([]byte("GET /b HTTP/1.1\r\nX-C: 4\r\nHost: h\r\n\r\n"), &reuse)
+	if got := fmt.Sprint(second.header); got != "map[X-C:[4]]" || second.target != "/b" || second.host != "h" {
+		t.Fatalf("second head %s %q %q", got, second.target, second.host)
+	}
 }

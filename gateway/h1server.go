@@ -238,6 +238,7 @@ type h1Conn struct {
 	// nextBody is the body readBody read, until request gives the request
 	// its own copy (and body then points to that copy).
 	nextBody h1Body
+	head     headStore // the requests' header map, reused
 	bodyBuf  []byte
 	w        h1Writer
 	out      []byte // the answer's bytes, kept between requests
@@ -409,7 +410,7 @@ func (hc *h1Conn) readHead(start time.Time) (h1Head, int) {
 	timed := false
 	for {
 		buf, _ := hc.br.Peek(hc.br.Buffered())
-		h, n := parseHead(buf)
+		h, n := parseHead(buf, &hc.head)
 		switch {
 		case n > 0 && h.length > h1MaxBody:
 			return h, headNotOurs
