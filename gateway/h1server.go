@@ -45,7 +45,10 @@ import (
 // body past an http.MaxBytesReader limit does not cost the connection
 // (the whole body was read before the handler ran); headers are written in the
 // map's order; a handler must have written its whole body before Flush,
-// which sends the answer (the data plane's handlers do).
+// which sends the answer (the data plane's handlers do); a handler must
+// not use its request's header, nor body, after it returns (the
+// connection's next request reuses the header map; the body then reads
+// nothing).
 type h1Server struct {
 	handler  http.Handler
 	logger   *slog.Logger
