@@ -336,7 +336,12 @@ func knownKey(name []byte) (int, int) {
 	return -1, keyPlain
 }
 
+// equalFoldASCII reports whether b is s with any ASCII letters' case
+// changed.
 func equalFoldASCII(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
 	for i := range b {
 		c, d := b[i], s[i]
 		if c|0x20 != d|0x20 || (c|0x20 < 'a' || c|0x20 > 'z') && c != d {

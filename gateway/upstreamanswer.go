@@ -68,7 +68,9 @@ func contentLength(lines []byte) (int, bool) {
 		}
 		value = bytes.Trim(value, " \t")
 		switch {
-		case bytes.EqualFold(name, []byte("Content-Length")):
+		case len(name) != 14 && len(name) != 17 && len(name) != 10 && len(name) != 7:
+			// none of the names below: most lines end here
+		case equalFoldASCII(name, "Content-Length"):
 			if seen || len(value) == 0 || len(value) > 9 {
 				return 0, false
 			}
@@ -79,8 +81,8 @@ func contentLength(lines []byte) (int, bool) {
 				n = n*10 + int(c-'0')
 			}
 			seen = true
-		case bytes.EqualFold(name, []byte("Transfer-Encoding")), bytes.EqualFold(name, []byte("Connection")),
-			bytes.EqualFold(name, []byte("Trailer")):
+		case equalFoldASCII(name, "Transfer-Encoding"), equalFoldASCII(name, "Connection"),
+			equalFoldASCII(name, "Trailer"):
 			return 0, false
 		}
 	}
