@@ -188,11 +188,21 @@ func (s *Server) readRawV1(w http.ResponseWriter, r *http.Request) (*rawRequest,
 // a copy: it is valid until the handler returns, and nothing keeps it
 // longer (recent requests keep copies).
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := s.wholeBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, modelgate.Errorf(modelgate.EINVALID, "request body is empty")
+	}
+	return body, nil
+}
+
+// wholeBody is r's body within MaxBodyBytes: h1Server's as it is, any
+// other read whole.
+func (s *Server) wholeBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if b, ok := r.Body.(*h1Body); ok {
 		if body, ok := b.take(s.opts.MaxBodyBytes); ok {
-			if len(bytes.TrimSpace(body)) == 0 {
-				return nil, modelgate.Errorf(modelgate.EINVALID, "request body is empty")
-			}
 			return body, nil
 		}
 	}
@@ -206,9 +216,6 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	}
 	if _, err := buf.ReadFrom(body); err != nil {
 		return nil, bodyError(err)
-	}
-	if len(bytes.TrimSpace(buf.Bytes())) == 0 {
-		return nil, modelgate.Errorf(modelgate.EINVALID, "request body is empty")
 	}
 	return buf.Bytes(), nil
 }
