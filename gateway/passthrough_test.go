@@ -437,24 +437,11 @@ func servedUpstream(t *testing.T, up *scriptedUpstream, edit func(*gateway.Optio
 	ep := gateway.Endpoints{URL: e.ts.URL, AdminToken: testToken}
 	e.dep, e.metrics = gateway.NewDeployerFor(ep), gateway.NewMetricsSourceFor(ep)
 	e.mustSetStable("1")
-	data, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	admin, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.srv.Serve(ctx, data, admin) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return e, "http://" + data.Addr().String() + "/v1/models/iris:predict"
+	return e, "http://" + serveOn(t, e.srv, admin).String() + "/v1/models/iris:predict"
 }
 
 // A client that leaves while the upstream works ends the upstream request

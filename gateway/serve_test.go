@@ -31,27 +31,35 @@ func newServed(t *testing.T, admin string) *served {
 	e := newTestEnv(t, func(o *gateway.Options) {
 		o.AdminToken, o.AdminTokenHint = testToken, "set MODELGATE_ADMIN_TOKEN"
 	})
-	data, err := net.Listen("tcp", "127.0.0.1:0")
+	aln, err := gateway.ListenAdmin(admin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	aln, err := gateway.ListenAdmin(admin)
+	data := serveOn(t, e.srv, aln)
+	s := &served{testEnv: e, dataURL: "http://" + data.String(), adminURL: gateway.AdminURLFor(aln.Addr().String())}
+	s.dep = s.deployer(gateway.Endpoints{AdminToken: testToken})
+	s.metrics = gateway.NewMetricsSourceFor(gateway.Endpoints{URL: s.dataURL, AdminURL: s.adminURL, AdminToken: testToken})
+	return s
+}
+
+// serveOn serves srv with Serve until the test ends: the data plane on a
+// new loopback listener, whose address it returns, the admin API on admin.
+func serveOn(t *testing.T, srv *gateway.Server, admin net.Listener) net.Addr {
+	t.Helper()
+	data, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- e.srv.Serve(ctx, data, aln) }()
+	go func() { done <- srv.Serve(ctx, data, admin) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	s := &served{testEnv: e, dataURL: "http://" + data.Addr().String(), adminURL: gateway.AdminURLFor(aln.Addr().String())}
-	s.dep = s.deployer(gateway.Endpoints{AdminToken: testToken})
-	s.metrics = gateway.NewMetricsSourceFor(gateway.Endpoints{URL: s.dataURL, AdminURL: s.adminURL, AdminToken: testToken})
-	return s
+	return data.Addr()
 }
 
 // deployer returns a Deployer of this gateway with ep's token settings.
