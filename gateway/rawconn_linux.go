@@ -41,6 +41,7 @@ type rawOp struct {
 	n     int
 	errno syscall.Errno
 	fn    func(fd uintptr) bool
+	send  []byte // reads only: a request to send before waiting (sendOnRead)
 }
 
 // newRawConn wraps a TCP connection; any other net.Conn is returned as
@@ -60,12 +61,32 @@ func newRawConn(c net.Conn) net.Conn {
 	return r
 }
 
+// sendOnRead has the next Read send req first and then wait for the
+// answer without trying a read before it waits. A plain Write and Read
+// cost one more system call a request: Read tries the socket at once,
+// and a request just written has no answer yet. The poller forgets any
+// readiness when a read begins, so the send has to happen inside the read
+// (after that point): then the answer's arrival is what wakes it. Only
+// for a peer that sends nothing unasked, as an HTTP server does between
+// requests; data or a half-close that came before the read began would
+// not wake it (a full close does: the request draws a reset).
+func (c *rawConn) sendOnRead(req []byte) { c.read.send = req }
+
 // Read reads what the socket holds, waiting for some when it holds none.
 func (c *rawConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	n, err := c.call(&c.read, &c.readDL, p, "read")
+	if rest := c.read.send; rest != nil && err == nil {
+		// the socket's buffer filled before all of the request was sent:
+		// the rest goes the usual way, then the usual read
+		c.read.send = nil
+		if _, err = c.Write(rest); err == nil {
+			n, err = c.call(&c.read, &c.readDL, p, "read")
+		}
+	}
+	c.read.send = nil
 	if err == nil && n == 0 {
 		return 0, io.EOF
 	}
@@ -135,8 +156,12 @@ func (c *rawConn) CloseWrite() error {
 	return nil
 }
 
-// readOnce is one read; false asks the poller to wait for data.
+// readOnce is one read; false asks the poller to wait for data. A
+// request to send first is sent, and then the poller waits.
 func (op *rawOp) readOnce(fd uintptr) bool {
+	if op.send != nil {
+		return op.sendFirst(fd)
+	}
 	for {
 		r, e := sysRead(fd, op.buf)
 		switch e {
@@ -151,6 +176,28 @@ func (op *rawOp) readOnce(fd uintptr) bool {
 		}
 		return true
 	}
+}
+
+// sendFirst sends op.send from a read's first call and asks the poller to
+// wait for the answer. When the socket takes only part of it, op.send
+// keeps the rest and the read ends, having read nothing.
+func (op *rawOp) sendFirst(fd uintptr) bool {
+	for len(op.send) > 0 {
+		r, e := sysSend(fd, op.send)
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return true
+		case 0:
+			op.send = op.send[r:]
+		default:
+			op.send, op.errno = nil, e
+			return true
+		}
+	}
+	op.send = nil
+	return false
 }
 
 // writeOnce sends what is left of buf; false asks the poller to wait for

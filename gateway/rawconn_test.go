@@ -44,6 +44,52 @@ func rawPair(t *testing.T) (net.Conn, net.Conn) {
 	return rc, peer
 }
 
+// A request sent from within the read of its answer arrives whole, also
+// when it is larger than the socket buffers (the rest is written the
+// plain way), and the answer is read; a peer that has closed makes the
+// read fail at once (the request draws a reset) rather than wait.
+func TestRawConn_SendOnRead(t *testing.T) {
+	for _, size := range []int{100, 4 << 20} {
+		c, peer := rawPair(t)
+		rs, ok := c.(readSender)
+		if !ok {
+			t.Skip("no raw connections on " + runtime.GOOS)
+		}
+		req := bytes.Repeat([]byte("r"), size)
+		got := make(chan int, 1)
+		go func() {
+			n, _ := io.ReadFull(peer, make([]byte, size))
+			got <- n
+			_, _ = peer.Write([]byte("answer"))
+		}()
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		rs.sendOnRead(req)
+		buf := make([]byte, 64)
+		n, err := io.ReadAtLeast(c, buf, len("answer"))
+		if err != nil || string(buf[:n]) != "answer" {
+			t.Fatalf("%d-byte request: read %q, %v", size, buf[:n], err)
+		}
+		if n := <-got; n != size {
+			t.Fatalf("the peer received %d bytes of %d", n, size)
+		}
+	}
+
+	c, peer := rawPair(t)
+	rs, ok := c.(readSender)
+	if !ok {
+		t.Skip("no raw connections on " + runtime.GOOS)
+	}
+	peer.Close()
+	time.Sleep(20 * time.Millisecond) // the close arrives and its readiness is forgotten by the read
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	rs.sendOnRead([]byte("POST / HTTP/1.1\r\n\r\n"))
+	start := time.Now()
+	_, err := c.Read(make([]byte, 64))
+	if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read from a closed peer: %v after %s", err, time.Since(start))
+	}
+}
+
 // A write larger than the socket buffers waits for room; reads get
 // everything the peer sent, then io.EOF.
 func TestRawConn_LargeTransfersAndEOF(t *testing.T) {

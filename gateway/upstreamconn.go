@@ -21,7 +21,9 @@ import (
 // close-delimited) unless quickAnswer finds the plain kind whole in the
 // buffer; the request it writes is one fixed form, in one
 // write. Its sockets are read and written with raw system calls
-// (rawConn), sparing the scheduler's syscall bookkeeping.
+// (rawConn), sparing the scheduler's syscall bookkeeping, and a request
+// on a connection used moments ago is sent from within the read that
+// waits for its answer (sendOnRead).
 type connPool struct {
 	addr    string // host:port
 	host    string // the Host header
@@ -37,7 +39,19 @@ type upstreamConn struct {
 	br   *bufio.Reader
 	buf  []byte // the request being written
 	used bool   // it carried a request before
+	idle time.Time
 }
+
+// readSender is a connection that can send a request from within the read
+// of its answer (rawConn, on Linux).
+type readSender interface{ sendOnRead(req []byte) }
+
+// sendOnReadIdle is how long a connection may have been idle and still
+// send its next request from within the read. The read would miss a
+// half-close that came while idle (a full close it notices: the request
+// draws a reset), which HTTP servers make only after idle timeouts of
+// seconds; a connection idle longer is written and read the plain way.
+const sendOnReadIdle = 100 * time.Millisecond
 
 func newConnPool(addr, host string) *connPool {
 	return &connPool{addr: addr, host: host, maxIdle: idleUpstreamConns,
@@ -92,6 +106,7 @@ func (p *connPool) get(ctx context.Context, reuse bool) (*upstreamConn, error) {
 
 func (p *connPool) put(c *upstreamConn, keep bool) {
 	c.used = true
+	c.idle = time.Now()
 	p.mu.Lock()
 	if keep && len(p.idle) < p.maxIdle {
 		p.idle = append(p.idle, c)
@@ -145,13 +160,16 @@ func (c *upstreamConn) roundTrip(ctx context.Context, host, path string, body []
 	c.buf = strconv.AppendInt(c.buf, int64(len(body)), 10)
 	c.buf = append(c.buf, "\r\n\r\n"...)
 	c.buf = append(c.buf, body...)
-	if _, err := c.c.Write(c.buf); err != nil {
+	if rs, ok := c.c.(readSender); ok && c.br.Buffered() == 0 && time.Since(c.idle) < sendOnReadIdle {
+		rs.sendOnRead(c.buf) // sent by the Peek below
+	} else if _, err := c.c.Write(c.buf); err != nil {
 		return 0, nil, false, false, ctxOr(ctx, err)
 	}
+	_, err = c.br.Peek(1)
 	if len(c.buf) > 64<<10 {
 		c.buf = nil // do not keep a large body's buffer with the idle connection
 	}
-	if _, err := c.br.Peek(1); err != nil {
+	if err != nil {
 		return 0, nil, false, false, ctxOr(ctx, err)
 	}
 	if status, b, ok := quickAnswer(c.br); ok {

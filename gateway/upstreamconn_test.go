@@ -9,7 +9,7 @@ import (
 // The gateway's own HTTP/1.1 connections to an upstream read any answer
 // framing, and survive the upstream closing an idle one.
 func TestUpstreamConn_FramingAndStaleConnections(t *testing.T) {
-	up := newScriptedUpstream(t, "v1", func(s *http.Server) { s.IdleTimeout = 50 * time.Millisecond })
+	up := newScriptedUpstream(t, "v1", func(s *http.Server) { s.IdleTimeout = 20 * time.Millisecond })
 	e := servedBy(t, nil, map[string]*scriptedUpstream{"1": up})
 	url := e.ts.URL + "/v1/models/iris:predict"
 	answers := map[string]func(w http.ResponseWriter){
@@ -36,12 +36,16 @@ func TestUpstreamConn_FramingAndStaleConnections(t *testing.T) {
 			}
 		}
 	}
-	// the upstream closes the kept connection while it is idle
-	time.Sleep(200 * time.Millisecond)
-	if st, b, err := postTo(t, t.Context(), url, `{"instances":[1]}`); err != nil || st != 200 {
-		t.Fatalf("after the upstream closed the idle connection: %d %s %v", st, b, err)
+	// the upstream closes the kept connection while it is idle: after 60 ms
+	// the next request is sent from within the read of its answer
+	// (sendOnReadIdle), after 200 ms the plain way
+	for _, idle := range []time.Duration{60 * time.Millisecond, 200 * time.Millisecond} {
+		time.Sleep(idle)
+		if st, b, err := postTo(t, t.Context(), url, `{"instances":[1]}`); err != nil || st != 200 {
+			t.Fatalf("after the upstream closed the connection idle %s: %d %s %v", idle, st, b, err)
+		}
 	}
-	if w := e.observe(); w.Stable.Errors != 0 || w.Stable.Requests != 10 {
+	if w := e.observe(); w.Stable.Errors != 0 || w.Stable.Requests != 11 {
 		t.Fatalf("figures %+v", w.Stable)
 	}
 }
