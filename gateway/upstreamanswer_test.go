@@ -96,3 +96,14 @@ func FuzzQuickAnswer(f *testing.F) {
 		checkQuickAnswer(t, in)
 	})
 }
+
+// tokenByte's masks give RFC 9110's token set: visible ASCII but the
+// delimiters.
+func TestTokenByte(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		want := c > ' ' && c < 0x7f && !bytes.ContainsRune([]byte(`"(),/:;<=>?@[\]{}`), rune(c))
+		if got := tokenByte(byte(c)); got != want {
+			t.Errorf("tokenByte(%#x) = %v, want %v", c, got, want)
+		}
+	}
+}

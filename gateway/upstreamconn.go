@@ -37,9 +37,9 @@ type connPool struct {
 type upstreamConn struct {
 	c    net.Conn
 	br   *bufio.Reader
-	buf  []byte // the request being written
-	used bool   // it carried a request before
-	idle time.Time
+	buf  []byte    // the request being written
+	used bool      // it carried a request before
+	last time.Time // the deadline of the request it carried last
 }
 
 // readSender is a connection that can send a request from within the read
@@ -51,6 +51,9 @@ type readSender interface{ sendOnRead(req []byte) }
 // half-close that came while idle (a full close it notices: the request
 // draws a reset), which HTTP servers make only after idle timeouts of
 // seconds; a connection idle longer is written and read the plain way.
+// The idle time is told without reading the clock: requests' deadlines
+// are their start plus the same timeout, so two deadlines 100 ms apart
+// mean the last request started at least that long ago.
 const sendOnReadIdle = 100 * time.Millisecond
 
 func newConnPool(addr, host string) *connPool {
@@ -106,7 +109,6 @@ func (p *connPool) get(ctx context.Context, reuse bool) (*upstreamConn, error) {
 
 func (p *connPool) put(c *upstreamConn, keep bool) {
 	c.used = true
-	c.idle = time.Now()
 	p.mu.Lock()
 	if keep && len(p.idle) < p.maxIdle {
 		p.idle = append(p.idle, c)
@@ -138,6 +140,8 @@ func (c *upstreamConn) roundTrip(ctx context.Context, host, path string, body []
 	// ctx.Err()) from a failing upstream.
 	dl, _ := ctx.Deadline()
 	_ = c.c.SetDeadline(dl)
+	recent := !dl.IsZero() && !c.last.IsZero() && dl.Sub(c.last) < sendOnReadIdle
+	c.last = dl
 	if g := ioGuardOf(ctx); g != nil && g.guard(c.c) {
 		defer func() {
 			if g.release() {
@@ -160,7 +164,7 @@ func (c *upstreamConn) roundTrip(ctx context.Context, host, path string, body []
 	c.buf = strconv.AppendInt(c.buf, int64(len(body)), 10)
 	c.buf = append(c.buf, "\r\n\r\n"...)
 	c.buf = append(c.buf, body...)
-	if rs, ok := c.c.(readSender); ok && c.br.Buffered() == 0 && time.Since(c.idle) < sendOnReadIdle {
+	if rs, ok := c.c.(readSender); ok && recent && c.br.Buffered() == 0 {
 		rs.sendOnRead(c.buf) // sent by the Peek below
 	} else if _, err := c.c.Write(c.buf); err != nil {
 		return 0, nil, false, false, ctxOr(ctx, err)
