@@ -160,7 +160,9 @@ func (c *upstreamConn) roundTrip(ctx context.Context, host, path string, body []
 	c.buf = append(c.buf, path...)
 	c.buf = append(c.buf, " HTTP/1.1\r\nHost: "...)
 	c.buf = append(c.buf, host...)
-	c.buf = append(c.buf, "\r\nUser-Agent: modelgate\r\nContent-Type: application/json\r\nContent-Length: "...)
+	// No User-Agent: a header the upstream parses on every request and
+	// nobody reads (nginx adds none of its own either).
+	c.buf = append(c.buf, "\r\nContent-Type: application/json\r\nContent-Length: "...)
 	c.buf = strconv.AppendInt(c.buf, int64(len(body)), 10)
 	c.buf = append(c.buf, "\r\n\r\n"...)
 	c.buf = append(c.buf, body...)
