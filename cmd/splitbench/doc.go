@@ -20,7 +20,8 @@
 // the duration): there p50 is the latency a proxy adds, while with 32
 // connections back to back it is about 32 / (req/s). The JSON line's
 // added p50s are per round (the proxy's p50 less the direct run's of the
-// same round) and then the median over the rounds; its other figures are
+// same round) and then the median over the rounds (each round starts with
+// the direct run; the two proxies take turns to come next); its other figures are
 // each proxy's median round by req/s.
 //
 // `splitbench proxy` is the gateway side: an in-process gateway serving the

@@ -57,7 +57,7 @@ func parseOptions(args []string) (options, error) {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured wrk run per proxy (whole seconds)")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured wrk run before each measured one; 0 for none")
 	fs.IntVar(&o.conns, "c", 32, "wrk connections")
-	fs.IntVar(&o.rounds, "rounds", 1, "rounds of direct, nginx, modelgate, interleaved; the JSON holds each proxy's median round by req/s")
+	fs.IntVar(&o.rounds, "rounds", 1, "rounds of direct, nginx, modelgate (the two proxies in turn first); the JSON holds each proxy's median round by req/s")
 	fs.IntVar(&o.percent, "percent", 10, "canary percent")
 	fs.BoolVar(&o.unloaded, "unloaded", true, "also measure p50/p99 with one wrk connection, for half the duration")
 	fs.StringVar(&o.profile, "cpuprofile", "", "write the gateway's CPU profile (whole process life) to this file")
@@ -107,7 +107,7 @@ func runBench(ctx context.Context, args []string, w io.Writer) error {
 	defer cleanup()
 	var all []row
 	for round := range o.rounds {
-		for _, name := range []string{"direct", "nginx", "modelgate"} {
+		for _, name := range roundOrder(round) {
 			r, err := b.run(ctx, name)
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", round+1, name, err)
@@ -117,6 +117,16 @@ func runBench(ctx context.Context, args []string, w io.Writer) error {
 	}
 	printTable(w, o, all)
 	return printJSON(w, all)
+}
+
+// roundOrder is the order of the runs in round (from 0): the direct run
+// first, then the two proxies, in turn first, so that neither always runs
+// on the machine the other has just warmed or loaded.
+func roundOrder(round int) []string {
+	if round%2 == 1 {
+		return []string{"direct", "modelgate", "nginx"}
+	}
+	return []string{"direct", "nginx", "modelgate"}
 }
 
 // setUp writes the wrk script and starts the upstream on core 1.

@@ -113,3 +113,13 @@ func TestAddedMedian(t *testing.T) {
 		t.Errorf("no rows: %d", got)
 	}
 }
+
+// Every round starts with the direct run (added p50s pair a proxy with its
+// round's direct run), and the proxies take turns to run right after it.
+func TestRoundOrder(t *testing.T) {
+	for round, want := range []string{"direct nginx modelgate", "direct modelgate nginx", "direct nginx modelgate"} {
+		if got := strings.Join(roundOrder(round), " "); got != want {
+			t.Errorf("round %d: %s, want %s", round, got, want)
+		}
+	}
+}
