@@ -39,7 +39,7 @@ type result struct {
 
 	// open
 	Offered float64 `json:"offered_rps,omitempty"`
-	Dropped int     `json:"dropped"`
+	Waited  int     `json:"waited"` // due while every connection was busy
 
 	// mem
 	PeakRSSKiB int64 `json:"peak_rss_kib,omitempty"`
@@ -150,18 +150,20 @@ func runWrk(ctx context.Context, cpu string, conns int, d time.Duration, lua, ur
 	return wrkSummary{}, fmt.Errorf("wrk printed no summary (is %s its -s script?): %s", lua, stdout.String())
 }
 
-// openCmd offers each rate with package gateway/loadgen (requests leave on
-// schedule; one that would exceed -concurrency in flight is dropped).
+// openCmd offers each rate with gateway/loadgen's Paced: requests leave on
+// schedule, to the microsecond, on -connections connections opened up
+// front; one due while all are busy waits for one, its latency counted
+// from when it was due.
 func openCmd(ctx context.Context, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("open", flag.ContinueOnError)
 	server := fs.String("server", "", "server name")
 	body := fs.String("body", "", "body name")
-	url := fs.String("url", "", "predict URL")
+	target := fs.String("url", "", "predict URL, http://127.0.0.1:PORT/PATH")
 	bodies := fs.String("bodies", "", "file of bodies, one a line")
 	rates := fs.String("rates", "100,500", "offered rates, requests/s, comma-separated")
 	d := fs.Duration("duration", 10*time.Second, "measured time per rate")
-	warm := fs.Duration("warmup", 2*time.Second, "unmeasured time per rate before")
-	conc := fs.Int("concurrency", 64, "requests in flight beyond which more are dropped")
+	warm := fs.Duration("warmup", 2*time.Second, "unmeasured time per rate before, at the same rate")
+	conns := fs.Int("connections", 64, "connections opened up front")
 	out := fs.String("out", "", "results file (JSON lines, appended)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -173,27 +175,26 @@ func openCmd(ctx context.Context, args []string, w io.Writer) error {
 	if *server == "" || *out == "" {
 		return fmt.Errorf("open: -server and -out are required")
 	}
+	addr, path, err := loadgen.LoopbackAddr(*target)
+	if err != nil {
+		return fmt.Errorf("open: -url: %w", err)
+	}
 	for _, s := range strings.Split(*rates, ",") {
 		rate, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 		if err != nil || rate <= 0 {
 			return fmt.Errorf("open: -rates: %q is not a positive number", s)
 		}
-		o := loadgen.Options{URL: *url, Rate: rate, Concurrency: *conc, Duration: *warm,
-			Body: func(i int) []byte { return b[i%len(b)] }}
-		if *warm > 0 {
-			if _, err := loadgen.Run(ctx, o); err != nil {
-				return err
-			}
-		}
-		o.Duration = *d
-		res, err := loadgen.Run(ctx, o)
+		p := loadgen.Paced{Addr: addr, Requests: loadgen.HTTPRequests(addr.String(), path, b), Rate: rate,
+			Conns: *conns, Warmup: *warm, Duration: *d}
+		res, err := p.Run(ctx)
 		if err != nil {
 			return err
 		}
-		r := result{Kind: "open", Server: *server, Body: *body, Offered: rate, RPS: res.Rate, Sent: res.Sent,
-			Errors: res.Errors, Dropped: res.Dropped, P50ms: ms(res.P50), P99ms: ms(res.P99)}
-		fmt.Fprintf(w, "%-9s %-9s open %5.0f/s: %8.0f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %d  dropped %d\n",
-			r.Server, r.Body, rate, r.RPS, r.P50ms, r.P99ms, r.Errors, r.Dropped)
+		r := result{Kind: "open", Server: *server, Body: *body, Offered: rate, RPS: float64(res.Answered) / d.Seconds(),
+			Sent: int(res.Sent), Errors: int(res.Status + res.Errors + res.Lost), Waited: int(res.Waited),
+			P50ms: float64(res.P50US) / 1000, P99ms: float64(res.P99US) / 1000}
+		fmt.Fprintf(w, "%-9s %-9s open %5.0f/s: %8.0f req/s  p50 %7.3f ms  p99 %7.3f ms  errors %d  waited %d\n",
+			r.Server, r.Body, rate, r.RPS, r.P50ms, r.P99ms, r.Errors, r.Waited)
 		if err := appendResult(*out, r); err != nil {
 			return err
 		}

@@ -63,11 +63,11 @@ func closedTable(w io.Writer, rs []result) {
 }
 
 func openTable(w io.Writer, rs []result) {
-	fmt.Fprintln(w, "| server | body | offered req/s | answered req/s | p50 ms | p99 ms | errors | dropped |")
+	fmt.Fprintln(w, "| server | body | offered req/s | answered req/s | p50 ms | p99 ms | errors | waited for a connection |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {
 		if r.Kind == "open" {
-			fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %.2f | %.2f | %d | %d |\n", r.Server, r.Body, r.Offered, r.RPS, r.P50ms, r.P99ms, r.Errors, r.Dropped)
+			fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %.3f | %.3f | %d | %d |\n", r.Server, r.Body, r.Offered, r.RPS, r.P50ms, r.P99ms, r.Errors, r.Waited)
 		}
 	}
 	fmt.Fprintln(w)

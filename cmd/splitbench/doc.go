@@ -24,6 +24,20 @@
 // the direct run; the two proxies take turns to come next); its other figures are
 // each proxy's median round by req/s.
 //
+// After those, each target is measured open loop at fixed rates (-rates:
+// fractions of the first direct run's req/s, the same rates for every
+// target and round): `splitbench load` sends requests on schedule whether
+// or not earlier ones have answered, on 64 connections, and times each from
+// the moment it was due. Below saturation, a proxy's added p50 is its own
+// delay plus the queueing its load causes, and the upstream's CPU per
+// request is its own cost rather than how it fares sharing core 1 with a
+// saturating wrk. wrk cannot pace (its delay() sleeps whole milliseconds)
+// nor can Go's timers (the runtime's poller waits in whole milliseconds, so
+// at 10k req/s requests would leave in bursts of ten): the load loop waits
+// on a timerfd in its own epoll set, on a locked thread (loadgen.Paced).
+// CPU per request there counts the unmeasured first second's requests too,
+// as the CPU samples span it.
+//
 // `splitbench proxy` is the gateway side: an in-process gateway serving the
 // split on loopback, the admin token taken from SPLITBENCH_ADMIN_TOKEN.
 // Everything listens on 127.0.0.1 only.

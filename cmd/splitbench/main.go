@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -24,9 +25,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
-	if len(os.Args) > 1 && os.Args[1] == "proxy" {
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "proxy":
 		err = runProxy(ctx, os.Args[2:])
-	} else {
+	case len(os.Args) > 1 && os.Args[1] == "load":
+		err = runLoad(ctx, os.Args[2:], os.Stdout)
+	default:
 		err = runBench(ctx, os.Args[1:], os.Stdout)
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
@@ -46,6 +50,9 @@ type options struct {
 	percent  int
 	profile  string // the gateway's CPU profile, "" for none
 	unloaded bool   // also measure latency with one connection
+	// fractions of the first direct run's req/s at which latency is
+	// measured open loop
+	fractions []float64
 }
 
 func parseOptions(args []string) (options, error) {
@@ -61,8 +68,19 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.percent, "percent", 10, "canary percent")
 	fs.BoolVar(&o.unloaded, "unloaded", true, "also measure p50/p99 with one wrk connection, for half the duration")
 	fs.StringVar(&o.profile, "cpuprofile", "", "write the gateway's CPU profile (whole process life) to this file")
+	rates := fs.String("rates", "0.2,0.4,0.6", "open-loop rates, as fractions of the first direct run's req/s, at which p50/p99 and CPU are measured too (half the duration each); \"\" for none")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	for f := range strings.SplitSeq(*rates, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		x, err := strconv.ParseFloat(f, 64)
+		if err != nil || x <= 0 || x >= 1 {
+			return o, fmt.Errorf("-rates %q: want fractions between 0 and 1, such as 0.2,0.4,0.6", *rates)
+		}
+		o.fractions = append(o.fractions, x)
 	}
 	if fs.NArg() > 0 || o.duration < time.Second || o.conns < 1 || o.rounds < 1 || o.percent < 1 || o.percent > 99 {
 		return o, errors.New("usage: splitbench [-duration 10s] [-warmup 2s] [-c 32] [-rounds 1] [-percent 10] [-bin DIR] [-example DIR]")
@@ -72,18 +90,30 @@ func parseOptions(args []string) (options, error) {
 
 // row is one measured run.
 type row struct {
-	Proxy         string  `json:"proxy"`
-	RPS           float64 `json:"rps"`
-	P50US         int64   `json:"p50_us"`
+	Proxy         string    `json:"proxy"`
+	RPS           float64   `json:"rps"`
+	P50US         int64     `json:"p50_us"`
+	P99US         int64     `json:"p99_us"`
+	P50C1US       int64     `json:"p50_c1_us"` // with one connection (-unloaded)
+	P99C1US       int64     `json:"p99_c1_us"`
+	ProxyCPUUS    float64   `json:"proxy_cpu_us_per_req"`
+	UpstreamCPUUS float64   `json:"upstream_cpu_us_per_req"`
+	Requests      int64     `json:"requests"`
+	WrkErrors     int64     `json:"wrk_errors"`
+	ProxyErrors   int64     `json:"proxy_errors"`   // the gateway's own count; -1 where not measured
+	ProxyRequests int64     `json:"proxy_requests"` // the gateway's own count; -1 where not measured
+	Rates         []rateRow `json:"rates,omitempty"`
+}
+
+// rateRow is one open-loop run at a fixed rate.
+type rateRow struct {
+	Rate          float64 `json:"rate"`
+	P50US         int64   `json:"p50_us"` // from the moment each request was due
 	P99US         int64   `json:"p99_us"`
-	P50C1US       int64   `json:"p50_c1_us"` // with one connection (-unloaded)
-	P99C1US       int64   `json:"p99_c1_us"`
 	ProxyCPUUS    float64 `json:"proxy_cpu_us_per_req"`
 	UpstreamCPUUS float64 `json:"upstream_cpu_us_per_req"`
-	Requests      int64   `json:"requests"`
-	WrkErrors     int64   `json:"wrk_errors"`
-	ProxyErrors   int64   `json:"proxy_errors"`   // the gateway's own count; -1 where not measured
-	ProxyRequests int64   `json:"proxy_requests"` // the gateway's own count; -1 where not measured
+	Errors        int64   `json:"errors"`       // not 2xx, broken or unanswered
+	ProxyErrors   int64   `json:"proxy_errors"` // the gateway's own count; -1 where not measured
 }
 
 // bench is what every run shares.
@@ -91,6 +121,7 @@ type bench struct {
 	o        options
 	dir      string
 	script   string
+	rates    []float64 // open-loop req/s, set by the first direct run
 	upstream *proc
 	upURL    string
 }
@@ -116,6 +147,7 @@ func runBench(ctx context.Context, args []string, w io.Writer) error {
 		}
 	}
 	printTable(w, o, all)
+	printRates(w, o, all)
 	return printJSON(w, all)
 }
 
@@ -177,6 +209,22 @@ func printTable(w io.Writer, o options, rows []row) {
 	}
 }
 
+// printRates prints one line per open-loop run, after the closed-loop table.
+func printRates(w io.Writer, o options, rows []row) {
+	if len(o.fractions) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "# open loop at fixed rates (fractions %v of the first direct run's req/s), %s each after 1 s unmeasured, 64 connections, latency from the moment each request was due\n",
+		o.fractions, max(time.Second, o.duration/2))
+	fmt.Fprintf(w, "%-10s %9s %8s %8s %12s %12s %9s %10s\n", "proxy", "rate", "p50 µs", "p99 µs", "proxy µs/req", "upstr µs/req", "errors", "gw errors")
+	for _, r := range rows {
+		for _, rr := range r.Rates {
+			fmt.Fprintf(w, "%-10s %9.0f %8d %8d %12.1f %12.1f %9d %10s\n", r.Proxy, rr.Rate, rr.P50US, rr.P99US,
+				rr.ProxyCPUUS, rr.UpstreamCPUUS, rr.Errors, count(rr.ProxyErrors))
+		}
+	}
+}
+
 func count(n int64) string {
 	if n < 0 {
 		return "-"
@@ -200,6 +248,7 @@ func printJSON(w io.Writer, rows []row) error {
 		out["added_p50_us"] = map[string]int64{"nginx": addedMedian(rows, "nginx", c32), "modelgate": addedMedian(rows, "modelgate", c32)}
 		out["added_p50_c1_us"] = map[string]int64{"nginx": addedMedian(rows, "nginx", c1), "modelgate": addedMedian(rows, "modelgate", c1)}
 		out["errors"] = map[string]int64{"modelgate_counted": g.ProxyErrors, "wrk_saw": g.WrkErrors}
+		out["fixed_rates"] = fixedRateSummary(rows)
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
@@ -266,3 +315,69 @@ func randomToken() string {
 }
 
 func trimScheme(url string) string { return strings.TrimPrefix(url, "http://") }
+
+// rateSummary is one fixed rate's figures over the rounds: added p50s as
+// addedMedian pairs them, the rest medians.
+type rateSummary struct {
+	Rate          float64            `json:"rate"`
+	AddedP50US    map[string]int64   `json:"added_p50_us"`
+	P99US         map[string]int64   `json:"p99_us"`
+	UpstreamCPUUS map[string]float64 `json:"upstream_cpu_us_per_req"`
+	ProxyCPUUS    map[string]float64 `json:"proxy_cpu_us_per_req"`
+	Errors        map[string]int64   `json:"errors"`
+}
+
+func fixedRateSummary(rows []row) []rateSummary {
+	var out []rateSummary
+	for i := 0; ; i++ {
+		at := func(r row) (rateRow, bool) {
+			if i < len(r.Rates) {
+				return r.Rates[i], true
+			}
+			return rateRow{}, false
+		}
+		first, ok := at(medianRow(rows, "direct"))
+		if !ok {
+			return out
+		}
+		s := rateSummary{Rate: first.Rate, AddedP50US: map[string]int64{}, P99US: map[string]int64{},
+			UpstreamCPUUS: map[string]float64{}, ProxyCPUUS: map[string]float64{}, Errors: map[string]int64{}}
+		for _, name := range []string{"direct", "nginx", "modelgate"} {
+			var p99, errs []int64
+			var up, px []float64
+			for _, r := range rows {
+				if rr, ok := at(r); ok && r.Proxy == name {
+					p99, errs = append(p99, rr.P99US), append(errs, rr.Errors)
+					up, px = append(up, rr.UpstreamCPUUS), append(px, rr.ProxyCPUUS)
+				}
+			}
+			s.P99US[name], s.UpstreamCPUUS[name] = median(p99), round3(median(up))
+			s.Errors[name] = sum(errs)
+			if name != "direct" {
+				s.ProxyCPUUS[name] = round3(median(px))
+				s.AddedP50US[name] = addedMedian(rows, name, func(r row) int64 { rr, _ := at(r); return rr.P50US })
+			}
+		}
+		out = append(out, s)
+	}
+}
+
+func median[T int64 | float64](xs []T) T {
+	if len(xs) == 0 {
+		return 0
+	}
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	if n := len(xs); n%2 == 0 {
+		return (xs[n/2-1] + xs[n/2]) / 2
+	}
+	return xs[len(xs)/2]
+}
+
+func sum(xs []int64) int64 {
+	var t int64
+	for _, x := range xs {
+		t += x
+	}
+	return t
+}

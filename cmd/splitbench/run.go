@@ -5,12 +5,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/modelgate/modelgate/gateway"
+	"github.com/modelgate/modelgate/gateway/loadgen"
 )
 
 // probeBody is a valid one-instance V1 body for readiness checks.
@@ -51,7 +53,53 @@ func (b *bench) run(ctx context.Context, name string) (row, error) {
 		return row{}, err
 	}
 	r := measured(name, res, before, after)
-	return r, b.unloaded(ctx, url, &r)
+	if err := b.unloaded(ctx, url, &r); err != nil {
+		return r, err
+	}
+	return r, b.fixedRates(ctx, t, url, &r)
+}
+
+// fixedRates measures latency and CPU at the rates b.rates, open loop:
+// below saturation, where a proxy's latency is its own delay plus the
+// queueing its load causes, not its throughput.
+func (b *bench) fixedRates(ctx context.Context, t target, url string, r *row) error {
+	if name := r.Proxy; name == "direct" && b.rates == nil && len(b.o.fractions) > 0 {
+		for _, f := range b.o.fractions { // from the first direct run's req/s, then kept
+			b.rates = append(b.rates, math.Round(f*r.RPS/100)*100)
+		}
+	}
+	for _, rate := range b.rates {
+		before, err := b.sample(ctx, t)
+		if err != nil {
+			return err
+		}
+		res, err := loadRun(ctx, b.o.bin, b.o.example, url, rate, max(time.Second, b.o.duration/2))
+		if err != nil {
+			return fmt.Errorf("%.0f req/s: %w", rate, err)
+		}
+		after, err := b.sample(ctx, t)
+		if err != nil {
+			return err
+		}
+		r.Rates = append(r.Rates, atRate(res, before, after))
+	}
+	return nil
+}
+
+// atRate turns an open-loop run and the samples around it into a figure.
+func atRate(res loadgen.PacedResult, before, after sample) rateRow {
+	perReq := func(ticks int64) float64 {
+		if res.AllAnswered == 0 {
+			return 0
+		}
+		return float64(ticks) * (1e6 / clockTicks) / float64(res.AllAnswered)
+	}
+	rr := rateRow{Rate: res.Rate, P50US: res.P50US, P99US: res.P99US, Errors: res.Status + res.Errors + res.Lost,
+		ProxyCPUUS: perReq(after.proxyTicks - before.proxyTicks), UpstreamCPUUS: perReq(after.upTicks - before.upTicks), ProxyErrors: -1}
+	if after.gwRequests >= 0 {
+		rr.ProxyErrors = after.gwErrs - before.gwErrs
+	}
+	return rr
 }
 
 // unloaded measures latency with one connection, where it is the proxy's

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/modelgate/modelgate/gateway/loadgen"
 )
 
 // wrkMarker starts the line the Lua script's done() prints.
@@ -94,4 +97,21 @@ func parseWrk(out []byte) (wrkResult, error) {
 		}
 	}
 	return wrkResult{}, fmt.Errorf("wrk printed no %q line; its output: %s", strings.TrimSpace(wrkMarker), out)
+}
+
+// loadRun runs `splitbench load` pinned to core 1, where wrk runs: one
+// second unmeasured, then d at rate.
+func loadRun(ctx context.Context, bin, example, url string, rate float64, d time.Duration) (loadgen.PacedResult, error) {
+	cmd := exec.CommandContext(ctx, "taskset", "-c", "1", filepath.Join(bin, "splitbench"), "load",
+		"-url", url, "-example", example, "-rate", strconv.FormatFloat(rate, 'f', -1, 64), "-duration", d.String())
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return loadgen.PacedResult{}, fmt.Errorf("splitbench load: %w: %s", err, out)
+	}
+	var r loadgen.PacedResult
+	if err := json.Unmarshal(bytes.TrimSpace(out), &r); err != nil {
+		return r, fmt.Errorf("splitbench load printed %q: %w", out, err)
+	}
+	return r, nil
 }
