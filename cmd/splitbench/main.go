@@ -83,7 +83,7 @@ func parseOptions(args []string) (options, error) {
 		o.fractions = append(o.fractions, x)
 	}
 	if fs.NArg() > 0 || o.duration < time.Second || o.conns < 1 || o.rounds < 1 || o.percent < 1 || o.percent > 99 {
-		return o, errors.New("usage: splitbench [-duration 10s] [-warmup 2s] [-c 32] [-rounds 1] [-percent 10] [-bin DIR] [-example DIR]")
+		return o, errors.New("usage: splitbench [-duration 10s] [-warmup 2s] [-c 32] [-rounds 1] [-percent 10] [-rates 0.2,0.4,0.6] [-bin DIR] [-example DIR]")
 	}
 	return o, nil
 }

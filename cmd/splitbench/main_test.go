@@ -123,3 +123,41 @@ func TestRoundOrder(t *testing.T) {
 		}
 	}
 }
+
+// Each fixed rate is summarised on its own: added p50s paired by round as
+// for the closed-loop runs, CPU per request as medians, errors summed.
+func TestFixedRateSummary(t *testing.T) {
+	at := func(p50s ...int64) []rateRow {
+		rs := make([]rateRow, len(p50s))
+		for i, p := range p50s {
+			rs[i] = rateRow{Rate: float64(1000 * (i + 1)), P50US: p, UpstreamCPUUS: float64(p) / 10, ProxyCPUUS: float64(p), Errors: 1}
+		}
+		return rs
+	}
+	rows := []row{
+		{Proxy: "direct", Rates: at(50, 60)}, {Proxy: "nginx", Rates: at(100, 130)}, {Proxy: "modelgate", Rates: at(90, 140)},
+		{Proxy: "direct", Rates: at(70, 60)}, {Proxy: "modelgate", Rates: at(100, 120)}, {Proxy: "nginx", Rates: at(130, 150)},
+		{Proxy: "direct", Rates: at(50, 80)}, {Proxy: "nginx", Rates: at(90, 120)}, {Proxy: "modelgate", Rates: at(95, 160)},
+	}
+	got := fixedRateSummary(rows)
+	if len(got) != 2 || got[0].Rate != 1000 || got[1].Rate != 2000 {
+		t.Fatalf("summaries %+v, want one per rate", got)
+	}
+	// rate 1000: nginx adds 50, 60, 40; modelgate 40, 30, 45
+	if a := got[0].AddedP50US; a["nginx"] != 50 || a["modelgate"] != 40 {
+		t.Errorf("rate 1000 added p50s %v, want nginx 50, modelgate 40", a)
+	}
+	// rate 2000: nginx adds 70, 90, 40; modelgate 80, 60, 80
+	if a := got[1].AddedP50US; a["nginx"] != 70 || a["modelgate"] != 80 {
+		t.Errorf("rate 2000 added p50s %v, want nginx 70, modelgate 80", a)
+	}
+	if u := got[1].UpstreamCPUUS; u["direct"] != 6 || u["nginx"] != 13 || u["modelgate"] != 14 {
+		t.Errorf("rate 2000 upstream CPU %v, want the medians 6, 13, 14", u)
+	}
+	if e := got[0].Errors; e["modelgate"] != 3 {
+		t.Errorf("errors %v, want 3 for modelgate", e)
+	}
+	if got := fixedRateSummary([]row{{Proxy: "direct"}}); len(got) != 0 {
+		t.Errorf("no fixed rates: %+v", got)
+	}
+}
