@@ -280,11 +280,7 @@ func addedMedian(rows []row, name string, of func(row) int64) int64 {
 	for i := range added {
 		added[i] = proxy[i] - direct[i]
 	}
-	slices.Sort(added)
-	if n%2 == 1 {
-		return added[n/2]
-	}
-	return (added[n/2-1] + added[n/2]) / 2
+	return median(added)
 }
 
 // medianRow is name's run with the median req/s.

@@ -73,7 +73,7 @@ func (b *bench) fixedRates(ctx context.Context, t target, url string, r *row) er
 		if err != nil {
 			return err
 		}
-		res, err := loadRun(ctx, b.o.bin, b.o.example, url, rate, max(time.Second, b.o.duration/2))
+		res, err := runLoadPinned(ctx, b.o.bin, b.o.example, url, rate, max(time.Second, b.o.duration/2))
 		if err != nil {
 			return fmt.Errorf("%.0f req/s: %w", rate, err)
 		}

@@ -99,9 +99,9 @@ func parseWrk(out []byte) (wrkResult, error) {
 	return wrkResult{}, fmt.Errorf("wrk printed no %q line; its output: %s", strings.TrimSpace(wrkMarker), out)
 }
 
-// loadRun runs `splitbench load` pinned to core 1, where wrk runs: one
+// runLoadPinned runs `splitbench load` pinned to core 1, where wrk runs: one
 // second unmeasured, then d at rate.
-func loadRun(ctx context.Context, bin, example, url string, rate float64, d time.Duration) (loadgen.PacedResult, error) {
+func runLoadPinned(ctx context.Context, bin, example, url string, rate float64, d time.Duration) (loadgen.PacedResult, error) {
 	cmd := exec.CommandContext(ctx, "taskset", "-c", "1", filepath.Join(bin, "splitbench"), "load",
 		"-url", url, "-example", example, "-rate", strconv.FormatFloat(rate, 'f', -1, 64), "-duration", d.String())
 	cmd.Stderr = os.Stderr
