@@ -7,7 +7,8 @@
 // It starts the gateway in-process on a free 127.0.0.1 port (it sends no
 // traffic anywhere else), serves v2 as stable, or with -canary v1 as stable
 // and v2 as a 10% canary to show what the split costs. For each offered rate
-// in -rates it sends open-loop load with package gateway/loadgen for
+// in -rates it sends open-loop load with gateway/loadgen's Paced (each request
+// at its due time to the microsecond, latency counted from it) for
 // -duration after a -warmup, then a closed loop of -closed clients sending
 // back to back gives the maximum throughput. The load generator and the
 // gateway share one process and the machine's CPUs; the header says how

@@ -51,7 +51,7 @@ func parseFlags(args []string) (options, error) {
 	rates := fs.String("rates", "500,1000,2000,4000", "offered loads in requests/s, comma-separated")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time at each rate and of the closed loop")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load at each rate before measuring")
-	fs.IntVar(&o.concurrency, "concurrency", 64, "open loop: requests in flight beyond which more are dropped")
+	fs.IntVar(&o.concurrency, "concurrency", 64, "open loop: connections opened up front; a request due while all are busy waits for one")
 	fs.IntVar(&o.closed, "closed", 16, "max throughput: this many clients send back to back for -duration; 0 skips it")
 	fs.BoolVar(&o.canary, "canary", false, "serve v1 as stable and v2 as a 10% canary instead of v2 alone")
 	fs.StringVar(&o.example, "example", "examples/demand-forecast", "example directory with models/v1, models/v2 and data/live_requests.csv")
@@ -96,7 +96,7 @@ type row struct {
 	Sent        int     `json:"sent"`
 	OK          int     `json:"ok"`
 	Errors      int     `json:"errors"`
-	Dropped     int     `json:"dropped"`
+	Waited      int     `json:"waited"` // open loop: due while every connection was busy
 	P50         float64 `json:"p50_ms"`
 	P90         float64 `json:"p90_ms"`
 	P99         float64 `json:"p99_ms"`
@@ -180,13 +180,18 @@ func printHeader(w io.Writer, rep report, o options) {
 	fmt.Fprintf(w, "# serving %s: %s\n", model, rep.Serving)
 	fmt.Fprintf(w, "# %s %s, GOMAXPROCS=%d, NumCPU=%d: load generator and gateway share one process and these CPUs; load average %s\n",
 		rep.GoVersion, rep.Platform, rep.GOMAXPROCS, rep.NumCPU, cmp.Or(rep.LoadAvg, "unknown"))
-	fmt.Fprintf(w, "# open: %s per rate after a %s warm-up; a request due while %d are in flight is dropped; latency from its scheduled send\n",
-		o.duration, o.warmup, o.concurrency)
+	if loadgen.PacedSupported {
+		fmt.Fprintf(w, "# open: %s per rate after a %s warm-up, paced to the microsecond on %d connections; a request due while all are busy waits; latency from when it was due\n",
+			o.duration, o.warmup, o.concurrency)
+	} else {
+		fmt.Fprintf(w, "# open: %s per rate after a %s warm-up, on Go's millisecond timers (not Linux: latency up to 1 ms late); a request due while %d are in flight is dropped (column waited)\n",
+			o.duration, o.warmup, o.concurrency)
+	}
 	if o.closed > 0 {
 		fmt.Fprintf(w, "# closed/N: N clients send back to back for %s (max throughput)\n", o.duration)
 	}
 	fmt.Fprintf(w, "%-10s %9s %10s %8s %8s %7s %8s %8s %8s %8s %8s\n",
-		"mode", "offered/s", "achieved/s", "sent", "ok", "errors", "dropped", "p50 ms", "p90 ms", "p99 ms", "max ms")
+		"mode", "offered/s", "achieved/s", "sent", "ok", "errors", "waited", "p50 ms", "p90 ms", "p99 ms", "max ms")
 }
 
 func printRow(w io.Writer, r row) {
@@ -196,6 +201,6 @@ func printRow(w io.Writer, r row) {
 	} else {
 		mode = fmt.Sprintf("closed/%d", r.Concurrency)
 	}
-	fmt.Fprintf(w, "%-10s %9s %10.1f %8d %8d %7d %8d %8.2f %8.2f %8.2f %8.2f\n",
-		mode, offered, r.Achieved, r.Sent, r.OK, r.Errors, r.Dropped, r.P50, r.P90, r.P99, r.Max)
+	fmt.Fprintf(w, "%-10s %9s %10.1f %8d %8d %7d %8d %8.3f %8.3f %8.3f %8.3f\n",
+		mode, offered, r.Achieved, r.Sent, r.OK, r.Errors, r.Waited, r.P50, r.P90, r.P99, r.Max)
 }

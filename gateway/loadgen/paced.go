@@ -40,7 +40,9 @@ type PacedResult struct {
 	Lost        int64 `json:"lost"`     // sent but not answered by the run's end
 	Waited      int64 `json:"waited"`   // requests that found no free connection when due
 	P50US       int64 `json:"p50_us"`   // from the moment due to the whole answer read
+	P90US       int64 `json:"p90_us"`   //
 	P99US       int64 `json:"p99_us"`   //
+	MaxUS       int64 `json:"max_us"`   //
 	MaxBusy     int   `json:"max_busy"` // most connections in use at once
 }
 

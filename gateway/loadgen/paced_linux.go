@@ -13,6 +13,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// PacedSupported says whether Paced runs here: it needs Linux's epoll and
+// timerfd; use Run elsewhere.
+const PacedSupported = true
+
 // loopConn is one connection and the request on it.
 type loopConn struct {
 	fd   int
@@ -372,6 +376,9 @@ func (s *loopState) result() PacedResult {
 		}
 		return s.lat[min(len(s.lat)-1, int(p*float64(len(s.lat))))] / 1000
 	}
-	r.P50US, r.P99US = pct(0.50), pct(0.99)
+	r.P50US, r.P90US, r.P99US = pct(0.50), pct(0.90), pct(0.99)
+	if len(s.lat) > 0 {
+		r.MaxUS = s.lat[len(s.lat)-1] / 1000
+	}
 	return r
 }

@@ -46,7 +46,7 @@ func TestPaced_Paces(t *testing.T) {
 	if res.Sent != 1000 || res.Answered != 1000 || res.AllAnswered != 1200 || res.Status+res.Errors+res.Lost != 0 {
 		t.Fatalf("result %+v, want 1000 measured of 1200 answered, no errors", res)
 	}
-	if res.P50US <= 0 || res.P99US < res.P50US || res.MaxBusy < 1 || res.MaxBusy > 8 {
+	if res.P50US <= 0 || res.P90US < res.P50US || res.P99US < res.P90US || res.MaxUS < res.P99US || res.MaxBusy < 1 || res.MaxBusy > 8 {
 		t.Fatalf("result %+v: latencies or busy connections out of range", res)
 	}
 	if bodies.Load() != 1200 {

@@ -7,7 +7,11 @@ import (
 	"errors"
 )
 
-// run needs Linux's epoll and timerfd; see paced_linux.go.
+// PacedSupported says whether Paced runs here: it needs Linux's epoll and
+// timerfd; use Run elsewhere.
+const PacedSupported = false
+
+// Run needs Linux's epoll and timerfd; see paced_linux.go.
 func (o *Paced) Run(context.Context) (PacedResult, error) {
 	return PacedResult{}, errors.New("the open-loop load needs Linux")
 }
