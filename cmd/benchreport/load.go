@@ -175,7 +175,7 @@ func openCmd(ctx context.Context, args []string, w io.Writer) error {
 	if *server == "" || *out == "" {
 		return fmt.Errorf("open: -server and -out are required")
 	}
-	addr, path, err := loadgen.LoopbackAddr(*target)
+	p, err := loadgen.PacedPosts(*target, b)
 	if err != nil {
 		return fmt.Errorf("open: -url: %w", err)
 	}
@@ -184,8 +184,7 @@ func openCmd(ctx context.Context, args []string, w io.Writer) error {
 		if err != nil || rate <= 0 {
 			return fmt.Errorf("open: -rates: %q is not a positive number", s)
 		}
-		p := loadgen.Paced{Addr: addr, Requests: loadgen.HTTPRequests(addr.String(), path, b), Rate: rate,
-			Conns: *conns, Warmup: *warm, Duration: *d}
+		p.Rate, p.Conns, p.Warmup, p.Duration = rate, *conns, *warm, *d
 		res, err := p.Run(ctx)
 		if err != nil {
 			return err

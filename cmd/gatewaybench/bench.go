@@ -84,12 +84,11 @@ func openLoop(ctx context.Context, o options, url string, bodies [][]byte, rate 
 	if !loadgen.PacedSupported {
 		return timerLoop(ctx, o, url, bodies, rate)
 	}
-	addr, path, err := loadgen.LoopbackAddr(url)
+	p, err := loadgen.PacedPosts(url, bodies)
 	if err != nil {
 		return row{}, err
 	}
-	p := loadgen.Paced{Addr: addr, Requests: loadgen.HTTPRequests(addr.String(), path, bodies), Rate: rate,
-		Conns: o.concurrency, Warmup: o.warmup, Duration: o.duration}
+	p.Rate, p.Conns, p.Warmup, p.Duration = rate, o.concurrency, o.warmup, o.duration
 	res, err := p.Run(ctx)
 	us := func(v int64) float64 { return float64(v) / 1000 }
 	return row{Mode: "open", Offered: rate, Concurrency: o.concurrency, Achieved: float64(res.Answered) / o.duration.Seconds(),

@@ -19,7 +19,7 @@ func runLoad(ctx context.Context, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("splitbench load", flag.ContinueOnError)
 	target := fs.String("url", "", "http://127.0.0.1:PORT/PATH to post to (loopback only)")
 	example := fs.String("example", "examples/demand-forecast", "example directory with data/live_requests.csv")
-	o := loadgen.Paced{Conns: 64}
+	var o loadgen.Paced
 	fs.Float64Var(&o.Rate, "rate", 1000, "requests per second")
 	fs.IntVar(&o.Conns, "conns", 64, "connections opened up front")
 	fs.DurationVar(&o.Warmup, "warmup", time.Second, "unmeasured time at the same rate first")
@@ -27,16 +27,16 @@ func runLoad(ctx context.Context, args []string, w io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	addr, path, err := loadgen.LoopbackAddr(*target)
-	if err != nil {
-		return err
-	}
 	instances, err := loadgen.ReadInstances(filepath.Join(*example, "data", "live_requests.csv"))
 	if err != nil {
 		return err
 	}
-	o.Addr, o.Requests = addr, loadgen.HTTPRequests(addr.String(), path, loadgen.V1Bodies(instances))
-	res, err := o.Run(ctx)
+	p, err := loadgen.PacedPosts(*target, loadgen.V1Bodies(instances))
+	if err != nil {
+		return fmt.Errorf("-url: %w", err)
+	}
+	p.Rate, p.Conns, p.Warmup, p.Duration = o.Rate, o.Conns, o.Warmup, o.Duration
+	res, err := p.Run(ctx)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"net/url"
+	neturl "net/url"
 	"time"
 )
 
@@ -18,8 +18,8 @@ import (
 // timerfd armed for the next due request (microsecond precision), plain
 // non-blocking sockets.
 type Paced struct {
-	Addr     netip.AddrPort // an IPv4 loopback address (LoopbackAddr)
-	Requests [][]byte       // whole HTTP/1.1 requests, sent in turn (HTTPRequests)
+	Addr     netip.AddrPort // an IPv4 loopback address
+	Requests [][]byte       // whole HTTP/1.1 requests, sent in turn
 	Rate     float64        // requests per second
 	Conns    int            // connections opened up front; a request waits for a free one
 	Warmup   time.Duration  // at the same rate, not measured
@@ -46,10 +46,21 @@ type PacedResult struct {
 	MaxBusy     int   `json:"max_busy"` // most connections in use at once
 }
 
-// LoopbackAddr splits an http URL on an IPv4 loopback address into the
+// PacedPosts is a Paced run that posts bodies (JSON, in turn) to url, an
+// http URL on an IPv4 loopback address; the caller sets its rate,
+// connections and durations.
+func PacedPosts(url string, bodies [][]byte) (Paced, error) {
+	addr, path, err := loopbackAddr(url)
+	if err != nil {
+		return Paced{}, err
+	}
+	return Paced{Addr: addr, Requests: httpRequests(addr.String(), path, bodies)}, nil
+}
+
+// loopbackAddr splits an http URL on an IPv4 loopback address into the
 // address and the request target.
-func LoopbackAddr(raw string) (netip.AddrPort, string, error) {
-	u, err := url.Parse(raw)
+func loopbackAddr(raw string) (netip.AddrPort, string, error) {
+	u, err := neturl.Parse(raw)
 	if err != nil || u.Scheme != "http" {
 		return netip.AddrPort{}, "", fmt.Errorf("%q: want http://127.0.0.1:PORT/PATH", raw)
 	}
@@ -60,8 +71,8 @@ func LoopbackAddr(raw string) (netip.AddrPort, string, error) {
 	return addr, u.RequestURI(), nil
 }
 
-// HTTPRequests are whole HTTP/1.1 JSON POSTs of bodies, as wrk sends them.
-func HTTPRequests(host, path string, bodies [][]byte) [][]byte {
+// httpRequests are whole HTTP/1.1 JSON POSTs of bodies, as wrk sends them.
+func httpRequests(host, path string, bodies [][]byte) [][]byte {
 	reqs := make([][]byte, len(bodies))
 	for i, body := range bodies {
 		reqs[i] = fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",

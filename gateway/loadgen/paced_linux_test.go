@@ -21,7 +21,7 @@ func loopTarget(t *testing.T, h http.HandlerFunc, rate float64) *Paced {
 	t.Cleanup(srv.Close)
 	addr := netip.MustParseAddrPort(strings.TrimPrefix(srv.URL, "http://"))
 	return &Paced{Addr: addr, Rate: rate, Conns: 8, Warmup: 100 * time.Millisecond, Duration: 500 * time.Millisecond,
-		Requests: HTTPRequests(addr.String(), "/p", [][]byte{[]byte(`{"a":1}`), []byte(`{"b":22}`)})}
+		Requests: httpRequests(addr.String(), "/p", [][]byte{[]byte(`{"a":1}`), []byte(`{"b":22}`)})}
 }
 
 // Requests leave on schedule, not all at once: at 2000/s for 0.6 s the
@@ -129,12 +129,12 @@ func TestParseHead(t *testing.T) {
 }
 
 func TestLoopbackAddr(t *testing.T) {
-	addr, path, err := LoopbackAddr("http://127.0.0.1:8080/v1/models/m:predict?x=1")
+	addr, path, err := loopbackAddr("http://127.0.0.1:8080/v1/models/m:predict?x=1")
 	if err != nil || addr.Port() != 8080 || path != "/v1/models/m:predict?x=1" {
 		t.Fatalf("got %v %q %v", addr, path, err)
 	}
 	for _, u := range []string{"https://127.0.0.1:1/", "http://10.0.0.1:80/", "http://localhost:80/", "http://[::1]:80/"} {
-		if _, _, err := LoopbackAddr(u); err == nil {
+		if _, _, err := loopbackAddr(u); err == nil {
 			t.Fatalf("%s accepted", u)
 		}
 	}
