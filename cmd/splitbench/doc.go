@@ -38,6 +38,14 @@
 // CPU per request there counts the unmeasured first second's requests too,
 // as the CPU samples span it.
 //
+// -goloop adds a third proxy, "goloop" (`splitbench loop`, Linux): a
+// forwarder in Go that does nothing else. One locked thread waits on one
+// epoll set, frames messages by Content-Length, sends every tenth request
+// (-percent) to the canary and keeps upstream connections alive; it
+// measures nothing and checks nothing. It is the floor for a proxy written
+// in Go on this rig: what the gateway's own work costs on top of it, and
+// what any Go proxy pays next to nginx.
+//
 // `splitbench proxy` is the gateway side: an in-process gateway serving the
 // split on loopback, the admin token taken from SPLITBENCH_ADMIN_TOKEN.
 // Everything listens on 127.0.0.1 only.

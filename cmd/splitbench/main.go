@@ -28,6 +28,8 @@ func main() {
 	switch {
 	case len(os.Args) > 1 && os.Args[1] == "proxy":
 		err = runProxy(ctx, os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "loop":
+		err = runLoopCmd(ctx, os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "load":
 		err = runLoad(ctx, os.Args[2:], os.Stdout)
 	default:
@@ -50,6 +52,7 @@ type options struct {
 	percent  int
 	profile  string // the gateway's CPU profile, "" for none
 	unloaded bool   // also measure latency with one connection
+	goloop   bool   // also measure the reference forwarder (splitbench loop)
 	// fractions of the first direct run's req/s at which latency is
 	// measured open loop
 	fractions []float64
@@ -68,6 +71,7 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.percent, "percent", 10, "canary percent")
 	fs.BoolVar(&o.unloaded, "unloaded", true, "also measure p50/p99 with one wrk connection, for half the duration")
 	fs.StringVar(&o.profile, "cpuprofile", "", "write the gateway's CPU profile (whole process life) to this file")
+	fs.BoolVar(&o.goloop, "goloop", false, "also measure \"goloop\", a bare one-thread epoll forwarder in Go (splitbench loop; Linux): what proxying costs a Go program that does nothing else")
 	rates := fs.String("rates", "0.2,0.4,0.6", "open-loop rates, as fractions of the first direct run's req/s, at which p50/p99 and CPU are measured too (half the duration each); \"\" for none")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -82,8 +86,11 @@ func parseOptions(args []string) (options, error) {
 		}
 		o.fractions = append(o.fractions, x)
 	}
+	if o.goloop && !loopSupported {
+		return o, errors.New("-goloop: the reference forwarder runs on Linux only")
+	}
 	if fs.NArg() > 0 || o.duration < time.Second || o.conns < 1 || o.rounds < 1 || o.percent < 1 || o.percent > 99 {
-		return o, errors.New("usage: splitbench [-duration 10s] [-warmup 2s] [-c 32] [-rounds 1] [-percent 10] [-rates 0.2,0.4,0.6] [-bin DIR] [-example DIR]")
+		return o, errors.New("usage: splitbench [-goloop] [-duration 10s] [-warmup 2s] [-c 32] [-rounds 1] [-percent 10] [-rates 0.2,0.4,0.6] [-bin DIR] [-example DIR]")
 	}
 	return o, nil
 }
@@ -138,7 +145,7 @@ func runBench(ctx context.Context, args []string, w io.Writer) error {
 	defer cleanup()
 	var all []row
 	for round := range o.rounds {
-		for _, name := range roundOrder(round) {
+		for _, name := range roundOrder(round, o.goloop) {
 			r, err := b.run(ctx, name)
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", round+1, name, err)
@@ -152,13 +159,26 @@ func runBench(ctx context.Context, args []string, w io.Writer) error {
 }
 
 // roundOrder is the order of the runs in round (from 0): the direct run
-// first, then the two proxies, in turn first, so that neither always runs
-// on the machine the other has just warmed or loaded.
-func roundOrder(round int) []string {
-	if round%2 == 1 {
-		return []string{"direct", "modelgate", "nginx"}
+// first, then the proxies, each first in turn, so that none always runs on
+// the machine another has just warmed or loaded.
+func roundOrder(round int, goloop bool) []string {
+	proxies := []string{"nginx", "modelgate"}
+	if goloop {
+		proxies = append(proxies, "goloop")
 	}
-	return []string{"direct", "nginx", "modelgate"}
+	k := round % len(proxies)
+	return append([]string{"direct"}, append(proxies[k:], proxies[:k]...)...)
+}
+
+// proxiesIn are the proxies rows hold, in the tables' order.
+func proxiesIn(rows []row) []string {
+	names := []string{"nginx", "modelgate"}
+	for _, r := range rows {
+		if r.Proxy == "goloop" {
+			return append(names, "goloop")
+		}
+	}
+	return names
 }
 
 // setUp writes the wrk script and starts the upstream on core 1.
@@ -235,18 +255,23 @@ func count(n int64) string {
 // printJSON prints one line: each proxy's median round and the ratios the
 // goals are stated in.
 func printJSON(w io.Writer, rows []row) error {
-	med := map[string]row{}
-	for _, name := range []string{"direct", "nginx", "modelgate"} {
+	proxies := proxiesIn(rows)
+	med := map[string]row{"direct": medianRow(rows, "direct")}
+	out := map[string]any{"direct": med["direct"]}
+	for _, name := range proxies {
 		med[name] = medianRow(rows, name)
+		out[name] = med[name]
 	}
-	out := map[string]any{"direct": med["direct"], "nginx": med["nginx"], "modelgate": med["modelgate"]}
 	if n := med["nginx"]; n.RPS > 0 {
 		g := med["modelgate"]
 		out["rps_ratio"] = round3(g.RPS / n.RPS)
 		c32 := func(r row) int64 { return r.P50US }
 		c1 := func(r row) int64 { return r.P50C1US }
-		out["added_p50_us"] = map[string]int64{"nginx": addedMedian(rows, "nginx", c32), "modelgate": addedMedian(rows, "modelgate", c32)}
-		out["added_p50_c1_us"] = map[string]int64{"nginx": addedMedian(rows, "nginx", c1), "modelgate": addedMedian(rows, "modelgate", c1)}
+		added, addedC1 := map[string]int64{}, map[string]int64{}
+		for _, name := range proxies {
+			added[name], addedC1[name] = addedMedian(rows, name, c32), addedMedian(rows, name, c1)
+		}
+		out["added_p50_us"], out["added_p50_c1_us"] = added, addedC1
 		out["errors"] = map[string]int64{"modelgate_counted": g.ProxyErrors, "wrk_saw": g.WrkErrors}
 		out["fixed_rates"] = fixedRateSummary(rows)
 	}
@@ -338,7 +363,7 @@ func fixedRateSummary(rows []row) []rateSummary {
 		}
 		s := rateSummary{Rate: first.Rate, AddedP50US: map[string]int64{}, P99US: map[string]int64{},
 			UpstreamCPUUS: map[string]float64{}, ProxyCPUUS: map[string]float64{}, Errors: map[string]int64{}}
-		for _, name := range []string{"direct", "nginx", "modelgate"} {
+		for _, name := range append([]string{"direct"}, proxiesIn(rows)...) {
 			var p99, errs []int64
 			var up, px []float64
 			for _, r := range rows {

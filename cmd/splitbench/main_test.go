@@ -118,8 +118,13 @@ func TestAddedMedian(t *testing.T) {
 // round's direct run), and the proxies take turns to run right after it.
 func TestRoundOrder(t *testing.T) {
 	for round, want := range []string{"direct nginx modelgate", "direct modelgate nginx", "direct nginx modelgate"} {
-		if got := strings.Join(roundOrder(round), " "); got != want {
+		if got := strings.Join(roundOrder(round, false), " "); got != want {
 			t.Errorf("round %d: %s, want %s", round, got, want)
+		}
+	}
+	for round, want := range []string{"direct nginx modelgate goloop", "direct modelgate goloop nginx", "direct goloop nginx modelgate", "direct nginx modelgate goloop"} {
+		if got := strings.Join(roundOrder(round, true), " "); got != want {
+			t.Errorf("with goloop, round %d: %s, want %s", round, got, want)
 		}
 	}
 }

@@ -177,6 +177,9 @@ func (b *bench) start(ctx context.Context, name string) (target, error) {
 		t.proc, err = b.startNginx(port)
 	case "modelgate":
 		t, err = b.startGateway(ctx, t)
+	case "goloop":
+		t.proc, err = startPinned("goloop", 0, b.dir, nil, filepath.Join(b.o.bin, "splitbench"), "loop", "-listen", trimScheme(t.url),
+			"-stable", b.upURL, "-canary", b.upURL, "-percent", fmt.Sprint(b.o.percent))
 	default:
 		err = fmt.Errorf("unknown proxy %q", name)
 	}
