@@ -167,7 +167,7 @@ func roundOrder(round int, goloop bool) []string {
 		proxies = append(proxies, "goloop")
 	}
 	k := round % len(proxies)
-	return append([]string{"direct"}, append(proxies[k:], proxies[:k]...)...)
+	return slices.Concat([]string{"direct"}, proxies[k:], proxies[:k])
 }
 
 // proxiesIn are the proxies rows hold, in the tables' order.
