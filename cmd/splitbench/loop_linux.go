@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"runtime"
 	"strconv"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -42,6 +43,7 @@ type loop struct {
 	percent uint64
 	n       uint64 // requests forwarded
 	rbuf    []byte
+	spin    time.Duration
 }
 
 // runLoop serves the split on one thread with one epoll set until ctx
@@ -49,7 +51,7 @@ type loop struct {
 // row (see doc.go).
 func runLoop(ctx context.Context, o proxyOptions, w io.Writer) error {
 	runtime.LockOSThread()
-	l := &loop{conns: map[int]*loopConn{}, percent: uint64(o.percent), rbuf: make([]byte, 64<<10)}
+	l := &loop{conns: map[int]*loopConn{}, percent: uint64(o.percent), rbuf: make([]byte, 64<<10), spin: o.spin}
 	for i, u := range []string{o.stable, o.canary} {
 		sa, err := loopbackSockaddr(u)
 		if err != nil {
@@ -121,10 +123,21 @@ func (l *loop) watch(fd int) error {
 }
 
 // serve waits for events in turns of at most 100 ms, so that ctx is seen.
+// With l.spin it polls without sleeping until l.spin has passed since the
+// last event: a thread that is awake needs no interrupt from another core
+// to take the next packet (the bench's sleeps/req and IPI columns).
 func (l *loop) serve(ctx context.Context) error {
 	events := make([]unix.EpollEvent, 256)
+	var last time.Time // of the last event, with l.spin
 	for ctx.Err() == nil {
-		n, err := unix.EpollWait(l.ep, events, 100)
+		timeout := 100
+		if l.spin > 0 && time.Since(last) < l.spin {
+			timeout = 0
+		}
+		n, err := unix.EpollWait(l.ep, events, timeout)
+		if n > 0 && l.spin > 0 {
+			last = time.Now()
+		}
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}

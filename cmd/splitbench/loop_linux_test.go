@@ -18,13 +18,13 @@ type lineWriter struct{ lines chan string }
 
 func (w lineWriter) Write(p []byte) (int, error) { w.lines <- string(p); return len(p), nil }
 
-func startLoop(t *testing.T, stable, canary string, percent int) string {
+func startLoop(t *testing.T, stable, canary string, percent int, spin time.Duration) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	w := lineWriter{lines: make(chan string, 1)}
 	go func() {
-		done <- runLoop(ctx, proxyOptions{listen: "127.0.0.1:0", stable: stable, canary: canary, percent: percent}, w)
+		done <- runLoop(ctx, proxyOptions{listen: "127.0.0.1:0", stable: stable, canary: canary, percent: percent, spin: spin}, w)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -53,13 +53,18 @@ func counting(n *atomic.Int64, answer string) *httptest.Server {
 }
 
 // The forwarder splits by count, keeps connections alive and passes
-// bodies both ways unchanged.
+// bodies both ways unchanged, whether it sleeps between events or spins.
 func TestLoop_Splits(t *testing.T) {
+	t.Run("sleeps", func(t *testing.T) { testLoopSplits(t, 0) })
+	t.Run("spins", func(t *testing.T) { testLoopSplits(t, 5*time.Millisecond) })
+}
+
+func testLoopSplits(t *testing.T, spin time.Duration) {
 	var stableN, canaryN atomic.Int64
 	stable, canary := counting(&stableN, "stable:"), counting(&canaryN, "canary:")
 	defer stable.Close()
 	defer canary.Close()
-	base := startLoop(t, stable.URL, canary.URL, 10)
+	base := startLoop(t, stable.URL, canary.URL, 10, spin)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	for i := range 200 {
 		resp, err := client.Post(base+"/v1/models/m:predict", "application/json", strings.NewReader(`{"i":`+string(rune('0'+i%10))+`}`))
@@ -98,7 +103,7 @@ func TestLoop_UpstreamGone(t *testing.T) {
 	var n atomic.Int64
 	good := counting(&n, "ok")
 	defer good.Close()
-	base := startLoop(t, "http://"+ln.Addr().String(), good.URL, 50)
+	base := startLoop(t, "http://"+ln.Addr().String(), good.URL, 50, 0)
 	codes := map[int]int{}
 	for range 4 {
 		resp, err := http.Post(base+"/", "text/plain", strings.NewReader("x"))

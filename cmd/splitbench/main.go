@@ -53,6 +53,7 @@ type options struct {
 	profile  string // the gateway's CPU profile, "" for none
 	unloaded bool   // also measure latency with one connection
 	goloop   bool   // also measure the reference forwarder (splitbench loop)
+	loopSpin time.Duration
 	// fractions of the first direct run's req/s at which latency is
 	// measured open loop
 	fractions []float64
@@ -72,6 +73,7 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.unloaded, "unloaded", true, "also measure p50/p99 with one wrk connection, for half the duration")
 	fs.StringVar(&o.profile, "cpuprofile", "", "write the gateway's CPU profile (whole process life) to this file")
 	fs.BoolVar(&o.goloop, "goloop", false, "also measure \"goloop\", a bare one-thread epoll forwarder in Go (splitbench loop; Linux): what proxying costs a Go program that does nothing else")
+	fs.DurationVar(&o.loopSpin, "goloop-spin", 0, "with -goloop: the forwarder polls without sleeping this long after each event (splitbench loop -spin), a control for what waking a sleeping proxy costs the other core")
 	rates := fs.String("rates", "0.2,0.4,0.6", "open-loop rates, as fractions of the first direct run's req/s, at which p50/p99 and CPU are measured too (half the duration each); \"\" for none")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -86,30 +88,35 @@ func parseOptions(args []string) (options, error) {
 		}
 		o.fractions = append(o.fractions, x)
 	}
+	if o.loopSpin < 0 || (o.loopSpin > 0 && !o.goloop) {
+		return o, errors.New("-goloop-spin: give a duration such as 200us, together with -goloop")
+	}
 	if o.goloop && !loopSupported {
 		return o, errors.New("-goloop: the reference forwarder runs on Linux only")
 	}
 	if fs.NArg() > 0 || o.duration < time.Second || o.conns < 1 || o.rounds < 1 || o.percent < 1 || o.percent > 99 {
-		return o, errors.New("usage: splitbench [-goloop] [-duration 10s] [-warmup 2s] [-c 32] [-rounds 1] [-percent 10] [-rates 0.2,0.4,0.6] [-bin DIR] [-example DIR]")
+		return o, errors.New("usage: splitbench [-goloop [-goloop-spin 200us]] [-duration 10s] [-warmup 2s] [-c 32] [-rounds 1] [-percent 10] [-rates 0.2,0.4,0.6] [-bin DIR] [-example DIR]")
 	}
 	return o, nil
 }
 
 // row is one measured run.
 type row struct {
-	Proxy         string    `json:"proxy"`
-	RPS           float64   `json:"rps"`
-	P50US         int64     `json:"p50_us"`
-	P99US         int64     `json:"p99_us"`
-	P50C1US       int64     `json:"p50_c1_us"` // with one connection (-unloaded)
-	P99C1US       int64     `json:"p99_c1_us"`
-	ProxyCPUUS    float64   `json:"proxy_cpu_us_per_req"`
-	UpstreamCPUUS float64   `json:"upstream_cpu_us_per_req"`
-	Requests      int64     `json:"requests"`
-	WrkErrors     int64     `json:"wrk_errors"`
-	ProxyErrors   int64     `json:"proxy_errors"`   // the gateway's own count; -1 where not measured
-	ProxyRequests int64     `json:"proxy_requests"` // the gateway's own count; -1 where not measured
-	Rates         []rateRow `json:"rates,omitempty"`
+	Proxy         string     `json:"proxy"`
+	RPS           float64    `json:"rps"`
+	P50US         int64      `json:"p50_us"`
+	P99US         int64      `json:"p99_us"`
+	P50C1US       int64      `json:"p50_c1_us"` // with one connection (-unloaded)
+	P99C1US       int64      `json:"p99_c1_us"`
+	ProxyCPUUS    float64    `json:"proxy_cpu_us_per_req"`
+	UpstreamCPUUS float64    `json:"upstream_cpu_us_per_req"`
+	ProxySleeps   float64    `json:"proxy_sleeps_per_req"` // the proxy's voluntary context switches
+	IPIs          [2]float64 `json:"ipis_per_req"`         // wake-up interrupts to cores 0 and 1; -1 where not counted
+	Requests      int64      `json:"requests"`
+	WrkErrors     int64      `json:"wrk_errors"`
+	ProxyErrors   int64      `json:"proxy_errors"`   // the gateway's own count; -1 where not measured
+	ProxyRequests int64      `json:"proxy_requests"` // the gateway's own count; -1 where not measured
+	Rates         []rateRow  `json:"rates,omitempty"`
 }
 
 // rateRow is one open-loop run at a fixed rate.
@@ -221,11 +228,16 @@ func setUp(ctx context.Context, o options) (*bench, func(), error) {
 func printTable(w io.Writer, o options, rows []row) {
 	fmt.Fprintf(w, "# splitbench: wrk -t1 -c%d -d%s, one-instance V1 bodies; proxy on core 0 (the gateway at serve's GOGC=400), trivialhandler and wrk on core 1; %d%% canary\n",
 		o.conns, o.duration, o.percent)
-	fmt.Fprintf(w, "%-10s %9s %8s %8s %9s %9s %12s %12s %9s %10s %10s\n",
-		"proxy", "req/s", "p50 µs", "p99 µs", "c1 p50", "c1 p99", "proxy µs/req", "upstr µs/req", "wrk errs", "gw errors", "gw reqs")
+	if o.loopSpin > 0 {
+		fmt.Fprintf(w, "# goloop spins %s after each event before it sleeps\n", o.loopSpin)
+	}
+	fmt.Fprintf(w, "%-10s %9s %8s %8s %9s %9s %12s %12s %10s %8s %8s %9s %10s %10s\n",
+		"proxy", "req/s", "p50 µs", "p99 µs", "c1 p50", "c1 p99", "proxy µs/req", "upstr µs/req", "sleeps/req", "IPI0/req", "IPI1/req",
+		"wrk errs", "gw errors", "gw reqs")
 	for _, r := range rows {
-		fmt.Fprintf(w, "%-10s %9.0f %8d %8d %9d %9d %12.1f %12.1f %9d %10s %10s\n", r.Proxy, r.RPS, r.P50US, r.P99US, r.P50C1US, r.P99C1US,
-			r.ProxyCPUUS, r.UpstreamCPUUS, r.WrkErrors, count(r.ProxyErrors), count(r.ProxyRequests))
+		fmt.Fprintf(w, "%-10s %9.0f %8d %8d %9d %9d %12.1f %12.1f %10.3f %8.3f %8.3f %9d %10s %10s\n", r.Proxy, r.RPS, r.P50US, r.P99US,
+			r.P50C1US, r.P99C1US, r.ProxyCPUUS, r.UpstreamCPUUS, r.ProxySleeps, r.IPIs[0], r.IPIs[1],
+			r.WrkErrors, count(r.ProxyErrors), count(r.ProxyRequests))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseStatTicks(t *testing.T) {
@@ -24,6 +25,50 @@ func TestCPUTicks_Self(t *testing.T) {
 	n, err := cpuTicks(os.Getpid())
 	if err != nil || n < 0 {
 		t.Fatalf("cpuTicks(self) = %d, %v", n, err)
+	}
+}
+
+func TestParseVoluntary(t *testing.T) {
+	status := "Name:\tnginx\nvoluntary_ctxt_switches:\t1234\nnonvoluntary_ctxt_switches:\t56\n"
+	if n, ok := parseVoluntary(status); !ok || n != 1234 {
+		t.Fatalf("got %d %v, want 1234 (not the nonvoluntary 56)", n, ok)
+	}
+	if _, ok := parseVoluntary("Name:\tx\n"); ok {
+		t.Fatal("a status without the field parsed")
+	}
+}
+
+func TestSleeps_SelfGrows(t *testing.T) {
+	before, err := sleeps(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		time.Sleep(time.Millisecond) // each one puts some thread to sleep
+	}
+	after, err := sleeps(os.Getpid())
+	if err != nil || after <= before {
+		t.Fatalf("sleeps went from %d to %d (%v), want more", before, after, err)
+	}
+}
+
+func TestParseIPIs(t *testing.T) {
+	text := `           CPU0       CPU1
+  0:         41          0   IO-APIC   2-edge      timer
+LOC:   56604613   86131798   Local timer interrupts
+RES:    7341911   60925352   Rescheduling interrupts
+CAL:  178175256   93251449   Function call interrupts
+TLB:          5          7   TLB shootdowns
+`
+	got, ok := parseIPIs(text)
+	if want := [2]int64{7341911 + 178175256, 60925352 + 93251449}; !ok || got != want {
+		t.Fatalf("got %v %v, want %v", got, ok, want)
+	}
+	if _, ok := parseIPIs("           CPU0\n  0:  41   IO-APIC\n"); ok {
+		t.Fatal("a file without RES or CAL rows parsed")
+	}
+	if _, ok := parseIPIs("RES: 12 many Rescheduling interrupts\n"); ok {
+		t.Fatal("a row with one core's count parsed as two")
 	}
 }
 
@@ -164,5 +209,15 @@ func TestFixedRateSummary(t *testing.T) {
 	}
 	if got := fixedRateSummary([]row{{Proxy: "direct"}}); len(got) != 0 {
 		t.Errorf("no fixed rates: %+v", got)
+	}
+}
+
+func TestParseOptions_GoloopSpin(t *testing.T) {
+	o, err := parseOptions([]string{"-goloop", "-goloop-spin", "200us"})
+	if loopSupported && (err != nil || o.loopSpin != 200*time.Microsecond) {
+		t.Fatalf("got %v %v", o.loopSpin, err)
+	}
+	if _, err := parseOptions([]string{"-goloop-spin", "200us"}); err == nil || !strings.Contains(err.Error(), "together with -goloop") {
+		t.Fatalf("-goloop-spin alone: %v", err)
 	}
 }

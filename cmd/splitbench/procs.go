@@ -162,3 +162,71 @@ func scanFor(r io.Reader, prefix string) bool {
 	}
 	return false
 }
+
+// sleeps is how often pid's threads and its living descendants' have gone to
+// sleep: the sum of voluntary_ctxt_switches in /proc/PID/task/*/status. A
+// proxy that sleeps has to be woken by the next packet, and on another core
+// that wake-up costs the sender an interrupt (see coreIPIs).
+func sleeps(pid int) (int64, error) {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	if err != nil || len(tasks) == 0 {
+		return 0, fmt.Errorf("no threads of process %d in /proc", pid)
+	}
+	var total int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue // a thread that ended since the glob
+		}
+		if n, ok := parseVoluntary(string(b)); ok {
+			total += n
+		}
+	}
+	for _, c := range children(pid) {
+		if n, err := sleeps(c); err == nil {
+			total += n
+		}
+	}
+	return total, nil
+}
+
+// parseVoluntary finds voluntary_ctxt_switches in a status file.
+func parseVoluntary(status string) (int64, bool) {
+	for line := range strings.Lines(status) {
+		if v, ok := strings.CutPrefix(line, "voluntary_ctxt_switches:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
+// coreIPIs is, for cores 0 and 1, how many interrupts other cores have sent
+// each to wake or preempt a task on it: the rescheduling (RES) and
+// function-call (CAL) rows of /proc/interrupts, as x86 Linux names them.
+// ok is false where the file has neither row.
+func coreIPIs() (ipis [2]int64, ok bool) {
+	b, err := os.ReadFile("/proc/interrupts")
+	if err != nil {
+		return ipis, false
+	}
+	return parseIPIs(string(b))
+}
+
+func parseIPIs(text string) (ipis [2]int64, ok bool) {
+	for line := range strings.Lines(text) {
+		f := strings.Fields(line)
+		if len(f) < 3 || (f[0] != "RES:" && f[0] != "CAL:") {
+			continue
+		}
+		for core := range ipis {
+			n, err := strconv.ParseInt(f[1+core], 10, 64)
+			if err != nil {
+				return [2]int64{}, false
+			}
+			ipis[core] += n
+		}
+		ok = true
+	}
+	return ipis, ok
+}

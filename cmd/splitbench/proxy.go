@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"time"
 
 	"github.com/modelgate/modelgate"
 	"github.com/modelgate/modelgate/gateway"
@@ -28,6 +29,7 @@ type proxyOptions struct {
 	protocol       string
 	cpuProfile     string
 	memProfile     string
+	spin           time.Duration // `splitbench loop` only: poll without sleeping this long after an event
 }
 
 func parseProxy(args []string) (proxyOptions, error) {

@@ -117,9 +117,13 @@ func (b *bench) unloaded(ctx context.Context, url string, r *row) error {
 	return nil
 }
 
-// sample is the processes' CPU and the gateway's own counts at one moment.
+// sample is the processes' CPU, the proxy's sleeps, the cores' wake-up
+// interrupts and the gateway's own counts at one moment.
 type sample struct {
 	proxyTicks, upTicks int64
+	proxySleeps         int64
+	ipis                [2]int64 // to cores 0 and 1
+	ipisOK              bool
 	gwRequests, gwErrs  int64 // -1 without a gateway
 }
 
@@ -133,7 +137,11 @@ func (b *bench) sample(ctx context.Context, t target) (sample, error) {
 		if s.proxyTicks, err = cpuTicks(t.proc.cmd.Process.Pid); err != nil {
 			return s, err
 		}
+		if s.proxySleeps, err = sleeps(t.proc.cmd.Process.Pid); err != nil {
+			return s, err
+		}
 	}
+	s.ipis, s.ipisOK = coreIPIs()
 	if t.metrics != nil {
 		w, err := t.metrics.Observe(ctx, model)
 		if err != nil {
@@ -153,9 +161,19 @@ func measured(name string, res wrkResult, before, after sample) row {
 		}
 		return float64(ticks) * (1e6 / clockTicks) / float64(res.Requests)
 	}
+	perReqN := func(n int64) float64 {
+		if res.Requests == 0 {
+			return 0
+		}
+		return float64(n) / float64(res.Requests)
+	}
 	r := row{Proxy: name, RPS: res.rate(), P50US: res.P50US, P99US: res.P99US, Requests: res.Requests,
 		ProxyCPUUS: perReq(after.proxyTicks - before.proxyTicks), UpstreamCPUUS: perReq(after.upTicks - before.upTicks),
+		ProxySleeps: perReqN(after.proxySleeps - before.proxySleeps), IPIs: [2]float64{-1, -1},
 		WrkErrors: res.errors(), ProxyErrors: -1, ProxyRequests: -1}
+	if before.ipisOK && after.ipisOK {
+		r.IPIs = [2]float64{perReqN(after.ipis[0] - before.ipis[0]), perReqN(after.ipis[1] - before.ipis[1])}
+	}
 	if after.gwRequests >= 0 {
 		r.ProxyErrors, r.ProxyRequests = after.gwErrs-before.gwErrs, after.gwRequests-before.gwRequests
 	}
@@ -179,7 +197,7 @@ func (b *bench) start(ctx context.Context, name string) (target, error) {
 		t, err = b.startGateway(ctx, t)
 	case "goloop":
 		t.proc, err = startPinned("goloop", 0, b.dir, nil, filepath.Join(b.o.bin, "splitbench"), "loop", "-listen", trimScheme(t.url),
-			"-stable", b.upURL, "-canary", b.upURL, "-percent", fmt.Sprint(b.o.percent))
+			"-stable", b.upURL, "-canary", b.upURL, "-percent", fmt.Sprint(b.o.percent), "-spin", b.o.loopSpin.String())
 	default:
 		err = fmt.Errorf("unknown proxy %q", name)
 	}
