@@ -13,6 +13,19 @@
 // proxy and of the upstream, wrk's errors (non-2xx answers and socket errors)
 // and, for the gateway, the errors its own figures counted over the run.
 //
+// Two columns say why the upstream's CPU per request moves with the proxy in
+// front of it. sleeps/req is how often the proxy went to sleep per request
+// (voluntary context switches, every thread of it); IPI0/req and IPI1/req are
+// the interrupts cores 0 and 1 received to wake or preempt a task (the RES and
+// CAL rows of /proc/interrupts, counted machine-wide). A proxy asleep on core 0
+// is woken by the next packet from core 1, and the sender pays for the
+// interrupt; in a virtual machine that is an exit to the hypervisor. Those
+// costs land on core 1, where the upstream and wrk share the CPU, and can make
+// the upstream look dearer behind a proxy that sleeps more per request.
+// -goloop-spin 200us makes goloop poll for that long after each event before
+// it sleeps (`splitbench loop -spin`): a control with almost no wake-ups of
+// core 0, at the price of a busy core.
+//
 //	scripts/bench-split                       # 10 s per run, one round
 //	scripts/bench-split -rounds 3 -duration 5s
 //
