@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -486,6 +487,29 @@ func TestH1Server_BodyClosedAfterHandler(t *testing.T) {
 		"POST /next HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\nSECRET")
 	if got, want := <-read, `"" `+http.ErrBodyReadAfterClose.Error(); got != want {
 		t.Fatalf("the kept body read %s, want %s", got, want)
+	}
+}
+
+// TestH1Server_NextRequestStartsClean: the connection's request is reused,
+// and nothing a handler set on it reaches the next one.
+func TestH1Server_NextRequestStartsClean(t *testing.T) {
+	var first *http.Request
+	seen := make(chan string, 1)
+	addr, _ := startH1(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/dirty" {
+			first = r
+			r.Form, r.Pattern, r.URL.RawQuery = url.Values{"x": {"1"}}, "POST /dirty", "x=1"
+			r.Trailer = http.Header{"T": {"1"}}
+			return
+		}
+		seen <- fmt.Sprintf("same=%v %s %s form=%v pattern=%q query=%q trailer=%v body=%v length=%d",
+			r == first, r.Method, r.URL.Path, r.Form, r.Pattern, r.URL.RawQuery, r.Trailer, r.Body == http.NoBody, r.ContentLength)
+	}), nil, nil)
+	exchange(t, addr, "POST /dirty HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nold"+
+		"GET /clean HTTP/1.1\r\nHost: a\r\n\r\n")
+	want := `same=true GET /clean form=map[] pattern="" query="" trailer=map[] body=true length=0`
+	if got := <-seen; got != want {
+		t.Fatalf("the next request saw %s, want %s", got, want)
 	}
 }
 
