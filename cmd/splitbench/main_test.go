@@ -38,17 +38,27 @@ func TestParseVoluntary(t *testing.T) {
 	}
 }
 
-func TestSleeps_SelfGrows(t *testing.T) {
-	before, err := sleeps(os.Getpid())
+// A shell waiting on one short sleep after another goes to sleep each
+// time. (The test's own process would not do: its threads come and go, and
+// a thread that ends takes its count with it.)
+func TestSleeps_Grows(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "while :; do sleep 0.01; done")
+	if err := cmd.Start(); err != nil {
+		t.Skipf("no sh: %v", err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	time.Sleep(50 * time.Millisecond)
+	before, err := sleeps(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 3 {
-		time.Sleep(time.Millisecond) // each one puts some thread to sleep
+	time.Sleep(300 * time.Millisecond)
+	after, err := sleeps(cmd.Process.Pid)
+	if err != nil || after < before+5 {
+		t.Fatalf("sleeps went from %d to %d (%v) over 300 ms of 10 ms sleeps, want at least 5 more", before, after, err)
 	}
-	after, err := sleeps(os.Getpid())
-	if err != nil || after <= before {
-		t.Fatalf("sleeps went from %d to %d (%v), want more", before, after, err)
+	if _, err := sleeps(1 << 30); err == nil {
+		t.Fatal("no error for a process that does not exist")
 	}
 }
 

@@ -166,7 +166,8 @@ func scanFor(r io.Reader, prefix string) bool {
 // sleeps is how often pid's threads and its living descendants' have gone to
 // sleep: the sum of voluntary_ctxt_switches in /proc/PID/task/*/status. A
 // proxy that sleeps has to be woken by the next packet, and on another core
-// that wake-up costs the sender an interrupt (see coreIPIs).
+// that wake-up costs the sender an interrupt (see coreIPIs). A thread that
+// ends takes its count with it: the proxies measured keep theirs.
 func sleeps(pid int) (int64, error) {
 	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
 	if err != nil || len(tasks) == 0 {
