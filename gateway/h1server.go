@@ -483,7 +483,7 @@ func (hc *h1Conn) serveRequest(head h1Head) (keep bool) {
 // request builds the *http.Request net/http would have for head, in the
 // connection's own request and URL: the only allocation is the body's.
 // Allocating the request for each one was half of a proxied request's
-// garbage, and the collections it caused showed in the p99.
+// garbage: reusing it halves the collections at one connection.
 func (hc *h1Conn) request(head h1Head) *http.Request {
 	hc.req, hc.url = *hc.base, url.URL{Path: head.target}
 	r := &hc.req
