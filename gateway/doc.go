@@ -61,4 +61,13 @@
 // net/http's own handling; parseHead is checked against http.ReadRequest
 // (FuzzParseHead) and whole exchanges against a net/http server. That took
 // a third off a one-instance request's CPU (BENCHMARKS.md).
+//
+// Options.BusyPoll (off by default; Linux) keeps Serve's thread polling
+// the network for a while after each event instead of sleeping in the
+// kernel (busyPoller, busypoll_linux.go). Each sleep of a proxy costs the
+// core that wakes it an interrupt (in a virtual machine, an exit to the
+// hypervisor); on the benchmark's rig that is what nginx's edge over the
+// sleeping gateway came from. Polling spends the gateway's idle CPU, a
+// whole core while traffic flows, so it is for a gateway given its own
+// core.
 package gateway

@@ -40,7 +40,19 @@ func (s *Server) Serve(ctx context.Context, data, admin net.Listener) error {
 	// goroutines beyond 1024, which keeps any one short.
 	// h1Server serves them while their requests are plain HTTP/1.1 ones
 	// and hands them to net/http otherwise (h1server.go).
-	h1 := newH1Server(s.data, servers[0], &s.date, s.opts.Logger, data.Addr())
+	dataHandler := s.data
+	if s.opts.BusyPoll > 0 {
+		pctx, stopPolling := context.WithCancel(ctx)
+		bp, err := newBusyPoller(pctx, s.opts.BusyPoll, data)
+		if err != nil {
+			stopPolling()
+			return modelgate.Errorf(modelgate.EPRECONDITION, "gateway: %v (Options.BusyPoll; 0 turns it off)", err)
+		}
+		defer bp.wait()
+		defer stopPolling()
+		dataHandler = kicking(bp, s.data)
+	}
+	h1 := newH1Server(dataHandler, servers[0], &s.date, s.opts.Logger, data.Addr())
 	go func() { errc <- h1.serve(rawListener{data}) }()
 	for i, ln := range []net.Listener{h1.handoff, admin} {
 		go func() { errc <- servers[i].Serve(ln) }()
@@ -115,4 +127,12 @@ func listen(network, addr string) (net.Listener, error) {
 		return nil, modelgate.Errorf(modelgate.EUNAVAILABLE, "cannot listen on %s: %v", addr, err)
 	}
 	return ln, nil
+}
+
+// kicking starts the busy poller's window with each data-plane request.
+func kicking(bp *busyPoller, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		bp.kick()
+		h.ServeHTTP(w, r)
+	})
 }

@@ -3,11 +3,13 @@ package gateway_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,8 +30,17 @@ type served struct {
 // ("127.0.0.1:0" or a socket path).
 func newServed(t *testing.T, admin string) *served {
 	t.Helper()
+	return newServedWith(t, admin, nil)
+}
+
+// newServedWith is newServed with edit adjusting the options.
+func newServedWith(t *testing.T, admin string, edit func(*gateway.Options)) *served {
+	t.Helper()
 	e := newTestEnv(t, func(o *gateway.Options) {
 		o.AdminToken, o.AdminTokenHint = testToken, "set MODELGATE_ADMIN_TOKEN"
+		if edit != nil {
+			edit(o)
+		}
 	})
 	aln, err := gateway.ListenAdmin(admin)
 	if err != nil {
@@ -172,4 +183,42 @@ func TestServe_NeedsToken(t *testing.T) {
 	srv := gateway.NewServer(gateway.Options{Loader: func(string) (gateway.Model, error) { return nil, nil }})
 	err := srv.Serve(t.Context(), nil, nil)
 	wantCode(t, err, modelgate.EINVALID, "Serve needs Options.AdminToken")
+}
+
+// With busy polling the data plane answers as without it, one request
+// after another and many at once, and Serve still ends cleanly.
+func TestServe_BusyPoll(t *testing.T) {
+	s := newServedWith(t, "127.0.0.1:0", func(o *gateway.Options) { o.BusyPoll = 20 * time.Millisecond })
+	s.register("1", 1)
+	s.mustSetStable("1")
+	url := s.dataURL + "/v1/models/iris:predict"
+	for i := range 200 {
+		if st, b := post(t, url, `{"instances": [[3, 1]]}`); st != 200 || b != `{"predictions":[2]}` {
+			t.Fatalf("request %d: %d %s", i, st, b)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				resp, err := http.Post(url, "application/json", strings.NewReader(`{"instances": [[3, 1]]}`))
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				b := jsonBody(resp)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || b != `{"predictions":[2]}` {
+					errs <- fmt.Sprintf("%d %s", resp.StatusCode, b)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error("concurrent request:", e)
+	}
 }
