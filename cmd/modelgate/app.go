@@ -512,10 +512,12 @@ func newGateway(statePath string, external map[string]ExternalConfig, actuals *p
 	return gateway.NewServer(opts)
 }
 
-// withLimits sets the data plane's limits from platform's keys.
+// withLimits sets the data plane's limits (and busy polling) from
+// platform's keys.
 func withLimits(c PlatformConfig) func(*gateway.Options) {
 	return func(o *gateway.Options) {
 		o.MaxBodyBytes, o.MaxInstances, o.MaxConcurrent, o.RequestTimeout = c.MaxBodyBytes, c.MaxInstances, c.MaxConcurrent, c.RequestTimeout.D()
+		o.BusyPoll = c.BusyPoll.D()
 	}
 }
 

@@ -98,6 +98,9 @@ type PlatformConfig struct {
 	MaxInstances   int      `yaml:"max_instances"`
 	MaxConcurrent  int      `yaml:"max_concurrent"`
 	RequestTimeout Duration `yaml:"request_timeout"`
+	// local: keep the data plane's thread polling the network this long
+	// after each event (gateway.Options.BusyPoll); 0, the default, sleeps.
+	BusyPoll Duration `yaml:"busy_poll"`
 
 	// kserve: its keys (kubeconfig, context, namespaces, model_format,
 	// storage_uri, …) sit directly under platform.
@@ -639,6 +642,8 @@ func (c *Config) validate() error {
 		"platform.admin_listen: expected host:port other than platform.listen, e.g. 127.0.0.1:8081, or a unix socket path, got %q", c.Platform.AdminListen)
 	check(c.Platform.MaxBodyBytes >= 0 && c.Platform.MaxInstances >= 0 && c.Platform.MaxConcurrent >= 0 && c.Platform.RequestTimeout >= 0,
 		"platform.max_body_bytes, max_instances, max_concurrent, request_timeout: expected values ≥ 0 (0 takes the default)")
+	check(c.Platform.BusyPoll >= 0 && c.Platform.BusyPoll.D() <= time.Second,
+		"platform.busy_poll: expected a duration from 0 (off, the default) to 1s, such as 200us, got %s", c.Platform.BusyPoll.D())
 	check(c.Metrics.Type == "" || c.Metrics.Type == "prometheus", "metrics.type: expected prometheus (or nothing, for the local gateway's own figures), got %q", c.Metrics.Type)
 	check(c.Platform.Type != "kserve" || c.Metrics.Type == "prometheus", "metrics.type: platform kserve needs metrics {type: prometheus, url: …}")
 	check(c.Metrics.Type != "prometheus" || c.Platform.Type == "kserve", "metrics.type: prometheus needs platform.type kserve (the local gateway measures itself)")

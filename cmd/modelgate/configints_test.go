@@ -1,6 +1,11 @@
 package main
 
-import "testing"
+import (
+	"testing"
+	"time"
+
+	"github.com/modelgate/modelgate/gateway"
+)
 
 // yaml.v3 would truncate 12.5 into an integer key as 12: the config is
 // refused instead, naming every such key (through inline structs and
@@ -26,5 +31,21 @@ func TestConfigFractionalIntegers(t *testing.T) {
 				t.Fatalf("canary.percent = %d, want 12", cfg.Canary.Percent)
 			}
 		})
+	}
+}
+
+// platform.busy_poll reaches the gateway's options; a negative or
+// unreasonably long one is refused, saying what it expects.
+func TestConfigBusyPoll(t *testing.T) {
+	cfg, err := loadConfigText(t, "platform: {busy_poll: 200us}\n")
+	checkConfigError(t, err, "")
+	var o gateway.Options
+	withLimits(cfg.Platform)(&o)
+	if o.BusyPoll != 200*time.Microsecond {
+		t.Errorf("gateway BusyPoll = %s, want 200µs", o.BusyPoll)
+	}
+	for _, bad := range []string{"-1ms", "2s"} {
+		_, err := loadConfigText(t, "platform: {busy_poll: "+bad+"}\n")
+		checkConfigError(t, err, "platform.busy_poll: expected a duration from 0 (off, the default) to 1s, such as 200us, got "+bad)
 	}
 }
