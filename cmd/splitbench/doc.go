@@ -26,15 +26,23 @@
 // it sleeps (`splitbench loop -spin`): a control with almost no wake-ups of
 // core 0, at the price of a busy core.
 //
+// -busy-poll 200us adds the row "modelgate-bp": the gateway with that
+// busy_poll (gateway.Options.BusyPoll), which keeps its thread polling the
+// network for 200 µs after each event instead of sleeping. Its sleeps/req
+// and IPI0/req fall to almost nothing, so core 1 no longer pays to wake it;
+// its proxy µs/req counts the polling too, which at any steady rate fills
+// core 0. The JSON gives its req/s over nginx's as rps_ratio_busy_poll.
+//
 //	scripts/bench-split                       # 10 s per run, one round
 //	scripts/bench-split -rounds 3 -duration 5s
+//	scripts/bench-split -busy-poll 200us      # and the gateway busy polling
 //
 // Each run is followed by one with a single wrk connection (-unloaded, half
 // the duration): there p50 is the latency a proxy adds, while with 32
 // connections back to back it is about 32 / (req/s). The JSON line's
 // added p50s are per round (the proxy's p50 less the direct run's of the
 // same round) and then the median over the rounds (each round starts with
-// the direct run; the two proxies take turns to come next); its other figures are
+// the direct run; the proxies take turns to come next); its other figures are
 // each proxy's median round by req/s.
 //
 // After those, each target is measured open loop at fixed rates (-rates:

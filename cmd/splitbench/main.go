@@ -54,6 +54,7 @@ type options struct {
 	unloaded bool   // also measure latency with one connection
 	goloop   bool   // also measure the reference forwarder (splitbench loop)
 	loopSpin time.Duration
+	busyPoll time.Duration // also measure the gateway busy polling this long (row modelgate-bp)
 	// fractions of the first direct run's req/s at which latency is
 	// measured open loop
 	fractions []float64
@@ -68,12 +69,13 @@ func parseOptions(args []string) (options, error) {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured wrk run per proxy (whole seconds)")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured wrk run before each measured one; 0 for none")
 	fs.IntVar(&o.conns, "c", 32, "wrk connections")
-	fs.IntVar(&o.rounds, "rounds", 1, "rounds of direct, nginx, modelgate (the two proxies in turn first); the JSON holds each proxy's median round by req/s")
+	fs.IntVar(&o.rounds, "rounds", 1, "rounds of direct and each proxy (the proxies in turn first); the JSON holds each proxy's median round by req/s")
 	fs.IntVar(&o.percent, "percent", 10, "canary percent")
 	fs.BoolVar(&o.unloaded, "unloaded", true, "also measure p50/p99 with one wrk connection, for half the duration")
 	fs.StringVar(&o.profile, "cpuprofile", "", "write the gateway's CPU profile (whole process life) to this file")
 	fs.BoolVar(&o.goloop, "goloop", false, "also measure \"goloop\", a bare one-thread epoll forwarder in Go (splitbench loop; Linux): what proxying costs a Go program that does nothing else")
 	fs.DurationVar(&o.loopSpin, "goloop-spin", 0, "with -goloop: the forwarder polls without sleeping this long after each event (splitbench loop -spin), a control for what waking a sleeping proxy costs the other core")
+	fs.DurationVar(&o.busyPoll, "busy-poll", 0, "also measure \"modelgate-bp\": the gateway polling the network this long after each event instead of sleeping (gateway.Options.BusyPoll, such as 200us; Linux)")
 	rates := fs.String("rates", "0.2,0.4,0.6", "open-loop rates, as fractions of the first direct run's req/s, at which p50/p99 and CPU are measured too (half the duration each); \"\" for none")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -94,8 +96,11 @@ func parseOptions(args []string) (options, error) {
 	if o.goloop && !loopSupported {
 		return o, errors.New("-goloop: the reference forwarder runs on Linux only")
 	}
+	if o.busyPoll < 0 {
+		return o, errors.New("-busy-poll: give a duration such as 200us")
+	}
 	if fs.NArg() > 0 || o.duration < time.Second || o.conns < 1 || o.rounds < 1 || o.percent < 1 || o.percent > 99 {
-		return o, errors.New("usage: splitbench [-goloop [-goloop-spin 200us]] [-duration 10s] [-warmup 2s] [-c 32] [-rounds 1] [-percent 10] [-rates 0.2,0.4,0.6] [-bin DIR] [-example DIR]")
+		return o, errors.New("usage: splitbench [-goloop [-goloop-spin 200us]] [-busy-poll 200us] [-duration 10s] [-warmup 2s] [-c 32] [-rounds 1] [-percent 10] [-rates 0.2,0.4,0.6] [-bin DIR] [-example DIR]")
 	}
 	return o, nil
 }
@@ -152,7 +157,7 @@ func runBench(ctx context.Context, args []string, w io.Writer) error {
 	defer cleanup()
 	var all []row
 	for round := range o.rounds {
-		for _, name := range roundOrder(round, o.goloop) {
+		for _, name := range roundOrder(round, o.proxies()) {
 			r, err := b.run(ctx, name)
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", round+1, name, err)
@@ -165,27 +170,30 @@ func runBench(ctx context.Context, args []string, w io.Writer) error {
 	return printJSON(w, all)
 }
 
+// allProxies is every proxy a run can measure, in the tables' order.
+var allProxies = []string{"nginx", "modelgate", "modelgate-bp", "goloop"}
+
+// proxies are the proxies o measures, in the tables' order.
+func (o options) proxies() []string {
+	return slices.DeleteFunc(slices.Clone(allProxies), func(name string) bool {
+		return name == "modelgate-bp" && o.busyPoll == 0 || name == "goloop" && !o.goloop
+	})
+}
+
 // roundOrder is the order of the runs in round (from 0): the direct run
 // first, then the proxies, each first in turn, so that none always runs on
 // the machine another has just warmed or loaded.
-func roundOrder(round int, goloop bool) []string {
-	proxies := []string{"nginx", "modelgate"}
-	if goloop {
-		proxies = append(proxies, "goloop")
-	}
+func roundOrder(round int, proxies []string) []string {
 	k := round % len(proxies)
 	return slices.Concat([]string{"direct"}, proxies[k:], proxies[:k])
 }
 
-// proxiesIn are the proxies rows hold, in the tables' order.
+// proxiesIn are the proxies rows hold (nginx and modelgate always), in
+// the tables' order.
 func proxiesIn(rows []row) []string {
-	names := []string{"nginx", "modelgate"}
-	for _, r := range rows {
-		if r.Proxy == "goloop" {
-			return append(names, "goloop")
-		}
-	}
-	return names
+	return slices.DeleteFunc(slices.Clone(allProxies), func(name string) bool {
+		return name != "nginx" && name != "modelgate" && !slices.ContainsFunc(rows, func(r row) bool { return r.Proxy == name })
+	})
 }
 
 // setUp writes the wrk script and starts the upstream on core 1.
@@ -231,11 +239,14 @@ func printTable(w io.Writer, o options, rows []row) {
 	if o.loopSpin > 0 {
 		fmt.Fprintf(w, "# goloop spins %s after each event before it sleeps\n", o.loopSpin)
 	}
-	fmt.Fprintf(w, "%-10s %9s %8s %8s %9s %9s %12s %12s %10s %8s %8s %9s %10s %10s\n",
+	if o.busyPoll > 0 {
+		fmt.Fprintf(w, "# modelgate-bp is the gateway polling the network %s after each event before it sleeps (busy_poll)\n", o.busyPoll)
+	}
+	fmt.Fprintf(w, "%-12s %9s %8s %8s %9s %9s %12s %12s %10s %8s %8s %9s %10s %10s\n",
 		"proxy", "req/s", "p50 µs", "p99 µs", "c1 p50", "c1 p99", "proxy µs/req", "upstr µs/req", "sleeps/req", "IPI0/req", "IPI1/req",
 		"wrk errs", "gw errors", "gw reqs")
 	for _, r := range rows {
-		fmt.Fprintf(w, "%-10s %9.0f %8d %8d %9d %9d %12.1f %12.1f %10.3f %8.3f %8.3f %9d %10s %10s\n", r.Proxy, r.RPS, r.P50US, r.P99US,
+		fmt.Fprintf(w, "%-12s %9.0f %8d %8d %9d %9d %12.1f %12.1f %10.3f %8.3f %8.3f %9d %10s %10s\n", r.Proxy, r.RPS, r.P50US, r.P99US,
 			r.P50C1US, r.P99C1US, r.ProxyCPUUS, r.UpstreamCPUUS, r.ProxySleeps, r.IPIs[0], r.IPIs[1],
 			r.WrkErrors, count(r.ProxyErrors), count(r.ProxyRequests))
 	}
@@ -248,10 +259,10 @@ func printRates(w io.Writer, o options, rows []row) {
 	}
 	fmt.Fprintf(w, "# open loop at fixed rates (fractions %v of the first direct run's req/s), %s each after 1 s unmeasured, 64 connections, latency from the moment each request was due\n",
 		o.fractions, max(time.Second, o.duration/2))
-	fmt.Fprintf(w, "%-10s %9s %8s %8s %12s %12s %9s %10s\n", "proxy", "rate", "p50 µs", "p99 µs", "proxy µs/req", "upstr µs/req", "errors", "gw errors")
+	fmt.Fprintf(w, "%-12s %9s %8s %8s %12s %12s %9s %10s\n", "proxy", "rate", "p50 µs", "p99 µs", "proxy µs/req", "upstr µs/req", "errors", "gw errors")
 	for _, r := range rows {
 		for _, rr := range r.Rates {
-			fmt.Fprintf(w, "%-10s %9.0f %8d %8d %12.1f %12.1f %9d %10s\n", r.Proxy, rr.Rate, rr.P50US, rr.P99US,
+			fmt.Fprintf(w, "%-12s %9.0f %8d %8d %12.1f %12.1f %9d %10s\n", r.Proxy, rr.Rate, rr.P50US, rr.P99US,
 				rr.ProxyCPUUS, rr.UpstreamCPUUS, rr.Errors, count(rr.ProxyErrors))
 		}
 	}
@@ -284,7 +295,12 @@ func printJSON(w io.Writer, rows []row) error {
 			added[name], addedC1[name] = addedMedian(rows, name, c32), addedMedian(rows, name, c1)
 		}
 		out["added_p50_us"], out["added_p50_c1_us"] = added, addedC1
-		out["errors"] = map[string]int64{"modelgate_counted": g.ProxyErrors, "wrk_saw": g.WrkErrors}
+		errs := map[string]int64{"modelgate_counted": g.ProxyErrors, "wrk_saw": g.WrkErrors}
+		if bp := med["modelgate-bp"]; bp.Proxy != "" && bp.RPS > 0 {
+			out["rps_ratio_busy_poll"] = round3(bp.RPS / n.RPS)
+			errs["modelgate_bp_counted"], errs["modelgate_bp_wrk_saw"] = bp.ProxyErrors, bp.WrkErrors
+		}
+		out["errors"] = errs
 		out["fixed_rates"] = fixedRateSummary(rows)
 	}
 	b, err := json.Marshal(out)

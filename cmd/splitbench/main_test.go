@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,14 +174,22 @@ func TestAddedMedian(t *testing.T) {
 // round's direct run), and the proxies take turns to run right after it.
 func TestRoundOrder(t *testing.T) {
 	for round, want := range []string{"direct nginx modelgate", "direct modelgate nginx", "direct nginx modelgate"} {
-		if got := strings.Join(roundOrder(round, false), " "); got != want {
+		if got := strings.Join(roundOrder(round, []string{"nginx", "modelgate"}), " "); got != want {
 			t.Errorf("round %d: %s, want %s", round, got, want)
 		}
 	}
 	for round, want := range []string{"direct nginx modelgate goloop", "direct modelgate goloop nginx", "direct goloop nginx modelgate", "direct nginx modelgate goloop"} {
-		if got := strings.Join(roundOrder(round, true), " "); got != want {
+		if got := strings.Join(roundOrder(round, options{goloop: true}.proxies()), " "); got != want {
 			t.Errorf("with goloop, round %d: %s, want %s", round, got, want)
 		}
+	}
+	o := options{goloop: true, busyPoll: 200 * time.Microsecond}
+	if got := strings.Join(roundOrder(1, o.proxies()), " "); got != "direct modelgate modelgate-bp goloop nginx" {
+		t.Errorf("with -busy-poll and goloop, round 1: %s", got)
+	}
+	rows := []row{{Proxy: "modelgate-bp"}, {Proxy: "direct"}}
+	if got := strings.Join(proxiesIn(rows), " "); got != "nginx modelgate modelgate-bp" {
+		t.Errorf("proxies in rows with modelgate-bp: %s", got)
 	}
 }
 
@@ -229,5 +238,19 @@ func TestParseOptions_GoloopSpin(t *testing.T) {
 	}
 	if _, err := parseOptions([]string{"-goloop-spin", "200us"}); err == nil || !strings.Contains(err.Error(), "together with -goloop") {
 		t.Fatalf("-goloop-spin alone: %v", err)
+	}
+}
+
+func TestParseOptions_BusyPoll(t *testing.T) {
+	o, err := parseOptions([]string{"-busy-poll", "200us"})
+	if err != nil || o.busyPoll != 200*time.Microsecond || !slices.Contains(o.proxies(), "modelgate-bp") {
+		t.Fatalf("-busy-poll 200us: %+v, %v", o, err)
+	}
+	if _, err := parseOptions([]string{"-busy-poll", "-1ms"}); err == nil || !strings.Contains(err.Error(), "-busy-poll") {
+		t.Fatalf("-busy-poll -1ms: %v", err)
+	}
+	p, err := parseProxy([]string{"-stable", "http://a", "-canary", "http://b", "-busy-poll", "50us"})
+	if err != nil || p.busyPoll != 50*time.Microsecond {
+		t.Fatalf("splitbench proxy -busy-poll 50us: %+v, %v", p, err)
 	}
 }

@@ -30,6 +30,7 @@ type proxyOptions struct {
 	cpuProfile     string
 	memProfile     string
 	spin           time.Duration // `splitbench loop` only: poll without sleeping this long after an event
+	busyPoll       time.Duration // the gateway's Options.BusyPoll
 }
 
 func parseProxy(args []string) (proxyOptions, error) {
@@ -43,11 +44,12 @@ func parseProxy(args []string) (proxyOptions, error) {
 	fs.StringVar(&o.protocol, "protocol", gateway.UpstreamV1, "upstream protocol: v1 or v2")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the gateway's CPU profile to this file")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write the gateway's allocation profile (every 4 KiB allocated) to this file")
+	fs.DurationVar(&o.busyPoll, "busy-poll", 0, "the gateway polls the network this long after each event before it sleeps (gateway.Options.BusyPoll); 0 sleeps at once")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if o.stable == "" || o.canary == "" || fs.NArg() > 0 {
-		return o, errors.New("usage: splitbench proxy -stable URL -canary URL [-percent 10] [-listen ADDR] [-admin ADDR]")
+	if o.stable == "" || o.canary == "" || fs.NArg() > 0 || o.busyPoll < 0 {
+		return o, errors.New("usage: splitbench proxy -stable URL -canary URL [-percent 10] [-busy-poll 0] [-listen ADDR] [-admin ADDR]")
 	}
 	return o, nil
 }
@@ -77,6 +79,7 @@ func runProxy(ctx context.Context, args []string) error {
 	}
 	srv := gateway.NewServer(gateway.Options{
 		AdminToken: token,
+		BusyPoll:   o.busyPoll,
 		DirDigest:  func(dir string) (string, error) { return "upstream:" + dir, nil },
 		DeploymentLoader: func(d modelgate.Deployment) (gateway.Model, error) {
 			return gateway.StartUpstream(ctx, gateway.UpstreamSpec{URL: d.ModelDir, Protocol: o.protocol, Name: model}, d)

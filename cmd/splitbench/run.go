@@ -194,7 +194,9 @@ func (b *bench) start(ctx context.Context, name string) (target, error) {
 	case "nginx":
 		t.proc, err = b.startNginx(port)
 	case "modelgate":
-		t, err = b.startGateway(ctx, t)
+		t, err = b.startGateway(ctx, t, 0)
+	case "modelgate-bp":
+		t, err = b.startGateway(ctx, t, b.o.busyPoll)
 	case "goloop":
 		t.proc, err = startPinned("goloop", 0, b.dir, nil, filepath.Join(b.o.bin, "splitbench"), "loop", "-listen", trimScheme(t.url),
 			"-stable", b.upURL, "-canary", b.upURL, "-percent", fmt.Sprint(b.o.percent), "-spin", b.o.loopSpin.String())
@@ -224,7 +226,7 @@ func (b *bench) startNginx(port int) (*proc, error) {
 	return startPinned("nginx", 0, b.dir, nil, "nginx", "-c", conf, "-p", prefix, "-g", "daemon off;")
 }
 
-func (b *bench) startGateway(ctx context.Context, t target) (target, error) {
+func (b *bench) startGateway(ctx context.Context, t target, busyPoll time.Duration) (target, error) {
 	admin, err := freePort()
 	if err != nil {
 		return t, err
@@ -232,7 +234,7 @@ func (b *bench) startGateway(ctx context.Context, t target) (target, error) {
 	token := randomToken()
 	adminURL := fmt.Sprintf("http://127.0.0.1:%d", admin)
 	args := []string{filepath.Join(b.o.bin, "splitbench"), "proxy", "-listen", trimScheme(t.url), "-admin", trimScheme(adminURL),
-		"-stable", b.upURL, "-canary", b.upURL, "-percent", fmt.Sprint(b.o.percent)}
+		"-stable", b.upURL, "-canary", b.upURL, "-percent", fmt.Sprint(b.o.percent), "-busy-poll", busyPoll.String()}
 	if b.o.profile != "" {
 		args = append(args, "-cpuprofile", b.o.profile)
 	}
