@@ -40,22 +40,28 @@ import (
 // reading an eventfd the poller wrote to before parking: the sentinel
 // wakes the poller again. Once the window has passed with no event the
 // poller waits for the next request (kick) and the thread sleeps as
-// before, so an idle gateway costs nothing.
+// before, so an idle gateway costs nothing. It also stops once no request
+// has started for quiet, whatever it sees: the runtime's wake-up eventfd
+// is level-triggered and drained only by a poll that blocks, which never
+// happens while the poller runs, so a wake-up written in a race would
+// otherwise keep it polling for ever.
 //
 // Hand-written because neither the runtime nor any library offers a
 // busy-polling network poller for Go; Linux's SO_BUSY_POLL polls a
 // network card's queue and does nothing for loopback or for the
 // scheduler's sleeps.
 type busyPoller struct {
-	window time.Duration
-	outer  int      // epoll instance watching the runtime's
-	efd    *os.File // the sentinel's eventfd, in the runtime's poller
-	efdNum uintptr  // its descriptor (efd.Fd would make it blocking)
-	wake   chan struct{}
-	kickc  chan struct{}
-	idle   atomic.Bool
-	wakes  atomic.Int64 // times the poller handed events to the runtime
-	done   sync.WaitGroup
+	window   time.Duration
+	quiet    time.Duration // stop this long after the last request's kick
+	outer    int           // epoll instance watching the runtime's
+	efd      *os.File      // the sentinel's eventfd, in the runtime's poller
+	efdNum   uintptr       // its descriptor (efd.Fd would make it blocking)
+	wake     chan struct{}
+	kickc    chan struct{}
+	idle     atomic.Bool
+	requests atomic.Int64 // kicks so far
+	wakes    atomic.Int64 // times the poller handed events to the runtime
+	done     sync.WaitGroup
 }
 
 // newBusyPoller starts polling for window after each kick until ctx
@@ -70,6 +76,15 @@ func newBusyPoller(ctx context.Context, window time.Duration, ln net.Listener) (
 	if err != nil {
 		return nil, err
 	}
+	return startBusyPoller(ctx, window, inner)
+}
+
+// busyPollQuiet is the least time a poller polls on after the last
+// request started (quiet): ten windows, and no less than 10 ms.
+const busyPollQuiet = 10 * time.Millisecond
+
+// startBusyPoller polls the epoll instance inner (the runtime's).
+func startBusyPoller(ctx context.Context, window time.Duration, inner int) (*busyPoller, error) {
 	outer, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("busy poll: epoll_create1: %w", err)
@@ -84,7 +99,7 @@ func newBusyPoller(ctx context.Context, window time.Duration, ln net.Listener) (
 		syscall.Close(outer)
 		return nil, fmt.Errorf("busy poll: eventfd: %w", errno)
 	}
-	b := &busyPoller{window: window, outer: outer, efd: os.NewFile(efd, "busy-poll eventfd"), efdNum: efd,
+	b := &busyPoller{window: window, quiet: max(10*window, busyPollQuiet), outer: outer, efd: os.NewFile(efd, "busy-poll eventfd"), efdNum: efd,
 		wake: make(chan struct{}, 1), kickc: make(chan struct{}, 1)}
 	b.idle.Store(true)
 	b.done.Add(2)
@@ -94,8 +109,9 @@ func newBusyPoller(ctx context.Context, window time.Duration, ln net.Listener) (
 }
 
 // kick starts a polling window if the poller is waiting; the data plane
-// calls it for every request, which costs an atomic load while polling.
+// calls it for every request, which costs an atomic add while polling.
 func (b *busyPoller) kick() {
+	b.requests.Add(1)
 	if b.idle.Load() && b.idle.CompareAndSwap(true, false) {
 		select {
 		case b.kickc <- struct{}{}:
@@ -123,13 +139,16 @@ func (b *busyPoller) run(ctx context.Context) {
 	}
 }
 
-// poll polls until window has passed since the last event; false when
-// ctx ended.
+// poll polls until window has passed since the last event, or quiet
+// since the last request; false when ctx ended.
 func (b *busyPoller) poll(ctx context.Context) bool {
 	var ev [1]syscall.EpollEvent
-	one := [8]byte{1, 0, 0, 0, 0, 0, 0, 0}
 	last := time.Now()
-	for time.Since(last) < b.window {
+	lastReq, reqs := last, b.requests.Load()
+	for now := last; now.Sub(last) < b.window && now.Sub(lastReq) < b.quiet; now = time.Now() {
+		if r := b.requests.Load(); r != reqs {
+			lastReq, reqs = now, r
+		}
 		select {
 		case <-ctx.Done():
 			return false
@@ -140,18 +159,34 @@ func (b *busyPoller) poll(ctx context.Context) bool {
 			runtime.Gosched()
 			continue
 		}
-		last = time.Now()
-		if _, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, b.efdNum, uintptr(unsafe.Pointer(&one[0])), 8); errno != 0 {
-			return true // cannot hand over: stop polling until the next kick
-		}
-		b.wakes.Add(1)
-		select { // parked: the runtime polls the network and the sentinel wakes us
-		case <-b.wake:
-		case <-ctx.Done():
+		handed, alive := b.handOver(ctx)
+		if !alive {
 			return false
 		}
+		if !handed {
+			return true // stop polling until the next kick
+		}
+		last = time.Now() // the window runs from when the runtime has the events
 	}
 	return true
+}
+
+// handOver has the runtime poll the network: it writes the sentinel's
+// eventfd and parks, so the runtime finds nothing to run, polls, and wakes
+// the sentinel with the goroutines whose sockets are ready. handed is
+// false if the eventfd could not be written, alive false if ctx ended.
+func (b *busyPoller) handOver(ctx context.Context) (handed, alive bool) {
+	one := [8]byte{1, 0, 0, 0, 0, 0, 0, 0}
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, b.efdNum, uintptr(unsafe.Pointer(&one[0])), 8); errno != 0 {
+		return false, true
+	}
+	b.wakes.Add(1)
+	select {
+	case <-b.wake:
+		return true, true
+	case <-ctx.Done():
+		return true, false
+	}
 }
 
 // sentinel wakes the poller each time it wrote to the eventfd.

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -145,4 +146,36 @@ func echo(ln net.Listener) {
 			}
 		}()
 	}
+}
+
+// An event that never clears (as the runtime's level-triggered wake-up
+// eventfd, written in a race, would be) does not keep the poller polling
+// once requests have stopped.
+func TestBusyPoller_StopsOnAStaleEvent(t *testing.T) {
+	efd, _, errno := syscall.RawSyscall(syscall.SYS_EVENTFD2, 1, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0) // readable until read
+	if errno != 0 {
+		t.Fatal(errno)
+	}
+	defer syscall.Close(int(efd))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	bp, err := startBusyPoller(ctx, 5*time.Millisecond, int(efd)) // a window no scheduling delay outlasts
+	if err != nil {
+		t.Fatal(err)
+	}
+	bp.kick()
+	deadline := time.Now().Add(5 * time.Second)
+	for bp.wakes.Load() == 0 || !bp.idle.Load() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5 s: %d hand-overs, idle %v; want some, and idle once %s passed without a request", bp.wakes.Load(), bp.idle.Load(), bp.quiet)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	n := bp.wakes.Load()
+	time.Sleep(20 * time.Millisecond)
+	if m := bp.wakes.Load(); m != n {
+		t.Errorf("idle, yet %d more hand-overs", m-n)
+	}
+	cancel()
+	bp.wait()
 }
