@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -252,5 +253,31 @@ func TestParseOptions_BusyPoll(t *testing.T) {
 	p, err := parseProxy([]string{"-stable", "http://a", "-canary", "http://b", "-busy-poll", "50us"})
 	if err != nil || p.busyPoll != 50*time.Microsecond {
 		t.Fatalf("splitbench proxy -busy-poll 50us: %+v, %v", p, err)
+	}
+}
+
+// A proxy whose port was taken before it bound it is started again on
+// another; any other failure is not retried.
+func TestRetryPortClash(t *testing.T) {
+	calls := 0
+	clash := func() (target, error) {
+		calls++
+		if calls < 3 {
+			return target{}, errors.New("splitbench: listen tcp 127.0.0.1:42751: bind: address already in use")
+		}
+		return target{url: "http://127.0.0.1:1"}, nil
+	}
+	if got, err := retryPortClash(3, clash); err != nil || got.url != "http://127.0.0.1:1" || calls != 3 {
+		t.Errorf("two clashes, then a start: %+v, %v after %d calls", got, err, calls)
+	}
+	calls = 0
+	other := func() (target, error) { calls++; return target{}, errors.New("nginx: unknown directive") }
+	if _, err := retryPortClash(3, other); err == nil || calls != 1 {
+		t.Errorf("another failure: %v after %d calls, want it once", err, calls)
+	}
+	calls = 0
+	always := func() (target, error) { calls++; return target{}, errors.New("bind: address already in use") }
+	if _, err := retryPortClash(3, always); err == nil || calls != 3 {
+		t.Errorf("clashing every time: %v after %d calls, want an error after 3", err, calls)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/modelgate/modelgate/gateway"
@@ -180,8 +181,28 @@ func measured(name string, res wrkResult, before, after sample) row {
 	return r
 }
 
-// start starts proxy name on core 0 and waits until it answers a prediction.
+// start starts proxy name on core 0 and waits until it answers a
+// prediction. A port freePort found free can be taken (as the ephemeral
+// port of some loopback connection) before the proxy binds it; then it
+// tries other ports, three times in all.
 func (b *bench) start(ctx context.Context, name string) (target, error) {
+	return retryPortClash(3, func() (target, error) { return b.startOnce(ctx, name) })
+}
+
+// retryPortClash calls start until it succeeds, fails otherwise than on a
+// port in use, or has been called attempts times.
+func retryPortClash(attempts int, start func() (target, error)) (target, error) {
+	var err error
+	for range attempts {
+		var t target
+		if t, err = start(); err == nil || !strings.Contains(err.Error(), "address already in use") {
+			return t, err
+		}
+	}
+	return target{}, err
+}
+
+func (b *bench) startOnce(ctx context.Context, name string) (target, error) {
 	if name == "direct" {
 		return target{url: b.upURL}, nil
 	}
