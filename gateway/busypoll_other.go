@@ -14,7 +14,7 @@ import (
 type busyPoller struct{}
 
 func newBusyPoller(context.Context, time.Duration, net.Listener) (*busyPoller, error) {
-	return nil, errors.New("busy poll: needs Linux (it watches the runtime's epoll instance); set it to 0")
+	return nil, errors.New("busy poll: needs Linux (it watches the runtime's epoll instance)")
 }
 
 func (*busyPoller) kick() {}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -644,6 +645,7 @@ func (c *Config) validate() error {
 		"platform.max_body_bytes, max_instances, max_concurrent, request_timeout: expected values ≥ 0 (0 takes the default)")
 	check(c.Platform.BusyPoll >= 0 && c.Platform.BusyPoll.D() <= time.Second,
 		"platform.busy_poll: expected a duration from 0 (off, the default) to 1s, such as 200us, got %s", c.Platform.BusyPoll.D())
+	check(c.Platform.BusyPoll == 0 || runtime.GOOS == "linux", "platform.busy_poll: busy polling needs Linux; set it to 0 on %s", runtime.GOOS)
 	check(c.Metrics.Type == "" || c.Metrics.Type == "prometheus", "metrics.type: expected prometheus (or nothing, for the local gateway's own figures), got %q", c.Metrics.Type)
 	check(c.Platform.Type != "kserve" || c.Metrics.Type == "prometheus", "metrics.type: platform kserve needs metrics {type: prometheus, url: …}")
 	check(c.Metrics.Type != "prometheus" || c.Platform.Type == "kserve", "metrics.type: prometheus needs platform.type kserve (the local gateway measures itself)")
